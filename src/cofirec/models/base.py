@@ -1,0 +1,375 @@
+"""The ``Recommender`` base class every cofirec model implements.
+
+A model writes ``_fit`` and ``_score`` (and, when it can do better than gathering from ``_score``,
+``_predict_pairs`` and ``_item_vectors``). The base class owns everything else: raw id <-> index mapping,
+remembering what each user has seen, unknown-user fallbacks, batch-first ``recommend``, ``similar_items``,
+scikit-learn style parameters, epoch bookkeeping and ``save``.
+
+Orientation is users x items everywhere. Scores are "higher is better"; for explicit-rating models
+``predict`` returns ratings on the training scale.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Iterable, Literal, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from cofirec.data.dataset import Interactions
+from cofirec.data.idmap import IdMap
+from cofirec.errors import ConfigError, DataError, NotFittedError
+from cofirec.kernels.topk import topk_rows
+
+EpochCallback = Callable[["Recommender", dict], None]
+"""Called after each epoch with the model and that epoch's record; may raise to stop training."""
+
+_FALLBACK_DAMPING = 5.0
+
+
+@dataclass
+class Recommendations:
+    """Top-N lists: raw item ids and scores, best first.
+
+    For a batch of users ``items`` and ``scores`` have shape (n_users, n); for one user (a scalar id was
+    passed) they are 1-d. Slots with no item to show (fewer candidates than ``n``) hold score ``-inf``.
+    ``known`` says whether each user was in the training data (unknown users get the fallback ranking).
+    """
+
+    users: np.ndarray
+    items: np.ndarray
+    scores: np.ndarray
+    known: np.ndarray
+
+    def to_records(self) -> list[dict]:
+        """One ``{"user", "items", "scores", "known"}`` dict per user, plain Python values, empty slots dropped."""
+        users = np.atleast_1d(self.users)
+        items = np.atleast_2d(self.items) if self.items.ndim == 1 else self.items
+        scores = np.atleast_2d(self.scores) if self.scores.ndim == 1 else self.scores
+        known = np.atleast_1d(self.known)
+        out = []
+        for u, its, scs, kn in zip(users.tolist(), items, scores, known.tolist()):
+            ok = np.isfinite(scs)
+            out.append({"user": u, "items": its[ok].tolist(), "scores": [float(s) for s in scs[ok]], "known": bool(kn)})
+        return out
+
+
+class Recommender:
+    """Base class: ``fit(data) -> self``, ``predict``, ``recommend``, ``similar_items``, ``save``.
+
+    Subclasses declare hyperparameters as keyword arguments of ``__init__`` with type hints and defaults,
+    store them verbatim, and validate them in ``_check_params`` (called by ``fit``). Fitted state lives in
+    public attributes whose names end with ``_``; :meth:`save` stores exactly those.
+    """
+
+    name: ClassVar[str] = ""
+    """Registry name (``cofirec train NAME``)."""
+    supported_kinds: ClassVar[frozenset[str]] = frozenset({"explicit", "implicit", "binary"})
+    """Feedback kinds (``Interactions.kind``) this model can be fitted on."""
+    predicts_ratings: ClassVar[bool] = True
+    """Whether ``predict`` returns values on the rating scale for explicit data (then they are clipped)."""
+
+    # ------------------------------------------------------------------ parameters (scikit-learn habits)
+    @classmethod
+    def param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        return [p.name for p in sig.parameters.values() if p.name != "self" and p.kind in kinds]
+
+    @classmethod
+    def param_types(cls) -> dict[str, Any]:
+        hints = typing.get_type_hints(cls.__init__)
+        return {n: hints.get(n, Any) for n in cls.param_names()}
+
+    @classmethod
+    def param_defaults(cls) -> dict[str, Any]:
+        sig = inspect.signature(cls.__init__)
+        return {n: sig.parameters[n].default for n in cls.param_names()}
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {n: getattr(self, n) for n in self.param_names()}
+
+    def set_params(self, **params: Any) -> "Recommender":
+        known = set(self.param_names())
+        for k, v in params.items():
+            if k not in known:
+                raise ConfigError(f"{self.name or type(self).__name__}: unknown parameter {k!r} (known: {', '.join(sorted(known))})")
+            setattr(self, k, v)
+        return self
+
+    def clone(self) -> "Recommender":
+        """An unfitted copy with the same parameters."""
+        return type(self)(**self.get_params())
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any] | None = None) -> "Recommender":
+        """Build from a mapping of parameter names to values or strings (CLI / config), validating names and types."""
+        from cofirec.models.params import coerce_params
+
+        return cls(**coerce_params(cls, params or {}))
+
+    def __repr__(self) -> str:
+        defaults = self.param_defaults()
+        changed = {k: v for k, v in self.get_params().items() if defaults.get(k, inspect.Parameter.empty) != v}
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+
+    def _check_params(self) -> None:
+        """Validate hyperparameters (types are checked by the base class); raise ConfigError naming the parameter."""
+
+    def _validate_params(self) -> None:
+        from cofirec.models.params import check_param_types
+
+        check_param_types(self)
+        self._check_params()
+
+    # ------------------------------------------------------------------ fitting
+    def fit(
+        self,
+        data: Interactions,
+        *,
+        validation: Interactions | None = None,
+        callbacks: Sequence[EpochCallback] = (),
+        progress: bool = False,
+    ) -> "Recommender":
+        """Fit on ``data`` (users and items without interactions are dropped first).
+
+        ``validation`` (same raw id space) is used by iterative models for early stopping and the loss history;
+        ``callbacks`` are called after each epoch; ``progress`` shows a progress bar.
+        """
+        self._validate_params()
+        if not isinstance(data, Interactions):
+            raise DataError(f"fit expects an Interactions container, got {type(data).__name__}")
+        if data.kind not in self.supported_kinds:
+            raise DataError(f"{self.name}: cannot fit {data.kind} feedback (supports: {', '.join(sorted(self.supported_kinds))})")
+        data = data.compact()
+        if len(data) == 0:
+            raise DataError(f"{self.name}: no training interactions")
+        self._callbacks = list(callbacks)
+        self._progress = progress
+        self._remember_training_data(data)
+        self.history_ = []
+        start = time.perf_counter()
+        self._fit(data, validation)
+        self.fit_seconds_ = float(time.perf_counter() - start)
+        self._callbacks = []
+        return self
+
+    def _remember_training_data(self, data: Interactions) -> None:
+        self.user_map_ = data.user_map
+        self.item_map_ = data.item_map
+        self.kind_ = data.kind
+        self.data_name_ = data.name
+        self.seen_ = data.to_csr("binary", dtype=np.float32)
+        counts = data.item_counts().astype(np.float32)
+        self.item_popularity_ = counts
+        self.global_mean_ = float(data.global_mean)
+        self.rating_min_ = float(data.ratings.min())
+        self.rating_max_ = float(data.ratings.max())
+        sums = np.bincount(data.items, weights=data.ratings, minlength=data.n_items)
+        self.item_fallback_ = ((sums + _FALLBACK_DAMPING * self.global_mean_) / (counts + _FALLBACK_DAMPING)).astype(np.float32)
+        titles = data.item_titles()
+        self.item_titles_ = titles if titles is not None else None
+
+    def _fit(self, data: Interactions, validation: Interactions | None) -> None:
+        raise NotImplementedError
+
+    def _report_epoch(self, record: dict) -> None:
+        """Append one epoch's record (``epoch``, ``loss``, validation numbers...) to ``history_`` and run callbacks."""
+        record = {k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in record.items()}
+        self.history_.append(record)
+        for cb in getattr(self, "_callbacks", []):
+            cb(self, record)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "user_map_"):
+            raise NotFittedError(f"{self.name or type(self).__name__} is not fitted yet: call fit(data) or cofirec.load(path)")
+
+    @property
+    def n_users(self) -> int:
+        self._check_fitted()
+        return len(self.user_map_)
+
+    @property
+    def n_items(self) -> int:
+        self._check_fitted()
+        return len(self.item_map_)
+
+    # ------------------------------------------------------------------ scoring hooks
+    def _score(self, users: np.ndarray) -> np.ndarray:
+        """Scores of every item for known user indices: float array (len(users), n_items)."""
+        raise NotImplementedError
+
+    def _predict_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Scores for (user index, item index) pairs, shape (n,). Default: gather from ``_score`` by user."""
+        out = np.empty(len(users), dtype=np.float32)
+        order = np.argsort(users, kind="stable")
+        su, si = users[order], items[order]
+        uniq, starts = np.unique(su, return_index=True)
+        bounds = np.append(starts, len(su))
+        block = self._batch_users()
+        for b0 in range(0, len(uniq), block):
+            ub = uniq[b0 : b0 + block]
+            scores = self._score(ub)
+            lo, hi = bounds[b0], bounds[min(b0 + block, len(uniq))]
+            rows = np.repeat(np.arange(len(ub)), np.diff(bounds[b0 : min(b0 + block, len(uniq)) + 1]))
+            out[order[lo:hi]] = scores[rows, si[lo:hi]]
+        return out
+
+    def _item_vectors(self) -> np.ndarray | None:
+        """Item embedding matrix (n_items, d) for ``similar_items`` by cosine, or None to use co-occurrence."""
+        return None
+
+    def _unknown_user_scores(self) -> np.ndarray:
+        """Fallback scores for a user not seen in training, shape (n_items,): damped item means for explicit and
+        binary data, item popularity for implicit data."""
+        return self.item_fallback_ if self.kind_ != "implicit" else self.item_popularity_
+
+    def _batch_users(self) -> int:
+        """Users per scoring block, so that a block of scores stays around 64 MB."""
+        return int(max(1, min(4096, 16_000_000 // max(self.n_items, 1))))
+
+    # ------------------------------------------------------------------ public API
+    def predict(self, users: Iterable | np.ndarray, items: Iterable | np.ndarray, *, return_known: bool = False):
+        """Predicted rating (explicit data) or score for each (user, item) pair of raw ids.
+
+        Unknown users get the item's damped mean rating (explicit/binary) or popularity (implicit); unknown items
+        get the global mean (or 0). With ``return_known=True`` also returns a bool array: pair fully known.
+        Ratings are clipped to the training range.
+        """
+        self._check_fitted()
+        u = self.user_map_.lookup(users)
+        i = self.item_map_.lookup(items)
+        if len(u) != len(i):
+            raise ValueError(f"predict: {len(u)} users but {len(i)} items")
+        known = (u >= 0) & (i >= 0)
+        out = np.full(len(u), self.global_mean_ if self.kind_ != "implicit" else 0.0, dtype=np.float32)
+        cold_user = (u < 0) & (i >= 0)
+        out[cold_user] = self._unknown_user_scores()[i[cold_user]]
+        if known.any():
+            out[known] = self._predict_pairs(u[known], i[known])
+        if self.predicts_ratings and self.kind_ == "explicit":
+            np.clip(out, self.rating_min_, self.rating_max_, out=out)
+        return (out, known) if return_known else out
+
+    def recommend(
+        self,
+        users: Any,
+        n: int = 10,
+        *,
+        exclude_seen: bool = True,
+        candidates: Iterable | np.ndarray | None = None,
+    ) -> Recommendations:
+        """Top-``n`` items for each user (raw ids), best first.
+
+        ``exclude_seen`` drops the user's training items; ``candidates`` (raw item ids) restricts the ranking to
+        those items. Unknown users get the fallback ranking (``known`` is False for them). A scalar user gives
+        1-d arrays.
+        """
+        self._check_fitted()
+        single = np.ndim(users) == 0
+        raw_users = np.atleast_1d(np.asarray(users))
+        uidx = self.user_map_.lookup(raw_users)
+        allowed = None
+        if candidates is not None:
+            cidx = self.item_map_.lookup(candidates)
+            allowed = np.zeros(self.n_items, dtype=bool)
+            allowed[cidx[cidx >= 0]] = True
+        n_eff = int(min(n, self.n_items))
+        all_items = np.empty((len(uidx), n_eff), dtype=np.int64)
+        all_scores = np.empty((len(uidx), n_eff), dtype=np.float32)
+        block = self._batch_users()
+        for b0 in range(0, len(uidx), block):
+            ub = uidx[b0 : b0 + block]
+            scores = self._scores_with_fallback(ub)
+            if exclude_seen:
+                self._mask_seen(scores, ub)
+            if allowed is not None:
+                scores[:, ~allowed] = -np.inf
+            idx, vals = topk_rows(scores, n_eff)
+            all_items[b0 : b0 + block] = idx
+            all_scores[b0 : b0 + block] = vals
+        items_raw = self.item_map_.to_raw(all_items.ravel()).reshape(all_items.shape)
+        rec = Recommendations(users=raw_users, items=items_raw, scores=all_scores, known=uidx >= 0)
+        if single:
+            rec = Recommendations(users=raw_users[0], items=items_raw[0], scores=all_scores[0], known=np.bool_(uidx[0] >= 0))
+        return rec
+
+    def score_users(self, users: Iterable | np.ndarray) -> np.ndarray:
+        """Dense scores of every item (model's item order, see ``item_map_``) for raw user ids: (len(users), n_items)."""
+        self._check_fitted()
+        return self._scores_with_fallback(self.user_map_.lookup(users))
+
+    def _scores_with_fallback(self, uidx: np.ndarray) -> np.ndarray:
+        scores = np.empty((len(uidx), self.n_items), dtype=np.float32)
+        known = uidx >= 0
+        if known.any():
+            scores[known] = self._score(uidx[known])
+        if (~known).any():
+            scores[~known] = self._unknown_user_scores()[None, :]
+        return scores
+
+    def _mask_seen(self, scores: np.ndarray, uidx: np.ndarray) -> None:
+        rows = np.flatnonzero(uidx >= 0)
+        if len(rows) == 0:
+            return
+        sub = self.seen_[uidx[rows]]
+        r = np.repeat(rows, np.diff(sub.indptr))
+        scores[r, sub.indices] = -np.inf
+
+    def similar_items(self, items: Any, n: int = 10) -> Recommendations:
+        """The ``n`` items most similar to each given item (raw ids), the item itself excluded.
+
+        Cosine similarity of the model's item vectors when it has them, else of the items' training
+        interaction columns (co-occurrence). Result ``users`` holds the query items.
+        """
+        self._check_fitted()
+        single = np.ndim(items) == 0
+        raw = np.atleast_1d(np.asarray(items))
+        iidx = self.item_map_.index(raw, kind="item")
+        sims = self._item_similarities(iidx)
+        sims[np.arange(len(iidx)), iidx] = -np.inf
+        idx, vals = topk_rows(sims, min(n, self.n_items - 1))
+        items_raw = self.item_map_.to_raw(idx.ravel()).reshape(idx.shape)
+        if single:
+            return Recommendations(users=raw[0], items=items_raw[0], scores=vals[0], known=np.bool_(True))
+        return Recommendations(users=raw, items=items_raw, scores=vals, known=np.ones(len(raw), dtype=bool))
+
+    def _item_similarities(self, iidx: np.ndarray) -> np.ndarray:
+        """Similarity of the query items to every item, float32 (len(iidx), n_items)."""
+        vecs = self._item_vectors()
+        if vecs is not None:
+            norms = np.linalg.norm(vecs, axis=1)
+            norms[norms == 0] = 1.0
+            unit = vecs / norms[:, None]
+            return (unit[iidx] @ unit.T).astype(np.float32)
+        cols = self.seen_.tocsc()
+        norms = np.sqrt(np.asarray(cols.multiply(cols).sum(axis=0)).ravel())
+        norms[norms == 0] = 1.0
+        q = cols[:, iidx]
+        co = (q.T @ cols).toarray()
+        return (co / norms[iidx][:, None] / norms[None, :]).astype(np.float32)
+
+    def titles(self, items: Iterable | np.ndarray) -> list[str] | None:
+        """Titles of raw item ids (None when the training data had no titles; '' for unknown items)."""
+        self._check_fitted()
+        if getattr(self, "item_titles_", None) is None:
+            return None
+        idx = self.item_map_.lookup(items)
+        return [self.item_titles_[i] if i >= 0 else "" for i in idx]
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> Path:
+        """Save as a versioned artifact folder (JSON manifest + ``.npz`` arrays + checksums); see ``cofirec.load``."""
+        from cofirec.models.artifact import save_model
+
+        self._check_fitted()
+        return save_model(self, Path(path))
+
+    def _module_from_state(self, attr: str, state: dict[str, np.ndarray]) -> Any:
+        """Rebuild a torch module attribute from its saved ``state_dict`` (neural models override)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot restore module attribute {attr!r}")

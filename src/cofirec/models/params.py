@@ -1,0 +1,148 @@
+"""Typed hyperparameters: parse ``k=v`` strings (CLI, config files) and check types against ``__init__`` hints."""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any, Literal
+
+from cofirec.errors import ConfigError
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def parse_assignments(items: list[str] | None) -> dict[str, str]:
+    """``["factors=64", "reg=0.1"]`` -> ``{"factors": "64", "reg": "0.1"}``."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ConfigError(f"bad --param {item!r}: expected NAME=VALUE")
+        key, value = item.split("=", 1)
+        out[key.strip().replace("-", "_")] = value.strip()
+    return out
+
+
+def coerce_params(cls: type, params: dict[str, Any]) -> dict[str, Any]:
+    """Validate parameter names and convert string values to the annotated types of ``cls.__init__``."""
+    types_ = cls.param_types()
+    out = {}
+    for key, value in params.items():
+        key = key.replace("-", "_")
+        if key not in types_:
+            raise ConfigError(f"{cls.name or cls.__name__}: unknown parameter {key!r} (known: {', '.join(sorted(types_))})")
+        out[key] = coerce_value(f"{cls.name or cls.__name__}.{key}", types_[key], value)
+    return out
+
+
+def check_param_types(model: Any) -> None:
+    """Raise ConfigError when a parameter value does not match its annotation."""
+    for key, hint in type(model).param_types().items():
+        value = getattr(model, key)
+        if not _matches(hint, value):
+            raise ConfigError(f"{model.name or type(model).__name__}: parameter {key}={value!r} should be {_describe(hint)}")
+
+
+def coerce_value(label: str, hint: Any, value: Any) -> Any:
+    """Convert ``value`` (often a string) to ``hint``; raise ConfigError naming ``label`` when impossible."""
+    if not isinstance(value, str):
+        if _matches(hint, value):
+            return value
+        if isinstance(value, list) and _matches(hint, tuple(value)):
+            return tuple(value)
+        if isinstance(value, int) and not isinstance(value, bool) and _matches(hint, float(value)):
+            return float(value)
+        raise ConfigError(f"{label}={value!r} should be {_describe(hint)}")
+    text = value.strip()
+    for candidate in _candidates(hint):
+        try:
+            converted = _from_text(candidate, text)
+        except (ValueError, TypeError):
+            continue
+        if _matches(hint, converted):
+            return converted
+    raise ConfigError(f"{label}={value!r} should be {_describe(hint)}")
+
+
+def _candidates(hint: Any) -> list[Any]:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = list(typing.get_args(hint))
+        # try None first, then bool/int before float/str so "3" becomes an int where allowed
+        order = {type(None): 0, bool: 1, int: 2, float: 3, str: 9}
+        return sorted(args, key=lambda a: order.get(a, 5))
+    return [hint]
+
+
+def _from_text(hint: Any, text: str) -> Any:
+    origin = typing.get_origin(hint)
+    if hint is type(None):
+        if text.lower() in {"none", "null", ""}:
+            return None
+        raise ValueError
+    if hint is bool:
+        low = text.lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+        raise ValueError
+    if hint is int:
+        return int(text)
+    if hint is float:
+        return float(text)
+    if hint is str or hint is Any:
+        return text
+    if origin is Literal:
+        for arg in typing.get_args(hint):
+            if str(arg) == text:
+                return arg
+        raise ValueError
+    if origin in (tuple, list):
+        args = typing.get_args(hint)
+        inner = args[0] if args else str
+        parts = [p for p in text.strip("()[]").replace(" ", "").split(",") if p != ""]
+        seq = [_from_text(inner, p) for p in parts]
+        return tuple(seq) if origin is tuple else seq
+    raise ValueError
+
+
+def _matches(hint: Any, value: Any) -> bool:
+    if hint is Any:
+        return True
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(a, value) for a in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if origin is Literal:
+        return value in typing.get_args(hint)
+    if origin in (tuple, list):
+        args = typing.get_args(hint)
+        inner = args[0] if args else Any
+        return isinstance(value, (tuple, list)) and all(_matches(inner, v) for v in value)
+    if isinstance(hint, type):
+        return isinstance(value, hint)
+    return True
+
+
+def _describe(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(hint))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(a) for a in typing.get_args(hint))
+    if origin in (tuple, list):
+        args = typing.get_args(hint)
+        return f"a comma-separated list of {_describe(args[0]) if args else 'values'}"
+    if hint is type(None):
+        return "none"
+    return getattr(hint, "__name__", str(hint))
