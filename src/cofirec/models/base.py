@@ -164,6 +164,7 @@ class Recommender:
         self.item_map_ = data.item_map
         self.kind_ = data.kind
         self.data_name_ = data.name
+        self.binary_threshold_ = data.meta.get("binary_threshold")
         self.seen_ = data.to_csr("binary", dtype=np.float32)
         counts = data.item_counts().astype(np.float32)
         self.item_popularity_ = counts
