@@ -73,7 +73,8 @@ class IdMap:
         if missing.any():
             bad = np.atleast_1d(np.asarray(raw))[missing]
             more = f" (and {missing.sum() - 1} more)" if missing.sum() > 1 else ""
-            raise UnknownIdError(f"unknown {kind} {bad[0]!r}{more}")
+            first = bad[0].item() if isinstance(bad[0], np.generic) else bad[0]
+            raise UnknownIdError(f"unknown {kind} {first!r}{more}")
         return idx
 
     def to_raw(self, index: np.ndarray) -> np.ndarray:
