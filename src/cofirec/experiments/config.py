@@ -1,0 +1,514 @@
+"""Experiment configuration files (TOML, YAML or JSON) validated into an :class:`ExperimentConfig`.
+
+A config file describes the data, the split, the evaluation protocol and the models of one experiment; the
+same object is built from command-line options, so ``cofirec train --config``, ``cofirec compare`` and
+``cofirec tune`` share one schema. Validation is strict: unknown fields, unknown models, unknown parameters
+and values of the wrong type are refused with one line naming the file and the field, e.g.::
+
+    config.toml: models[1].params.factors: expected int, got 'abc'
+
+Example (TOML)::
+
+    dataset = "ml-100k"            # a dataset name, a folder or a ratings file (or give train + test)
+    data_dir = "../shared/data"    # where named datasets live (relative paths: to the config file)
+    protocol = "ranking"           # rating | ranking | sampled | binary
+    k = [10, 20]
+    seed = 42
+
+    [split]
+    method = "random"
+    test_ratio = 0.2
+    seed = 42
+
+    [[models]]
+    name = "item-knn"
+    params = { k = 50 }
+
+    [[models]]
+    name = "mf"
+    label = "mf-64"                # optional display name (to compare one model with two settings)
+    params = { factors = 64, epochs = 20 }
+
+    [tune]
+    metric = "ndcg@10"
+    trials = 30
+    [tune.space.mf]
+    factors = { type = "int", low = 8, high = 128, log = true }
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+import types
+import typing
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+from cofirec.errors import ConfigError
+
+PROTOCOLS = ("rating", "ranking", "sampled", "binary")
+_TARGET_RE = re.compile(r"^(explicit|rating|implicit|binary)(?::(-?\d+(?:\.\d+)?))?$")
+
+
+@dataclass
+class SplitConfig:
+    """How the data is split into train and test.
+
+    Attributes
+    ----------
+    method : str
+        Split method passed to ``cofirec.data.splits.split_data`` (e.g. ``"random"``, ``"temporal"``,
+        ``"leave-one-out"``, ``"kfold"``).
+    test_ratio : float
+        Fraction of interactions held out for testing, in (0, 1).
+    seed : int or None
+        Random seed of the split (None: the experiment seed).
+    k : int or None
+        Number of folds (k-fold) or items held out per user (leave-k-out), when the method uses it.
+    fold : int or None
+        Which fold to use as the test set (k-fold / official folds).
+    """
+
+    method: str = "random"
+    test_ratio: float = 0.2
+    seed: int | None = None
+    k: int | None = None
+    fold: int | None = None
+
+
+@dataclass
+class ModelSpec:
+    """One model of an experiment.
+
+    Attributes
+    ----------
+    name : str
+        Registry name (``cofirec.models.registry.MODELS``).
+    params : dict
+        Hyperparameters, validated and converted to the types of the model's ``__init__``.
+    label : str or None
+        Display name in tables and plots (default: ``name``); lets one model appear with two settings.
+    """
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+    label: str | None = None
+
+    @property
+    def display(self) -> str:
+        return self.label or self.name
+
+    def build(self):
+        """An unfitted model with these parameters."""
+        from cofirec.models.registry import create_model
+
+        return create_model(self.name, self.params)
+
+
+@dataclass
+class TuneConfig:
+    """Hyperparameter search settings (``cofirec tune``).
+
+    Attributes
+    ----------
+    metric : str
+        Validation metric to optimise (e.g. ``"ndcg@10"``, ``"rmse"``); lower is better for error metrics.
+    trials : int
+        Total number of finished trials wanted (trials stored from an interrupted run count).
+    timeout : float or None
+        Stop starting new trials after this many seconds.
+    validation_ratio : float
+        Fraction of the training data carved out for validation.
+    space : dict
+        Per model, per parameter search-space overrides: ``{model: {param: spec}}`` where a spec is
+        ``{type = "int"|"float"|"categorical", low, high, log, step, choices}`` or a fixed value.
+    """
+
+    metric: str = "ndcg@10"
+    trials: int = 20
+    timeout: float | None = None
+    validation_ratio: float = 0.1
+    space: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class ExperimentConfig:
+    """Everything one experiment needs; built by :func:`load_config` or from CLI options.
+
+    Attributes
+    ----------
+    dataset : str or None
+        Dataset name (``"ml-100k"``), folder or ratings file; or None when ``train``/``test`` are given.
+    train, test : str or None
+        Pre-split train and test files (both or neither).
+    data_dir : str or None
+        Folder holding named datasets.
+    metadata : str or None
+        Item metadata file (titles, genres) for generic data.
+    columns : str, list of str or None
+        Column names/order of a generic ratings file (e.g. ``"user,item,rating,timestamp"``).
+    implicit : bool
+        Treat every interaction as a positive (ratings dropped).
+    target : str or None
+        ``"explicit"``, ``"implicit[:MIN]"`` or ``"binary:THRESHOLD"`` (e.g. ``"binary:4"``: rating >= 4 is a like).
+    split : SplitConfig
+        How to split ``dataset`` (ignored with ``train``/``test``).
+    protocol : {"rating", "ranking", "sampled", "binary"}
+        Evaluation protocol.
+    k : list of int
+        Cut-offs of the top-k metrics.
+    negatives : str or None
+        File of sampled negatives for the ``"sampled"`` protocol.
+    seed : int
+        Experiment seed (split seed default; models' ``seed``/``random_state`` when they have one and it is unset).
+    models : list of ModelSpec
+        Models to train / compare.
+    tune : TuneConfig
+        Search settings for ``cofirec tune``.
+    source : str or None
+        Path of the config file this came from (for messages and reports).
+    """
+
+    dataset: str | None = None
+    train: str | None = None
+    test: str | None = None
+    data_dir: str | None = None
+    metadata: str | None = None
+    columns: str | list[str] | None = None
+    implicit: bool = False
+    target: str | None = None
+    split: SplitConfig = field(default_factory=SplitConfig)
+    protocol: Literal["rating", "ranking", "sampled", "binary"] = "ranking"
+    k: list[int] = field(default_factory=lambda: [10, 20])
+    negatives: str | None = None
+    seed: int = 0
+    models: list[ModelSpec] = field(default_factory=list)
+    tune: TuneConfig = field(default_factory=TuneConfig)
+    source: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (``source`` excluded), suitable for reports and :func:`config_from_dict`."""
+        out = asdict(self)
+        out.pop("source", None)
+        for m in out["models"]:
+            m["params"] = {k: list(v) if isinstance(v, tuple) else v for k, v in m["params"].items()}
+            if m.get("label") is None:
+                m.pop("label", None)
+        return out
+
+    @property
+    def split_seed(self) -> int:
+        return self.seed if self.split.seed is None else self.split.seed
+
+    def target_spec(self) -> tuple[str, float | None]:
+        """``target`` parsed: ("explicit", None), ("implicit", min_rating or None) or ("binary", threshold)."""
+        if self.implicit:
+            return "implicit", None
+        if not self.target:
+            return "explicit", None
+        m = _TARGET_RE.match(self.target.strip())
+        assert m is not None  # checked at validation
+        kind = "explicit" if m.group(1) == "rating" else m.group(1)
+        value = float(m.group(2)) if m.group(2) is not None else None
+        if kind == "binary" and value is None:
+            value = 4.0
+        return kind, value
+
+
+# ---------------------------------------------------------------------- loading
+def load_config(path: str | Path) -> ExperimentConfig:
+    """Read and validate an experiment config file (``.toml``, ``.yaml``/``.yml`` or ``.json``).
+
+    Relative paths in the file (data_dir, dataset folders/files, train, test, metadata, negatives) are taken
+    relative to the file's folder. Raises :class:`~cofirec.errors.ConfigError` with one line naming the file
+    and field for any problem.
+    """
+    path = Path(path)
+    label = path.name
+    if not path.exists():
+        raise ConfigError(f"{path}: config file not found")
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder, expected a .toml, .yaml or .json config file")
+    suffix = path.suffix.lower()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{label}: not UTF-8 text ({exc.reason})") from exc
+    raw = _parse_text(text, suffix, label)
+    return config_from_dict(raw, label=label, base_dir=path.resolve().parent, source=str(path))
+
+
+def _parse_text(text: str, suffix: str, label: str) -> dict:
+    if suffix == ".toml":
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{label}: invalid TOML: {exc}") from exc
+    elif suffix in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            raw = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark is not None else ""
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ConfigError(f"{label}: invalid YAML{where}: {problem}") from exc
+        raw = {} if raw is None else raw
+    elif suffix == ".json":
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{label}: invalid JSON at line {exc.lineno}: {exc.msg}") from exc
+    else:
+        raise ConfigError(f"{label}: unsupported config format {suffix or '(no extension)'!r}; use .toml, .yaml, .yml or .json")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{label}: expected a table of settings at the top level, got {type(raw).__name__}")
+    return raw
+
+
+def config_from_dict(
+    raw: dict[str, Any],
+    *,
+    label: str = "config",
+    base_dir: Path | None = None,
+    source: str | None = None,
+    require_data: bool = True,
+    require_models: bool = False,
+) -> ExperimentConfig:
+    """Validate a mapping (parsed file or CLI options) into an :class:`ExperimentConfig`.
+
+    ``label`` prefixes every error message; ``base_dir`` resolves relative paths.
+    """
+    v = _Validator(label)
+    v.no_extra(raw, ExperimentConfig, "", exclude={"source"})
+    cfg = ExperimentConfig(source=source)
+    for name in ("dataset", "train", "test", "data_dir", "metadata", "negatives", "target"):
+        setattr(cfg, name, v.opt_str(raw, name, ""))
+    cfg.columns = v.columns(raw.get("columns"), "columns")
+    cfg.implicit = v.typed(raw, "implicit", bool, "", False)
+    cfg.seed = v.typed(raw, "seed", int, "", 0)
+    cfg.protocol = v.choice(raw, "protocol", PROTOCOLS, "", "ranking")
+    cfg.k = v.k_list(raw.get("k", [10, 20]), "k")
+    cfg.split = v.split(raw.get("split", {}))
+    cfg.tune = v.tune(raw.get("tune", {}))
+    cfg.models = v.models(raw.get("models", []))
+    if cfg.target is not None and not _TARGET_RE.match(cfg.target.strip()):
+        raise ConfigError(f"{label}: target: expected 'explicit', 'implicit[:MIN]' or 'binary:THRESHOLD' (e.g. 'binary:4'), got {cfg.target!r}")
+    if cfg.implicit and cfg.target and not cfg.target.strip().startswith("implicit"):
+        raise ConfigError(f"{label}: implicit = true contradicts target = {cfg.target!r}")
+    if (cfg.train is None) != (cfg.test is None):
+        missing = "test" if cfg.test is None else "train"
+        raise ConfigError(f"{label}: {missing}: missing; give both 'train' and 'test' files, or a 'dataset'")
+    if cfg.dataset is not None and cfg.train is not None:
+        raise ConfigError(f"{label}: give either 'dataset' or 'train' + 'test', not both")
+    if require_data and cfg.dataset is None and cfg.train is None:
+        raise ConfigError(f"{label}: dataset: missing; set 'dataset' (a name such as 'ml-100k', a folder or a ratings file) or both 'train' and 'test'")
+    if cfg.protocol == "sampled" and cfg.negatives is None and cfg.dataset is None:
+        raise ConfigError(f"{label}: negatives: the 'sampled' protocol needs a negatives file with train/test files")
+    if require_models and not cfg.models:
+        raise ConfigError(f"{label}: models: missing; list at least one model, e.g. [[models]] name = \"mean\"")
+    if base_dir is not None:
+        _resolve_paths(cfg, base_dir)
+    return cfg
+
+
+def _resolve_paths(cfg: ExperimentConfig, base: Path) -> None:
+    for name in ("train", "test", "metadata", "negatives", "data_dir"):
+        value = getattr(cfg, name)
+        if value is not None and not Path(value).expanduser().is_absolute():
+            setattr(cfg, name, str((base / value).resolve()))
+    if cfg.dataset is not None:
+        candidate = Path(cfg.dataset).expanduser()
+        if not candidate.is_absolute() and (base / candidate).exists():
+            cfg.dataset = str((base / candidate).resolve())
+
+
+# ---------------------------------------------------------------------- validation helpers
+class _Validator:
+    """Field checks that raise one-line ConfigErrors prefixed with the file label."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+    def fail(self, where: str, message: str) -> typing.NoReturn:
+        raise ConfigError(f"{self.label}: {where}: {message}")
+
+    def no_extra(self, raw: Any, cls: type, prefix: str, exclude: set[str] = frozenset()) -> None:
+        where = prefix.rstrip(".") or "top level"
+        if not isinstance(raw, dict):
+            self.fail(where, f"expected a table, got {_show(raw)}")
+        allowed = [f.name for f in fields(cls) if f.name not in exclude]
+        for key in raw:
+            if key not in allowed:
+                hint = _close(key, allowed)
+                self.fail(f"{prefix}{key}", f"unknown field{hint} (allowed: {', '.join(allowed)})")
+
+    def typed(self, raw: dict, key: str, kind: type, prefix: str, default: Any) -> Any:
+        if key not in raw or raw[key] is None:
+            return default
+        value = raw[key]
+        ok = isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool))
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if not ok:
+            self.fail(f"{prefix}{key}", f"expected {kind.__name__}, got {_show(value)}")
+        return value
+
+    def opt_str(self, raw: dict, key: str, prefix: str) -> str | None:
+        value = raw.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.fail(f"{prefix}{key}", f"expected a non-empty string, got {_show(value)}")
+        return value
+
+    def choice(self, raw: dict, key: str, options: tuple[str, ...], prefix: str, default: str) -> str:
+        value = raw.get(key, default)
+        if value not in options:
+            self.fail(f"{prefix}{key}", f"expected one of {', '.join(options)}, got {_show(value)}")
+        return value
+
+    def columns(self, value: Any, where: str) -> str | list[str] | None:
+        if value is None:
+            return None
+        if isinstance(value, str) and value.strip():
+            return value
+        if isinstance(value, list) and value and all(isinstance(c, str) for c in value):
+            return list(value)
+        self.fail(where, f"expected a comma-separated string or a list of column names, got {_show(value)}")
+
+    def k_list(self, value: Any, where: str) -> list[int]:
+        if isinstance(value, str):
+            try:
+                value = [int(p) for p in value.split(",") if p.strip()]
+            except ValueError:
+                self.fail(where, f"expected a list of positive int, got {_show(value)}")
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = [value]
+        if not isinstance(value, list) or not value:
+            self.fail(where, f"expected a list of positive int, got {_show(value)}")
+        for i, x in enumerate(value):
+            if not isinstance(x, int) or isinstance(x, bool) or x <= 0:
+                self.fail(f"{where}[{i}]", f"expected a positive int, got {_show(x)}")
+        return sorted(set(value))
+
+    def split(self, raw: Any) -> SplitConfig:
+        self.no_extra(raw, SplitConfig, "split.")
+        out = SplitConfig(
+            method=self.opt_str(raw, "method", "split.") or "random",
+            test_ratio=self.typed(raw, "test_ratio", float, "split.", 0.2),
+            seed=self.typed(raw, "seed", int, "split.", None),
+            k=self.typed(raw, "k", int, "split.", None),
+            fold=self.typed(raw, "fold", int, "split.", None),
+        )
+        if not 0.0 < out.test_ratio < 1.0:
+            self.fail("split.test_ratio", f"expected a fraction between 0 and 1, got {out.test_ratio!r}")
+        if out.k is not None and out.k <= 0:
+            self.fail("split.k", f"expected a positive int, got {out.k!r}")
+        return out
+
+    def tune(self, raw: Any) -> TuneConfig:
+        self.no_extra(raw, TuneConfig, "tune.")
+        out = TuneConfig(
+            metric=self.opt_str(raw, "metric", "tune.") or "ndcg@10",
+            trials=self.typed(raw, "trials", int, "tune.", 20),
+            timeout=self.typed(raw, "timeout", float, "tune.", None),
+            validation_ratio=self.typed(raw, "validation_ratio", float, "tune.", 0.1),
+            space=raw.get("space", {}) or {},
+        )
+        if out.trials <= 0:
+            self.fail("tune.trials", f"expected a positive int, got {out.trials!r}")
+        if not 0.0 < out.validation_ratio < 1.0:
+            self.fail("tune.validation_ratio", f"expected a fraction between 0 and 1, got {out.validation_ratio!r}")
+        if not isinstance(out.space, dict):
+            self.fail("tune.space", f"expected a table of models, got {_show(out.space)}")
+        from cofirec.experiments.spaces import validate_space_overrides
+
+        validate_space_overrides(out.space, self.label)
+        return out
+
+    def models(self, raw: Any) -> list[ModelSpec]:
+        if isinstance(raw, dict):
+            raw = [raw]
+        if not isinstance(raw, list):
+            self.fail("models", f"expected a list of models, got {_show(raw)}")
+        return [self.model(entry, f"models[{i}]") for i, entry in enumerate(raw)]
+
+    def model(self, entry: Any, where: str) -> ModelSpec:
+        if isinstance(entry, str):
+            entry = {"name": entry}
+        self.no_extra(entry, ModelSpec, f"{where}.")
+        name = entry.get("name")
+        if not isinstance(name, str) or not name:
+            self.fail(f"{where}.name", f"expected a model name, got {_show(name)}")
+        cls = self.model_class(name, f"{where}.name")
+        params = entry.get("params", {}) or {}
+        if not isinstance(params, dict):
+            self.fail(f"{where}.params", f"expected a table of parameters, got {_show(params)}")
+        label = entry.get("label")
+        if label is not None and (not isinstance(label, str) or not label):
+            self.fail(f"{where}.label", f"expected a non-empty string, got {_show(label)}")
+        return ModelSpec(name=name, params=check_params(cls, params, f"{self.label}: {where}.params"), label=label)
+
+    def model_class(self, name: str, where: str) -> type:
+        from cofirec.models.registry import MODELS, get_model_class
+
+        if name not in MODELS:
+            hint = _close(name, list(MODELS))
+            self.fail(where, f"unknown model {name!r}{hint} (known: {', '.join(MODELS)})")
+        try:
+            return get_model_class(name)
+        except ConfigError as exc:
+            self.fail(where, str(exc))
+
+
+def check_params(cls: type, params: dict[str, Any], where: str) -> dict[str, Any]:
+    """Validate ``params`` against ``cls.__init__``; converts numeric strings and lists where the hint allows.
+
+    Raises ConfigError ``"{where}.{param}: expected {type}, got {value!r}"`` or an unknown-parameter line.
+    """
+    from cofirec.models.params import coerce_value
+
+    types_ = cls.param_types()
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        pkey = str(key).replace("-", "_")
+        if pkey not in types_:
+            known = ", ".join(sorted(types_)) or "none"
+            raise ConfigError(f"{where}.{key}: unknown parameter{_close(pkey, list(types_))} for model {cls.name!r} (known: {known})")
+        try:
+            out[pkey] = coerce_value(pkey, types_[pkey], value)
+        except ConfigError:
+            raise ConfigError(f"{where}.{key}: expected {describe_type(types_[pkey])}, got {_show(value)}") from None
+    return out
+
+
+def describe_type(hint: Any) -> str:
+    """Human name of a type hint: ``int``, ``float or None``, ``one of 'count', 'rating'``."""
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(hint))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(describe_type(a) for a in typing.get_args(hint))
+    if origin in (tuple, list):
+        args = typing.get_args(hint)
+        return f"a list of {describe_type(args[0]) if args else 'values'}"
+    if hint is type(None):
+        return "None"
+    return getattr(hint, "__name__", str(hint))
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _close(word: str, options: list[str]) -> str:
+    import difflib
+
+    match = difflib.get_close_matches(word, options, n=1)
+    return f" (did you mean {match[0]!r}?)" if match else ""

@@ -1,0 +1,147 @@
+"""Plots of experiments as PNG files (matplotlib's Agg canvas: no display, no global pyplot state).
+
+* :func:`plot_learning_curves` - per-epoch history of iterative models (``model.history_``)
+* :func:`plot_metric_bars` - one bar chart per metric comparing models
+* :func:`plot_tuning_history` - objective value per trial with the running best
+* :func:`plot_param_importance` - hyperparameter importance bars
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+_SKIP_KEYS = {"epoch", "time", "seconds", "elapsed", "lr"}
+_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+
+
+def _figure(n_panels: int, panel_w: float = 4.2, panel_h: float = 3.2, max_cols: int = 3):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    cols = max(1, min(max_cols, n_panels))
+    rows = max(1, math.ceil(n_panels / cols))
+    fig = Figure(figsize=(panel_w * cols, panel_h * rows), dpi=100)
+    FigureCanvasAgg(fig)
+    axes = [fig.add_subplot(rows, cols, i + 1) for i in range(max(n_panels, 1))]
+    return fig, axes
+
+
+def _save(fig: Any, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+    return path
+
+
+def _empty(path: str | Path, message: str) -> Path:
+    fig, (ax,) = _figure(1, panel_w=6.0, panel_h=2.0)
+    ax.axis("off")
+    ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=11)
+    return _save(fig, path)
+
+
+def history_metrics(histories: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]:
+    """Numeric keys recorded in any epoch record (``loss`` first, then validation numbers), ``epoch`` excluded."""
+    keys: list[str] = []
+    for records in histories.values():
+        for rec in records:
+            for key, value in rec.items():
+                if key in _SKIP_KEYS or key in keys:
+                    continue
+                if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+                    keys.append(key)
+    return sorted(keys, key=lambda k: (k != "loss", not k.startswith("train"), k))
+
+
+def plot_learning_curves(histories: dict[str, list[dict]], path: str | Path) -> Path:
+    """Learning curves: one panel per recorded quantity, one line per model; writes a PNG and returns its path.
+
+    Parameters
+    ----------
+    histories : dict of str -> list of dict
+        Model label -> its ``history_`` (one record per epoch, e.g. ``{"epoch": 3, "loss": 0.81,
+        "val_rmse": 0.95}``). Records without ``epoch`` are numbered 1, 2, ... Models with an empty
+        history (non-iterative models) are left out; when none has a history the PNG says so.
+    path : str or Path
+        Output PNG file (parent folders are created).
+    """
+    histories = {name: list(h) for name, h in histories.items() if h}
+    keys = history_metrics(histories)
+    if not keys:
+        return _empty(path, "No learning curves: none of the models is iterative")
+    fig, axes = _figure(len(keys))
+    for ax, key in zip(axes, keys):
+        for c, (name, records) in enumerate(histories.items()):
+            pts = [(rec.get("epoch", i + 1), rec[key]) for i, rec in enumerate(records) if _is_number(rec.get(key))]
+            if not pts:
+                continue
+            x, y = zip(*pts)
+            ax.plot(x, y, marker="o", markersize=3, label=name, color=_COLORS[c % len(_COLORS)])
+        ax.set_title(key)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_metric_bars(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str], path: str | Path, label_key: str = "model") -> Path:
+    """Comparison bar charts: one panel per metric, one bar per row (model); returns the PNG path."""
+    metrics = [m for m in metrics if any(_is_number(r.get(m)) for r in rows)]
+    if not rows or not metrics:
+        return _empty(path, "No metrics to compare")
+    fig, axes = _figure(len(metrics), panel_w=max(3.5, 0.7 * len(rows) + 1.5))
+    labels = [str(r.get(label_key, i)) for i, r in enumerate(rows)]
+    for ax, metric in zip(axes, metrics):
+        values = [float(r[metric]) if _is_number(r.get(metric)) else np.nan for r in rows]
+        bars = ax.bar(range(len(rows)), values, color=[_COLORS[i % len(_COLORS)] for i in range(len(rows))])
+        ax.set_xticks(range(len(rows)))
+        ax.set_xticklabels(labels, rotation=30, ha="right", fontsize=8)
+        ax.set_title(metric)
+        ax.grid(axis="y", alpha=0.3)
+        for bar, v in zip(bars, values):
+            if np.isfinite(v):
+                ax.annotate(f"{v:.3g}", (bar.get_x() + bar.get_width() / 2, v), ha="center", va="bottom", fontsize=7)
+    return _save(fig, path)
+
+
+def plot_tuning_history(values: Sequence[float | None], path: str | Path, *, minimize: bool = False, metric: str = "objective") -> Path:
+    """Objective value of each trial (None/NaN for pruned or failed trials) and the running best."""
+    vals = np.array([np.nan if v is None else float(v) for v in values], dtype=float)
+    if not np.isfinite(vals).any():
+        return _empty(path, "No finished trials yet")
+    fig, (ax,) = _figure(1, panel_w=6.5, panel_h=3.5)
+    x = np.arange(1, len(vals) + 1)
+    ok = np.isfinite(vals)
+    ax.scatter(x[ok], vals[ok], s=18, label="trial", color=_COLORS[0])
+    filled = np.where(ok, vals, np.inf if minimize else -np.inf)
+    best = np.minimum.accumulate(filled) if minimize else np.maximum.accumulate(filled)
+    best[~np.isfinite(best)] = np.nan
+    ax.step(x, best, where="post", label="best so far", color=_COLORS[3])
+    ax.set_xlabel("trial")
+    ax.set_ylabel(metric)
+    ax.set_title(f"Tuning history ({'lower' if minimize else 'higher'} is better)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_param_importance(importance: Mapping[str, float], path: str | Path, note: str = "") -> Path:
+    """Horizontal bars of hyperparameter importance (values sum to about 1); ``note`` is shown when empty."""
+    if not importance:
+        return _empty(path, note or "Parameter importance not available")
+    items = sorted(importance.items(), key=lambda kv: kv[1])
+    fig, (ax,) = _figure(1, panel_w=6.0, panel_h=max(2.0, 0.45 * len(items) + 1.0))
+    ax.barh([k for k, _ in items], [float(v) for _, v in items], color=_COLORS[0])
+    ax.set_xlabel("importance")
+    ax.set_title("Hyperparameter importance" + (f" ({note})" if note else ""))
+    ax.grid(axis="x", alpha=0.3)
+    return _save(fig, path)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and math.isfinite(float(value))
