@@ -1,0 +1,141 @@
+"""DeepFM network (Guo et al. 2017) over user/item field embeddings, and the field embedder it shares.
+
+Every user and every item is a row of small integer field indices (its ``id`` field followed by side
+features, see :mod:`cofirec.models.neural.features`). The module keeps these tables as buffers, so it scores
+(user index, item index) pairs directly and a saved ``state_dict`` holds everything needed for serving.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+
+class FieldEmbedder(nn.Module):
+    """Embed a row of field indices as one vector per field.
+
+    Single-valued fields look up one row; multi-valued fields (padded with 0) average the rows of their
+    non-zero indices (an empty list gives a zero vector). All fields share one table, with per-field offsets.
+
+    Parameters
+    ----------
+    single_cards, multi_cards : sequence of int
+        Cardinality of each single / multi-valued field (index 0 = unknown included).
+    multi_lens : sequence of int
+        Padded width of each multi-valued field.
+    dim : int
+        Embedding size.
+    linear : bool
+        Also keep a width-1 table for first-order (linear) terms.
+    """
+
+    def __init__(self, single_cards: Sequence[int], multi_cards: Sequence[int], multi_lens: Sequence[int], dim: int, *, linear: bool = False) -> None:
+        super().__init__()
+        cards = [int(c) for c in single_cards] + [int(c) for c in multi_cards]
+        starts = torch.cumsum(torch.tensor([0, *cards], dtype=torch.long), 0)[:-1]
+        n_single, n_multi = len(single_cards), len(multi_cards)
+        lens = [int(x) for x in multi_lens]
+        self.n_fields = n_single + n_multi
+        self.dim = dim
+        self.embedding = nn.Embedding(max(int(sum(cards)), 1), dim)
+        self.linear = nn.Embedding(max(int(sum(cards)), 1), 1) if linear else None
+        self.register_buffer("single_offsets", starts[:n_single].clone(), persistent=False)
+        col_field = torch.repeat_interleave(torch.arange(n_multi), torch.tensor(lens, dtype=torch.long)) if n_multi else torch.zeros(0, dtype=torch.long)
+        self.register_buffer("multi_offsets", starts[n_single:][col_field].clone() if n_multi else torch.zeros(0, dtype=torch.long), persistent=False)
+        assign = torch.zeros(int(sum(lens)), n_multi)
+        if n_multi:
+            assign[torch.arange(int(sum(lens))), col_field] = 1.0
+        self.register_buffer("multi_assign", assign, persistent=False)
+
+    def forward(self, single: torch.Tensor, multi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Field vectors (B, n_fields, dim) and, with ``linear``, first-order sums (B,).
+
+        ``single``: (B, n_single) local indices; ``multi``: (B, sum(multi_lens)) local indices, 0 = padding.
+        """
+        vecs = self.embedding(single + self.single_offsets)
+        lin = self.linear(single + self.single_offsets).sum(dim=(1, 2)) if self.linear is not None else None
+        if self.multi_assign.shape[1]:
+            mask = (multi > 0).to(vecs.dtype)
+            counts = (mask @ self.multi_assign).clamp(min=1.0)  # (B, n_multi)
+            idx = multi + self.multi_offsets
+            pooled = torch.einsum("bld,lm->bmd", self.embedding(idx) * mask[..., None], self.multi_assign) / counts[..., None]
+            vecs = torch.cat([vecs, pooled], dim=1)
+            if lin is not None:
+                lin = lin + ((self.linear(idx)[..., 0] * mask) @ self.multi_assign / counts).sum(dim=1)
+        return vecs, lin
+
+
+def mlp(in_dim: int, hidden: Sequence[int], dropout: float = 0.0, out_dim: int | None = None) -> nn.Sequential:
+    """Linear -> ReLU -> Dropout blocks for each ``hidden`` width, then an optional linear output layer."""
+    layers: list[nn.Module] = []
+    width = in_dim
+    for h in hidden:
+        layers += [nn.Linear(width, int(h)), nn.ReLU()]
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        width = int(h)
+    if out_dim is not None:
+        layers.append(nn.Linear(width, out_dim))
+    return nn.Sequential(*layers)
+
+
+class EntityTable(nn.Module):
+    """Field-index tables of every user (or item) kept as buffers: ``single`` (n, S) and ``multi`` (n, L)."""
+
+    def __init__(self, n: int, n_single: int, n_multi_cols: int) -> None:
+        super().__init__()
+        self.register_buffer("single", torch.zeros(n, n_single, dtype=torch.long))
+        self.register_buffer("multi", torch.zeros(n, n_multi_cols, dtype=torch.long))
+
+    def fill(self, single, multi) -> "EntityTable":
+        """Copy encoded tables (numpy or tensors) into the buffers."""
+        self.single.copy_(torch.as_tensor(single, dtype=torch.long))
+        self.multi.copy_(torch.as_tensor(multi, dtype=torch.long))
+        return self
+
+    def forward(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.single[index], self.multi[index]
+
+
+class DeepFMNet(nn.Module):
+    """DeepFM: ``bias + first-order + FM pairwise interactions + MLP(concat of field vectors)``.
+
+    Parameters
+    ----------
+    user_spec, item_spec : dict
+        ``EncodedFeatures.spec()`` of the user / item tables (``id`` field first).
+    n_users, n_items : int
+        Rows of the tables.
+    dim : int
+        Field embedding size (shared by the FM and the deep part).
+    hidden : sequence of int
+        Widths of the deep part.
+    dropout : float
+        Dropout after each hidden layer.
+    """
+
+    def __init__(self, user_spec: dict, item_spec: dict, n_users: int, n_items: int, dim: int = 16, hidden: Sequence[int] = (256, 128), dropout: float = 0.1) -> None:
+        super().__init__()
+        self.users = EntityTable(n_users, len(user_spec["single_cards"]), int(sum(user_spec["multi_lens"])))
+        self.items = EntityTable(n_items, len(item_spec["single_cards"]), int(sum(item_spec["multi_lens"])))
+        self.user_fields = FieldEmbedder(user_spec["single_cards"], user_spec["multi_cards"], user_spec["multi_lens"], dim, linear=True)
+        self.item_fields = FieldEmbedder(item_spec["single_cards"], item_spec["multi_cards"], item_spec["multi_lens"], dim, linear=True)
+        n_fields = self.user_fields.n_fields + self.item_fields.n_fields
+        self.deep = mlp(n_fields * dim, hidden, dropout, out_dim=1)
+        self.bias = nn.Parameter(torch.zeros(()))
+
+    def forward_features(self, u_single: torch.Tensor, u_multi: torch.Tensor, i_single: torch.Tensor, i_multi: torch.Tensor) -> torch.Tensor:
+        """Logits / raw outputs (B,) from explicit field indices (cold-start users or items)."""
+        ue, ul = self.user_fields(u_single, u_multi)
+        ie, il = self.item_fields(i_single, i_multi)
+        fields = torch.cat([ue, ie], dim=1)  # (B, F, d)
+        total = fields.sum(dim=1)
+        fm = 0.5 * (total.pow(2) - fields.pow(2).sum(dim=1)).sum(dim=1)
+        deep = self.deep(fields.flatten(1))[:, 0]
+        return self.bias + ul + il + fm + deep
+
+    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """Raw outputs (B,) for (user index, item index) pairs (logits for binary targets)."""
+        return self.forward_features(*self.users(users), *self.items(items))
