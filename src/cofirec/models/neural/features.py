@@ -322,7 +322,7 @@ def _as_str(col: pd.Series) -> pd.Series:
         out[integral] = num[integral].astype(np.int64).astype(str)
         return out.where(np.isfinite(num))
     out = col.astype(object).where(col.notna())
-    out = out.map(lambda v: v if isinstance(v, str) else str(v), na_action="ignore").str.strip()
+    out = out.map(lambda v: v if isinstance(v, str) else str(v), na_action="ignore").astype(object).str.strip()
     return out.where(~out.isin(["", "nan", "None", "NaN"]))
 
 
