@@ -1,0 +1,229 @@
+"""Sampled negatives for the "1 positive + m negatives" ranking protocol (NCF and its followers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cofirec.data.dataset import Interactions
+from cofirec.errors import ConfigError, DataError
+
+__all__ = ["SampledNegatives", "read_ncf_negatives", "sample_negatives"]
+
+_MAX_ROUNDS = 30
+_DENSE_BLOCK_CELLS = 8_000_000
+_REJECTION_BLOCK_ROWS = 50_000
+
+
+@dataclass
+class SampledNegatives:
+    """Each test row's positive item and the negatives it is ranked against, as raw ids.
+
+    Attributes
+    ----------
+    users : array, shape (n,)
+        Raw user id of each test row.
+    positives : array, shape (n,)
+        Raw id of the held-out (positive) item.
+    negatives : array, shape (n, m)
+        Raw ids of the negative items; slots where ``mask`` is False are padding.
+    mask : bool array, shape (n, m)
+        True where ``negatives`` holds a real item (rows may have fewer than ``m`` negatives).
+    """
+
+    users: np.ndarray
+    positives: np.ndarray
+    negatives: np.ndarray
+    mask: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = len(self.users)
+        if len(self.positives) != n or self.negatives.shape[0] != n or self.mask.shape != self.negatives.shape:
+            raise DataError(
+                f"SampledNegatives: inconsistent shapes users {np.shape(self.users)}, positives "
+                f"{np.shape(self.positives)}, negatives {np.shape(self.negatives)}, mask {np.shape(self.mask)}"
+            )
+
+    def __len__(self) -> int:
+        return len(self.users)
+
+    @property
+    def counts(self) -> np.ndarray:
+        """Number of real negatives per row, int64 (n,)."""
+        return self.mask.sum(axis=1).astype(np.int64)
+
+
+# ---------------------------------------------------------------------- sampling
+def sample_negatives(train: Interactions, test: Interactions, n: int = 99, seed: int = 0) -> SampledNegatives:
+    """Draw ``n`` negatives for every test row: items the user has interacted with in neither train nor test.
+
+    Candidates are the items with at least one training interaction (those a fitted model can score). Rows
+    whose user has fewer than ``n`` candidates left get all of them (the rest is masked). Sampling is
+    vectorised rejection sampling over all rows at once, with an exact fallback for users who have seen
+    most of the catalogue; the result depends only on the data and ``seed``.
+    """
+    if int(n) != n or n < 1:
+        raise ConfigError(f"sample_negatives: n must be a positive integer, got {n!r}")
+    n = int(n)
+    if len(test) == 0:
+        raise DataError("sample_negatives: the test set is empty")
+    candidates = np.flatnonzero(train.item_counts() > 0)  # train item indices
+    if len(candidates) == 0:
+        raise DataError("sample_negatives: the training set has no interactions")
+    n_cand = len(candidates)
+    # one user code space for train and test (they may use different vocabularies)
+    tr_u_raw = train.user_map.to_raw(train.users)
+    te_u_raw = test.user_map.to_raw(test.users)
+    ucode, _ = pd.factorize(np.concatenate([tr_u_raw, te_u_raw]) if tr_u_raw.dtype.kind == te_u_raw.dtype.kind
+                            else np.concatenate([tr_u_raw.astype(str), te_u_raw.astype(str)]))
+    tr_code, te_code = ucode[: len(train)].astype(np.int64), ucode[len(train):].astype(np.int64)
+    # items as positions in the candidate list (-1 = not a candidate)
+    cand_pos = np.full(train.n_items, -1, dtype=np.int64)
+    cand_pos[candidates] = np.arange(n_cand)
+    te_item_train_idx = train.item_map.lookup(test.item_map.to_raw(test.items))
+    te_pos = np.where(te_item_train_idx >= 0, cand_pos[np.maximum(te_item_train_idx, 0)], -1)
+    tr_pos = cand_pos[train.items]
+    seen_keys = np.unique(np.concatenate([
+        tr_code * n_cand + tr_pos,
+        te_code[te_pos >= 0] * n_cand + te_pos[te_pos >= 0],
+    ]))
+    n_seen = np.bincount(seen_keys // n_cand, minlength=int(ucode.max()) + 1)
+    available = n_cand - n_seen[te_code]
+    need = np.minimum(available, n)
+
+    rng = np.random.default_rng(seed)
+    neg = np.full((len(test), n), -1, dtype=np.int64)
+    filled = np.zeros(len(test), dtype=np.int64)
+    # dense rows: the user has seen so much that rejection would be slow; choose exactly among the rest
+    dense = available < 2 * n
+    _fill_dense(neg, filled, np.flatnonzero(dense & (need > 0)), te_code, seen_keys, n_cand, need, rng)
+    sparse_rows = np.flatnonzero(~dense)
+    for b0 in range(0, len(sparse_rows), _REJECTION_BLOCK_ROWS):  # bounded memory on large test sets
+        rows = sparse_rows[b0 : b0 + _REJECTION_BLOCK_ROWS]
+        leftover = _fill_by_rejection(neg, filled, rows, te_code, seen_keys, n_cand, need, rng)
+        _fill_dense(neg, filled, leftover, te_code, seen_keys, n_cand, need, rng)
+
+    mask = neg >= 0
+    neg_idx = candidates[np.maximum(neg, 0)]
+    neg_raw = train.item_map.to_raw(neg_idx.ravel()).reshape(neg.shape)
+    return SampledNegatives(
+        users=te_u_raw,
+        positives=test.item_map.to_raw(test.items),
+        negatives=neg_raw,
+        mask=mask,
+    )
+
+
+def _fill_by_rejection(neg, filled, rows, codes, seen_keys, n_cand, need, rng) -> np.ndarray:
+    """Fill ``rows`` by drawing candidates, rejecting seen items and repeats; returns rows still unfilled."""
+    pending = rows[filled[rows] < need[rows]]
+    for _ in range(_MAX_ROUNDS):
+        if len(pending) == 0:
+            break
+        missing = need[pending] - filled[pending]
+        draw = np.ceil(missing * 1.2).astype(np.int64) + 2  # oversample a little: fewer rounds
+        row_of = np.repeat(pending, draw)
+        items = rng.integers(0, n_cand, len(row_of))
+        keys = codes[row_of] * n_cand + items
+        pos = np.searchsorted(seen_keys, keys)
+        fresh = seen_keys[np.minimum(pos, len(seen_keys) - 1)] != keys
+        row_of, items = row_of[fresh], items[fresh]
+        # drop repeats: within this draw and against what each row already holds
+        have_rows = np.repeat(pending, filled[pending])
+        have_items = neg[have_rows, _ranks(filled[pending])] if len(have_rows) else np.empty(0, dtype=np.int64)
+        all_rows = np.concatenate([have_rows, row_of])
+        all_items = np.concatenate([have_items, items])
+        is_new = np.concatenate([np.zeros(len(have_rows), dtype=bool), np.ones(len(row_of), dtype=bool)])
+        _, first = np.unique(all_rows * n_cand + all_items, return_index=True)
+        first = np.sort(first)  # keep draw order
+        first = first[is_new[first]]
+        row_of, items = all_rows[first], all_items[first]
+        # take at most `missing` new items per row, in draw order
+        order = np.argsort(row_of, kind="stable")
+        row_of, items = row_of[order], items[order]
+        starts = np.flatnonzero(np.r_[True, row_of[1:] != row_of[:-1]])
+        rank = np.arange(len(row_of)) - np.repeat(starts, np.diff(np.r_[starts, len(row_of)]))
+        slot = filled[row_of] + rank
+        keep = slot < need[row_of]
+        neg[row_of[keep], slot[keep]] = items[keep]
+        np.add.at(filled, row_of[keep], 1)
+        pending = pending[filled[pending] < need[pending]]
+    return pending
+
+
+def _ranks(counts: np.ndarray) -> np.ndarray:
+    """0..c-1 for each count c, concatenated."""
+    total = int(counts.sum())
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    return np.arange(total) - starts
+
+
+def _fill_dense(neg, filled, rows, codes, seen_keys, n_cand, need, rng) -> None:
+    """Exact sampling without replacement among each row's unseen candidates, in memory-bounded blocks."""
+    block = max(1, _DENSE_BLOCK_CELLS // n_cand)
+    for b0 in range(0, len(rows), block):
+        rb = rows[b0 : b0 + block]
+        keys = rng.random((len(rb), n_cand))
+        # mark seen candidates, and those already chosen for the row, as unavailable
+        lo = np.searchsorted(seen_keys, codes[rb] * n_cand)
+        hi = np.searchsorted(seen_keys, codes[rb] * n_cand + n_cand)
+        r = np.repeat(np.arange(len(rb)), hi - lo)
+        idx = seen_keys[_ranks(hi - lo) + np.repeat(lo, hi - lo)] % n_cand
+        keys[r, idx] = np.inf
+        have_r = np.repeat(np.arange(len(rb)), filled[rb])
+        if len(have_r):
+            keys[have_r, neg[rb[have_r], _ranks(filled[rb])]] = np.inf
+        width = min(neg.shape[1], n_cand)
+        take = np.argsort(keys, axis=1)[:, :width]
+        slot = filled[rb][:, None] + np.arange(width)[None, :]
+        want = slot < need[rb][:, None]
+        rr = np.broadcast_to(rb[:, None], take.shape)
+        neg[rr[want], slot[want]] = take[want]
+        filled[rb] = np.maximum(filled[rb], need[rb])
+
+
+# ---------------------------------------------------------------------- NCF files
+def read_ncf_negatives(path: str | Path) -> SampledNegatives:
+    """Read an NCF ``.test.negative`` file: per line ``(user,item)`` then tab-separated negative item ids.
+
+    Rows may hold different numbers of negatives; they are padded to the longest row (``mask`` marks real
+    entries, padding is -1 for integer ids and "" for string ids). Ids stay raw (NCF ids are 0-based ints).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    lines = [ln for ln in path.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip()]
+    if not lines:
+        raise DataError(f"{path}: no rows")
+    heads: list[str] = []
+    counts = np.empty(len(lines), dtype=np.int64)
+    tokens: list[str] = []
+    for lineno, line in enumerate(lines, start=1):  # one pass per test row, not per negative
+        head, _, rest = line.strip().partition("\t")
+        if not (head.startswith("(") and head.endswith(")") and "," in head):
+            raise DataError(f"{path}, line {lineno}: expected '(user,item)' at the start, got {head[:40]!r}")
+        heads.append(head[1:-1])
+        parts = rest.split()
+        counts[lineno - 1] = len(parts)
+        tokens.extend(parts)
+    pairs = [h.split(",", 1) for h in heads]
+    users = _parse_ids([p[0].strip() for p in pairs])
+    positives = _parse_ids([p[1].strip() for p in pairs])
+    flat = _parse_ids(tokens) if tokens else np.empty(0, dtype=np.int64)
+    width = int(counts.max())
+    mask = np.arange(width)[None, :] < counts[:, None]
+    pad = -1 if flat.dtype.kind == "i" else ""
+    negatives = np.full((len(lines), width), pad, dtype=flat.dtype)
+    negatives[mask] = flat
+    return SampledNegatives(users=users, positives=positives, negatives=negatives, mask=mask)
+
+
+def _parse_ids(values: list[str]) -> np.ndarray:
+    arr = np.asarray(values, dtype=str)
+    try:
+        return arr.astype(np.int64)
+    except ValueError:
+        return arr

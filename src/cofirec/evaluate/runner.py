@@ -1,0 +1,285 @@
+"""The evaluation runner: a fitted model and a test set in, a flat dict of metrics out.
+
+Uses only the public :class:`~cofirec.models.base.Recommender` API (``predict``, ``recommend``, the
+fitted ``user_map_`` / ``item_map_`` / ``item_popularity_``), so it works for every model and never
+reaches into a model's internals. Four protocols:
+
+``rating``   ``predict`` on every test pair: ``rmse``, ``mae``.
+``binary``   ``predict`` gives probabilities of the test labels: ``auc``, ``logloss``, ``accuracy``.
+``ranking``  full-catalogue top-K with ``recommend(..., exclude_seen=True)`` against each user's test items:
+             ``precision@K``, ``recall@K``, ``ndcg@K``, ``hr@K``, ``map@K``, ``mrr@K``, ``coverage@K``,
+             ``novelty@K``.
+``sampled``  rank of each positive among its sampled negatives: ``hr@K``, ``ndcg@K``, ``mrr@K``, ``mrr``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Sequence
+
+import numpy as np
+
+from cofirec.data.dataset import Interactions
+from cofirec.data.negatives import SampledNegatives
+from cofirec.errors import ConfigError, DataError
+from cofirec.evaluate import metrics as M
+
+__all__ = ["PROTOCOLS", "evaluate"]
+
+PROTOCOLS = ("rating", "binary", "ranking", "sampled")
+
+_PAIRS_PER_CALL = 1_000_000
+_USERS_PER_CALL = 1024
+
+
+def evaluate(
+    model,
+    test: Interactions,
+    *,
+    protocol: Literal["rating", "ranking", "sampled", "binary"] = "ranking",
+    k: Sequence[int] | int = (10,),
+    negatives: SampledNegatives | None = None,
+    relevance_threshold: float | None = None,
+    batch_size: int | None = None,
+) -> dict[str, float]:
+    """Evaluate a fitted model on held-out interactions.
+
+    Parameters
+    ----------
+    model : Recommender
+        A fitted model (raw ids of ``test`` must be in the model's id space to count as known).
+    test : Interactions
+        Held-out interactions (for ``sampled`` only used for counts; may then be None).
+    protocol : "rating", "binary", "ranking" or "sampled"
+        See the module docstring.
+    k : int or sequence of int
+        Cut-offs for the top-K metrics.
+    negatives : SampledNegatives
+        Required by ``sampled``: each row's user, positive item and negatives (raw ids).
+    relevance_threshold : float, optional
+        ``ranking``: only test rows with rating >= threshold are relevant (users with none are left out).
+        ``binary``: labels are ``rating >= threshold``.
+    batch_size : int, optional
+        Pairs per ``predict`` call (rating, binary; default 1,000,000), users per ``recommend`` call
+        (ranking; default 1,024), or rows per ``predict`` call (sampled; default ~1,000,000 pairs).
+
+    Returns
+    -------
+    dict
+        Flat ``{name: value}``: the protocol's metrics (``"ndcg@10"`` ...) plus counts such as
+        ``users_evaluated`` and ``test_users_unknown``.
+
+    Notes
+    -----
+    Test users unknown to the model score zero on every ranking metric (ranking and sampled) and are
+    counted in ``test_users_unknown``; for rating and binary they get the model's fallback prediction.
+    """
+    if protocol not in PROTOCOLS:
+        raise ConfigError(f"unknown evaluation protocol {protocol!r} (known: {', '.join(PROTOCOLS)})")
+    _ = model.n_users  # raises NotFittedError for an unfitted model
+    if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
+        raise ConfigError(f"evaluate: batch_size must be a positive integer, got {batch_size!r}")
+    if protocol == "sampled":
+        if negatives is None:
+            raise ConfigError("the 'sampled' protocol needs negatives (cofirec.data.negatives.sample_negatives or read_ncf_negatives)")
+        return _evaluate_sampled(model, negatives, _check_ks(k), batch_size)
+    if not isinstance(test, Interactions):
+        raise DataError(f"evaluate expects an Interactions test set, got {type(test).__name__}")
+    if len(test) == 0:
+        raise DataError(f"evaluate: the test set {test.name or ''} has no interactions".replace("  ", " "))
+    if protocol == "rating":
+        return _evaluate_rating(model, test, batch_size)
+    if protocol == "binary":
+        return _evaluate_binary(model, test, relevance_threshold, batch_size)
+    return _evaluate_ranking(model, test, _check_ks(k), relevance_threshold, batch_size)
+
+
+# ---------------------------------------------------------------------- helpers
+def _check_ks(k: Sequence[int] | int) -> list[int]:
+    ks = [k] if np.ndim(k) == 0 else list(k)
+    if not ks:
+        raise ConfigError("evaluate: k must name at least one cut-off")
+    out = []
+    for v in ks:
+        if isinstance(v, bool) or int(v) != v or v < 1:
+            raise ConfigError(f"evaluate: every k must be a positive integer, got {v!r}")
+        out.append(int(v))
+    return sorted(set(out))
+
+
+def _predict_batched(model, users: np.ndarray, items: np.ndarray, batch: int) -> tuple[np.ndarray, np.ndarray]:
+    """``model.predict`` over pairs of raw ids in chunks; returns (scores float64 (n,), known bool (n,))."""
+    scores = np.empty(len(users), dtype=np.float64)
+    known = np.empty(len(users), dtype=bool)
+    for b0 in range(0, len(users), batch):
+        s, kn = model.predict(users[b0 : b0 + batch], items[b0 : b0 + batch], return_known=True)
+        scores[b0 : b0 + batch] = s
+        known[b0 : b0 + batch] = kn
+    return scores, known
+
+
+def _unknown_users(model, raw_users: np.ndarray) -> int:
+    uniq = np.unique(raw_users)
+    return int((model.user_map_.lookup(uniq) < 0).sum())
+
+
+# ---------------------------------------------------------------------- rating and binary
+def _evaluate_rating(model, test: Interactions, batch_size: int | None) -> dict[str, float]:
+    users = test.user_map.to_raw(test.users)
+    items = test.item_map.to_raw(test.items)
+    pred, known = _predict_batched(model, users, items, batch_size or _PAIRS_PER_CALL)
+    return {
+        "rmse": M.rmse(test.ratings, pred),
+        "mae": M.mae(test.ratings, pred),
+        "test_interactions": int(len(test)),
+        "predictions_unknown": int((~known).sum()),
+        "test_users_unknown": _unknown_users(model, users),
+    }
+
+
+def _binary_labels(model, test: Interactions, threshold: float | None) -> np.ndarray:
+    r = test.ratings.astype(np.float64)
+    if threshold is not None:
+        return (r >= threshold).astype(np.float64)
+    if test.kind == "binary" or np.isin(r, (0.0, 1.0)).all():
+        return r
+    fitted_threshold = getattr(model, "binary_threshold_", None)
+    if fitted_threshold is not None:
+        return (r >= fitted_threshold).astype(np.float64)
+    raise DataError(
+        f"binary protocol: test ratings of {test.name or 'the test set'} are not 0/1; pass relevance_threshold "
+        "(e.g. 4.0) or binarize the data"
+    )
+
+
+def _evaluate_binary(model, test: Interactions, threshold: float | None, batch_size: int | None) -> dict[str, float]:
+    labels = _binary_labels(model, test, threshold)
+    users = test.user_map.to_raw(test.users)
+    items = test.item_map.to_raw(test.items)
+    prob, known = _predict_batched(model, users, items, batch_size or _PAIRS_PER_CALL)
+    lo, hi = float(np.nanmin(prob)), float(np.nanmax(prob))
+    if np.isnan(prob).any() or lo < -1e-6 or hi > 1 + 1e-6:
+        raise DataError(
+            f"binary protocol needs probabilities, but {type(model).__name__} predicted values in [{lo:g}, {hi:g}]"
+            + (" (with NaN)" if np.isnan(prob).any() else "")
+            + "; fit it on binary data (Interactions.binarize) or use the ranking protocol"
+        )
+    prob = np.clip(prob, M.PROBA_EPS, 1.0 - M.PROBA_EPS)
+    return {
+        "auc": M.auc(labels, prob),
+        "logloss": M.log_loss(labels, prob),
+        "accuracy": M.accuracy(labels, prob),
+        "test_interactions": int(len(test)),
+        "positives": int((labels > 0.5).sum()),
+        "predictions_unknown": int((~known).sum()),
+        "test_users_unknown": _unknown_users(model, users),
+    }
+
+
+# ---------------------------------------------------------------------- full ranking
+def _evaluate_ranking(model, test: Interactions, ks: list[int], threshold: float | None, batch_size: int | None) -> dict[str, float]:
+    relevant = np.ones(len(test), dtype=bool) if threshold is None else test.ratings >= threshold
+    if not relevant.any():
+        raise DataError(f"ranking protocol: no test rating >= {threshold} in {test.name or 'the test set'}")
+    rel_users = test.users[relevant].astype(np.int64)
+    eval_users = np.unique(rel_users)  # indices into test.user_map
+    n_relevant = np.bincount(rel_users, minlength=test.n_users)[eval_users]
+    raw_users = test.user_map.to_raw(eval_users)
+    model_uidx = model.user_map_.lookup(raw_users)
+    known = model_uidx >= 0
+
+    # truth as keys row * (n_items + 1) + model item index; items unknown to the model can never be hit
+    n_items = model.n_items
+    row_of_test_user = np.full(test.n_users, -1, dtype=np.int64)
+    row_of_test_user[eval_users] = np.arange(len(eval_users))
+    truth_items = model.item_map_.lookup(test.item_map.to_raw(test.items[relevant]))
+    ok = truth_items >= 0
+    truth_keys = np.unique(row_of_test_user[rel_users[ok]] * (n_items + 1) + truth_items[ok])
+
+    kmax = max(ks)
+    width = min(kmax, n_items)
+    hits = np.zeros((len(eval_users), kmax), dtype=bool)
+    known_rows = np.flatnonzero(known)
+    rec_idx = np.full((len(known_rows), width), -1, dtype=np.int64)
+    block = batch_size or _USERS_PER_CALL
+    for b0 in range(0, len(known_rows), block):
+        rows = known_rows[b0 : b0 + block]
+        recs = model.recommend(raw_users[rows], n=kmax, exclude_seen=True)
+        idx = model.item_map_.lookup(np.asarray(recs.items).ravel()).reshape(len(rows), -1)
+        idx[~np.isfinite(np.asarray(recs.scores))] = -1
+        keys = rows[:, None] * (n_items + 1) + idx
+        hits[rows, : idx.shape[1]] = (idx >= 0) & np.isin(keys, truth_keys)
+        rec_idx[b0 : b0 + len(rows), : idx.shape[1]] = idx
+
+    out: dict[str, float] = {}
+    for k in ks:
+        h = hits[:, :k]
+        out[f"precision@{k}"] = M.precision_at_k(h, n_relevant)
+        out[f"recall@{k}"] = M.recall_at_k(h, n_relevant)
+        out[f"ndcg@{k}"] = M.ndcg_at_k(h, n_relevant)
+        out[f"hr@{k}"] = M.hr_at_k(h, n_relevant)
+        out[f"map@{k}"] = M.map_at_k(h, n_relevant)
+        out[f"mrr@{k}"] = M.mrr_at_k(h, n_relevant)
+        out[f"coverage@{k}"] = M.coverage(rec_idx[:, :k], n_items)
+        out[f"novelty@{k}"] = M.novelty(rec_idx[:, :k], model.item_popularity_, n_users=model.n_users)
+    out.update(
+        {
+            "users_evaluated": int(len(eval_users)),
+            "test_users_unknown": int((~known).sum()),
+            "test_users_no_relevant": int(len(np.unique(test.users)) - len(eval_users)),
+            "test_interactions": int(len(test)),
+            "relevant_interactions": int(relevant.sum()),
+            "relevant_items_unknown": int((~ok).sum()),
+        }
+    )
+    return out
+
+
+# ---------------------------------------------------------------------- sampled ranking
+def _evaluate_sampled(model, neg: SampledNegatives, ks: list[int], batch_size: int | None) -> dict[str, float]:
+    """Rank of each positive among its negatives, ties counted pessimistically.
+
+    ``rank = #{valid negatives j : not (score_j < score_pos)}``: a negative that ties with the positive (or a
+    NaN score) is ranked above it. Negatives equal to the row's positive item are dropped (as NCF's evaluation
+    does by keying scores on item ids). Rows of users unknown to the model score 0.
+    """
+    n, m = neg.negatives.shape
+    if n == 0:
+        raise DataError("sampled protocol: no rows in the negatives")
+    users = np.asarray(neg.users)
+    positives = np.asarray(neg.positives)
+    negs = np.asarray(neg.negatives)
+    if positives.dtype.kind != negs.dtype.kind:  # e.g. int positives, str negatives: compare as strings
+        positives, negs = positives.astype(str), negs.astype(str)
+    valid = neg.mask & (negs != positives[:, None])
+    n_dropped = int((neg.mask & ~valid).sum())
+    known = model.user_map_.lookup(users) >= 0
+    rank = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    rows_per_call = batch_size or max(1, _PAIRS_PER_CALL // (m + 1))
+    for b0 in range(0, n, rows_per_call):
+        sl = slice(b0, min(b0 + rows_per_call, n))
+        b = sl.stop - sl.start
+        cand = np.concatenate([positives[sl, None], negs[sl]], axis=1)
+        s = model.predict(np.repeat(users[sl], m + 1), cand.ravel()).reshape(b, m + 1).astype(np.float64)
+        above = ~(s[:, 1:] < s[:, :1]) & valid[sl]
+        rank[sl] = np.where(known[sl], above.sum(axis=1), rank[sl])
+
+    kmax = max(ks)
+    hits = np.zeros((n, kmax), dtype=bool)
+    in_list = rank < kmax
+    hits[np.flatnonzero(in_list), rank[in_list]] = True
+    ones = np.ones(n, dtype=np.int64)
+    out: dict[str, float] = {}
+    for k in ks:
+        out[f"hr@{k}"] = M.hr_at_k(hits[:, :k], ones)
+        out[f"ndcg@{k}"] = M.ndcg_at_k(hits[:, :k], ones)
+        out[f"mrr@{k}"] = M.mrr_at_k(hits[:, :k], ones)
+    out["mrr"] = float(np.where(known, 1.0 / (np.minimum(rank, m + 1) + 1.0), 0.0).mean())
+    out.update(
+        {
+            "users_evaluated": int(n),
+            "test_users_unknown": int(len(np.unique(users[~known]))),
+            "negatives_per_row": float(valid.sum(axis=1).mean()),
+            "negatives_equal_positive": n_dropped,
+        }
+    )
+    return out
