@@ -1,0 +1,306 @@
+"""Shared pieces of the command line: option types, data loading and transforms, output helpers.
+
+Everything heavy (pandas, the data readers, models) is imported inside functions so that ``cofirec --help``
+stays fast and a missing library piece only breaks the command that needs it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Iterable, Literal
+
+import typer
+
+from cofirec.errors import ConfigError, DataError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.console import Console
+
+    from cofirec.data.dataset import Interactions
+
+# ---------------------------------------------------------------------- option types (shared by commands)
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option("--data-dir", envvar="COFIREC_DATA", help="Folder holding named datasets (env COFIREC_DATA).", show_default=False),
+]
+ColumnsOpt = Annotated[
+    str | None,
+    typer.Option("--columns", help="Column order of a plain ratings file, e.g. user,item,rating,timestamp.", show_default=False),
+]
+OnBadLinesOpt = Annotated[
+    str,
+    typer.Option("--on-bad-lines", help="Malformed lines: 'error' (default, names file and line) or 'skip' (counted)."),
+]
+DownloadOpt = Annotated[
+    bool,
+    typer.Option("--download/--no-download", help="Download a named dataset that is not present locally."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
+MetadataOpt = Annotated[
+    Path | None,
+    typer.Option("--metadata", help="MovieLens folder with titles and side features for the ids of a plain file.", show_default=False),
+]
+ImplicitOpt = Annotated[bool, typer.Option("--implicit", help="Treat every interaction as a positive (ratings dropped).")]
+TargetOpt = Annotated[
+    str | None,
+    typer.Option("--target", help="explicit | implicit[:MIN] | binary:T (rating >= T is a like).", show_default=False),
+]
+
+_TARGET_RE = re.compile(r"^(explicit|rating|implicit|binary)(?::(-?\d+(?:\.\d+)?))?$")
+
+
+# ---------------------------------------------------------------------- output
+def stdout_console() -> "Console":
+    """A Rich console on the current ``sys.stdout`` (works under test runners that swap streams)."""
+    from rich.console import Console
+
+    return Console(file=sys.stdout, highlight=False, soft_wrap=False)
+
+
+def stderr_console() -> "Console":
+    from rich.console import Console
+
+    return Console(file=sys.stderr, highlight=False, soft_wrap=True)
+
+
+def note(message: str) -> None:
+    """A one-line notice on stderr (never mixed into JSON on stdout)."""
+    sys.stderr.write(f"note: {message}\n")
+
+
+def to_jsonable(value: Any) -> Any:
+    """Numpy scalars/arrays, paths and tuples -> plain JSON values; NaN/inf -> None."""
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def emit_json(obj: Any) -> None:
+    """Print ``obj`` as one JSON document on stdout."""
+    sys.stdout.write(json.dumps(to_jsonable(obj), indent=2) + "\n")
+
+
+def emit_jsonl(records: Iterable[dict]) -> None:
+    """Print one compact JSON object per line on stdout."""
+    write = sys.stdout.write
+    for rec in records:
+        write(json.dumps(rec, separators=(",", ":")) + "\n")
+
+
+def fmt_number(value: Any) -> str:
+    """Compact human formatting: ints with thousands separators, floats with 4 significant decimals."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return f"{int(value):,}"
+        return f"{value:.4f}" if abs(value) >= 1e-3 else f"{value:.3g}"
+    return str(value)
+
+
+# ---------------------------------------------------------------------- parsing small values
+def parse_columns(text: str | None) -> list[str] | None:
+    """``"user,item,rating"`` -> ``["user", "item", "rating"]``."""
+    if text is None:
+        return None
+    cols = [c.strip() for c in text.split(",") if c.strip()]
+    if not cols:
+        raise ConfigError(f"--columns {text!r}: expected comma-separated names such as user,item,rating,timestamp")
+    return cols
+
+
+def parse_on_bad_lines(value: str) -> Literal["error", "skip"]:
+    value = value.strip().lower()
+    if value not in ("error", "skip"):
+        raise ConfigError(f"--on-bad-lines {value!r}: use 'error' or 'skip'")
+    return value  # type: ignore[return-value]
+
+
+def parse_int_list(text: str, option: str) -> tuple[int, ...]:
+    """``"10,20"`` -> ``(10, 20)``; every value a positive integer."""
+    try:
+        values = tuple(int(p) for p in text.replace(" ", "").split(",") if p)
+    except ValueError:
+        raise ConfigError(f"{option} {text!r}: expected comma-separated positive integers, e.g. 10,20") from None
+    if not values or any(v <= 0 for v in values):
+        raise ConfigError(f"{option} {text!r}: expected comma-separated positive integers, e.g. 10,20")
+    return values
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the model learns from: ``kind`` explicit/implicit/binary and its threshold (binary) or minimum (implicit)."""
+
+    kind: Literal["explicit", "implicit", "binary"] = "explicit"
+    value: float | None = None
+
+
+def parse_target(text: str | None, implicit: bool = False) -> Target:
+    """``--target`` and ``--implicit`` -> :class:`Target` (``binary`` without a threshold means 4)."""
+    if text is None or not text.strip():
+        return Target("implicit") if implicit else Target()
+    m = _TARGET_RE.match(text.strip().lower())
+    if m is None:
+        raise ConfigError(f"--target {text!r}: expected explicit, implicit[:MIN] or binary:THRESHOLD (e.g. binary:4)")
+    kind = "explicit" if m.group(1) == "rating" else m.group(1)
+    value = float(m.group(2)) if m.group(2) is not None else None
+    if implicit and kind != "implicit":
+        raise ConfigError(f"--implicit contradicts --target {text}")
+    if kind == "binary" and value is None:
+        value = 4.0
+    if kind == "explicit" and value is not None:
+        raise ConfigError(f"--target {text!r}: explicit takes no threshold")
+    return Target(kind, value)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------- data loading
+def load_source(
+    source: str | Path,
+    *,
+    data_dir: Path | None = None,
+    columns: str | None = None,
+    on_bad_lines: str = "error",
+    download: bool = True,
+) -> "Interactions":
+    """Load a dataset name, MovieLens-layout folder or plain ratings file; report skipped lines and warnings."""
+    from cofirec.data.resolve import load_dataset
+
+    mode = parse_on_bad_lines(on_bad_lines)
+    cols = parse_columns(columns)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = load_dataset(str(source), data_dir=data_dir, columns=cols, on_bad_lines=mode, download=download)
+    for w in caught:
+        if issubclass(w.category, (UserWarning, RuntimeWarning)):
+            note(str(w.message))
+    report_skipped(data, caught_messages=[str(w.message) for w in caught])
+    return data
+
+
+def read_file(path: str | Path, *, columns: str | None = None, on_bad_lines: str = "error") -> "Interactions":
+    """Read a plain ratings file (train/test files written by ``cofirec split``/``train``, or any ratings file)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(2, "no such file", str(path))
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, expected a ratings file")
+    from cofirec.data.readers import read_ratings_file
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = read_ratings_file(path, columns=parse_columns(columns), on_bad_lines=parse_on_bad_lines(on_bad_lines))
+    for w in caught:
+        if issubclass(w.category, (UserWarning, RuntimeWarning)):
+            note(str(w.message))
+    report_skipped(data, caught_messages=[str(w.message) for w in caught])
+    return data
+
+
+def skipped_lines(data: "Interactions") -> int:
+    """How many malformed lines the reader skipped (0 when it did not say)."""
+    for key in ("skipped_lines", "bad_lines_skipped", "lines_skipped", "skipped", "n_skipped"):
+        value = data.meta.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return int(value)
+        if isinstance(value, (list, tuple)):
+            return len(value)
+    return 0
+
+
+def report_skipped(data: "Interactions", caught_messages: list[str] = ()) -> None:  # type: ignore[assignment]
+    n = skipped_lines(data)
+    if n and not any("skip" in m.lower() for m in caught_messages):
+        note(f"{data.name or 'data'}: skipped {n} malformed line{'s' if n != 1 else ''}")
+
+
+def attach_metadata(data: "Interactions", folder: Path | None) -> "Interactions":
+    """Attach titles and side features from a MovieLens folder (``--metadata``)."""
+    if folder is None:
+        return data
+    if not Path(folder).exists():
+        raise FileNotFoundError(2, "no such metadata folder", str(folder))
+    from cofirec.data.movielens import load_metadata
+
+    user_features, item_features = load_metadata(Path(folder))
+    if user_features is None and item_features is None:
+        raise DataError(f"{folder}: no MovieLens metadata found (expected u.item/u.user, movies.dat/users.dat or movies.csv)")
+    return data.with_features(user_features=user_features, item_features=item_features)
+
+
+def apply_target(data: "Interactions", target: Target) -> "Interactions":
+    """``--implicit`` / ``--target``: as_implicit(min) or binarize(threshold); explicit leaves the data as is."""
+    if target.kind == "implicit":
+        if data.kind == "implicit" and target.value is None:
+            return data
+        if data.kind == "binary":
+            return data.subset(data.ratings > 0).as_implicit()
+        return data.as_implicit(min_rating=target.value)
+    if target.kind == "binary":
+        if data.kind == "binary":
+            return data
+        if data.kind != "explicit":
+            raise DataError(f"{data.name or 'data'}: --target binary needs explicit ratings, data is {data.kind}")
+        return data.binarize(float(target.value if target.value is not None else 4.0))
+    return data
+
+
+def model_target(model: Any) -> Target:
+    """The transform a fitted model was trained with (from ``kind_`` and ``binary_threshold_``)."""
+    kind = getattr(model, "kind_", "explicit")
+    if kind == "binary":
+        thr = getattr(model, "binary_threshold_", None)
+        return Target("binary", float(thr) if thr is not None else None)
+    if kind == "implicit":
+        return Target("implicit")
+    return Target()
+
+
+def align_to_model(test: "Interactions", model: Any) -> "Interactions":
+    """Apply to ``test`` the transform the model was fitted with (implicit, or binary with its threshold)."""
+    import numpy as np
+
+    target = model_target(model)
+    if target.kind == "implicit":
+        return test if test.kind == "implicit" else apply_target(test, Target("implicit"))
+    if target.kind == "binary" and test.kind == "explicit":
+        values = np.unique(test.ratings)
+        if target.value is None or (np.isin(values, (0.0, 1.0)).all() and target.value > 1.0):
+            note(f"{test.name or 'test'}: ratings are 0/1, read as like/dislike labels")
+            from dataclasses import replace
+
+            return replace(test, kind="binary", meta={**test.meta, "binary_threshold": target.value})
+        return test.binarize(target.value)
+    return test
+
+
+def write_interactions(data: "Interactions", path: Path) -> Path:
+    """Write ``user  item  rating  timestamp`` (tab-separated, with header) readable by ``read_ratings_file``."""
+    import numpy as np
+
+    frame = data.to_frame()
+    ratings = frame["rating"].to_numpy()
+    if len(ratings) and np.all(np.mod(ratings, 1) == 0):
+        frame["rating"] = ratings.astype(np.int64)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, sep="\t", index=False, lineterminator="\n")
+    return path

@@ -1,0 +1,162 @@
+"""Data commands: ``cofirec datasets``, ``cofirec info``, ``cofirec split``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cofirec.cli.common import (
+    ColumnsOpt,
+    DataDirOpt,
+    DownloadOpt,
+    JsonOpt,
+    OnBadLinesOpt,
+    emit_json,
+    fmt_number,
+    load_source,
+    skipped_lines,
+    stdout_console,
+    write_interactions,
+)
+
+SourceArg = Annotated[str, typer.Argument(help="Dataset name (ml-100k, ...), MovieLens-layout folder or ratings file.", show_default=False)]
+
+
+def datasets(data_dir: DataDirOpt = None, json_out: JsonOpt = False) -> None:
+    """Known datasets and whether each is present locally (and where)."""
+    from cofirec.data.resolve import dataset_status
+
+    rows = dataset_status(data_dir=data_dir)
+    if json_out:
+        emit_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table(title="Datasets" + (f" in {data_dir}" if data_dir else ""))
+    table.add_column("name")
+    table.add_column("present")
+    table.add_column("path / how to get it", overflow="fold")
+    for row in rows:
+        present = bool(row.get("present"))
+        where = row.get("path") if present else (row.get("hint") or row.get("expected_path") or row.get("path") or "")
+        table.add_row(str(row.get("name", "")), "[green]yes[/]" if present else "[red]no[/]", str(where or ""))
+    stdout_console().print(table)
+
+
+def info(
+    source: SourceArg,
+    data_dir: DataDirOpt = None,
+    columns: ColumnsOpt = None,
+    on_bad_lines: OnBadLinesOpt = "error",
+    download: DownloadOpt = True,
+    json_out: JsonOpt = False,
+) -> None:
+    """Users, items, ratings, sparsity, rating histogram and activity quantiles of a dataset."""
+    data = load_source(source, data_dir=data_dir, columns=columns, on_bad_lines=on_bad_lines, download=download)
+    stats = data.stats()
+    n_skipped = skipped_lines(data)
+    if n_skipped:
+        stats["skipped_lines"] = n_skipped
+    if json_out:
+        emit_json(stats)
+        return
+    _print_stats(stats)
+
+
+def _print_stats(stats: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    console = stdout_console()
+    summary = Table(title=f"{stats.get('name') or 'data'} ({stats.get('kind')})", show_header=False)
+    summary.add_column("field", style="bold")
+    summary.add_column("value", justify="right")
+    for key in ("users", "items", "ratings", "sparsity", "rating_min", "rating_max", "rating_mean", "skipped_lines"):
+        if key in stats:
+            value = stats[key]
+            text = f"{value:.4%}" if key == "sparsity" else fmt_number(value)
+            summary.add_row(key.replace("_", " "), text)
+    if "timestamp_min" in stats:
+        summary.add_row("timestamps", f"{stats['timestamp_min']} .. {stats['timestamp_max']}")
+    feats = [name for name, flag in (("users", stats.get("has_user_features")), ("items", stats.get("has_item_features"))) if flag]
+    summary.add_row("side features", ", ".join(feats) or "none")
+    console.print(summary)
+    hist = stats.get("rating_histogram") or {}
+    if hist:
+        total = sum(hist.values()) or 1
+        table = Table(title="rating histogram")
+        table.add_column("rating", justify="right")
+        table.add_column("count", justify="right")
+        table.add_column("share", justify="right")
+        table.add_column("", no_wrap=True)
+        top = max(hist.values())
+        for value, count in hist.items():
+            table.add_row(value, fmt_number(count), f"{count / total:.1%}", "#" * max(1, round(30 * count / top)))
+        console.print(table)
+    uq, iq = stats.get("user_count_quantiles") or {}, stats.get("item_count_quantiles") or {}
+    if uq or iq:
+        table = Table(title="interactions per user / item (quantiles)")
+        table.add_column("quantile")
+        table.add_column("per user", justify="right")
+        table.add_column("per item", justify="right")
+        for q in (uq or iq):
+            table.add_row(q, fmt_number(uq.get(q)), fmt_number(iq.get(q)))
+        console.print(table)
+
+
+def split(
+    source: SourceArg,
+    out: Annotated[Path, typer.Option("--out", help="Folder for train.tsv and test.tsv (created).", show_default=False)],
+    method: Annotated[str, typer.Option("--method", help="random | user | loo | kfold.")] = "random",
+    test_ratio: Annotated[float, typer.Option("--test-ratio", help="Fraction held out (random, user).")] = 0.2,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed of the split.")] = 0,
+    k: Annotated[int, typer.Option("--k", help="Number of folds (kfold).")] = 5,
+    fold: Annotated[int, typer.Option("--fold", help="Which fold is the test set (kfold).")] = 0,
+    data_dir: DataDirOpt = None,
+    columns: ColumnsOpt = None,
+    on_bad_lines: OnBadLinesOpt = "error",
+    download: DownloadOpt = True,
+    json_out: JsonOpt = False,
+) -> None:
+    """Split a dataset into OUT/train.tsv and OUT/test.tsv and print the split report."""
+    data = load_source(source, data_dir=data_dir, columns=columns, on_bad_lines=on_bad_lines, download=download)
+    _, report = write_split(data, out, method=method, test_ratio=test_ratio, seed=seed, k=k, fold=fold)
+    if json_out:
+        emit_json(report)
+        return
+    print_split_report(report)
+
+
+def write_split(data, out: Path, *, method: str, test_ratio: float, seed: int, k: int = 5, fold: int = 0) -> tuple[Any, dict[str, Any]]:
+    """Split ``data``, write ``out/train.tsv`` and ``out/test.tsv``; returns the Split and its report (with file paths)."""
+    from cofirec.data.splits import split_data, split_report
+
+    parts = split_data(data, method, test_ratio=test_ratio, seed=seed, k=k, fold=fold)
+    train_path = write_interactions(parts.train, Path(out) / "train.tsv")
+    test_path = write_interactions(parts.test, Path(out) / "test.tsv")
+    report = {"split": parts.name, **split_report(parts.train, parts.test)}
+    report["train_file"] = str(train_path)
+    report["test_file"] = str(test_path)
+    return parts, report
+
+
+def print_split_report(report: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"split {report.get('split', '')}", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", justify="right", overflow="fold")
+    for key, value in report.items():
+        if key == "split":
+            continue
+        text = f"{value:.2%}" if key == "test_fraction" else fmt_number(value)
+        table.add_row(key.replace("_", " "), text)
+    stdout_console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the data commands to ``app``."""
+    app.command("datasets")(datasets)
+    app.command("info")(info)
+    app.command("split")(split)

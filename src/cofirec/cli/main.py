@@ -1,0 +1,149 @@
+"""The ``cofirec`` command line: a thin Typer adapter over the library.
+
+Every command lives in a small module (``data_cmds``, ``model_cmds``, ``experiment_cmds``) that adds itself
+to :data:`app` through ``register(app)``. Errors a user can cause (:class:`~cofirec.errors.CofirecError`,
+missing files, usage mistakes, Ctrl-C) end as one line ``error: <message>`` on stderr and exit code 2;
+anything else exits 1 with one line too. ``COFIREC_DEBUG=1`` shows the full traceback instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any, Sequence
+
+import typer
+from typer.core import TyperGroup
+
+from cofirec.errors import CofirecError
+
+EXIT_USER_ERROR = 2
+EXIT_FAILURE = 1
+
+
+def debug_enabled() -> bool:
+    return os.environ.get("COFIREC_DEBUG", "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+def error_line(exc: BaseException) -> tuple[str, int]:
+    """The one-line message and exit code for an exception raised by a command."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted", EXIT_USER_ERROR
+    if isinstance(exc, CofirecError):
+        return _one_line(str(exc)) or type(exc).__name__, EXIT_USER_ERROR
+    if isinstance(exc, OSError):
+        return _os_error_line(exc), EXIT_USER_ERROR
+    text = _one_line(str(exc))
+    return f"{type(exc).__name__}: {text} (set COFIREC_DEBUG=1 for the traceback)" if text else (
+        f"{type(exc).__name__} (set COFIREC_DEBUG=1 for the traceback)"
+    ), EXIT_FAILURE
+
+
+def _os_error_line(exc: OSError) -> str:
+    if exc.filename is not None:
+        reason = (exc.strerror or str(exc)).rstrip(".").lower()
+        return f"{exc.filename}: {reason}"
+    return _one_line(str(exc)) or type(exc).__name__
+
+
+def _one_line(text: str) -> str:
+    return " ".join(part.strip() for part in text.strip().splitlines() if part.strip())
+
+
+class CofirecGroup(TyperGroup):
+    """Typer group whose ``invoke`` turns errors into one stderr line and an exit code.
+
+    Doing it here (not only in :func:`main`) means ``typer.testing.CliRunner`` sees the same behaviour as the
+    installed ``cofirec`` script.
+    """
+
+    def invoke(self, ctx: Any) -> Any:
+        from typer._click.exceptions import NoArgsIsHelpError, UsageError
+
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, NoArgsIsHelpError):
+            raise
+        except UsageError as exc:
+            if debug_enabled():
+                raise
+            where = exc.ctx.command_path if exc.ctx is not None else "cofirec"
+            sys.stderr.write(f"error: {_one_line(exc.format_message())} (see '{where} --help')\n")
+            raise typer.Exit(exc.exit_code) from None
+        except (typer.TyperException, BrokenPipeError):
+            raise
+        except (Exception, KeyboardInterrupt) as exc:
+            if debug_enabled():
+                raise
+            message, code = error_line(exc)
+            sys.stderr.write(f"error: {message}\n")
+            raise typer.Exit(code) from None
+
+
+app = typer.Typer(
+    name="cofirec",
+    cls=CofirecGroup,
+    help="cofirec: collaborative-filtering recommenders: data, models, evaluation, experiments.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the cofirec version and exit.", is_eager=True),
+) -> None:
+    """cofirec: collaborative-filtering recommenders: data, models, evaluation, experiments."""
+    if version:
+        from cofirec import __version__
+
+        typer.echo(f"cofirec {__version__}")
+        raise typer.Exit(0)
+
+
+def _register_all() -> None:
+    from cofirec.cli import data_cmds, model_cmds
+
+    data_cmds.register(app)
+    model_cmds.register(app)
+    try:
+        experiment_cmds = importlib.import_module("cofirec.cli.experiment_cmds")
+    except ModuleNotFoundError as exc:
+        if exc.name != "cofirec.cli.experiment_cmds":
+            _warn_unavailable(exc)
+        return
+    except Exception as exc:  # a broken optional module must not break the other commands
+        _warn_unavailable(exc)
+        return
+    experiment_cmds.register(app)
+
+
+def _warn_unavailable(exc: BaseException) -> None:
+    if debug_enabled():
+        raise exc
+    sys.stderr.write(f"warning: experiment commands unavailable ({type(exc).__name__}: {_one_line(str(exc))})\n")
+
+
+_register_all()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point: run the app, exit 0 on success, 2 on user errors, 1 on other failures."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        app(args=args, prog_name="cofirec", standalone_mode=True)
+    except SystemExit:
+        raise
+    except (Exception, KeyboardInterrupt) as exc:  # errors outside a command (e.g. while parsing global options)
+        if debug_enabled():
+            raise
+        message, code = error_line(exc)
+        sys.stderr.write(f"error: {message}\n")
+        sys.exit(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

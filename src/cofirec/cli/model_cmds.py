@@ -1,0 +1,557 @@
+"""Model commands: ``models``, ``train``, ``evaluate``, ``recommend``, ``similar``, ``plot``.
+
+Each command is a thin adapter: it loads data or a saved model through the library, calls one library
+function and prints tables (Rich) or JSON. Heavy imports happen inside the commands.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from cofirec.cli.common import (
+    ColumnsOpt,
+    DataDirOpt,
+    DownloadOpt,
+    ImplicitOpt,
+    JsonOpt,
+    MetadataOpt,
+    OnBadLinesOpt,
+    TargetOpt,
+    align_to_model,
+    apply_target,
+    attach_metadata,
+    emit_json,
+    emit_jsonl,
+    fmt_number,
+    load_source,
+    note,
+    parse_int_list,
+    parse_target,
+    read_file,
+    stdout_console,
+    to_jsonable,
+)
+from cofirec.errors import ConfigError, DataError, UnknownIdError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cofirec.data.dataset import Interactions
+    from cofirec.models.base import Recommender
+
+ModelDirArg = Annotated[Path, typer.Argument(help="Model folder written by 'cofirec train --out'.", show_default=False)]
+FormatOpt = Annotated[str | None, typer.Option("--format", help="table | json | jsonl.", show_default=False)]
+PROTOCOLS = ("rating", "ranking", "sampled", "binary")
+
+
+# ---------------------------------------------------------------------- models
+def models(json_out: JsonOpt = False) -> None:
+    """Registered models, whether each is available, and their parameters with defaults."""
+    from cofirec.models.registry import MODELS, get_model_class
+
+    rows = []
+    for name in MODELS:
+        try:
+            cls = get_model_class(name)
+        except ConfigError as exc:
+            rows.append({"name": name, "available": False, "reason": str(exc), "params": {}})
+            continue
+        rows.append(
+            {
+                "name": name,
+                "available": True,
+                "kinds": sorted(cls.supported_kinds),
+                "params": {k: v for k, v in cls.param_defaults().items()},
+                "summary": (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else "",
+            }
+        )
+    if json_out:
+        emit_json(rows)
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="models")
+    table.add_column("name", style="bold")
+    table.add_column("feedback")
+    table.add_column("parameters (defaults)", overflow="fold")
+    for row in rows:
+        if not row["available"]:
+            table.add_row(row["name"], "[dim]not available[/]", "")
+            continue
+        params = ", ".join(f"{k}={v!r}" for k, v in row["params"].items())
+        table.add_row(row["name"], ",".join(row["kinds"]), escape(params))
+    stdout_console().print(table)
+
+
+# ---------------------------------------------------------------------- train
+def train(
+    model_name: Annotated[str | None, typer.Argument(metavar="MODEL", help="Registered model name (see 'cofirec models').", show_default=False)] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder to save the fitted model (and split files) in.", show_default=False)] = None,
+    dataset: Annotated[str | None, typer.Option("--dataset", help="Dataset name, MovieLens folder or ratings file.", show_default=False)] = None,
+    train_file: Annotated[Path | None, typer.Option("--train", help="Ratings file to fit on (all of it).", show_default=False)] = None,
+    split_method: Annotated[str | None, typer.Option("--split", help="Split --dataset first: random | user | loo | kfold.", show_default=False)] = None,
+    test_ratio: Annotated[float, typer.Option("--test-ratio", help="Fraction held out by --split.")] = 0.2,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the split and validation split.")] = 0,
+    k_folds: Annotated[int, typer.Option("--k", help="Folds of --split kfold.")] = 5,
+    fold: Annotated[int, typer.Option("--fold", help="Test fold of --split kfold.")] = 0,
+    implicit: ImplicitOpt = False,
+    target: TargetOpt = None,
+    metadata: MetadataOpt = None,
+    params: Annotated[list[str] | None, typer.Option("--param", "-p", help="Model parameter NAME=VALUE (repeatable).", show_default=False)] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Experiment config file (TOML/YAML/JSON).", show_default=False)] = None,
+    device: Annotated[str | None, typer.Option("--device", help="cpu | cuda (models with a 'device' parameter).", show_default=False)] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", help="Shortcut for --param epochs=N.", show_default=False)] = None,
+    validation: Annotated[float | None, typer.Option("--validation", help="Carve this fraction of train for early stopping.", show_default=False)] = None,
+    data_dir: DataDirOpt = None,
+    columns: ColumnsOpt = None,
+    on_bad_lines: OnBadLinesOpt = "error",
+    download: DownloadOpt = True,
+    json_out: JsonOpt = False,
+) -> None:
+    """Fit a model on a dataset or file and save it to --out."""
+    cfg = _load_config(config)
+    spec_name, spec_params = _pick_model(model_name, cfg)
+    if cfg is not None:
+        dataset = dataset if dataset is not None or train_file is not None else cfg.dataset
+        if train_file is None and dataset is None and cfg.train is not None:
+            train_file = Path(cfg.train)
+        data_dir = data_dir if data_dir is not None else (Path(cfg.data_dir) if cfg.data_dir else None)
+        metadata = metadata if metadata is not None else (Path(cfg.metadata) if cfg.metadata else None)
+        if columns is None and cfg.columns is not None:
+            columns = cfg.columns if isinstance(cfg.columns, str) else ",".join(cfg.columns)
+        if not implicit and target is None:
+            implicit, target = cfg.implicit, cfg.target
+        if split_method is None and dataset is not None and dataset == cfg.dataset:
+            split_method, test_ratio, seed = cfg.split.method, cfg.split.test_ratio, cfg.split_seed
+            k_folds, fold = cfg.split.k or k_folds, cfg.split.fold or fold
+    if out is None:
+        raise ConfigError("train: --out DIR is required (the folder the fitted model is saved in)")
+    model = _build_model(spec_name, spec_params, params, epochs=epochs, device=device)
+    tgt = parse_target(target, implicit)
+    if validation is not None and not 0.0 < validation < 1.0:
+        raise ConfigError(f"--validation {validation}: expected a fraction between 0 and 1")
+
+    data = _load_training_data(dataset, train_file, data_dir=data_dir, columns=columns, on_bad_lines=on_bad_lines, download=download)
+    data = attach_metadata(data, metadata)
+    report: dict[str, Any] = {"model": spec_name, "params": model.get_params(), "data": data.name}
+    if split_method is not None:
+        if dataset is None:
+            raise ConfigError("train: --split applies to --dataset; a --train file is used whole")
+        from cofirec.cli.data_cmds import write_split
+
+        parts, split_info = write_split(data, out, method=split_method, test_ratio=test_ratio, seed=seed, k=k_folds, fold=fold)
+        data = parts.train
+        report["split"] = split_info
+    fit_data = apply_target(data, tgt)
+    valid = None
+    if validation is not None:
+        from cofirec.data.splits import validation_split
+
+        parts = validation_split(fit_data, validation, seed)
+        fit_data, valid = parts.train, parts.test
+    model.fit(fit_data, validation=valid, progress=not json_out)
+    model.save(out)
+    report.update(
+        {
+            "kind": model.kind_,
+            "train_interactions": int(len(fit_data)),
+            "validation_interactions": int(len(valid)) if valid is not None else 0,
+            "users": int(model.n_users),
+            "items": int(model.n_items),
+            "fit_seconds": float(model.fit_seconds_),
+            "epochs_run": len(model.history_),
+            "last_epoch": model.history_[-1] if model.history_ else None,
+            "out": str(out),
+        }
+    )
+    if json_out:
+        emit_json(report)
+        return
+    _print_train_report(report)
+
+
+def _load_config(path: Path | None):
+    if path is None:
+        return None
+    from cofirec.experiments.config import load_config
+
+    return load_config(path)
+
+
+def _pick_model(name: str | None, cfg) -> tuple[str, dict[str, Any]]:
+    """Model name and config parameters: MODEL, or the config's model (matched by name or label)."""
+    specs = list(cfg.models) if cfg is not None else []
+    if name is None:
+        if len(specs) == 1:
+            return specs[0].name, dict(specs[0].params)
+        if not specs:
+            raise ConfigError("train: missing MODEL (e.g. 'cofirec train item-knn --dataset ml-100k --out runs/knn'; see 'cofirec models')")
+        raise ConfigError(f"train: the config lists {len(specs)} models; name one: {', '.join(s.display for s in specs)}")
+    matches = [s for s in specs if s.label == name] or [s for s in specs if s.name == name]
+    if len(matches) > 1:
+        raise ConfigError(f"train: the config has several {name!r} models; pick one by label: {', '.join(s.display for s in matches)}")
+    if matches:
+        return matches[0].name, dict(matches[0].params)
+    return name, {}
+
+
+def _build_model(name: str, base: dict[str, Any], assignments: list[str] | None, *, epochs: int | None, device: str | None) -> "Recommender":
+    from cofirec.models.params import parse_assignments
+    from cofirec.models.registry import get_model_class
+
+    cls = get_model_class(name)
+    merged: dict[str, Any] = dict(base)
+    merged.update(parse_assignments(assignments))
+    known = set(cls.param_names())
+    for option, key, value in (("--epochs", "epochs", epochs), ("--device", "device", device)):
+        if value is None:
+            continue
+        if key not in known:
+            raise ConfigError(f"{name}: has no {key!r} parameter, so {option} does not apply (parameters: {', '.join(sorted(known)) or 'none'})")
+        merged[key] = value
+    if device is not None and device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise ConfigError(f"--device {device!r}: use cpu or cuda")
+    return cls.from_params(merged)
+
+
+def _load_training_data(dataset, train_file, *, data_dir, columns, on_bad_lines, download) -> "Interactions":
+    if dataset is not None and train_file is not None:
+        raise ConfigError("train: give either --dataset SOURCE or --train FILE, not both")
+    if dataset is None and train_file is None:
+        raise ConfigError("train: no data; give --dataset SOURCE (name, folder or file) or --train FILE")
+    if train_file is not None:
+        return read_file(train_file, columns=columns, on_bad_lines=on_bad_lines)
+    return load_source(dataset, data_dir=data_dir, columns=columns, on_bad_lines=on_bad_lines, download=download)
+
+
+def _print_train_report(report: dict[str, Any]) -> None:
+    console = stdout_console()
+    console.print(
+        f"fitted [bold]{report['model']}[/] on {report['train_interactions']:,} {report['kind']} interactions "
+        f"({report['users']:,} users x {report['items']:,} items) in {report['fit_seconds']:.2f}s"
+    )
+    if report.get("epochs_run"):
+        last = report.get("last_epoch") or {}
+        extra = ", ".join(f"{k}={fmt_number(v)}" for k, v in last.items() if k != "epoch" and isinstance(v, (int, float)))
+        console.print(f"epochs: {report['epochs_run']}" + (f"; last: {extra}" if extra else ""))
+    console.print(f"saved model to {report['out']}", markup=False)
+    split = report.get("split")
+    if split:
+        console.print(
+            f"wrote {split['train_file']} ({split['train_interactions']:,} rows) and {split['test_file']} "
+            f"({split['test_interactions']:,} rows); evaluate with: cofirec evaluate {report['out']} --test {split['test_file']}",
+            markup=False,
+        )
+
+
+# ---------------------------------------------------------------------- evaluate
+def evaluate(
+    model_dir: ModelDirArg,
+    test: Annotated[Path, typer.Option("--test", help="Test ratings file (e.g. DIR/test.tsv).", show_default=False)],
+    protocol: Annotated[str | None, typer.Option("--protocol", help="rating | ranking | sampled | binary (default: from the model).", show_default=False)] = None,
+    negatives: Annotated[Path | None, typer.Option("--negatives", help="NCF .test.negative file (sampled protocol).", show_default=False)] = None,
+    sample_negatives: Annotated[int | None, typer.Option("--sample-negatives", help="Sample N negatives per test row (sampled protocol).", show_default=False)] = None,
+    k: Annotated[str, typer.Option("--k", help="Cut-offs of top-k metrics, e.g. 10,20.")] = "10",
+    relevance: Annotated[float | None, typer.Option("--relevance", help="Test ratings >= T count as relevant (ranking).", show_default=False)] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for --sample-negatives.")] = 0,
+    columns: ColumnsOpt = None,
+    on_bad_lines: OnBadLinesOpt = "error",
+    json_out: JsonOpt = False,
+) -> None:
+    """Evaluate a saved model on a test file (same transforms as in training)."""
+    import cofirec
+
+    ks = parse_int_list(k, "--k")
+    if protocol is not None and protocol not in PROTOCOLS:
+        raise ConfigError(f"--protocol {protocol!r}: use one of {', '.join(PROTOCOLS)}")
+    if negatives is not None and sample_negatives is not None:
+        raise ConfigError("give --negatives FILE or --sample-negatives N, not both")
+    if sample_negatives is not None and sample_negatives <= 0:
+        raise ConfigError(f"--sample-negatives {sample_negatives}: expected a positive number")
+    model = cofirec.load(model_dir)
+    test_data = align_to_model(read_file(test, columns=columns, on_bad_lines=on_bad_lines), model)
+    protocol = protocol or default_protocol(model, sampled=negatives is not None or sample_negatives is not None)
+    negs = None
+    if protocol == "sampled":
+        negs = _negatives_for(model, test_data, negatives, sample_negatives, seed)
+    elif negatives is not None or sample_negatives is not None:
+        raise ConfigError(f"negatives apply to the sampled protocol, not {protocol!r}")
+    from cofirec.evaluate.runner import evaluate as run_evaluation
+
+    metrics = run_evaluation(model, test_data, protocol=protocol, k=ks, negatives=negs, relevance_threshold=relevance)
+    if json_out:
+        emit_json(metrics)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{getattr(model, 'name', 'model')} on {test.name} ({protocol} protocol, {len(test_data):,} test rows)")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in metrics.items():
+        table.add_row(name, fmt_number(value) if not isinstance(value, float) else f"{value:.4f}")
+    stdout_console().print(table)
+
+
+def default_protocol(model: Any, *, sampled: bool = False) -> str:
+    """sampled with negatives; binary for binary models; rating for explicit rating predictors; else ranking."""
+    if sampled:
+        return "sampled"
+    kind = getattr(model, "kind_", "explicit")
+    if kind == "binary":
+        return "binary"
+    if kind == "explicit" and getattr(model, "predicts_ratings", True):
+        return "rating"
+    return "ranking"
+
+
+def _negatives_for(model: Any, test: "Interactions", path: Path | None, n: int | None, seed: int):
+    if path is not None:
+        if not path.exists():
+            raise FileNotFoundError(2, "no such negatives file", str(path))
+        from cofirec.data.negatives import read_ncf_negatives
+
+        return read_ncf_negatives(path)
+    from cofirec.data.negatives import sample_negatives
+
+    return sample_negatives(training_interactions(model), test, n or 99, seed)
+
+
+def training_interactions(model: Any) -> "Interactions":
+    """The (user, item) pairs a fitted model saw in training, rebuilt from ``seen_`` (implicit, value 1)."""
+    import numpy as np
+
+    from cofirec.data.dataset import Interactions
+
+    coo = model.seen_.tocoo()
+    return Interactions(
+        users=coo.row.astype(np.int32),
+        items=coo.col.astype(np.int32),
+        ratings=np.ones(len(coo.row), dtype=np.float32),
+        user_map=model.user_map_,
+        item_map=model.item_map_,
+        kind="implicit",
+        name="train",
+    )
+
+
+# ---------------------------------------------------------------------- recommend
+def recommend(
+    model_dir: ModelDirArg,
+    user: Annotated[list[str] | None, typer.Option("--user", "-u", help="Raw user id (repeatable).", show_default=False)] = None,
+    all_users: Annotated[bool, typer.Option("--all-users", help="Every training user, streamed in batches (jsonl).")] = False,
+    n: Annotated[int, typer.Option("-n", "--num", help="Items per user.")] = 10,
+    include_seen: Annotated[bool, typer.Option("--include-seen", help="Do not drop items the user rated in training.")] = False,
+    no_fallback: Annotated[bool, typer.Option("--no-fallback", help="Unknown user is an error instead of the fallback ranking.")] = False,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Users per batch with --all-users.")] = 2048,
+    fmt: FormatOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Top-N unseen items for users of a saved model (titles when the model has them)."""
+    import cofirec
+
+    fmt = _output_format(fmt, json_out, default="jsonl" if all_users else "table")
+    if n <= 0:
+        raise ConfigError(f"-n {n}: expected a positive number of items")
+    if all_users == bool(user):
+        raise ConfigError("recommend: give --user ID (repeatable) or --all-users")
+    model = cofirec.load(model_dir)
+    if all_users:
+        if fmt == "table":
+            raise ConfigError("--all-users prints jsonl or json, not a table (use --format jsonl)")
+        _recommend_all(model, n, exclude_seen=not include_seen, batch_size=batch_size, as_lines=fmt == "jsonl")
+        return
+    recs = model.recommend(list(user), n=n, exclude_seen=not include_seen)
+    records = recs.to_records()
+    for rec in records:
+        rec["scores"] = [round(s, 6) for s in rec["scores"]]
+        titles = model.titles(rec["items"])
+        if titles is not None:
+            rec["titles"] = titles
+    unknown = [r["user"] for r in records if not r["known"]]
+    if unknown:
+        label = ", ".join(repr(u) for u in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+        if no_fallback:
+            raise UnknownIdError(f"unknown user {label}: not in the training data of {model_dir}")
+        note(f"user {label} is not in the training data: showing the non-personalised fallback ranking ({_fallback_name(model)})")
+    if fmt == "json":
+        emit_json(records[0] if len(records) == 1 else records)
+    elif fmt == "jsonl":
+        emit_jsonl(to_jsonable(records))
+    else:
+        for rec in records:
+            _print_recommendations(rec, exclude_seen=not include_seen, label="score")
+
+
+def _fallback_name(model: Any) -> str:
+    return "item popularity" if getattr(model, "kind_", "explicit") == "implicit" else "damped item mean ratings"
+
+
+def _output_format(fmt: str | None, json_out: bool, *, default: str) -> str:
+    if json_out:
+        if fmt not in (None, "json"):
+            raise ConfigError(f"--json contradicts --format {fmt}")
+        return "json"
+    fmt = (fmt or default).lower()
+    if fmt not in ("table", "json", "jsonl"):
+        raise ConfigError(f"--format {fmt!r}: use table, json or jsonl")
+    return fmt
+
+
+def _recommend_all(model: Any, n: int, *, exclude_seen: bool, batch_size: int, as_lines: bool) -> None:
+    """Stream ``{"user", "items", "scores"}`` per training user, ``batch_size`` users per scoring call."""
+    import json
+
+    import numpy as np
+
+    if batch_size <= 0:
+        raise ConfigError(f"--batch-size {batch_size}: expected a positive number")
+    ids = model.user_map_.ids
+    write = sys.stdout.write
+    if not as_lines:
+        write("[")
+    first = True
+    for b0 in range(0, len(ids), batch_size):
+        batch = ids[b0 : b0 + batch_size]
+        recs = model.recommend(batch, n=n, exclude_seen=exclude_seen)
+        items = recs.items.tolist()
+        scores = np.round(recs.scores.astype(np.float64), 6)
+        finite = np.isfinite(scores)
+        score_lists = scores.tolist()
+        users = batch.tolist()
+        chunks = []
+        for row, u in enumerate(users):
+            ok = finite[row]
+            its, scs = items[row], score_lists[row]
+            if not ok.all():
+                its = [x for x, keep in zip(its, ok) if keep]
+                scs = [x for x, keep in zip(scs, ok) if keep]
+            chunks.append(json.dumps({"user": u, "items": its, "scores": scs}, separators=(",", ":")))
+        if as_lines:
+            write("\n".join(chunks) + "\n")
+        else:
+            write(("" if first else ",\n") + ",\n".join(chunks))
+        first = False
+    if not as_lines:
+        write("]\n")
+
+
+def _print_recommendations(rec: dict, *, exclude_seen: bool, label: str) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    titles = rec.get("titles")
+    if "user" in rec:
+        caption = "items this user has not rated in training" if exclude_seen else "training items included"
+        if not rec.get("known", True):
+            caption = "fallback ranking: user not in the training data"
+        title = f"recommendations for user {rec['user']}"
+    else:
+        caption, title = None, f"items similar to {rec['item']}" + (f" ({rec['item_title']})" if rec.get("item_title") else "")
+    table = Table(title=escape(title), caption=caption)
+    table.add_column("#", justify="right")
+    table.add_column("item", justify="right")
+    if titles is not None:
+        table.add_column("title", overflow="fold")
+    table.add_column(label, justify="right")
+    for rank, item in enumerate(rec["items"]):
+        row = [str(rank + 1), escape(str(item))]
+        if titles is not None:
+            row.append(escape(titles[rank]))
+        row.append(f"{rec['scores'][rank]:.4f}")
+        table.add_row(*row)
+    stdout_console().print(table)
+
+
+# ---------------------------------------------------------------------- similar
+def similar(
+    model_dir: ModelDirArg,
+    item: Annotated[str, typer.Option("--item", "-i", help="Raw item id, or part of a title (case-insensitive).", show_default=False)],
+    n: Annotated[int, typer.Option("-n", "--num", help="Number of similar items.")] = 10,
+    fmt: FormatOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Items most similar to one item, given by id or (part of) its title."""
+    import cofirec
+
+    fmt = _output_format(fmt, json_out, default="table")
+    if n <= 0:
+        raise ConfigError(f"-n {n}: expected a positive number of items")
+    model = cofirec.load(model_dir)
+    item_id = resolve_item(model, item)
+    recs = model.similar_items(item_id, n=n)
+    record = recs.to_records()[0]
+    out: dict[str, Any] = {"item": record["user"], "items": record["items"], "scores": [round(s, 6) for s in record["scores"]]}
+    titles = model.titles(out["items"])
+    if titles is not None:
+        out["item_title"] = model.titles([out["item"]])[0]
+        out["titles"] = titles
+    if fmt == "json":
+        emit_json(out)
+    elif fmt == "jsonl":
+        emit_jsonl([to_jsonable(out)])
+    else:
+        _print_recommendations(out, exclude_seen=False, label="similarity")
+
+
+def resolve_item(model: Any, text: str) -> Any:
+    """A raw item id from an id or a case-insensitive title substring; ambiguous titles list candidates."""
+    import numpy as np
+
+    idx = int(model.item_map_.lookup([text])[0])
+    if idx >= 0:
+        return model.item_map_.ids[idx].item()
+    titles = getattr(model, "item_titles_", None)
+    if titles is None:
+        raise UnknownIdError(f"unknown item {text!r}: not an item id of this model (it has no titles to search)")
+    needle = text.strip().lower()
+    lowered = np.char.lower(np.asarray(titles, dtype=str))
+    exact = np.flatnonzero(lowered == needle)
+    hits = exact if len(exact) else np.flatnonzero(np.char.find(lowered, needle) >= 0)
+    if len(hits) == 0:
+        raise UnknownIdError(f"unknown item {text!r}: no item id or title matches")
+    if len(hits) > 1:
+        shown = "; ".join(f"{model.item_map_.ids[i]}: {titles[i]}" for i in hits[:10])
+        more = f" (and {len(hits) - 10} more)" if len(hits) > 10 else ""
+        raise UnknownIdError(f"item {text!r} is ambiguous, {len(hits)} titles match: {shown}{more}; give the id or more of the title")
+    return model.item_map_.ids[hits[0]].item()
+
+
+# ---------------------------------------------------------------------- plot
+def plot(
+    model_dirs: Annotated[list[Path], typer.Argument(help="One or more model folders.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", help="PNG file to write.", show_default=False)],
+    json_out: JsonOpt = False,
+) -> None:
+    """Learning curves (loss and validation metrics per epoch) from the models' training history."""
+    import cofirec
+
+    histories: dict[str, list[dict]] = {}
+    for path in model_dirs:
+        model = cofirec.load(path)
+        label = model.name or path.name
+        if label in histories:
+            label = f"{label} ({path.name})"
+        histories[label] = list(getattr(model, "history_", []) or [])
+    if not any(histories.values()):
+        names = ", ".join(histories)
+        raise DataError(f"no training history to plot: {names} {'is not an iterative model' if len(histories) == 1 else 'are not iterative models'}")
+    from cofirec.experiments.plots import plot_learning_curves
+
+    path = plot_learning_curves(histories, out)
+    if json_out:
+        emit_json({"out": str(path), "models": {k: len(v) for k, v in histories.items()}})
+        return
+    stdout_console().print(f"wrote {path}", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the model commands to ``app``."""
+    app.command("models")(models)
+    app.command("train")(train)
+    app.command("evaluate")(evaluate)
+    app.command("recommend")(recommend)
+    app.command("similar")(similar)
+    app.command("plot")(plot)
