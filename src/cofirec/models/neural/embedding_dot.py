@@ -1,0 +1,49 @@
+"""``EmbeddingDot``: learned user/item embeddings and biases scored by their dot product."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from cofirec.errors import ConfigError
+from cofirec.models.neural.base import NeuralRecommender
+from cofirec.models.neural.modules.embedding_dot import DotProduct
+
+
+class EmbeddingDot(NeuralRecommender):
+    """Matrix factorisation trained by mini-batch gradient descent (Rendle et al. 2020's well-tuned dot product).
+
+    Parameters
+    ----------
+    factors : int
+        Embedding width.
+    biases : bool
+        Learn user, item and global biases.
+    sigmoid_range : bool
+        For explicit ratings, squash the output to the training rating range (slightly widened) with a sigmoid:
+        ``sigmoid(x) * (hi - lo) + lo``.
+    **common
+        Training parameters of :class:`~cofirec.models.neural.base.NeuralRecommender` (epochs, lr, loss, ...).
+    """
+
+    name = "embedding-dot"
+
+    def __init__(self, factors: int = 64, biases: bool = True, sigmoid_range: bool = False, **common: Any) -> None:
+        super().__init__(**common)
+        self.factors = factors
+        self.biases = biases
+        self.sigmoid_range = sigmoid_range
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if self.factors < 1:
+            raise ConfigError(f"{self.name}: factors must be >= 1, got {self.factors}")
+
+    def _build_module(self) -> nn.Module:
+        rng = None
+        if self.sigmoid_range and self.kind_ == "explicit":
+            lo, hi = self.output_range_
+            margin = 0.05 * (hi - lo)
+            rng = (lo - margin, hi + margin)
+        return DotProduct(self.n_users_, self.n_items_, self.factors, biases=self.biases, output_range=rng)

@@ -1,0 +1,55 @@
+"""Training losses, as pure functions of score tensors.
+
+Pointwise losses compare scores with targets; pairwise losses compare each positive's score with the scores
+of its sampled negatives.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+
+LossName = Literal["mse", "bce", "bpr", "softmax"]
+POINTWISE: frozenset[str] = frozenset({"mse", "bce"})
+PAIRWISE: frozenset[str] = frozenset({"bpr", "softmax"})
+
+
+def mse_loss(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean squared error. scores, targets: (n,) float."""
+    return F.mse_loss(scores, targets)
+
+
+def bce_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy on logits (sigmoid applied inside). logits, labels: (n,) float, labels in [0, 1]."""
+    return F.binary_cross_entropy_with_logits(logits, labels)
+
+
+def bpr_loss(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
+    """Bayesian personalised ranking: mean of -log sigmoid(pos - neg). pos: (b,), neg: (b, k)."""
+    return -F.logsigmoid(pos[:, None] - neg).mean()
+
+
+def softmax_loss(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
+    """Sampled softmax: cross-entropy of the positive against its k negatives. pos: (b,), neg: (b, k)."""
+    logits = torch.cat([pos[:, None], neg], dim=1)
+    return -F.log_softmax(logits, dim=1)[:, 0].mean()
+
+
+def pointwise_loss(name: str, scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """``"mse"`` or ``"bce"`` of scores (n,) against targets (n,)."""
+    if name == "mse":
+        return mse_loss(scores, targets)
+    if name == "bce":
+        return bce_loss(scores, targets)
+    raise ValueError(f"{name!r} is not a pointwise loss (use one of {sorted(POINTWISE)})")
+
+
+def pairwise_loss(name: str, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
+    """``"bpr"`` or ``"softmax"`` of positive scores (b,) against negative scores (b, k)."""
+    if name == "bpr":
+        return bpr_loss(pos, neg)
+    if name == "softmax":
+        return softmax_loss(pos, neg)
+    raise ValueError(f"{name!r} is not a pairwise loss (use one of {sorted(PAIRWISE)})")

@@ -1,0 +1,301 @@
+"""The epoch loop shared by every neural model.
+
+:class:`Trainer` owns mini-batching, negative sampling, the optimiser, validation after each epoch, early
+stopping with restore of the best weights, the progress bar and the per-epoch records. It knows nothing about
+a model's architecture: it calls back into the :class:`~cofirec.models.neural.base.NeuralRecommender`
+wrapper for the forward pass (``model._forward(module, users, items) -> (n,)``), the optional embedding
+penalty (``model._penalty``), the mapping of raw outputs to ratings (``model._to_output``) and the epoch
+report (``model._report_epoch``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from torch import nn
+
+from cofirec.errors import ConfigError
+from cofirec.models.neural.batching import NegativeSampler, PairTensors, batch_indices, expand_pointwise
+from cofirec.models.neural.losses import PAIRWISE, pairwise_loss, pointwise_loss
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cofirec.models.neural.base import NeuralRecommender
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "adagrad")
+EVAL_BLOCK = 262_144
+"""(user, item) pairs scored per forward pass during validation."""
+
+
+@dataclass
+class TrainConfig:
+    """What the trainer needs from the wrapper's hyperparameters (already validated)."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float = 0.0
+    reg: float = 0.0
+    optimizer: str = "adam"
+    loss: str = "mse"
+    negatives: int = 0
+    patience: int = 0
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+
+@dataclass
+class ValidationSet:
+    """Held-out data scored after every epoch.
+
+    Pointwise part (explicit ratings or binary labels): ``pairs`` with targets in training units and
+    ``ratings`` (float32 (n,)) on the original scale, for RMSE.
+    Ranking part (implicit data): ``rank_users`` (u,) and ``rank_items`` (u, 1 + c): column 0 is the user's
+    held-out item, the other c columns are sampled items the user never interacted with.
+    """
+
+    pairs: PairTensors | None = None
+    ratings: torch.Tensor | None = None
+    rank_users: torch.Tensor | None = None
+    rank_items: torch.Tensor | None = None
+
+    @property
+    def monitor(self) -> tuple[str, str]:
+        """(record key, "min" | "max") used for early stopping."""
+        if self.rank_users is not None:
+            return "val_ndcg@10", "max"
+        if self.ratings is not None:
+            return "val_rmse", "min"
+        return "val_loss", "min"
+
+
+def make_optimizer(name: str, params, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    """Adam, AdamW (decoupled decay), SGD (momentum 0.9) or Adagrad over ``params``."""
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+    if name == "adagrad":
+        return torch.optim.Adagrad(params, lr=lr, weight_decay=weight_decay)
+    raise ConfigError(f"unknown optimizer {name!r} (known: {', '.join(OPTIMIZERS)})")
+
+
+class Trainer:
+    """Runs ``config.epochs`` epochs of mini-batch training on ``module`` for ``model``.
+
+    Parameters
+    ----------
+    model : NeuralRecommender
+        Supplies ``_forward``, ``_penalty``, ``_to_output`` and ``_report_epoch`` (see module docstring).
+    module : nn.Module
+        Already on ``config.device``; trained in place (best weights restored at the end).
+    config : TrainConfig
+    generator : torch.Generator
+        Seeded CPU generator for batch order and negative sampling.
+    sampler : NegativeSampler or None
+        Needed when ``config.negatives > 0`` or the loss is pairwise.
+    progress : bool
+        Show a rich progress bar with the running loss.
+    """
+
+    def __init__(
+        self,
+        model: "NeuralRecommender",
+        module: nn.Module,
+        config: TrainConfig,
+        generator: torch.Generator,
+        sampler: NegativeSampler | None = None,
+        progress: bool = False,
+    ) -> None:
+        self.model = model
+        self.module = module
+        self.config = config
+        self.generator = generator
+        self.sampler = sampler
+        self.progress = progress
+        self.optimizer = make_optimizer(config.optimizer, module.parameters(), config.lr, config.weight_decay)
+        self.best_epoch: int = 0
+        self.stopped_early: bool = False
+        if (config.loss in PAIRWISE or config.negatives > 0) and sampler is None:
+            raise ConfigError(f"loss {config.loss!r} with negatives={config.negatives} needs a negative sampler")
+
+    # ------------------------------------------------------------------ loop
+    def fit(self, train: PairTensors, validation: ValidationSet | None = None) -> list[dict]:
+        """Train; returns the epoch records (also reported to the model one by one)."""
+        records: list[dict] = []
+        monitor = validation.monitor if validation is not None else None
+        best_value = math.inf
+        best_state: dict[str, torch.Tensor] | None = None
+        bad_epochs = 0
+        for epoch in range(1, self.config.epochs + 1):
+            record = {"epoch": epoch, **self.train_epoch(train, epoch)}
+            if validation is not None:
+                record.update(self.evaluate(validation))
+            records.append(record)
+            self.model._report_epoch(record)
+            if monitor is None:
+                self.best_epoch = epoch
+                continue
+            key, mode = monitor
+            value = record[key] if mode == "min" else -record[key]
+            if not math.isfinite(value):
+                value = math.inf
+            if value < best_value - 1e-7 or best_state is None:
+                best_value, best_state, bad_epochs = value, _copy_state(self.module), 0
+                self.best_epoch = epoch
+            else:
+                bad_epochs += 1
+                if self.config.patience > 0 and bad_epochs >= self.config.patience:
+                    self.stopped_early = True
+                    break
+        if best_state is not None:
+            self.module.load_state_dict(best_state)
+        return records
+
+    def train_epoch(self, train: PairTensors, epoch: int = 0) -> dict:
+        """One pass over ``train`` (plus fresh negatives); returns ``loss``, ``samples``, ``seconds``, ``samples_per_s``."""
+        cfg = self.config
+        start = time.perf_counter()
+        self.module.train()
+        pairwise = cfg.loss in PAIRWISE
+        k = max(cfg.negatives, 1) if pairwise else cfg.negatives
+        negatives = self.sampler.sample(train.users, k) if (k > 0 and self.sampler is not None) else None
+        if pairwise:
+            step_data = train
+        else:
+            step_data = expand_pointwise(train.users, train.items, train.targets, negatives)
+        n = len(step_data)
+        total, count = 0.0, 0
+        bar = _Progress(self.progress, n, f"epoch {epoch}/{cfg.epochs}")
+        with bar:
+            for idx in batch_indices(n, cfg.batch_size, self.generator):
+                if pairwise:
+                    loss, size = self._pairwise_step(step_data.subset(idx), negatives[idx])  # type: ignore[index]
+                else:
+                    loss, size = self._pointwise_step(step_data.subset(idx))
+                total += loss * size
+                count += size
+                bar.advance(len(idx), total / max(count, 1))
+        seconds = time.perf_counter() - start
+        samples = n * (1 + k) if pairwise else n
+        return {"loss": total / max(count, 1), "samples": int(samples), "seconds": seconds, "samples_per_s": samples / max(seconds, 1e-9)}
+
+    def _pointwise_step(self, batch: PairTensors) -> tuple[float, int]:
+        dev = self.config.device
+        users, items, targets = batch.users.to(dev), batch.items.to(dev), batch.targets.to(dev)
+        scores = self.model._forward(self.module, users, items)
+        loss = pointwise_loss(self.config.loss, scores, targets)
+        return self._step(loss, users, items), len(users)
+
+    def _pairwise_step(self, batch: PairTensors, negatives: torch.Tensor) -> tuple[float, int]:
+        dev = self.config.device
+        b, k = negatives.shape
+        users = batch.users.to(dev)
+        all_users = torch.cat([users, users.repeat_interleave(k)])
+        all_items = torch.cat([batch.items.to(dev), negatives.to(dev).reshape(-1)])
+        scores = self.model._forward(self.module, all_users, all_items)
+        loss = pairwise_loss(self.config.loss, scores[:b], scores[b:].view(b, k))
+        return self._step(loss, all_users, all_items), b
+
+    def _step(self, loss: torch.Tensor, users: torch.Tensor, items: torch.Tensor) -> float:
+        value = float(loss.detach())
+        if self.config.reg > 0:
+            loss = loss + self.config.reg * self.model._penalty(self.module, users, items)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return value
+
+    # ------------------------------------------------------------------ validation
+    @torch.no_grad()
+    def evaluate(self, validation: ValidationSet) -> dict:
+        """Validation loss and metric: ``val_loss`` and ``val_rmse`` (pointwise) or ``val_hr@10``/``val_ndcg@10``."""
+        self.module.eval()
+        out: dict = {}
+        if validation.pairs is not None and len(validation.pairs):
+            out.update(self._evaluate_pairs(validation))
+        if validation.rank_users is not None and len(validation.rank_users):
+            out.update(self._evaluate_ranking(validation))
+        return out
+
+    def _scores(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        dev = self.config.device
+        parts = [
+            self.model._forward(self.module, users[s : s + EVAL_BLOCK].to(dev), items[s : s + EVAL_BLOCK].to(dev)).float().cpu()
+            for s in range(0, len(users), EVAL_BLOCK)
+        ]
+        return torch.cat(parts) if parts else torch.empty(0)
+
+    def _evaluate_pairs(self, validation: ValidationSet) -> dict:
+        pairs = validation.pairs
+        assert pairs is not None
+        scores = self._scores(pairs.users, pairs.items)
+        loss_name = self.config.loss if self.config.loss not in PAIRWISE else "bce"
+        out = {"val_loss": float(pointwise_loss(loss_name, scores, pairs.targets))}
+        if validation.ratings is not None:
+            pred = self.model._to_output(scores.numpy(), pairs.users.numpy(), clip=True)
+            out["val_rmse"] = float(np.sqrt(np.mean((pred - validation.ratings.numpy()) ** 2)))
+        return out
+
+    def _evaluate_ranking(self, validation: ValidationSet) -> dict:
+        users, cands = validation.rank_users, validation.rank_items
+        assert users is not None and cands is not None
+        u, c = cands.shape
+        scores = self._scores(users.repeat_interleave(c), cands.reshape(-1)).view(u, c)
+        pos, neg = scores[:, 0], scores[:, 1:]
+        rank = (neg >= pos[:, None]).sum(dim=1)  # ties count against the model
+        hit = rank < 10
+        ndcg = torch.where(hit, 1.0 / torch.log2(rank.float() + 2.0), torch.zeros(()))
+        k = max(self.config.negatives, 1)
+        neg_k = neg[:, :k]
+        if self.config.loss in PAIRWISE:
+            loss = pairwise_loss(self.config.loss, pos, neg_k)
+        else:
+            s = torch.cat([pos, neg_k.reshape(-1)])
+            t = torch.cat([torch.ones(u), torch.zeros(neg_k.numel())])
+            loss = pointwise_loss(self.config.loss, s, t)
+        return {"val_loss": float(loss), "val_hr@10": float(hit.float().mean()), "val_ndcg@10": float(ndcg.mean())}
+
+
+def _copy_state(module: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+class _Progress:
+    """A rich progress bar showing the running loss, or nothing when disabled."""
+
+    def __init__(self, enabled: bool, total: int, label: str) -> None:
+        self.enabled = enabled
+        self.total = total
+        self.label = label
+        self._bar = None
+        self._task = None
+
+    def __enter__(self) -> "_Progress":
+        if self.enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("loss {task.fields[loss]:.4f}"),
+                TimeElapsedColumn(),
+                transient=True,
+            )
+            self._bar.__enter__()
+            self._task = self._bar.add_task(self.label, total=self.total, loss=float("nan"))
+        return self
+
+    def advance(self, n: int, loss: float) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, advance=n, loss=loss)
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
