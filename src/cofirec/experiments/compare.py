@@ -1,0 +1,347 @@
+"""Compare models on one split with one metric code: fit each, time it, evaluate it, measure its size."""
+
+from __future__ import annotations
+
+import inspect
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from cofirec.data.dataset import Interactions
+from cofirec.errors import CofirecError, ConfigError
+from cofirec.experiments.config import ExperimentConfig, ModelSpec, check_params
+
+ModelLike = ModelSpec | tuple[str, dict] | str
+
+_BOOKKEEPING = {"seen_", "item_popularity_", "item_fallback_", "item_titles_", "user_map_", "item_map_"}
+TIMING_COLUMNS = ("fit_s", "eval_s", "recommend_s")
+SIZE_COLUMNS = ("n_params", "artifact_bytes")
+
+
+@dataclass
+class ComparisonResult:
+    """Rows of a comparison, one per model, plus what reports need.
+
+    Attributes
+    ----------
+    rows : list of dict
+        Per model: ``model`` (label), ``name`` (registry name), ``params``, every metric from ``evaluate``,
+        ``fit_s``, ``eval_s``, ``recommend_s`` (seconds), ``n_params``, ``artifact_bytes``, ``epochs``, and
+        ``error`` (None, or the message when the model could not be fitted or evaluated).
+    metrics : list of str
+        Metric columns, in evaluator order.
+    histories : dict of str -> list of dict
+        Model label -> its per-epoch ``history_``.
+    protocol : str
+    k : tuple of int
+    data : dict
+        Train/test sizes and name.
+    models : dict of str -> Recommender
+        Fitted models (only with ``keep_models=True``).
+    """
+
+    rows: list[dict[str, Any]]
+    metrics: list[str]
+    histories: dict[str, list[dict]]
+    protocol: str
+    k: tuple[int, ...]
+    data: dict[str, Any] = field(default_factory=dict)
+    models: dict[str, Any] = field(default_factory=dict)
+
+    def to_frame(self):
+        """Rows as a pandas DataFrame (params as a compact string)."""
+        import pandas as pd
+
+        frame = pd.DataFrame([{**r, "params": _params_text(r["params"])} for r in self.rows])
+        cols = ["model", "name", *self.metrics, *TIMING_COLUMNS, *SIZE_COLUMNS, "epochs", "params", "error"]
+        return frame[[c for c in cols if c in frame.columns]]
+
+    def best(self, metric: str) -> dict[str, Any] | None:
+        """Row with the best value of ``metric`` (lowest for error metrics such as rmse/mae/loss)."""
+        ok = [r for r in self.rows if _finite(r.get(metric))]
+        if not ok:
+            return None
+        pick = min if is_lower_better(metric) else max
+        return pick(ok, key=lambda r: float(r[metric]))
+
+
+_QUALITY = {"rmse", "mae", "mse", "auc", "gauc", "logloss", "log_loss", "accuracy", "precision", "recall", "f1", "brier", "ndcg", "hr", "mrr", "map"}
+
+
+def is_quality_metric(name: str) -> bool:
+    """Whether an evaluator key is a quality metric (``ndcg@10``, ``rmse``) rather than a count (``users_evaluated``)."""
+    return "@" in name or name.lower() in _QUALITY
+
+
+def is_lower_better(metric: str) -> bool:
+    """Whether smaller values of ``metric`` are better (error and loss metrics)."""
+    base = metric.split("@")[0].lower()
+    return base in {"rmse", "mae", "mse", "loss", "logloss", "log_loss", "val_loss", "val_rmse", "val_mae"} or base.endswith("loss")
+
+
+def normalize_models(models: Iterable[ModelLike]) -> list[ModelSpec]:
+    """ModelSpec list from specs, ``(name, params)`` pairs or names; validates names and parameters.
+
+    Labels are made unique (``mf``, ``mf#2``) so that one model may appear with two settings.
+    """
+    from cofirec.models.registry import get_model_class
+
+    out: list[ModelSpec] = []
+    seen: dict[str, int] = {}
+    for m in models:
+        if isinstance(m, str):
+            spec = ModelSpec(m, {})
+        elif isinstance(m, ModelSpec):
+            spec = ModelSpec(m.name, dict(m.params), m.label)
+        else:
+            name, params = m
+            spec = ModelSpec(name, dict(params or {}))
+        cls = get_model_class(spec.name)
+        spec.params = check_params(cls, spec.params, spec.name)
+        label = spec.display
+        seen[label] = seen.get(label, 0) + 1
+        if seen[label] > 1:
+            spec.label = f"{label}#{seen[label]}"
+        out.append(spec)
+    if not out:
+        raise ConfigError("no models to compare: give at least one (e.g. --models mean,popularity)")
+    return out
+
+
+def with_seed(spec: ModelSpec, seed: int | None) -> dict[str, Any]:
+    """Params of ``spec`` with the experiment ``seed`` filled into a ``seed``/``random_state`` parameter left unset."""
+    from cofirec.models.registry import get_model_class
+
+    params = dict(spec.params)
+    if seed is None:
+        return params
+    names = get_model_class(spec.name).param_names()
+    for key in ("seed", "random_state"):
+        if key in names and key not in params:
+            params[key] = seed
+    return params
+
+
+def compare(
+    models: Sequence[ModelLike],
+    train: Interactions,
+    test: Interactions,
+    *,
+    protocol: str = "ranking",
+    k: Sequence[int] = (10, 20),
+    negatives: Any = None,
+    seed: int | None = 0,
+    validation: Interactions | None = None,
+    keep_models: bool = False,
+    measure_size: bool = True,
+    on_model: Callable[[str, dict], None] | None = None,
+) -> ComparisonResult:
+    """Fit every model on ``train`` and evaluate it on ``test`` with the same evaluator.
+
+    Parameters
+    ----------
+    models : sequence of ModelSpec, (name, params) or name
+    train, test : Interactions
+        The shared split.
+    protocol, k, negatives
+        Passed to ``cofirec.evaluate.runner.evaluate``.
+    seed : int or None
+        Filled into models' ``seed``/``random_state`` parameters that the caller left unset.
+    validation : Interactions or None
+        Passed to ``fit`` (early stopping / validation history of iterative models).
+    keep_models : bool
+        Keep fitted models in ``result.models`` (e.g. to recommend afterwards).
+    measure_size : bool
+        Save each model to a temporary folder to measure its artifact size.
+    on_model : callable or None
+        Called with (label, row) after each model (progress display).
+
+    Returns
+    -------
+    ComparisonResult
+        A model that raises a :class:`CofirecError` gets a row with ``error`` set; the others still run.
+    """
+    specs = normalize_models(models)
+    k = tuple(int(x) for x in k)
+    rows: list[dict[str, Any]] = []
+    histories: dict[str, list[dict]] = {}
+    fitted: dict[str, Any] = {}
+    metric_names: list[str] = []
+    for spec in specs:
+        row, model = _run_one(spec, train, test, protocol=protocol, k=k, negatives=negatives, seed=seed, validation=validation, measure_size=measure_size)
+        for key in row.get("_metrics", []):
+            if key not in metric_names:
+                metric_names.append(key)
+        row.pop("_metrics", None)
+        rows.append(row)
+        histories[spec.display] = list(getattr(model, "history_", []) or []) if model is not None else []
+        if keep_models and model is not None:
+            fitted[spec.display] = model
+        if on_model is not None:
+            on_model(spec.display, row)
+    data = {"name": train.name, "train": len(train), "test": len(test), "users": int(train.n_users), "items": int(train.n_items), "kind": train.kind}
+    return ComparisonResult(rows=rows, metrics=metric_names, histories=histories, protocol=protocol, k=k, data=data, models=fitted)
+
+
+def _run_one(spec: ModelSpec, train, test, *, protocol, k, negatives, seed, validation, measure_size) -> tuple[dict, Any]:
+    from cofirec.models.registry import create_model
+
+    params = with_seed(spec, seed)
+    row: dict[str, Any] = {"model": spec.display, "name": spec.name, "params": params, "error": None}
+    model = None
+    try:
+        model = create_model(spec.name, params)
+        start = time.perf_counter()
+        model.fit(train, validation=validation) if validation is not None else model.fit(train)
+        row["fit_s"] = time.perf_counter() - start
+        row["epochs"] = len(getattr(model, "history_", []) or [])
+        start = time.perf_counter()
+        metrics = run_evaluate(model, test, protocol=protocol, k=k, negatives=negatives)
+        row["eval_s"] = time.perf_counter() - start
+        row["recommend_s"] = time_recommend(model, test, max(k))
+    except CofirecError as exc:
+        row["error"] = f"{type(exc).__name__}: {exc}"
+        return row, None
+    row.update(metrics)
+    row["_metrics"] = [m for m in metrics if is_quality_metric(m)]
+    row["n_params"] = count_parameters(model)
+    row["artifact_bytes"] = artifact_bytes(model) if measure_size else None
+    return row, model
+
+
+def run_evaluate(model: Any, test: Interactions, *, protocol: str, k: Sequence[int], negatives: Any = None) -> dict[str, float]:
+    """``cofirec.evaluate.runner.evaluate`` with the options it accepts; values as plain floats."""
+    from cofirec.evaluate.runner import evaluate
+
+    kwargs: dict[str, Any] = {"protocol": protocol, "k": tuple(k)}
+    if negatives is not None:
+        kwargs["negatives"] = negatives
+    result = evaluate(model, test, **kwargs)
+    return {key: (float(v) if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) else v) for key, v in dict(result).items()}
+
+
+def time_recommend(model: Any, test: Interactions, n: int) -> float:
+    """Seconds to compute top-``n`` lists for every test user (batch call)."""
+    users = test.user_map.ids[np.unique(test.users)]
+    start = time.perf_counter()
+    model.recommend(users, n=n)
+    return time.perf_counter() - start
+
+
+def count_parameters(model: Any) -> int:
+    """Number of learned values: elements of fitted arrays (sparse: stored entries; torch modules: parameters).
+
+    Bookkeeping the base class keeps for every model (seen items, popularity, id maps, titles) is not counted.
+    """
+    total = 0
+    for key, value in vars(model).items():
+        if not key.endswith("_") or key.startswith("_") or key in _BOOKKEEPING:
+            continue
+        if sp.issparse(value):
+            total += int(value.nnz)
+        elif isinstance(value, np.ndarray) and value.dtype.kind in "fiub":
+            total += int(value.size)
+        elif hasattr(value, "parameters") and callable(value.parameters):
+            try:
+                total += int(sum(p.numel() for p in value.parameters()))
+            except TypeError:
+                continue
+    return total
+
+
+def artifact_bytes(model: Any) -> int | None:
+    """Size in bytes of the model's saved artifact folder (None when it cannot be saved)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = model.save(Path(tmp) / "model")
+        except CofirecError:
+            return None
+        return int(sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file()))
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and np.isfinite(float(value))
+
+
+def _params_text(params: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in params.items())
+
+
+def accepts_kwarg(func: Callable, name: str) -> bool:
+    """Whether ``func`` takes a keyword argument ``name``."""
+    params = inspect.signature(func).parameters
+    return name in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+
+
+# ---------------------------------------------------------------------- config-driven runs and reports
+def run_comparison(
+    cfg: ExperimentConfig,
+    *,
+    report_dir: str | Path | None = None,
+    command: str | None = None,
+    prepared: Any = None,
+    keep_models: bool = False,
+    on_model: Callable[[str, dict], None] | None = None,
+) -> tuple[ComparisonResult, Path | None]:
+    """Load the data of ``cfg``, compare its models and (with ``report_dir``) write the report.
+
+    Returns the result and the path of ``report.html`` (None without ``report_dir``).
+    """
+    from cofirec.experiments.data import prepare_data
+
+    if not cfg.models:
+        raise ConfigError("no models to compare: give --models a,b,c or [[models]] entries in the config")
+    prepared = prepared if prepared is not None else prepare_data(cfg)
+    result = compare(
+        cfg.models, prepared.train, prepared.test, protocol=cfg.protocol, k=cfg.k, negatives=prepared.negatives,
+        seed=cfg.seed, keep_models=keep_models, on_model=on_model,
+    )
+    result.data["name"] = prepared.name
+    path = None
+    if report_dir is not None:
+        path = write_comparison_report(result, report_dir, config=cfg.to_dict(), files=prepared.files, command=command, seed=cfg.seed, train=prepared.train, test=prepared.test)
+    return result, path
+
+
+def write_comparison_report(
+    result: ComparisonResult,
+    out_dir: str | Path,
+    *,
+    config: dict | None = None,
+    files: Sequence[str | Path] = (),
+    command: str | None = None,
+    seed: int | None = None,
+    train: Interactions | None = None,
+    test: Interactions | None = None,
+    title: str | None = None,
+    notes: Sequence[str] = (),
+) -> Path:
+    """Write ``report.html``, ``results.json``, ``results.csv`` and PNGs for a comparison; returns the HTML path."""
+    from cofirec.experiments.fingerprint import command_line, data_sha256
+    from cofirec.experiments.report import ReportData, write_report
+
+    data = dict(result.data)
+    data["protocol"] = result.protocol
+    data["k"] = list(result.k)
+    if train is not None:
+        data["train_sha256"] = data_sha256(train)
+    if test is not None:
+        data["test_sha256"] = data_sha256(test)
+    report = ReportData(
+        title=title or f"cofirec comparison: {', '.join(r['model'] for r in result.rows)}",
+        command=command or command_line(),
+        rows=result.rows,
+        metrics=result.metrics,
+        histories=result.histories,
+        config=config or {},
+        data=data,
+        files=list(files),
+        seed=seed,
+        notes=list(notes),
+    )
+    return write_report(report, out_dir)

@@ -1,0 +1,150 @@
+"""Turn an :class:`ExperimentConfig`'s data settings into train and test interactions.
+
+Data loading and splitting belong to ``cofirec.data`` (imported lazily here); this module only wires the
+config fields to those calls, applies the target (implicit / binary) and records which files were read, so
+reports can fingerprint them.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cofirec.data.dataset import Interactions
+from cofirec.errors import ConfigError
+from cofirec.experiments.config import ExperimentConfig
+
+
+@dataclass
+class PreparedData:
+    """Train/test interactions of one experiment.
+
+    Attributes
+    ----------
+    train, test : Interactions
+        Training and test interactions (same raw id space; test may hold unknown users/items).
+    name : str
+        Data description for tables and reports (dataset and split).
+    files : list of Path
+        Input files or folders that were read (for the data fingerprint); empty for in-memory data.
+    negatives : Any
+        What the evaluator needs for the ``sampled`` protocol (a file path), or None.
+    """
+
+    train: Interactions
+    test: Interactions
+    name: str = ""
+    files: list[Path] = field(default_factory=list)
+    negatives: Any = None
+
+
+def apply_target(data: Interactions, cfg: ExperimentConfig) -> Interactions:
+    """Apply ``cfg.implicit`` / ``cfg.target`` (``binary:T`` -> like/dislike, ``implicit[:MIN]`` -> positives)."""
+    kind, value = cfg.target_spec()
+    if kind == "explicit" or (data.kind == kind and value is None):
+        return data
+    if kind == "binary":
+        if data.kind != "explicit":
+            raise ConfigError(f"target {cfg.target!r}: needs explicit ratings, {data.name or 'data'} is {data.kind}")
+        return data.binarize(float(value))
+    if data.kind == "binary":
+        return data.subset(data.ratings > 0).as_implicit()
+    return data.as_implicit(value)
+
+
+def prepare_data(cfg: ExperimentConfig) -> PreparedData:
+    """Load (and split) the data described by ``cfg``.
+
+    With ``train``/``test`` files they are read into one id space with
+    ``cofirec.data.splits.train_test_from_files``; with a ``dataset`` it is loaded with
+    ``cofirec.data.resolve.load_dataset`` and split with ``cofirec.data.splits.split_data`` using
+    ``cfg.split``. ``metadata`` (a MovieLens folder) attaches titles. For the ``sampled`` protocol the
+    negatives come from ``cfg.negatives`` (NCF ``.negative`` file) or are sampled (99 per test pair).
+    """
+    if cfg.train is not None and cfg.test is not None:
+        from cofirec.data.splits import train_test_from_files
+
+        kwargs = {"columns": _columns(cfg.columns)} if cfg.columns is not None else {}
+        split = train_test_from_files(cfg.train, cfg.test, **kwargs)
+        files = [Path(cfg.train), Path(cfg.test)]
+        name = f"{Path(cfg.train).name} / {Path(cfg.test).name}"
+        train, test = split.train, split.test
+    elif cfg.dataset is not None:
+        data = load_config_dataset(cfg)
+        split = split_config_data(data, cfg)
+        files = dataset_files(cfg)
+        name = f"{data.name or cfg.dataset} [{split.name}]"
+        train, test = split.train, split.test
+    else:
+        raise ConfigError("no data: give a dataset (name, folder or file) or train and test files")
+    if cfg.metadata is not None:
+        train, test = _attach_metadata(train, cfg.metadata), _attach_metadata(test, cfg.metadata)
+    train, test = apply_target(train, cfg), apply_target(test, cfg)
+    negatives = None
+    if cfg.protocol == "sampled":
+        negatives = load_negatives(cfg, train, test)
+        if cfg.negatives:
+            files.append(Path(cfg.negatives))
+    return PreparedData(train, test, name=name, files=files, negatives=negatives)
+
+
+def load_negatives(cfg: ExperimentConfig, train: Interactions, test: Interactions) -> Any:
+    """Negatives for the sampled protocol: read from ``cfg.negatives`` or sampled (99 per test pair, ``cfg.seed``)."""
+    from cofirec.data import negatives as neg
+
+    if cfg.negatives:
+        return neg.read_ncf_negatives(cfg.negatives)
+    return neg.sample_negatives(train, test, n=99, seed=cfg.seed)
+
+
+def _attach_metadata(data: Interactions, folder: str) -> Interactions:
+    from cofirec.data.movielens import load_metadata
+
+    user_features, item_features = load_metadata(Path(folder))
+    return data.with_features(user_features=user_features, item_features=item_features)
+
+
+def _columns(columns: str | list[str] | None) -> list[str] | None:
+    if columns is None or isinstance(columns, list):
+        return columns
+    return [c.strip() for c in columns.split(",") if c.strip()]
+
+
+def load_config_dataset(cfg: ExperimentConfig) -> Interactions:
+    """The full dataset of ``cfg`` through ``cofirec.data.resolve.load_dataset``."""
+    from cofirec.data.resolve import load_dataset
+
+    kwargs: dict[str, Any] = {}
+    params = inspect.signature(load_dataset).parameters
+    if cfg.data_dir is not None:
+        kwargs["data_dir"] = cfg.data_dir
+    if cfg.columns is not None:
+        kwargs["columns"] = _columns(cfg.columns)
+    data = load_dataset(cfg.dataset, **kwargs)
+    return data
+
+
+def split_config_data(data: Interactions, cfg: ExperimentConfig):
+    """``split_data(data, cfg.split.method, test_ratio=..., seed=...)`` (plus k / fold when the split takes them)."""
+    from cofirec.data.splits import split_data
+
+    params = inspect.signature(split_data).parameters
+    kwargs: dict[str, Any] = {"test_ratio": cfg.split.test_ratio, "seed": cfg.split_seed}
+    for name in ("k", "fold"):
+        value = getattr(cfg.split, name)
+        if value is not None:
+            if name not in params and not any(p.kind == p.VAR_KEYWORD for p in params.values()):
+                raise ConfigError(f"split.{name}: the split function takes no {name!r} option")
+            kwargs[name] = value
+    return split_data(data, cfg.split.method, **kwargs)
+
+
+def dataset_files(cfg: ExperimentConfig) -> list[Path]:
+    """Files behind ``cfg.dataset`` for fingerprinting: the file, the folder, or ``data_dir/NAME`` when it exists."""
+    assert cfg.dataset is not None
+    candidates = [Path(cfg.dataset).expanduser()]
+    if cfg.data_dir is not None:
+        candidates.append(Path(cfg.data_dir) / cfg.dataset)
+    return [p for p in candidates if p.exists()][:1]
