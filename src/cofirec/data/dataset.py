@@ -85,8 +85,8 @@ class Interactions:
         has_ts = timestamp_col is not None and timestamp_col in df.columns
         user_raw = _clean_ids(df[user_col].to_numpy())
         item_raw = _clean_ids(df[item_col].to_numpy())
-        user_codes, user_ids = pd.factorize(user_raw, sort=True)
-        item_codes, item_ids = pd.factorize(item_raw, sort=True)
+        user_codes, user_ids = _factorize_sorted(user_raw)
+        item_codes, item_ids = _factorize_sorted(item_raw)
         if has_rating:
             ratings = pd.to_numeric(df[rating_col], errors="coerce").to_numpy(dtype=np.float32)
             bad = ~np.isfinite(ratings)
@@ -302,17 +302,37 @@ def _clean_ids(values: np.ndarray) -> np.ndarray:
     return as_str.to_numpy(dtype=str)
 
 
+def _factorize_sorted(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes into the sorted unique ids (like ``pd.factorize(raw, sort=True)``), O(n) for compact integer ids."""
+    if raw.dtype.kind == "i" and len(raw):
+        lo, hi = int(raw.min()), int(raw.max())
+        if hi - lo < max(4 * len(raw), 1 << 20):
+            present = np.zeros(hi - lo + 1, dtype=bool)
+            present[raw - lo] = True
+            remap = np.cumsum(present, dtype=np.int64) - 1
+            return remap[raw - lo], np.flatnonzero(present).astype(np.int64) + lo
+    codes, uniques = pd.factorize(raw, sort=True)
+    return codes, np.asarray(uniques)
+
+
 def _drop_duplicates(users, items, ratings, timestamps, n_items):
     """Keep the latest of each (user, item) pair: by timestamp, then by position."""
     key = users.astype(np.int64) * max(n_items, 1) + items
-    if timestamps is None:
-        order = np.arange(len(key))[::-1]  # last occurrence first
-    else:
-        order = np.lexsort((-np.arange(len(key)), -timestamps))  # latest timestamp, then latest position
-    _, first = np.unique(key[order], return_index=True)
-    if len(first) == len(key):
+    sorted_key = np.sort(key)
+    dup = sorted_key[1:] == sorted_key[:-1]
+    if not dup.any():
         return users, items, ratings, timestamps, 0
-    keep = np.sort(order[first])
+    # resolve only the rows whose key occurs more than once
+    rows = np.flatnonzero(np.isin(key, sorted_key[1:][dup]))
+    if timestamps is None:
+        order = rows[::-1]  # last occurrence first
+    else:
+        order = rows[np.lexsort((-rows, -timestamps[rows]))]  # latest timestamp, then latest position
+    _, first = np.unique(key[order], return_index=True)
+    keep_mask = np.ones(len(key), dtype=bool)
+    keep_mask[rows] = False
+    keep_mask[order[first]] = True
+    keep = np.flatnonzero(keep_mask)
     ts = None if timestamps is None else timestamps[keep]
     return users[keep], items[keep], ratings[keep], ts, len(key) - len(keep)
 
