@@ -323,7 +323,9 @@ def _drop_duplicates(users, items, ratings, timestamps, n_items):
     if not dup.any():
         return users, items, ratings, timestamps, 0
     # resolve only the rows whose key occurs more than once
-    rows = np.flatnonzero(np.isin(key, sorted_key[1:][dup]))
+    dup_keys = np.unique(sorted_key[1:][dup])
+    pos = np.minimum(np.searchsorted(dup_keys, key), len(dup_keys) - 1)
+    rows = np.flatnonzero(dup_keys[pos] == key)
     if timestamps is None:
         order = rows[::-1]  # last occurrence first
     else:
