@@ -1,0 +1,415 @@
+"""Hyperparameter search with Optuna (TPE sampler, median pruner) that resumes after an interruption.
+
+The validation set is carved out of the training data only (``cofirec.data.splits.validation_split``); the
+test set is touched once, by the final model refitted on the whole training data with the best parameters.
+Iterative models are pruned per epoch: a fit callback evaluates the validation metric after each epoch and
+reports it to the trial. Trials live in an Optuna RDB storage (SQLite ``DIR/study.db`` from the CLI) under a
+fixed study name, so running the same command again continues the search; finished trials (complete or
+pruned) already stored count towards the requested number.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from cofirec.data.dataset import Interactions
+from cofirec.errors import CofirecError, ConfigError
+from cofirec.experiments.compare import is_lower_better, is_quality_metric, run_evaluate, with_seed
+from cofirec.experiments.config import ModelSpec, check_params
+
+FINISHED_STATES = ("COMPLETE", "PRUNED")
+STUDY_PREFIX = "cofirec"
+
+
+@dataclass
+class TuneResult:
+    """Outcome of :func:`tune`.
+
+    Attributes
+    ----------
+    model : str
+        Registry name of the tuned model.
+    metric, direction, protocol : str
+        Optimised validation metric, ``"minimize"``/``"maximize"`` and the evaluation protocol.
+    study_name, storage : str
+        Where the trials are (``storage`` is an SQLAlchemy URL, or ``"memory"``).
+    trials : list of dict
+        Every stored trial: ``number``, ``state``, ``value``, ``params``, ``epochs``, ``seconds``.
+    n_finished : int
+        Complete + pruned trials in the study (what counts towards the requested number).
+    n_run : int
+        Trials run by this call.
+    best_params : dict
+        Full parameter set of the best trial (fixed ones included); empty when no trial completed.
+    best_value : float or None
+        Validation metric of the best trial.
+    test_metrics : dict
+        Metrics of the refitted best model on the test data (empty without test data or completed trial).
+    final_row : dict or None
+        Comparison-style row of the final model (metrics, fit_s, params) for reports.
+    importance : dict
+        Parameter importance (``optuna.importance``), empty when it cannot be computed.
+    importance_note : str
+        Why importance is missing, or how it was computed.
+    history : list of dict
+        Per-epoch history of the final model.
+    final_model : Recommender or None
+    """
+
+    model: str
+    metric: str
+    direction: str
+    protocol: str
+    study_name: str
+    storage: str
+    trials: list[dict[str, Any]]
+    n_finished: int
+    n_run: int
+    best_params: dict[str, Any] = field(default_factory=dict)
+    best_value: float | None = None
+    test_metrics: dict[str, Any] = field(default_factory=dict)
+    final_row: dict[str, Any] | None = None
+    importance: dict[str, float] = field(default_factory=dict)
+    importance_note: str = ""
+    history: list[dict] = field(default_factory=list)
+    final_model: Any = None
+
+    def tuning_dict(self) -> dict[str, Any]:
+        """The ``tuning`` section of a report."""
+        best = next((t for t in self.trials if t["state"] == "COMPLETE" and t["value"] == self.best_value), None)
+        return {
+            "model": self.model,
+            "metric": self.metric,
+            "direction": self.direction,
+            "protocol": self.protocol,
+            "study_name": self.study_name,
+            "storage": self.storage,
+            "n_finished": self.n_finished,
+            "n_run": self.n_run,
+            "trials": self.trials,
+            "best": {"number": best["number"] if best else None, "value": self.best_value, "params": self.best_params},
+            "importance": self.importance,
+            "importance_note": self.importance_note,
+        }
+
+
+def protocol_for_metric(metric: str) -> str:
+    """Evaluation protocol a metric belongs to: rmse/mae -> rating, auc/logloss/accuracy -> binary, else ranking."""
+    base = metric.split("@")[0].lower()
+    if base in {"rmse", "mae", "mse"}:
+        return "rating"
+    if base in {"auc", "logloss", "log_loss", "accuracy", "brier"}:
+        return "binary"
+    return "ranking"
+
+
+def metric_cutoffs(metric: str, k: Sequence[int] | None) -> tuple[int, ...]:
+    """Cut-offs to evaluate: ``k`` plus the metric's own (``ndcg@20`` -> 20); (10,) when neither gives one."""
+    ks = {int(x) for x in (k or ())}
+    cut = metric.split("@", 1)[1] if "@" in metric else ""
+    if cut:
+        if not cut.isdigit() or int(cut) <= 0:
+            raise ConfigError(f"metric {metric!r}: the cut-off after '@' must be a positive integer")
+        ks.add(int(cut))
+    return tuple(sorted(ks or {10}))
+
+
+class _MetricMissing(Exception):
+    """The protocol did not compute the requested metric (a usage error, not a failed trial)."""
+
+
+def sqlite_url(path: str | Path) -> str:
+    """SQLAlchemy URL of an SQLite file (parent folder created)."""
+    path = Path(path).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def study_name_for(model: str, metric: str) -> str:
+    """The fixed study name of a search: the same command finds the same study."""
+    return f"{STUDY_PREFIX}:{model}:{metric}"
+
+
+class EpochPruner:
+    """Fit callback: evaluate the validation metric after each epoch, report it to the trial, prune bad trials.
+
+    The value comes from the epoch record when the model already computed it (``val_<metric>``), else from
+    evaluating the partially trained model on the validation data. If the model cannot be evaluated mid-fit,
+    pruning is switched off for that trial (the final value still counts).
+    """
+
+    def __init__(self, trial: Any, validation: Interactions, metric: str, protocol: str, k: Sequence[int], negatives: Any = None) -> None:
+        self.trial = trial
+        self.validation = validation
+        self.metric = metric
+        self.protocol = protocol
+        self.k = tuple(k)
+        self.negatives = negatives
+        self.enabled = True
+        self.reported = 0
+
+    def __call__(self, model: Any, record: dict) -> None:
+        import optuna
+
+        if not self.enabled:
+            return
+        value = self._value(model, record)
+        if value is None or not math.isfinite(value):
+            return
+        step = int(record.get("epoch", self.reported))
+        self.trial.report(value, step)
+        self.reported += 1
+        if self.trial.should_prune():
+            raise optuna.TrialPruned(f"pruned at epoch {step}: {self.metric}={value:.4g}")
+
+    def _value(self, model: Any, record: dict) -> float | None:
+        for key in (f"val_{self.metric}", f"valid_{self.metric}", f"validation_{self.metric}"):
+            if isinstance(record.get(key), (int, float)):
+                return float(record[key])
+        try:
+            metrics = run_evaluate(model, self.validation, protocol=self.protocol, k=self.k, negatives=self.negatives)
+        except (AttributeError, CofirecError, ValueError, IndexError, TypeError):
+            self.enabled = False
+            return None
+        value = metrics.get(self.metric)
+        return float(value) if isinstance(value, (int, float)) else None
+
+
+def tune(
+    model: str,
+    train: Interactions,
+    *,
+    test: Interactions | None = None,
+    metric: str = "ndcg@10",
+    trials: int = 20,
+    timeout: float | None = None,
+    protocol: str | None = None,
+    k: Sequence[int] | None = None,
+    seed: int = 0,
+    validation_ratio: float = 0.1,
+    space: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+    storage: str | Path | None = None,
+    study_name: str | None = None,
+    negatives: Any = None,
+    prune: bool = True,
+    refit: bool = True,
+    on_trial: Callable[[dict], None] | None = None,
+) -> TuneResult:
+    """Search hyperparameters of ``model`` on a validation split of ``train``; refit the best, test it once.
+
+    Parameters
+    ----------
+    model : str
+        Registry name.
+    train : Interactions
+        Training data; a per-user validation part (``validation_ratio``) is carved out of it for the search.
+    test : Interactions or None
+        Evaluated once with the refitted best model.
+    metric : str
+        Validation metric to optimise (direction: minimise error metrics, maximise the others).
+    trials : int
+        Wanted number of finished (complete or pruned) trials in the study, stored ones included.
+    timeout : float or None
+        Stop starting trials after this many seconds.
+    protocol : str or None
+        Evaluation protocol (default: from the metric, see :func:`protocol_for_metric`).
+    k : sequence of int or None
+        Cut-offs (default: the metric's own, plus 10).
+    seed : int
+        Seeds the validation split, the sampler and models' ``seed``/``random_state``.
+    space : dict or None
+        Search-space overrides for this model (``[tune.space.MODEL]``), see :mod:`cofirec.experiments.spaces`.
+    params : dict or None
+        Fixed parameters applied to every trial (not searched).
+    storage : str, Path or None
+        SQLite file path or SQLAlchemy URL of the Optuna storage (None: in memory, no resume).
+    study_name : str or None
+        Default :func:`study_name_for` (model, metric).
+    negatives : Any
+        Sampled negatives for the ``sampled`` protocol (test evaluation only).
+    prune : bool
+        Prune iterative models per epoch (median pruner).
+    refit : bool
+        Refit the best parameters on the whole ``train`` and evaluate on ``test``.
+    on_trial : callable or None
+        Called with each finished trial's record (progress display).
+    """
+    import optuna
+
+    from cofirec.data.splits import validation_split
+    from cofirec.models.registry import get_model_class
+
+    cls = get_model_class(model)
+    fixed = check_params(cls, dict(params or {}), f"{model}.params")
+    if trials <= 0:
+        raise ConfigError(f"--trials must be a positive integer, got {trials}")
+    protocol = protocol or protocol_for_metric(metric)
+    ks = metric_cutoffs(metric, k)
+    direction = "minimize" if is_lower_better(metric) else "maximize"
+    split = validation_split(train, ratio=validation_ratio, seed=seed)
+    fit_part, valid = split.train, split.test
+    if len(valid) == 0:
+        raise ConfigError(f"validation split of {train.name or 'train'} is empty: too little data for tuning")
+
+    url = "memory" if storage is None else (str(storage) if "://" in str(storage) else sqlite_url(storage))
+    name = study_name or study_name_for(model, metric)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    existing = _load_existing(url, name)
+    n_before = 0 if existing is None else _count_finished(existing)
+    if existing is not None:
+        _check_same_search(existing, model, metric, protocol)
+    sampler = optuna.samplers.TPESampler(seed=seed + n_before, n_startup_trials=min(10, max(2, trials // 3)))
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1) if prune else optuna.pruners.NopPruner()
+    study = optuna.create_study(
+        storage=None if url == "memory" else url, study_name=name, direction=direction, sampler=sampler, pruner=pruner, load_if_exists=True
+    )
+    study.set_user_attr("model", model)
+    study.set_user_attr("metric", metric)
+    study.set_user_attr("protocol", protocol)
+
+    def objective(trial: Any) -> float:
+        from cofirec.experiments.spaces import suggest_params
+
+        drawn = suggest_params(trial, model, {**(space or {}), **fixed})
+        full = with_seed(ModelSpec(model, check_params(cls, drawn, f"{model}.space")), seed)
+        rec = cls(**full)
+        pruner_cb = EpochPruner(trial, valid, metric, protocol, ks)
+        start = time.perf_counter()
+        try:
+            rec.fit(fit_part, validation=valid, callbacks=[pruner_cb] if prune else [])
+        finally:
+            trial.set_user_attr("seconds", time.perf_counter() - start)
+            trial.set_user_attr("epochs", len(getattr(rec, "history_", []) or []))
+            trial.set_user_attr("params", {k: v for k, v in full.items() if _jsonable_scalar(v)})
+        metrics = run_evaluate(rec, valid, protocol=protocol, k=ks)
+        if metric not in metrics:
+            raise _MetricMissing(f"metric {metric!r} is not computed by the {protocol} protocol (available: {', '.join(m for m in metrics if is_quality_metric(m))})")
+        trial.set_user_attr("validation", {m: v for m, v in metrics.items() if _jsonable_scalar(v)})
+        return float(metrics[metric])
+
+    remaining = max(0, trials - n_before)
+    callbacks = [lambda st, tr: on_trial(_trial_record(tr))] if on_trial is not None else []
+    if remaining:
+        try:
+            study.optimize(objective, n_trials=remaining, timeout=timeout, catch=(CofirecError,), callbacks=callbacks, gc_after_trial=False)
+        except _MetricMissing as exc:
+            raise ConfigError(str(exc)) from None
+    records = [_trial_record(t) for t in study.trials]
+    n_finished = _count_finished(study)
+    result = TuneResult(
+        model=model, metric=metric, direction=direction, protocol=protocol, study_name=name, storage=url,
+        trials=records, n_finished=n_finished, n_run=n_finished - n_before,
+    )
+    complete = [t for t in study.trials if t.state.name == "COMPLETE"]
+    if not complete:
+        result.importance_note = "no completed trial"
+        return result
+    best = study.best_trial
+    result.best_value = float(best.value)
+    result.best_params = {**best.user_attrs.get("params", {}), **best.params, **fixed}
+    result.importance, result.importance_note = param_importance(study)
+    if refit:
+        _refit(result, cls, train, test, protocol, ks, negatives, seed)
+    return result
+
+
+def _refit(result: TuneResult, cls: type, train, test, protocol, ks, negatives, seed) -> None:
+    params = check_params(cls, dict(result.best_params), f"{result.model}.best")
+    final = cls(**params)
+    start = time.perf_counter()
+    final.fit(train)
+    row: dict[str, Any] = {"model": f"{result.model} (tuned)", "name": result.model, "params": params, "error": None}
+    row["fit_s"] = time.perf_counter() - start
+    row["epochs"] = len(getattr(final, "history_", []) or [])
+    if test is not None:
+        start = time.perf_counter()
+        result.test_metrics = run_evaluate(final, test, protocol=protocol, k=ks, negatives=negatives)
+        row["eval_s"] = time.perf_counter() - start
+        row.update(result.test_metrics)
+    result.final_row = row
+    result.history = list(getattr(final, "history_", []) or [])
+    result.final_model = final
+
+
+def param_importance(study: Any) -> tuple[dict[str, float], str]:
+    """``optuna.importance.get_param_importances`` with a graceful fallback for too few trials."""
+    import optuna
+
+    complete = [t for t in study.trials if t.state.name == "COMPLETE"]
+    varied = {p for t in complete for p in t.params if len({repr(u.params.get(p)) for u in complete}) > 1}
+    if len(complete) < 3 or not varied:
+        return {}, f"needs at least 3 completed trials with varied parameters (have {len(complete)})"
+    try:
+        imp = optuna.importance.get_param_importances(study)
+    except (RuntimeError, ValueError, ImportError) as exc:
+        return {}, f"not available ({type(exc).__name__}: {exc})"
+    return {k: float(v) for k, v in imp.items()}, f"fANOVA over {len(complete)} completed trials"
+
+
+def _load_existing(url: str, name: str) -> Any:
+    import optuna
+
+    if url == "memory":
+        return None
+    try:
+        return optuna.load_study(study_name=name, storage=url)
+    except KeyError:
+        return None
+
+
+def _count_finished(study: Any) -> int:
+    return sum(1 for t in study.trials if t.state.name in FINISHED_STATES)
+
+
+def _check_same_search(study: Any, model: str, metric: str, protocol: str) -> None:
+    attrs = study.user_attrs
+    for key, value in (("model", model), ("metric", metric), ("protocol", protocol)):
+        if key in attrs and attrs[key] != value:
+            raise ConfigError(f"study {study.study_name!r} in this storage searched {key} {attrs[key]!r}, not {value!r}; use another --report folder")
+
+
+def _trial_record(t: Any) -> dict[str, Any]:
+    params = {**t.user_attrs.get("params", {}), **t.params}
+    return {
+        "number": t.number,
+        "state": t.state.name,
+        "value": None if t.value is None else float(t.value),
+        "params": params,
+        "epochs": t.user_attrs.get("epochs"),
+        "seconds": t.user_attrs.get("seconds"),
+        "validation": t.user_attrs.get("validation", {}),
+        "pruned_at": max(t.intermediate_values) if t.state.name == "PRUNED" and t.intermediate_values else None,
+    }
+
+
+def _jsonable_scalar(v: Any) -> bool:
+    return v is None or isinstance(v, (bool, int, float, str)) or (isinstance(v, (list, tuple)) and all(isinstance(x, (int, float, str, bool)) for x in v))
+
+
+def write_tune_report(result: TuneResult, out_dir: str | Path, *, config: dict | None = None, files: Sequence[str | Path] = (), command: str | None = None, seed: int | None = None, data: dict | None = None) -> Path:
+    """Report of a search: final test row, tuning history, parameter importance, trials table, learning curve."""
+    from cofirec.experiments.fingerprint import command_line
+    from cofirec.experiments.report import ReportData, write_report
+
+    rows = [result.final_row] if result.final_row else []
+    metrics = [m for m in (result.final_row or {}) if is_quality_metric(m)]
+    notes = [] if result.final_row else ["No completed trial: nothing was refitted or tested."]
+    report = ReportData(
+        title=f"cofirec tune {result.model} ({result.metric}, {result.n_finished} finished trials)",
+        command=command or command_line(),
+        rows=rows,
+        metrics=metrics,
+        histories={f"{result.model} (tuned)": result.history} if result.history else {},
+        config=config or {},
+        data=dict(data or {}),
+        files=list(files),
+        seed=seed,
+        tuning=result.tuning_dict(),
+        notes=notes,
+    )
+    return write_report(report, out_dir)
