@@ -375,3 +375,49 @@ def describe(encoded: EncodedFeatures) -> dict[str, Any]:
     """Field names with cardinalities, for logs and reports."""
     cards = encoded.single_cards + encoded.multi_cards
     return dict(zip(encoded.names, cards))
+
+
+class SideFeatures:
+    """Mixin for neural wrappers with ``features`` ("both", "user", "item", "none") and ``title_tokens`` params.
+
+    ``_prepare`` fits one :class:`FeatureEncoder` per side and builds the field tables (``id`` first). Fitted
+    state is plain JSON: ``user_encoder_`` / ``item_encoder_`` (encoder states or None) and ``user_spec_`` /
+    ``item_spec_`` (field shapes for rebuilding the module); the tables themselves live in the module's buffers.
+    """
+
+    features: str
+    title_tokens: bool
+
+    def _prepare(self, data) -> None:
+        use_u = self.features in ("both", "user") and data.user_features is not None
+        use_i = self.features in ("both", "item") and data.item_features is not None
+        uenc = FeatureEncoder().fit(data.user_features) if use_u else None
+        ienc = FeatureEncoder(title_tokens=self.title_tokens).fit(data.item_features) if use_i else None
+        self._user_table = encode_entities(data.user_features, data.user_map, uenc)
+        self._item_table = encode_entities(data.item_features, data.item_map, ienc)
+        self.user_encoder_ = uenc.to_state() if uenc is not None else None
+        self.item_encoder_ = ienc.to_state() if ienc is not None else None
+        self.user_spec_ = self._user_table.spec()
+        self.item_spec_ = self._item_table.spec()
+
+    def _fill_tables(self, module) -> None:
+        """Copy the tables built by ``_prepare`` into ``module.users`` / ``module.items`` (fit only; load restores them)."""
+        if getattr(self, "_user_table", None) is not None:
+            module.users.fill(self._user_table.single, self._user_table.multi)
+            module.items.fill(self._item_table.single, self._item_table.multi)
+            self._user_table = self._item_table = None
+
+    def encode_user_features(self, records: dict | Sequence[dict] | pd.DataFrame) -> EncodedFeatures:
+        """Field table rows for new users described by side features (``id`` field 0 = unknown)."""
+        return _encode_new(getattr(self, "user_encoder_", None), records)
+
+    def encode_item_features(self, records: dict | Sequence[dict] | pd.DataFrame) -> EncodedFeatures:
+        """Field table rows for new items described by side features (``id`` field 0 = unknown)."""
+        return _encode_new(getattr(self, "item_encoder_", None), records)
+
+
+def _encode_new(state: dict | None, records) -> EncodedFeatures:
+    n = 1 if isinstance(records, dict) else len(records)
+    if state is None:
+        return id_only(np.full(n, -1), 0)
+    return FeatureEncoder.from_state(state).encode_records(records).with_id(np.full(n, -1), 0)

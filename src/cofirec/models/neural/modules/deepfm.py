@@ -139,3 +139,35 @@ class DeepFMNet(nn.Module):
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """Raw outputs (B,) for (user index, item index) pairs (logits for binary targets)."""
         return self.forward_features(*self.users(users), *self.items(items))
+
+    @torch.no_grad()
+    def reset_output(self, value: float) -> None:
+        """Start the global bias at ``value`` (mean rating, or the logit of the like rate)."""
+        self.bias.fill_(value)
+
+    def penalty(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """Mean squared norm of the single-valued field embeddings used by the batch (the ``reg`` term)."""
+        us, _ = self.users(users)
+        its, _ = self.items(items)
+        ue = self.user_fields.embedding(us + self.user_fields.single_offsets)
+        ie = self.item_fields.embedding(its + self.item_fields.single_offsets)
+        return (ue.pow(2).sum() + ie.pow(2).sum()) / max(len(users), 1)
+
+    @torch.no_grad()
+    def score_all(self, users: torch.Tensor, block: int = 65_536) -> torch.Tensor:
+        """Raw outputs for every item, (len(users), n_items), in blocks of about ``block`` pairs."""
+        n_items = self.items.single.shape[0]
+        out = torch.empty(len(users), n_items)
+        all_items = torch.arange(n_items)
+        per = max(1, block // max(n_items, 1))
+        for s in range(0, len(users), per):
+            ub = users[s : s + per]
+            scores = self(ub.repeat_interleave(n_items), all_items.repeat(len(ub)))
+            out[s : s + per] = scores.view(len(ub), n_items)
+        return out
+
+    @torch.no_grad()
+    def item_vectors(self) -> torch.Tensor:
+        """Concatenated item field vectors (n_items, n_item_fields * dim), for ``similar_items``."""
+        vecs, _ = self.item_fields(self.items.single, self.items.multi)
+        return vecs.flatten(1)
