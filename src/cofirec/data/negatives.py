@@ -16,6 +16,7 @@ __all__ = ["SampledNegatives", "read_ncf_negatives", "sample_negatives"]
 _MAX_ROUNDS = 30
 _DENSE_BLOCK_CELLS = 8_000_000
 _REJECTION_BLOCK_ROWS = 50_000
+_BITMAP_CELLS = 64_000_000
 
 
 @dataclass
@@ -90,21 +91,21 @@ def sample_negatives(train: Interactions, test: Interactions, n: int = 99, seed:
         tr_code * n_cand + tr_pos,
         te_code[te_pos >= 0] * n_cand + te_pos[te_pos >= 0],
     ]))
-    n_seen = np.bincount(seen_keys // n_cand, minlength=int(ucode.max()) + 1)
-    available = n_cand - n_seen[te_code]
+    seen = _SeenSet(seen_keys, int(ucode.max()) + 1, n_cand)
+    available = n_cand - seen.n_seen(te_code)
     need = np.minimum(available, n)
 
     rng = np.random.default_rng(seed)
-    neg = np.full((len(test), n), -1, dtype=np.int64)
+    neg = np.full((len(test), n), -1, dtype=np.int32 if n_cand < 2**31 - 1 else np.int64)
     filled = np.zeros(len(test), dtype=np.int64)
     # dense rows: the user has seen so much that rejection would be slow; choose exactly among the rest
-    dense = available < 2 * n
-    _fill_dense(neg, filled, np.flatnonzero(dense & (need > 0)), te_code, seen_keys, n_cand, need, rng)
+    dense = (available < 2 * n) | (available < 0.25 * n_cand)
+    _fill_dense(neg, filled, np.flatnonzero(dense & (need > 0)), te_code, seen, n_cand, need, rng)
     sparse_rows = np.flatnonzero(~dense)
     for b0 in range(0, len(sparse_rows), _REJECTION_BLOCK_ROWS):  # bounded memory on large test sets
         rows = sparse_rows[b0 : b0 + _REJECTION_BLOCK_ROWS]
-        leftover = _fill_by_rejection(neg, filled, rows, te_code, seen_keys, n_cand, need, rng)
-        _fill_dense(neg, filled, leftover, te_code, seen_keys, n_cand, need, rng)
+        leftover = _fill_by_rejection(neg, filled, rows, te_code, seen, n_cand, need, rng)
+        _fill_dense(neg, filled, leftover, te_code, seen, n_cand, need, rng)
 
     mask = neg >= 0
     neg_idx = candidates[np.maximum(neg, 0)]
@@ -117,39 +118,77 @@ def sample_negatives(train: Interactions, test: Interactions, n: int = 99, seed:
     )
 
 
-def _fill_by_rejection(neg, filled, rows, codes, seen_keys, n_cand, need, rng) -> np.ndarray:
-    """Fill ``rows`` by drawing candidates, rejecting seen items and repeats; returns rows still unfilled."""
+class _SeenSet:
+    """The (user code, candidate position) pairs a user has interacted with, for fast membership tests.
+
+    Stored as sorted keys ``code * n_cand + item``; also as a dense bitmap when that stays small.
+    """
+
+    def __init__(self, keys: np.ndarray, n_codes: int, n_cand: int) -> None:
+        self.keys = keys
+        self.n_cand = n_cand
+        self.bitmap = None
+        if n_codes * n_cand <= _BITMAP_CELLS:
+            self.bitmap = np.zeros(n_codes * n_cand, dtype=bool)
+            self.bitmap[keys] = True
+            self.bitmap = self.bitmap.reshape(n_codes, n_cand)
+
+    def contains(self, codes: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Membership of broadcast (codes, items) pairs, bool array."""
+        if self.bitmap is not None:
+            return self.bitmap[codes, items]
+        keys = codes.astype(np.int64) * self.n_cand + items
+        pos = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        return self.keys[pos] == keys
+
+    def user_items(self, code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(row number, item) of every seen pair of the given codes, concatenated."""
+        lo = np.searchsorted(self.keys, code * self.n_cand)
+        hi = np.searchsorted(self.keys, code * self.n_cand + self.n_cand)
+        rows = np.repeat(np.arange(len(code)), hi - lo)
+        return rows, self.keys[_ranks(hi - lo) + np.repeat(lo, hi - lo)] % self.n_cand
+
+    def n_seen(self, code: np.ndarray) -> np.ndarray:
+        lo = np.searchsorted(self.keys, code * self.n_cand)
+        return np.searchsorted(self.keys, code * self.n_cand + self.n_cand) - lo
+
+
+def _fill_by_rejection(neg, filled, rows, codes, seen: _SeenSet, n_cand, need, rng) -> np.ndarray:
+    """Fill ``rows`` by drawing candidates, rejecting seen items and repeats; returns rows still unfilled.
+
+    Each round works on a (pending rows, width) matrix: the items a row already holds come first, then fresh
+    draws (seen ones marked -1); the first occurrence of each item in that order is kept, so earlier picks
+    stay and new picks are uniform among the row's unseen, unpicked candidates.
+    """
+    width_cap = 4 * neg.shape[1] + 8
     pending = rows[filled[rows] < need[rows]]
     for _ in range(_MAX_ROUNDS):
         if len(pending) == 0:
             break
         missing = need[pending] - filled[pending]
-        draw = np.ceil(missing * 1.2).astype(np.int64) + 2  # oversample a little: fewer rounds
-        row_of = np.repeat(pending, draw)
-        items = rng.integers(0, n_cand, len(row_of))
-        keys = codes[row_of] * n_cand + items
-        pos = np.searchsorted(seen_keys, keys)
-        fresh = seen_keys[np.minimum(pos, len(seen_keys) - 1)] != keys
-        row_of, items = row_of[fresh], items[fresh]
-        # drop repeats: within this draw and against what each row already holds
-        have_rows = np.repeat(pending, filled[pending])
-        have_items = neg[have_rows, _ranks(filled[pending])] if len(have_rows) else np.empty(0, dtype=np.int64)
-        all_rows = np.concatenate([have_rows, row_of])
-        all_items = np.concatenate([have_items, items])
-        is_new = np.concatenate([np.zeros(len(have_rows), dtype=bool), np.ones(len(row_of), dtype=bool)])
-        _, first = np.unique(all_rows * n_cand + all_items, return_index=True)
-        first = np.sort(first)  # keep draw order
-        first = first[is_new[first]]
-        row_of, items = all_rows[first], all_items[first]
-        # take at most `missing` new items per row, in draw order
-        order = np.argsort(row_of, kind="stable")
-        row_of, items = row_of[order], items[order]
-        starts = np.flatnonzero(np.r_[True, row_of[1:] != row_of[:-1]])
-        rank = np.arange(len(row_of)) - np.repeat(starts, np.diff(np.r_[starts, len(row_of)]))
-        slot = filled[row_of] + rank
-        keep = slot < need[row_of]
-        neg[row_of[keep], slot[keep]] = items[keep]
-        np.add.at(filled, row_of[keep], 1)
+        frac_free = np.maximum((n_cand - seen.n_seen(codes[pending]) - filled[pending]) / n_cand, 1e-3)
+        # wide enough for 90% of the rows at once; the rest get another round
+        width = int(min(np.ceil(np.quantile(missing / frac_free, 0.9) * 1.25) + 8, width_cap))
+        draws = rng.integers(0, n_cand, (len(pending), width), dtype=neg.dtype)
+        draws[seen.contains(codes[pending][:, None], draws)] = -1
+        cand = np.concatenate([neg[pending], draws], axis=1).astype(np.int64)  # held items first; -1 = none
+        w = cand.shape[1]
+        # sort (item, column) keys per row: equal items become adjacent, earliest column first
+        srt = np.sort(cand * w + np.arange(w), axis=1)
+        item_sorted, col_sorted = np.divmod(srt, w)  # floor division keeps -1 items negative
+        first_sorted = np.ones(srt.shape, dtype=bool)
+        first_sorted[:, 1:] = item_sorted[:, 1:] != item_sorted[:, :-1]
+        first_sorted &= item_sorted >= 0
+        first = np.zeros(cand.shape, dtype=bool)
+        r_idx, c_idx = np.nonzero(first_sorted)
+        first[r_idx, col_sorted[r_idx, c_idx]] = True
+        slot = np.cumsum(first, axis=1, dtype=np.int32) - 1
+        take = first & (slot < need[pending][:, None])
+        r_idx, c_idx = np.nonzero(take)
+        fresh = np.full((len(pending), neg.shape[1]), -1, dtype=neg.dtype)
+        fresh[r_idx, slot[r_idx, c_idx]] = cand[r_idx, c_idx]
+        neg[pending] = fresh
+        filled[pending] = take.sum(axis=1)
         pending = pending[filled[pending] < need[pending]]
     return pending
 
@@ -161,17 +200,14 @@ def _ranks(counts: np.ndarray) -> np.ndarray:
     return np.arange(total) - starts
 
 
-def _fill_dense(neg, filled, rows, codes, seen_keys, n_cand, need, rng) -> None:
+def _fill_dense(neg, filled, rows, codes, seen: _SeenSet, n_cand, need, rng) -> None:
     """Exact sampling without replacement among each row's unseen candidates, in memory-bounded blocks."""
     block = max(1, _DENSE_BLOCK_CELLS // n_cand)
     for b0 in range(0, len(rows), block):
         rb = rows[b0 : b0 + block]
         keys = rng.random((len(rb), n_cand))
         # mark seen candidates, and those already chosen for the row, as unavailable
-        lo = np.searchsorted(seen_keys, codes[rb] * n_cand)
-        hi = np.searchsorted(seen_keys, codes[rb] * n_cand + n_cand)
-        r = np.repeat(np.arange(len(rb)), hi - lo)
-        idx = seen_keys[_ranks(hi - lo) + np.repeat(lo, hi - lo)] % n_cand
+        r, idx = seen.user_items(codes[rb])
         keys[r, idx] = np.inf
         have_r = np.repeat(np.arange(len(rb)), filled[rb])
         if len(have_r):
