@@ -155,7 +155,7 @@ def _read_text(path: Path, columns, sep, header, on_bad_lines, encoding) -> tupl
     if layout.sep == "::":
         data = data.replace(b"::", _SUBST)
     if layout.header and len(sample_lines) == 1 and len(data) < (1 << 16):
-        raise DataError(f"{path}: no data lines after the header (line {sample_lines[0][0]})")
+        raise DataError(f"{path}, line {sample_lines[0][0]}: a header but no data lines after it")
     lines = _LineTable(data, layout)  # lazily computed line offsets (only on the slow path)
     return _parse_rows(path, data, layout, lines, on_bad_lines)
 
@@ -176,6 +176,8 @@ def _load_bytes(path: Path, encoding: str | None) -> bytes:
         raise DataError(f"{path}: looks like a Parquet file; give it a .parquet extension")
     if raw[:4] == b"PK\x03\x04":
         raise DataError(f"{path}: looks like a zip archive; unzip it first (or pass the dataset folder)")
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise DataError(f"{path}, line 1: UTF-16 text; save the file as UTF-8")
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     nul = raw.find(b"\x00")
