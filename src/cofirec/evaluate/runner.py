@@ -161,7 +161,7 @@ def _evaluate_binary(model, test: Interactions, threshold: float | None, batch_s
         raise DataError(
             f"binary protocol needs probabilities, but {type(model).__name__} predicted values in [{lo:g}, {hi:g}]"
             + (" (with NaN)" if np.isnan(prob).any() else "")
-            + "; fit it on binary data (Interactions.binarize) or use the ranking protocol"
+            + "; use a model that outputs probabilities (fitted on Interactions.binarize data) or the ranking protocol"
         )
     prob = np.clip(prob, M.PROBA_EPS, 1.0 - M.PROBA_EPS)
     return {
