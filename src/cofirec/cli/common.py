@@ -183,10 +183,16 @@ def load_source(
     download: bool = True,
 ) -> "Interactions":
     """Load a dataset name, MovieLens-layout folder or plain ratings file; report skipped lines and warnings."""
-    from cofirec.data.resolve import load_dataset
-
     mode = parse_on_bad_lines(on_bad_lines)
     cols = parse_columns(columns)
+    try:
+        from cofirec.data.resolve import load_dataset
+    except ModuleNotFoundError as exc:  # resolver not installed: plain files still work
+        if exc.name != "cofirec.data.resolve":
+            raise
+        if Path(source).is_file():
+            return read_file(source, columns=columns, on_bad_lines=mode)
+        raise DataError(f"{source}: not a file, and dataset names/folders need cofirec.data.resolve (not available)") from None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         data = load_dataset(str(source), data_dir=data_dir, columns=cols, on_bad_lines=mode, download=download)

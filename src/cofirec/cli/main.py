@@ -92,16 +92,19 @@ app = typer.Typer(
 )
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", help="Print the cofirec version and exit.", is_eager=True),
-) -> None:
-    """cofirec: collaborative-filtering recommenders: data, models, evaluation, experiments."""
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         from cofirec import __version__
 
         typer.echo(f"cofirec {__version__}")
         raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the cofirec version and exit.", is_eager=True, callback=_print_version),
+) -> None:
+    """cofirec: collaborative-filtering recommenders: data, models, evaluation, experiments."""
 
 
 def _register_all() -> None:

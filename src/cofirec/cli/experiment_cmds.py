@@ -1,0 +1,415 @@
+"""Experiment commands: ``cofirec compare``, ``cofirec tune``, ``cofirec demo``.
+
+Options build an :class:`~cofirec.experiments.config.ExperimentConfig` (on top of ``--config FILE`` when
+given; command-line options win), so the command line and config files share one validation path. Each
+report folder gets ``config.json``, the exact config, and the report starts with the one command that
+reproduces the run.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cofirec.cli.common import ColumnsOpt, DataDirOpt, ImplicitOpt, JsonOpt, MetadataOpt, TargetOpt, emit_json, fmt_number, note, stdout_console
+from cofirec.errors import ConfigError
+
+DatasetOpt = Annotated[str | None, typer.Option("--dataset", "-d", help="Dataset name (ml-100k, ...), MovieLens folder or ratings file.", show_default=False)]
+TrainOpt = Annotated[Path | None, typer.Option("--train", help="Training file (with --test; no split is made).", show_default=False)]
+TestOpt = Annotated[Path | None, typer.Option("--test", help="Test file (with --train).", show_default=False)]
+SplitOpt = Annotated[str | None, typer.Option("--split", help="Split of --dataset: random | user | loo | kfold (default random).", show_default=False)]
+TestRatioOpt = Annotated[float | None, typer.Option("--test-ratio", help="Fraction held out by --split (default 0.2).", show_default=False)]
+FoldsOpt = Annotated[int | None, typer.Option("--folds", help="Number of folds of --split kfold.", show_default=False)]
+FoldOpt = Annotated[int | None, typer.Option("--fold", help="Test fold of --split kfold.", show_default=False)]
+SplitSeedOpt = Annotated[int | None, typer.Option("--split-seed", help="Seed of the split (default: --seed).", show_default=False)]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="Experiment seed: split, sampler and models' seeds (default 0).", show_default=False)]
+ProtocolOpt = Annotated[str | None, typer.Option("--protocol", help="rating | ranking | sampled | binary (default ranking).", show_default=False)]
+KOpt = Annotated[str | None, typer.Option("--k", help="Cut-offs of top-k metrics, e.g. 10,20.", show_default=False)]
+NegativesOpt = Annotated[Path | None, typer.Option("--negatives", help="Negatives file for --protocol sampled (NCF format).", show_default=False)]
+ParamOpt = Annotated[
+    list[str] | None,
+    typer.Option("--param", "-p", help="MODEL.NAME=VALUE (or NAME=VALUE for every model taking NAME); repeatable.", show_default=False),
+]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Experiment config file (TOML/YAML/JSON); options override it.", show_default=False)]
+ReportOpt = Annotated[Path | None, typer.Option("--report", help="Folder for report.html, results.json/csv and plots.", show_default=False)]
+
+
+# ---------------------------------------------------------------------- config assembly
+def build_config(
+    config: Path | None,
+    *,
+    label: str,
+    dataset: str | None = None,
+    train: Path | None = None,
+    test: Path | None = None,
+    data_dir: Path | None = None,
+    columns: str | None = None,
+    metadata: Path | None = None,
+    implicit: bool = False,
+    target: str | None = None,
+    split: str | None = None,
+    test_ratio: float | None = None,
+    folds: int | None = None,
+    fold: int | None = None,
+    split_seed: int | None = None,
+    seed: int | None = None,
+    protocol: str | None = None,
+    k: str | None = None,
+    negatives: Path | None = None,
+    models: str | None = None,
+    params: list[str] | None = None,
+    require_models: bool = True,
+):
+    """An ExperimentConfig from ``--config`` (if any) with the given command-line options laid over it."""
+    from cofirec.experiments.config import config_from_dict, load_config
+
+    base = load_config(config).to_dict() if config is not None else {}
+    raw: dict[str, Any] = dict(base)
+    if dataset is not None:
+        raw.update(dataset=dataset, train=None, test=None)
+    if train is not None or test is not None:
+        raw.update(train=_path(train), test=_path(test), dataset=None)
+    for key, value in (("data_dir", _path(data_dir)), ("columns", columns), ("metadata", _path(metadata)), ("target", target),
+                       ("seed", seed), ("protocol", protocol), ("negatives", _path(negatives))):
+        if value is not None:
+            raw[key] = value
+    if implicit:
+        raw["implicit"] = True
+    if k is not None:
+        raw["k"] = k
+    split_raw = dict(raw.get("split") or {})
+    for key, value in (("method", split), ("test_ratio", test_ratio), ("k", folds), ("fold", fold), ("seed", split_seed)):
+        if value is not None:
+            split_raw[key] = value
+    raw["split"] = split_raw
+    if models is not None:
+        raw["models"] = _models_from_names(models, base.get("models", []))
+    raw["models"] = apply_param_assignments(raw.get("models", []), params)
+    where = config.name if config is not None else label
+    return config_from_dict({key: v for key, v in raw.items() if v is not None or key in base}, label=where, require_models=require_models)
+
+
+def _path(p: Path | None) -> str | None:
+    return None if p is None else str(p)
+
+
+def _models_from_names(text: str, config_models: list[dict]) -> list[dict]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise ConfigError(f"--models {text!r}: expected comma-separated model names, e.g. mean,item-knn,mf")
+    out = []
+    for name in names:
+        match = next((m for m in config_models if m.get("label") == name), None) or next((m for m in config_models if m.get("name") == name), None)
+        out.append(dict(match) if match else {"name": name, "params": {}})
+    return out
+
+
+def apply_param_assignments(models: list[Any], assignments: list[str] | None) -> list[Any]:
+    """``MODEL.NAME=VALUE`` / ``NAME=VALUE`` strings applied to model entries (dicts ``{name, params, label}``)."""
+    from cofirec.models.registry import get_model_class
+
+    models = [({"name": m} if isinstance(m, str) else {**m, "params": dict(m.get("params") or {})}) for m in models]
+    for item in assignments or []:
+        if "=" not in item:
+            raise ConfigError(f"--param {item!r}: expected MODEL.NAME=VALUE or NAME=VALUE")
+        key, value = (s.strip() for s in item.split("=", 1))
+        target, _, pname = key.rpartition(".")
+        pname = pname.replace("-", "_")
+        if target:
+            hits = [m for m in models if m.get("label") == target] or [m for m in models if m["name"] == target]
+            if not hits:
+                raise ConfigError(f"--param {item!r}: no model {target!r} in this run (models: {', '.join(m.get('label') or m['name'] for m in models) or 'none'})")
+        else:
+            hits = [m for m in models if pname in _param_names(get_model_class, m["name"])]
+            if not hits:
+                raise ConfigError(f"--param {item!r}: none of the models takes a parameter {pname!r}")
+        for m in hits:
+            m.setdefault("params", {})[pname] = value
+    return models
+
+
+def _param_names(get_cls, name: str) -> list[str]:
+    try:
+        return get_cls(name).param_names()
+    except ConfigError:
+        return []
+
+
+def reproduce_command(command: str, cfg, report_dir: Path | None, extra: list[str] | None = None, model: str | None = None) -> str:
+    """The one command that reproduces a run: flags when the config can be written as flags, else ``--config``."""
+    args = ["cofirec", command] + ([model] if model else [])
+    if report_dir is not None and _needs_config_file(cfg, command):
+        args += ["--config", str(Path(report_dir) / "config.json")]
+    else:
+        if cfg.dataset is not None:
+            args += ["--dataset", cfg.dataset]
+            if cfg.data_dir:
+                args += ["--data-dir", cfg.data_dir]
+            args += ["--split", cfg.split.method, "--test-ratio", f"{cfg.split.test_ratio:g}"]
+            if cfg.split.k is not None:
+                args += ["--folds", str(cfg.split.k)]
+            if cfg.split.fold is not None:
+                args += ["--fold", str(cfg.split.fold)]
+            if cfg.split.seed is not None and cfg.split.seed != cfg.seed:
+                args += ["--split-seed", str(cfg.split.seed)]
+        else:
+            args += ["--train", str(cfg.train), "--test", str(cfg.test)]
+        for flag, value in (("--columns", cfg.columns if isinstance(cfg.columns, str) or cfg.columns is None else ",".join(cfg.columns)),
+                            ("--metadata", cfg.metadata), ("--target", cfg.target), ("--negatives", cfg.negatives)):
+            if value is not None:
+                args += [flag, str(value)]
+        if cfg.implicit:
+            args.append("--implicit")
+        args += ["--seed", str(cfg.seed)]
+        if command == "compare":
+            args += ["--protocol", cfg.protocol, "--k", ",".join(str(x) for x in cfg.k)]
+            args += ["--models", ",".join(m.name for m in cfg.models)]
+            for m in cfg.models:
+                args += [a for key, v in m.params.items() for a in ("--param", f"{m.name}.{key}={_flag_value(v)}")]
+        else:
+            spec = next((m for m in cfg.models if m.name == model), None)
+            for key, v in (spec.params.items() if spec else []):
+                args += ["--param", f"{key}={_flag_value(v)}"]
+    args += extra or []
+    if report_dir is not None:
+        args += ["--report", str(report_dir)]
+    return " ".join(shlex.quote(a) for a in args)
+
+
+def _needs_config_file(cfg, command: str) -> bool:
+    names = [m.name for m in cfg.models]
+    return any(m.label for m in cfg.models) or len(set(names)) != len(names) or bool(cfg.tune.space)
+
+
+def _flag_value(v: Any) -> str:
+    if isinstance(v, (list, tuple)):
+        return ",".join(str(x) for x in v)
+    return str(v)
+
+
+def _write_config(cfg, report_dir: Path) -> None:
+    report_dir.mkdir(parents=True, exist_ok=True)
+    (report_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
+
+
+# ---------------------------------------------------------------------- compare
+def compare_cmd(
+    models: Annotated[str | None, typer.Option("--models", "-m", help="Comma-separated model names, e.g. mean,item-knn,mf.", show_default=False)] = None,
+    dataset: DatasetOpt = None,
+    train: TrainOpt = None,
+    test: TestOpt = None,
+    split: SplitOpt = None,
+    test_ratio: TestRatioOpt = None,
+    folds: FoldsOpt = None,
+    fold: FoldOpt = None,
+    split_seed: SplitSeedOpt = None,
+    protocol: ProtocolOpt = None,
+    k: KOpt = None,
+    negatives: NegativesOpt = None,
+    params: ParamOpt = None,
+    seed: SeedOpt = None,
+    config: ConfigOpt = None,
+    report: ReportOpt = None,
+    data_dir: DataDirOpt = None,
+    columns: ColumnsOpt = None,
+    metadata: MetadataOpt = None,
+    implicit: ImplicitOpt = False,
+    target: TargetOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Fit several models on one split and compare them with the same metrics, timings and sizes."""
+    from cofirec.experiments.compare import run_comparison
+
+    cfg = build_config(config, label="compare", dataset=dataset, train=train, test=test, data_dir=data_dir, columns=columns,
+                       metadata=metadata, implicit=implicit, target=target, split=split, test_ratio=test_ratio, folds=folds,
+                       fold=fold, split_seed=split_seed, seed=seed, protocol=protocol, k=k, negatives=negatives, models=models,
+                       params=params)
+    command = reproduce_command("compare", cfg, report)
+    if report is not None:
+        _write_config(cfg, report)
+
+    def progress(label: str, row: dict) -> None:
+        if row.get("error"):
+            note(f"{label}: {row['error']}")
+        elif not json_out:
+            note(f"{label}: fitted in {row['fit_s']:.2f}s, evaluated in {row['eval_s']:.2f}s")
+
+    result, path = run_comparison(cfg, report_dir=report, command=command, on_model=progress)
+    if json_out:
+        emit_json({"command": command, "protocol": result.protocol, "k": list(result.k), "data": result.data, "metrics": result.metrics,
+                   "rows": result.rows, "report": str(path) if path else None})
+        return
+    print_comparison(result)
+    if path is not None:
+        stdout_console().print(f"report: {path}", markup=False)
+
+
+def print_comparison(result) -> None:
+    """Rich table: model, headline metrics, fit/recommend seconds, parameters and artifact size."""
+    from rich.table import Table
+
+    from cofirec.experiments.report import headline_metrics
+
+    metrics = headline_metrics(result.metrics, limit=8)
+    table = Table(title=f"{result.data.get('name', '')} - {result.protocol} (train {result.data.get('train', 0):,}, test {result.data.get('test', 0):,})")
+    table.add_column("model", style="bold")
+    for m in metrics:
+        table.add_column(m, justify="right")
+    for col in ("fit s", "rec s", "params", "size"):
+        table.add_column(col, justify="right")
+    best = {m: result.best(m) for m in metrics}
+    for row in result.rows:
+        if row.get("error"):
+            table.add_row(row["model"], *["-"] * len(metrics), "-", "-", "-", "-")
+            continue
+        cells = []
+        for m in metrics:
+            text = fmt_number(row.get(m))
+            cells.append(f"[green]{text}[/]" if best[m] is row else text)
+        size = row.get("artifact_bytes")
+        cells += [f"{row.get('fit_s', 0):.2f}", f"{row.get('recommend_s', 0):.3f}", fmt_number(row.get("n_params")), _human_bytes(size)]
+        table.add_row(row["model"], *cells)
+    stdout_console().print(table)
+
+
+def _human_bytes(n: Any) -> str:
+    if not isinstance(n, (int, float)):
+        return "-"
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+# ---------------------------------------------------------------------- tune
+def tune_cmd(
+    model: Annotated[str, typer.Argument(help="Model to tune (see 'cofirec models').", show_default=False)],
+    trials: Annotated[int | None, typer.Option("--trials", "-n", help="Finished trials wanted in the study (stored ones count).", show_default=False)] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", help="Stop starting trials after this many seconds.", show_default=False)] = None,
+    metric: Annotated[str | None, typer.Option("--metric", help="Validation metric, e.g. ndcg@10 or rmse (default ndcg@10).", show_default=False)] = None,
+    validation_ratio: Annotated[float | None, typer.Option("--validation-ratio", help="Fraction of train used for validation (default 0.1).", show_default=False)] = None,
+    prune: Annotated[bool, typer.Option("--prune/--no-prune", help="Prune bad trials of iterative models per epoch.")] = True,
+    storage: Annotated[str | None, typer.Option("--storage", help="Optuna storage URL or SQLite file (default REPORT/study.db).", show_default=False)] = None,
+    dataset: DatasetOpt = None,
+    train: TrainOpt = None,
+    test: TestOpt = None,
+    split: SplitOpt = None,
+    test_ratio: TestRatioOpt = None,
+    folds: FoldsOpt = None,
+    fold: FoldOpt = None,
+    split_seed: SplitSeedOpt = None,
+    k: KOpt = None,
+    params: ParamOpt = None,
+    seed: SeedOpt = None,
+    config: ConfigOpt = None,
+    report: ReportOpt = None,
+    data_dir: DataDirOpt = None,
+    columns: ColumnsOpt = None,
+    metadata: MetadataOpt = None,
+    implicit: ImplicitOpt = False,
+    target: TargetOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Search hyperparameters with Optuna on a validation part of train; refit the best and test it once.
+
+    Trials are stored in REPORT/study.db, so running the same command again resumes the search.
+    """
+    from cofirec.experiments.data import prepare_data
+    from cofirec.experiments.fingerprint import data_sha256
+    from cofirec.experiments.tune import protocol_for_metric, tune, write_tune_report
+
+    if report is None and storage is None:
+        raise ConfigError("tune: --report DIR is required (trials are stored in DIR/study.db so the search can resume)")
+    cfg = build_config(config, label="tune", dataset=dataset, train=train, test=test, data_dir=data_dir, columns=columns, metadata=metadata,
+                       implicit=implicit, target=target, split=split, test_ratio=test_ratio, folds=folds, fold=fold, split_seed=split_seed,
+                       seed=seed, k=k, require_models=False)
+    if trials is not None:
+        cfg.tune.trials = trials
+    if timeout is not None:
+        cfg.tune.timeout = timeout
+    if metric is not None:
+        cfg.tune.metric = metric
+    if validation_ratio is not None:
+        if not 0.0 < validation_ratio < 1.0:
+            raise ConfigError(f"--validation-ratio {validation_ratio}: expected a fraction between 0 and 1")
+        cfg.tune.validation_ratio = validation_ratio
+    cfg.protocol = protocol_for_metric(cfg.tune.metric) if metric is not None or config is None else cfg.protocol
+    spec_models = apply_param_assignments(_models_for_tune(cfg, model), [p if "." in p.split("=", 1)[0] else f"{model}.{p}" for p in params or []])
+    from cofirec.experiments.config import config_from_dict
+
+    raw = cfg.to_dict()
+    raw["models"] = spec_models
+    cfg = config_from_dict(raw, label=config.name if config else "tune")
+    fixed = next(m.params for m in cfg.models if m.name == model)
+    extra = ["--trials", str(cfg.tune.trials), "--metric", cfg.tune.metric, "--validation-ratio", f"{cfg.tune.validation_ratio:g}"]
+    if cfg.tune.timeout is not None:
+        extra += ["--timeout", f"{cfg.tune.timeout:g}"]
+    if not prune:
+        extra.append("--no-prune")
+    command = reproduce_command("tune", cfg, report, extra=extra, model=model)
+    if report is not None:
+        _write_config(cfg, report)
+    prepared = prepare_data(cfg)
+
+    def progress(rec: dict) -> None:
+        if not json_out:
+            value = "-" if rec["value"] is None else f"{rec['value']:.4f}"
+            note(f"trial {rec['number']}: {rec['state'].lower()} {cfg.tune.metric}={value} {rec['params']}")
+
+    result = tune(
+        model, prepared.train, test=prepared.test, metric=cfg.tune.metric, trials=cfg.tune.trials, timeout=cfg.tune.timeout,
+        protocol=cfg.protocol, k=cfg.k, seed=cfg.seed, validation_ratio=cfg.tune.validation_ratio, space=cfg.tune.space.get(model),
+        params=fixed, storage=storage if storage is not None else Path(report) / "study.db", negatives=prepared.negatives,
+        prune=prune, on_trial=progress,
+    )
+    path = None
+    if report is not None:
+        data = {"name": prepared.name, "train": len(prepared.train), "test": len(prepared.test),
+                "train_sha256": data_sha256(prepared.train), "test_sha256": data_sha256(prepared.test)}
+        path = write_tune_report(result, report, config=cfg.to_dict(), files=prepared.files, command=command, seed=cfg.seed, data=data)
+    if json_out:
+        emit_json({"command": command, **result.tuning_dict(), "best_params": result.best_params, "best_value": result.best_value,
+                   "test_metrics": result.test_metrics, "report": str(path) if path else None})
+        return
+    console = stdout_console()
+    console.print(f"{result.n_finished} finished trials ({result.n_run} run now) in study {result.study_name!r} at {result.storage}", markup=False)
+    if result.best_value is None:
+        console.print("no trial completed", markup=False)
+    else:
+        console.print(f"best validation {result.metric}: {result.best_value:.4f} with {result.best_params}", markup=False)
+        shown = {m: v for m, v in result.test_metrics.items() if "@" in m or m in ("rmse", "mae", "auc")}
+        console.print("test: " + ", ".join(f"{m}={fmt_number(v)}" for m, v in shown.items()), markup=False)
+    if path is not None:
+        console.print(f"report: {path}", markup=False)
+
+
+def _models_for_tune(cfg, model: str) -> list[dict]:
+    entries = [m for m in cfg.to_dict()["models"] if m["name"] == model or m.get("label") == model]
+    if entries:
+        return [{"name": entries[0]["name"], "params": entries[0]["params"]}]
+    return [{"name": model, "params": {}}]
+
+
+# ---------------------------------------------------------------------- demo
+def demo_cmd(
+    data_dir: DataDirOpt = None,
+    quick: Annotated[bool, typer.Option("--quick", help="Smaller models and fewer epochs (about a minute).")] = False,
+    report: ReportOpt = None,
+    synthetic: Annotated[bool, typer.Option("--synthetic", help="Use synthetic data even when MovieLens is available.")] = False,
+) -> None:
+    """The whole story on MovieLens 100K (or synthetic data offline): train, compare, plot, recommend."""
+    from cofirec.experiments.demo import run_demo
+
+    run_demo(data_dir=data_dir, quick=quick, report_dir=report, force_synthetic=synthetic, console=stdout_console())
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``compare``, ``tune`` and ``demo`` to ``app``."""
+    app.command("compare")(compare_cmd)
+    app.command("tune")(tune_cmd)
+    app.command("demo")(demo_cmd)

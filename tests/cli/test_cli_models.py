@@ -1,0 +1,212 @@
+"""train -> evaluate -> recommend -> similar -> plot on small synthetic files, checked against the data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cofirec.data.readers import read_ratings_file
+
+
+@pytest.fixture(scope="module")
+def pop_run(synth_file, tmp_path_factory):
+    """popularity trained with a random split through the CLI (module-wide, in-process)."""
+    from cofirec.cli.main import main
+
+    out = tmp_path_factory.mktemp("runs") / "pop"
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "popularity", "--dataset", str(synth_file), "--split", "random", "--test-ratio", "0.2", "--seed", "1", "--out", str(out), "--json"])
+    assert exc.value.code in (0, None)
+    return out
+
+
+def _frame(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, sep="\t")
+
+
+def test_train_with_split_writes_model_and_files(pop_run, synth):
+    assert (pop_run / "manifest.json").exists() and (pop_run / "arrays.npz").exists()
+    train, test = _frame(pop_run / "train.tsv"), _frame(pop_run / "test.tsv")
+    assert list(train.columns) == ["user", "item", "rating", "timestamp"]
+    assert len(train) + len(test) == len(synth)
+    assert abs(len(test) / len(synth) - 0.2) < 0.02
+    pairs = set(zip(train.user, train.item))
+    assert not any((u, i) in pairs for u, i in zip(test.user, test.item))
+    back = read_ratings_file(pop_run / "test.tsv")  # readable back with no flags
+    assert len(back) == len(test) and back.kind == "explicit"
+
+
+def test_train_json_report(cli, synth_file, tmp_path):
+    res = cli("train", "popularity", "--train", synth_file, "--param", "by=rating", "--param", "damping=0", "--out", tmp_path / "m", "--json")
+    assert res.code == 0, res.stderr
+    report = res.json()
+    assert report["params"] == {"by": "rating", "damping": 0.0}
+    assert report["train_interactions"] == len(pd.read_csv(synth_file, sep="\t"))
+    assert report["fit_seconds"] >= 0 and report["kind"] == "explicit"
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert manifest["params"] == {"by": "rating", "damping": 0.0}
+
+
+def test_train_human_output(cli, synth_file, tmp_path):
+    res = cli("train", "mean", "--train", synth_file, "--out", tmp_path / "m")
+    assert res.code == 0, res.stderr
+    assert "fitted mean" in res.stdout and "saved model to" in res.stdout
+
+
+def test_evaluate_rating_protocol_matches_hand_computed_rmse(cli, synth_file, tmp_path):
+    out = tmp_path / "mean"
+    assert cli("train", "mean", "--dataset", synth_file, "--split", "random", "--seed", "2", "--out", out).code == 0
+    res = cli("evaluate", out, "--test", out / "test.tsv", "--json")
+    assert res.code == 0, res.stderr
+    metrics = res.json()
+    train, test = _frame(out / "train.tsv"), _frame(out / "test.tsv")
+    known = test.user.isin(train.user) & test.item.isin(train.item)
+    assert known.all(), "tiny synthetic split expected to keep every test user/item in train"
+    expected = float(np.sqrt(np.mean((test.rating - train.rating.mean()) ** 2)))
+    assert metrics["rmse"] == pytest.approx(expected, rel=1e-4)
+
+
+def test_evaluate_ranking_default_for_popularity(cli, pop_run):
+    res = cli("evaluate", pop_run, "--test", pop_run / "test.tsv", "--k", "5,10", "--json")
+    assert res.code == 0, res.stderr
+    metrics = res.json()
+    for key in ("ndcg@5", "ndcg@10", "recall@10", "hr@10"):
+        assert 0.0 <= metrics[key] <= 1.0
+    assert metrics["hr@10"] > 0  # popularity finds something on planted-popularity data
+    assert "rmse" not in metrics
+
+
+def test_evaluate_sampled_protocol(cli, pop_run):
+    res = cli("evaluate", pop_run, "--test", pop_run / "test.tsv", "--sample-negatives", "20", "--k", "5", "--json")
+    assert res.code == 0, res.stderr
+    metrics = res.json()
+    assert 0.0 < metrics["hr@5"] <= 1.0 and "ndcg@5" in metrics
+
+
+def test_evaluate_table_output(cli, pop_run):
+    res = cli("evaluate", pop_run, "--test", pop_run / "test.tsv")
+    assert res.code == 0, res.stderr
+    assert "ndcg@10" in res.stdout and "ranking" in res.stdout and "popularity" in res.stdout
+
+
+def test_recommend_one_user_excludes_seen_and_follows_popularity(cli, pop_run):
+    train = _frame(pop_run / "train.tsv")
+    user = int(train.user.iloc[0])
+    res = cli("recommend", pop_run, "--user", user, "-n", "5", "--json")
+    assert res.code == 0, res.stderr
+    rec = res.json()
+    assert rec["user"] == user and rec["known"] is True and len(rec["items"]) == 5
+    seen = set(train.item[train.user == user])
+    assert not seen & set(rec["items"])
+    counts = train.item.value_counts()
+    unseen = counts[~counts.index.isin(seen)]
+    assert rec["scores"] == sorted(rec["scores"], reverse=True)
+    assert rec["scores"][0] == unseen.iloc[0]  # popularity score = training count
+    assert set(rec["items"]) <= set(unseen.index[unseen >= rec["scores"][-1]])
+
+
+def test_recommend_table_mentions_unseen(cli, pop_run):
+    train = _frame(pop_run / "train.tsv")
+    res = cli("recommend", pop_run, "--user", int(train.user.iloc[0]), "-n", "3")
+    assert res.code == 0, res.stderr
+    assert "not rated in training" in res.stdout
+
+
+def test_recommend_unknown_user_falls_back_with_notice(cli, pop_run):
+    res = cli("recommend", pop_run, "--user", "424242", "-n", "4", "--json")
+    assert res.code == 0, res.stderr
+    rec = res.json()
+    assert rec["known"] is False and len(rec["items"]) == 4
+    assert "424242" in res.stderr and "not in the training data" in res.stderr
+    counts = _frame(pop_run / "train.tsv").item.value_counts()
+    assert rec["scores"][0] == counts.iloc[0]
+
+
+def test_recommend_all_users_jsonl(cli, pop_run):
+    res = cli("recommend", pop_run, "--all-users", "-n", "3", "--format", "jsonl", "--batch-size", "7")
+    assert res.code == 0, res.stderr
+    lines = [json.loads(line) for line in res.stdout.splitlines()]
+    train = _frame(pop_run / "train.tsv")
+    assert [r["user"] for r in lines] == sorted(train.user.unique().tolist())
+    assert all(set(r) == {"user", "items", "scores"} and len(r["items"]) == 3 for r in lines)
+    one = cli("recommend", pop_run, "--user", lines[10]["user"], "-n", "3", "--json").json()
+    assert one["items"] == lines[10]["items"]
+
+
+def test_recommend_several_users_jsonl(cli, pop_run):
+    res = cli("recommend", pop_run, "--user", "1", "--user", "2", "-n", "2", "--format", "jsonl")
+    assert res.code == 0, res.stderr
+    assert [json.loads(line)["user"] for line in res.stdout.splitlines()] == [1, 2]
+
+
+def test_similar_by_id(cli, pop_run):
+    res = cli("similar", pop_run, "--item", "3", "-n", "4", "--json")
+    assert res.code == 0, res.stderr
+    out = res.json()
+    assert out["item"] == 3 and len(out["items"]) == 4 and 3 not in out["items"]
+    assert out["scores"] == sorted(out["scores"], reverse=True)
+    # co-occurrence cosine: check the best one by hand
+    train = _frame(pop_run / "train.tsv")
+    m = pd.crosstab(train.user, train.item).clip(upper=1)
+    cols = m.to_numpy(dtype=float)
+    norms = np.linalg.norm(cols, axis=0)
+    j = list(m.columns).index(3)
+    sims = cols[:, j] @ cols / (norms[j] * norms)
+    sims[j] = -np.inf
+    assert out["scores"][0] == pytest.approx(float(sims.max()), rel=1e-4)
+
+
+def test_implicit_training_defaults_to_ranking(cli, synth_file, tmp_path):
+    out = tmp_path / "imp"
+    res = cli("train", "popularity", "--dataset", synth_file, "--split", "user", "--implicit", "--out", out, "--json")
+    assert res.code == 0, res.stderr
+    assert res.json()["kind"] == "implicit"
+    metrics = cli("evaluate", out, "--test", out / "test.tsv", "--json").json()
+    assert "ndcg@10" in metrics and "rmse" not in metrics
+
+
+def test_binary_target_defaults_to_binary_protocol(cli, synth_file, tmp_path):
+    out = tmp_path / "bin"
+    res = cli("train", "baseline", "--dataset", synth_file, "--split", "random", "--target", "binary:4", "--out", out, "--json")
+    assert res.code == 0, res.stderr
+    assert res.json()["kind"] == "binary"
+    assert json.loads((out / "manifest.json").read_text())["state"]["binary_threshold_"] == 4.0
+    # test.tsv keeps raw 1-5 ratings; evaluate binarizes them with the model's threshold
+    assert _frame(out / "test.tsv").rating.max() > 1
+    metrics = cli("evaluate", out, "--test", out / "test.tsv", "--json").json()
+    assert 0.5 < metrics["auc"] <= 1.0 and "rmse" not in metrics
+
+
+def test_config_file(cli, synth_file, tmp_path):
+    cfg = tmp_path / "exp.toml"
+    cfg.write_text(f'dataset = "{synth_file}"\nseed = 5\n[split]\nmethod = "random"\ntest_ratio = 0.25\n[[models]]\nname = "popularity"\nparams = {{ damping = 2.0 }}\n')
+    res = cli("train", "--config", cfg, "--out", tmp_path / "m", "--param", "by=rating", "--json")
+    assert res.code == 0, res.stderr
+    report = res.json()
+    assert report["params"] == {"by": "rating", "damping": 2.0}
+    assert report["split"]["test_fraction"] == pytest.approx(0.25, abs=0.02)
+    assert (tmp_path / "m" / "test.tsv").exists()
+
+
+def test_plot_needs_history(cli, pop_run, tmp_path):
+    res = cli("plot", pop_run, "--out", tmp_path / "c.png")
+    assert res.code == 2 and "not an iterative model" in res.stderr
+    assert not (tmp_path / "c.png").exists()
+
+
+def test_iterative_model_validation_and_plot(cli, synth_file, tmp_path):
+    """baseline (SGD over biases) reports one history record per epoch; --validation carves rows out of train."""
+    out = tmp_path / "bias"
+    res = cli("train", "baseline", "--train", synth_file, "--param", "method=sgd", "--epochs", "3", "--validation", "0.2", "--out", out, "--json")
+    assert res.code == 0, res.stderr
+    report = res.json()
+    assert report["epochs_run"] == 3 and report["validation_interactions"] > 0
+    assert report["train_interactions"] + report["validation_interactions"] == len(pd.read_csv(synth_file, sep="\t"))
+    png = tmp_path / "curves.png"
+    res = cli("plot", out, "--out", png)
+    assert res.code == 0, res.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
