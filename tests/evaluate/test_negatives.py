@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cofirec.data.dataset import Interactions
 from cofirec.data.negatives import SampledNegatives, read_ncf_negatives, sample_negatives
@@ -86,6 +88,21 @@ def test_large_request_uses_the_exact_path(split):
     neg = sample_negatives(split.train, split.test, n=280, seed=1)  # most users cannot have 280
     check_valid(split.train, split.test, neg, 280)
     assert not neg.mask.all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    cells=st.sets(st.tuples(st.integers(0, 9), st.integers(0, 14)), min_size=2, max_size=80),
+    n=st.integers(1, 12),
+    seed=st.integers(0, 1000),
+)
+def test_negatives_property(cells, n, seed):
+    frame = pd.DataFrame(sorted(cells), columns=["user", "item"]).assign(rating=1.0)
+    data = Interactions.from_frame(frame)
+    s = random_split(data, test_ratio=0.3, seed=seed)
+    neg = sample_negatives(s.train, s.test, n=n, seed=seed)
+    check_valid(s.train, s.test, neg, n)
+    assert np.array_equal(neg.negatives, sample_negatives(s.train, s.test, n=n, seed=seed).negatives)
 
 
 def test_bad_arguments(split):
