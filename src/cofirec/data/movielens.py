@@ -223,6 +223,16 @@ def _read_table(path: Path, sep: str, names: list[str], encoding: str) -> pd.Dat
     if sep == "::":
         raw, sep = raw.replace(b"::", b"\x1f"), "\x1f"
     text = raw.decode(encoding)
+    lines = pd.Series(text.split("\n"))
+    lines = lines.str.rstrip("\r")
+    filled = lines.str.len() > 0
+    fields = lines.str.count(re.escape(sep)) + 1
+    wrong = filled & (fields != len(names))
+    if wrong.any():
+        k = int(np.flatnonzero(wrong.to_numpy())[0])
+        raise DataError(f"{path}, line {k + 1}: expected {len(names)} fields, got {fields[k]}")
+    if not filled.any():
+        raise DataError(f"{path}: file is empty")
     try:
         frame = pd.read_csv(
             io.StringIO(text), sep=sep, header=None, names=names, dtype=str, keep_default_na=False,
@@ -230,13 +240,6 @@ def _read_table(path: Path, sep: str, names: list[str], encoding: str) -> pd.Dat
         )  # fmt: skip
     except pd.errors.ParserError as exc:
         raise DataError(f"{path}: {_first_line(exc)}") from None
-    lengths = text.count("\n") + (0 if text.endswith("\n") else 1)
-    short = frame[names[-1]].isna() if len(frame) else pd.Series([], dtype=bool)
-    if short.any():
-        row = int(np.flatnonzero(short.to_numpy())[0])
-        raise DataError(f"{path}, line {row + 1}: expected {len(names)} fields")
-    if not len(frame) or not lengths:
-        raise DataError(f"{path}: file is empty")
     return frame
 
 
