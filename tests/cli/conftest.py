@@ -21,6 +21,12 @@ def shared_dataset(name: str) -> Path:
     return path
 
 
+@pytest.fixture
+def real_data():
+    """``real_data("ml-100k")`` -> path of that ../shared/data copy (skips the test when absent)."""
+    return shared_dataset
+
+
 @dataclass
 class CliResult:
     code: int

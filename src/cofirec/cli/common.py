@@ -114,7 +114,7 @@ def fmt_number(value: Any) -> str:
     if isinstance(value, float):
         if value.is_integer() and abs(value) < 1e15:
             return f"{int(value):,}"
-        return f"{value:.4f}" if abs(value) >= 1e-3 else f"{value:.3g}"
+        return f"{value:.4f}".rstrip("0").rstrip(".") if abs(value) >= 1e-3 else f"{value:.3g}"
     return str(value)
 
 

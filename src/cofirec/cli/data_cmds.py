@@ -32,6 +32,7 @@ def datasets(data_dir: DataDirOpt = None, json_out: JsonOpt = False) -> None:
     if json_out:
         emit_json(rows)
         return
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="Datasets" + (f" in {data_dir}" if data_dir else ""))
@@ -40,8 +41,13 @@ def datasets(data_dir: DataDirOpt = None, json_out: JsonOpt = False) -> None:
     table.add_column("path / how to get it", overflow="fold")
     for row in rows:
         present = bool(row.get("present"))
-        where = row.get("path") if present else (row.get("hint") or row.get("expected_path") or row.get("path") or "")
-        table.add_row(str(row.get("name", "")), "[green]yes[/]" if present else "[red]no[/]", str(where or ""))
+        if present:
+            where = str(row.get("path") or "")
+        elif row.get("url"):
+            where = f"missing: downloaded on first use from {row['url']} (or unzip it into --data-dir)"
+        else:
+            where = "missing"
+        table.add_row(escape(str(row.get("name", ""))), "[green]yes[/]" if present else "[red]no[/]", escape(where))
     stdout_console().print(table)
 
 
