@@ -54,7 +54,20 @@ PER_MODEL: dict[str, dict[str, Spec]] = {
     "ials": {"reg": {"type": "float", "low": 1e-3, "high": 10.0, "log": True}, "epochs": {"type": "int", "low": 3, "high": 25}},
     "mf": {"reg": {"type": "float", "low": 1e-3, "high": 0.3, "log": True}, "lr": {"type": "float", "low": 1e-3, "high": 0.05, "log": True}},
     "popularity": {"by": {"type": "categorical", "choices": ["count", "rating"]}},
+    "user-knn": {"alpha": {"type": "float", "low": 0.0, "high": 1.0}},
+    "item-knn": {"alpha": {"type": "float", "low": 0.0, "high": 1.0}},
 }
+_NEURAL = {
+    "reg": {"type": "float", "low": 1e-7, "high": 1e-2, "log": True},
+    "lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
+    "alpha": {"type": "float", "low": 0.0, "high": 1.0},
+    "epochs": {"type": "int", "low": 3, "high": 30},
+}
+for _name in ("embedding-dot", "cosine-cf", "gmf", "mlp", "neumf", "deepfm", "two-tower"):
+    PER_MODEL[_name] = dict(_NEURAL)
+PER_MODEL["baseline"].update(
+    {"reg_user": {"type": "float", "low": 1.0, "high": 50.0, "log": True}, "reg_item": {"type": "float", "low": 1.0, "high": 50.0, "log": True}}
+)
 """Refinements per registry name (ranges that suit one model better than the common default)."""
 
 _TYPES = ("int", "float", "categorical")
