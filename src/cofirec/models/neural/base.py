@@ -444,14 +444,13 @@ def _threads() -> Iterator[None]:
 
 @contextlib.contextmanager
 def _torch_context(seed: int, device: str) -> Iterator[None]:
-    """Seeded, thread-capped, deterministic torch state for one fit; the global RNG state is restored after."""
+    """Seeded, thread-capped torch state for one fit; the global RNG state is restored after.
+
+    The CPU kernels used here (embedding lookups and their index-add backward, dense layers) are
+    deterministic, so no global ``torch.use_deterministic_algorithms`` switch is flipped (it also imports
+    the compiler stack, which costs seconds).
+    """
     devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
-    deterministic = torch.are_deterministic_algorithms_enabled()
     with torch.random.fork_rng(devices=devices), _threads():
         torch.manual_seed(seed)
-        if not devices:
-            torch.use_deterministic_algorithms(True, warn_only=True)
-        try:
-            yield
-        finally:
-            torch.use_deterministic_algorithms(deterministic)
+        yield

@@ -22,11 +22,11 @@ from torch import nn
 from cofirec.errors import ConfigError
 from cofirec.models.neural.batching import NegativeSampler, PairTensors, batch_indices, expand_pointwise
 from cofirec.models.neural.losses import PAIRWISE, pairwise_loss, pointwise_loss
+from cofirec.models.neural.optim import OPTIMIZERS, make_optimizer
 
 if TYPE_CHECKING:  # pragma: no cover
     from cofirec.models.neural.base import NeuralRecommender
 
-OPTIMIZERS = ("adam", "adamw", "sgd", "adagrad")
 EVAL_BLOCK = 262_144
 """(user, item) pairs scored per forward pass during validation."""
 
@@ -70,19 +70,6 @@ class ValidationSet:
         if self.ratings is not None:
             return "val_rmse", "min"
         return "val_loss", "min"
-
-
-def make_optimizer(name: str, params, lr: float, weight_decay: float) -> torch.optim.Optimizer:
-    """Adam, AdamW (decoupled decay), SGD (momentum 0.9) or Adagrad over ``params``."""
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
-    if name == "adagrad":
-        return torch.optim.Adagrad(params, lr=lr, weight_decay=weight_decay)
-    raise ConfigError(f"unknown optimizer {name!r} (known: {', '.join(OPTIMIZERS)})")
 
 
 class Trainer:
