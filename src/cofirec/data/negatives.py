@@ -57,6 +57,12 @@ class SampledNegatives:
         return self.mask.sum(axis=1).astype(np.int64)
 
 
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (sort-based: ``np.unique`` hashes and is far slower on many distinct ints)."""
+    s = np.sort(np.asarray(values).ravel())
+    return s[np.r_[True, s[1:] != s[:-1]]] if len(s) else s
+
+
 # ---------------------------------------------------------------------- sampling
 def sample_negatives(train: Interactions, test: Interactions, n: int = 99, seed: int = 0) -> SampledNegatives:
     """Draw ``n`` negatives for every test row: items the user has interacted with in neither train nor test.
@@ -87,7 +93,7 @@ def sample_negatives(train: Interactions, test: Interactions, n: int = 99, seed:
     te_item_train_idx = train.item_map.lookup(test.item_map.to_raw(test.items))
     te_pos = np.where(te_item_train_idx >= 0, cand_pos[np.maximum(te_item_train_idx, 0)], -1)
     tr_pos = cand_pos[train.items]
-    seen_keys = np.unique(np.concatenate([
+    seen_keys = _sorted_unique(np.concatenate([
         tr_code * n_cand + tr_pos,
         te_code[te_pos >= 0] * n_cand + te_pos[te_pos >= 0],
     ]))
@@ -171,23 +177,25 @@ def _fill_by_rejection(neg, filled, rows, codes, seen: _SeenSet, n_cand, need, r
         width = int(min(np.ceil(np.quantile(missing / frac_free, 0.9) * 1.25) + 8, width_cap))
         draws = rng.integers(0, n_cand, (len(pending), width), dtype=neg.dtype)
         draws[seen.contains(codes[pending][:, None], draws)] = -1
-        cand = np.concatenate([neg[pending], draws], axis=1).astype(np.int64)  # held items first; -1 = none
+        held = int(filled[pending].max())
+        cand = np.concatenate([neg[pending, :held], draws], axis=1) if held else draws  # held items first
         w = cand.shape[1]
+        key_dtype = np.int32 if (n_cand + 1) * w < 2**31 else np.int64
         # sort (item, column) keys per row: equal items become adjacent, earliest column first
-        srt = np.sort(cand * w + np.arange(w), axis=1)
-        item_sorted, col_sorted = np.divmod(srt, w)  # floor division keeps -1 items negative
-        first_sorted = np.ones(srt.shape, dtype=bool)
-        first_sorted[:, 1:] = item_sorted[:, 1:] != item_sorted[:, :-1]
+        srt = np.sort(cand.astype(key_dtype) * key_dtype(w) + np.arange(w, dtype=key_dtype), axis=1)
+        item_sorted, col_sorted = np.divmod(srt, key_dtype(w))  # floor division keeps -1 items negative
+        first_sorted = np.empty(srt.shape, dtype=bool)
+        first_sorted[:, 0] = True
+        np.not_equal(item_sorted[:, 1:], item_sorted[:, :-1], out=first_sorted[:, 1:])
         first_sorted &= item_sorted >= 0
-        first = np.zeros(cand.shape, dtype=bool)
-        r_idx, c_idx = np.nonzero(first_sorted)
-        first[r_idx, col_sorted[r_idx, c_idx]] = True
+        first = np.empty(cand.shape, dtype=bool)
+        np.put_along_axis(first, col_sorted, first_sorted, axis=1)
         slot = np.cumsum(first, axis=1, dtype=np.int32) - 1
         take = first & (slot < need[pending][:, None])
-        r_idx, c_idx = np.nonzero(take)
-        fresh = np.full((len(pending), neg.shape[1]), -1, dtype=neg.dtype)
-        fresh[r_idx, slot[r_idx, c_idx]] = cand[r_idx, c_idx]
-        neg[pending] = fresh
+        # taken items go to their slot; the rest to a spare last column that is dropped
+        fresh = np.full((len(pending), neg.shape[1] + 1), -1, dtype=neg.dtype)
+        np.put_along_axis(fresh, np.where(take, slot, neg.shape[1]), cand, axis=1)
+        neg[pending] = fresh[:, :-1]
         filled[pending] = take.sum(axis=1)
         pending = pending[filled[pending] < need[pending]]
     return pending

@@ -62,6 +62,12 @@ class Split:
 
 
 # ---------------------------------------------------------------------- helpers
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (sort-based: ``np.unique`` hashes and is far slower on many distinct ints)."""
+    s = np.sort(np.asarray(values).ravel())
+    return s[np.r_[True, s[1:] != s[:-1]]] if len(s) else s
+
+
 def _check_data(data: Interactions, what: str) -> None:
     if not isinstance(data, Interactions):
         raise DataError(f"{what} expects an Interactions container, got {type(data).__name__}")
@@ -250,10 +256,10 @@ def split_report(train: Interactions, test: Interactions) -> dict:
     tu = u_vocab.lookup(te_u)
     ti = i_vocab.lookup(te_i)
     n_items = max(len(i_vocab), 1)
-    train_keys = np.unique(u_vocab.lookup(tr_u) * n_items + i_vocab.lookup(tr_i))
+    train_keys = _sorted_unique(u_vocab.lookup(tr_u) * n_items + i_vocab.lookup(tr_i))
     known = (tu >= 0) & (ti >= 0)
     test_keys = tu[known] * n_items + ti[known]
-    overlap = int(np.isin(test_keys, train_keys).sum())
+    overlap = int(np.isin(test_keys, train_keys, kind="sort").sum()) if len(test_keys) else 0
     total = len(train) + len(test)
     return {
         "train_interactions": int(len(train)),

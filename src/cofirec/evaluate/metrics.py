@@ -36,6 +36,12 @@ PROBA_EPS = 1e-7
 
 
 # ---------------------------------------------------------------------- helpers
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (sort-based: ``np.unique`` hashes and is far slower on many distinct ints)."""
+    s = np.sort(np.asarray(values).ravel())
+    return s[np.r_[True, s[1:] != s[:-1]]] if len(s) else s
+
+
 def _pair(y_true, y_pred, what: str) -> tuple[np.ndarray, np.ndarray]:
     a = np.asarray(y_true, dtype=np.float64).ravel()
     b = np.asarray(y_pred, dtype=np.float64).ravel()
@@ -198,7 +204,7 @@ def coverage(recommended_item_indices, n_items: int) -> float:
     rec = rec[rec >= 0]
     if len(rec) and rec.max() >= n_items:
         raise DataError(f"coverage: item index {int(rec.max())} out of range for {n_items} items")
-    return float(len(np.unique(rec)) / n_items)
+    return float(len(_sorted_unique(rec)) / n_items)
 
 
 def novelty(recommended, item_popularity, n_users: int | None = None) -> float:

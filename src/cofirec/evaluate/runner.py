@@ -94,6 +94,20 @@ def evaluate(
 
 
 # ---------------------------------------------------------------------- helpers
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (sort-based: ``np.unique`` hashes and is far slower on many distinct ints)."""
+    s = np.sort(np.asarray(values).ravel())
+    return s[np.r_[True, s[1:] != s[:-1]]] if len(s) else s
+
+
+def _in_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """Membership of ``values`` in the sorted array ``sorted_keys``, bool, same shape as ``values``."""
+    if len(sorted_keys) == 0:
+        return np.zeros(np.shape(values), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_keys, values), len(sorted_keys) - 1)
+    return sorted_keys[pos] == values
+
+
 def _check_ks(k: Sequence[int] | int) -> list[int]:
     ks = [k] if np.ndim(k) == 0 else list(k)
     if not ks:
@@ -118,7 +132,7 @@ def _predict_batched(model, users: np.ndarray, items: np.ndarray, batch: int) ->
 
 
 def _unknown_users(model, raw_users: np.ndarray) -> int:
-    uniq = np.unique(raw_users)
+    uniq = _sorted_unique(raw_users)
     return int((model.user_map_.lookup(uniq) < 0).sum())
 
 
@@ -181,7 +195,7 @@ def _evaluate_ranking(model, test: Interactions, ks: list[int], threshold: float
     if not relevant.any():
         raise DataError(f"ranking protocol: no test rating >= {threshold} in {test.name or 'the test set'}")
     rel_users = test.users[relevant].astype(np.int64)
-    eval_users = np.unique(rel_users)  # indices into test.user_map
+    eval_users = _sorted_unique(rel_users)  # indices into test.user_map
     n_relevant = np.bincount(rel_users, minlength=test.n_users)[eval_users]
     raw_users = test.user_map.to_raw(eval_users)
     model_uidx = model.user_map_.lookup(raw_users)
@@ -193,7 +207,7 @@ def _evaluate_ranking(model, test: Interactions, ks: list[int], threshold: float
     row_of_test_user[eval_users] = np.arange(len(eval_users))
     truth_items = model.item_map_.lookup(test.item_map.to_raw(test.items[relevant]))
     ok = truth_items >= 0
-    truth_keys = np.unique(row_of_test_user[rel_users[ok]] * (n_items + 1) + truth_items[ok])
+    truth_keys = _sorted_unique(row_of_test_user[rel_users[ok]] * (n_items + 1) + truth_items[ok])
 
     kmax = max(ks)
     width = min(kmax, n_items)
@@ -207,7 +221,7 @@ def _evaluate_ranking(model, test: Interactions, ks: list[int], threshold: float
         idx = model.item_map_.lookup(np.asarray(recs.items).ravel()).reshape(len(rows), -1)
         idx[~np.isfinite(np.asarray(recs.scores))] = -1
         keys = rows[:, None] * (n_items + 1) + idx
-        hits[rows, : idx.shape[1]] = (idx >= 0) & np.isin(keys, truth_keys)
+        hits[rows, : idx.shape[1]] = (idx >= 0) & _in_sorted(keys, truth_keys)
         rec_idx[b0 : b0 + len(rows), : idx.shape[1]] = idx
 
     out: dict[str, float] = {}
@@ -225,7 +239,7 @@ def _evaluate_ranking(model, test: Interactions, ks: list[int], threshold: float
         {
             "users_evaluated": int(len(eval_users)),
             "test_users_unknown": int((~known).sum()),
-            "test_users_no_relevant": int(len(np.unique(test.users)) - len(eval_users)),
+            "test_users_no_relevant": int(len(_sorted_unique(test.users)) - len(eval_users)),
             "test_interactions": int(len(test)),
             "relevant_interactions": int(relevant.sum()),
             "relevant_items_unknown": int((~ok).sum()),
@@ -277,7 +291,7 @@ def _evaluate_sampled(model, neg: SampledNegatives, ks: list[int], batch_size: i
     out.update(
         {
             "users_evaluated": int(n),
-            "test_users_unknown": int(len(np.unique(users[~known]))),
+            "test_users_unknown": int(len(_sorted_unique(users[~known]))),
             "negatives_per_row": float(valid.sum(axis=1).mean()),
             "negatives_equal_positive": n_dropped,
         }
