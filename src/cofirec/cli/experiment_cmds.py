@@ -250,21 +250,23 @@ def compare_cmd(
 
 def print_comparison(result) -> None:
     """Rich table: model, headline metrics, fit/recommend seconds, parameters and artifact size."""
+    from rich.markup import escape
     from rich.table import Table
 
     from cofirec.experiments.report import headline_metrics
 
-    metrics = headline_metrics(result.metrics, limit=8)
-    table = Table(title=f"{result.data.get('name', '')} - {result.protocol} (train {result.data.get('train', 0):,}, test {result.data.get('test', 0):,})")
-    table.add_column("model", style="bold")
+    metrics = headline_metrics(result.metrics, limit=4)
+    title = f"{result.data.get('name', '')}: {result.protocol} (train {result.data.get('train', 0):,}, test {result.data.get('test', 0):,})"
+    table = Table(title=escape(title))
+    table.add_column("model", style="bold", no_wrap=True)
     for m in metrics:
-        table.add_column(m, justify="right")
+        table.add_column(m, justify="right", no_wrap=True)
     for col in ("fit s", "rec s", "params", "size"):
-        table.add_column(col, justify="right")
+        table.add_column(col, justify="right", no_wrap=True)
     best = {m: result.best(m) for m in metrics}
     for row in result.rows:
         if row.get("error"):
-            table.add_row(row["model"], *["-"] * len(metrics), "-", "-", "-", "-")
+            table.add_row(escape(row["model"]), *["-"] * len(metrics), "-", "-", "-", "-")
             continue
         cells = []
         for m in metrics:
@@ -272,7 +274,7 @@ def print_comparison(result) -> None:
             cells.append(f"[green]{text}[/]" if best[m] is row else text)
         size = row.get("artifact_bytes")
         cells += [f"{row.get('fit_s', 0):.2f}", f"{row.get('recommend_s', 0):.3f}", fmt_number(row.get("n_params")), _human_bytes(size)]
-        table.add_row(row["model"], *cells)
+        table.add_row(escape(row["model"]), *cells)
     stdout_console().print(table)
 
 

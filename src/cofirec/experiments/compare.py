@@ -196,6 +196,9 @@ def _run_one(spec: ModelSpec, train, test, *, protocol, k, negatives, seed, vali
     model = None
     try:
         model = create_model(spec.name, params)
+        if protocol == "rating" and not type(model).predicts_ratings:
+            row["error"] = f"{spec.name} ranks items but does not predict ratings; rating metrics not computed"
+            return row, None
         start = time.perf_counter()
         model.fit(train, validation=validation) if validation is not None else model.fit(train)
         row["fit_s"] = time.perf_counter() - start

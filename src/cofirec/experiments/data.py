@@ -75,7 +75,7 @@ def prepare_data(cfg: ExperimentConfig) -> PreparedData:
         data = load_config_dataset(cfg)
         split = split_config_data(data, cfg)
         files = dataset_files(cfg)
-        name = f"{data.name or cfg.dataset} [{split.name}]"
+        name = f"{data.name or cfg.dataset}, {split.name}"
         train, test = split.train, split.test
     else:
         raise ConfigError("no data: give a dataset (name, folder or file) or train and test files")
