@@ -82,6 +82,7 @@ def test_crowded_users_get_every_remaining_item():
     assert neg.negatives[rows[1]][neg.mask[rows[1]]].tolist() == [7]
     assert sorted(neg.negatives[rows[2]][neg.mask[rows[2]]].tolist()) == [2, 3, 4, 5]
     assert neg.counts.tolist() == [1, 4, 5]
+    assert (neg.negatives[~neg.mask] == -1).all()  # padding
 
 
 def test_large_request_uses_the_exact_path(split):

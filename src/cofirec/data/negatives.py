@@ -30,7 +30,8 @@ class SampledNegatives:
     positives : array, shape (n,)
         Raw id of the held-out (positive) item.
     negatives : array, shape (n, m)
-        Raw ids of the negative items; slots where ``mask`` is False are padding.
+        Raw ids of the negative items; slots where ``mask`` is False are padding (-1 for integer ids, "" for
+        string ids).
     mask : bool array, shape (n, m)
         True where ``negatives`` holds a real item (rows may have fewer than ``m`` negatives).
     """
@@ -81,23 +82,7 @@ def sample_negatives(train: Interactions, test: Interactions, n: int = 99, seed:
     if len(candidates) == 0:
         raise DataError("sample_negatives: the training set has no interactions")
     n_cand = len(candidates)
-    # one user code space for train and test (they may use different vocabularies)
-    tr_u_raw = train.user_map.to_raw(train.users)
-    te_u_raw = test.user_map.to_raw(test.users)
-    ucode, _ = pd.factorize(np.concatenate([tr_u_raw, te_u_raw]) if tr_u_raw.dtype.kind == te_u_raw.dtype.kind
-                            else np.concatenate([tr_u_raw.astype(str), te_u_raw.astype(str)]))
-    tr_code, te_code = ucode[: len(train)].astype(np.int64), ucode[len(train):].astype(np.int64)
-    # items as positions in the candidate list (-1 = not a candidate)
-    cand_pos = np.full(train.n_items, -1, dtype=np.int64)
-    cand_pos[candidates] = np.arange(n_cand)
-    te_item_train_idx = train.item_map.lookup(test.item_map.to_raw(test.items))
-    te_pos = np.where(te_item_train_idx >= 0, cand_pos[np.maximum(te_item_train_idx, 0)], -1)
-    tr_pos = cand_pos[train.items]
-    seen_keys = _sorted_unique(np.concatenate([
-        tr_code * n_cand + tr_pos,
-        te_code[te_pos >= 0] * n_cand + te_pos[te_pos >= 0],
-    ]))
-    seen = _SeenSet(seen_keys, int(ucode.max()) + 1, n_cand)
+    te_code, seen = _seen_pairs(train, test, candidates)
     available = n_cand - seen.n_seen(te_code)
     need = np.minimum(available, n)
 
@@ -114,14 +99,33 @@ def sample_negatives(train: Interactions, test: Interactions, n: int = 99, seed:
         _fill_dense(neg, filled, leftover, te_code, seen, n_cand, need, rng)
 
     mask = neg >= 0
-    neg_idx = candidates[np.maximum(neg, 0)]
-    neg_raw = train.item_map.to_raw(neg_idx.ravel()).reshape(neg.shape)
+    neg_raw = train.item_map.to_raw(candidates[np.maximum(neg, 0)].ravel()).reshape(neg.shape)
+    neg_raw[~mask] = -1 if neg_raw.dtype.kind == "i" else ""
     return SampledNegatives(
-        users=te_u_raw,
+        users=test.user_map.to_raw(test.users),
         positives=test.item_map.to_raw(test.items),
         negatives=neg_raw,
         mask=mask,
     )
+
+
+def _seen_pairs(train: Interactions, test: Interactions, candidates: np.ndarray) -> tuple[np.ndarray, "_SeenSet"]:
+    """User codes of the test rows (n_test,) and the set of (user code, candidate position) pairs seen in
+    train or test. Users are matched by raw id, so train and test may use different vocabularies."""
+    n_cand = len(candidates)
+    tr_u = train.user_map.to_raw(train.users)
+    te_u = test.user_map.to_raw(test.users)
+    if tr_u.dtype.kind != te_u.dtype.kind:
+        tr_u, te_u = tr_u.astype(str), te_u.astype(str)
+    codes, _ = pd.factorize(np.concatenate([tr_u, te_u]))
+    tr_code, te_code = codes[: len(train)].astype(np.int64), codes[len(train) :].astype(np.int64)
+    cand_pos = np.full(train.n_items, -1, dtype=np.int64)  # train item index -> candidate position
+    cand_pos[candidates] = np.arange(n_cand)
+    te_idx = train.item_map.lookup(test.item_map.to_raw(test.items))
+    te_pos = np.where(te_idx >= 0, cand_pos[np.maximum(te_idx, 0)], -1)
+    ok = te_pos >= 0
+    keys = np.concatenate([tr_code * n_cand + cand_pos[train.items], te_code[ok] * n_cand + te_pos[ok]])
+    return te_code, _SeenSet(_sorted_unique(keys), int(codes.max()) + 1, n_cand)
 
 
 class _SeenSet:
