@@ -21,7 +21,7 @@ def shared_dataset(name: str) -> Path:
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def real_data():
     """``real_data("ml-100k")`` -> path of that ../shared/data copy (skips the test when absent)."""
     return shared_dataset

@@ -210,3 +210,20 @@ def test_iterative_model_validation_and_plot(cli, synth_file, tmp_path):
     res = cli("plot", out, "--out", png)
     assert res.code == 0, res.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_metadata_titles_and_title_lookup(cli, synth_file, synth_items, tmp_path):
+    out = tmp_path / "pop"
+    res = cli("train", "popularity", "--train", synth_file, "--metadata", synth_items, "--out", out)
+    assert res.code == 0, res.stderr
+    rec = cli("recommend", out, "--user", "1", "-n", "3", "--json").json()
+    assert len(rec["titles"]) == 3 and all(t.startswith(f"Item {i} (") for i, t in zip(rec["items"], rec["titles"]))
+    one = cli("similar", out, "--item", "ITEM 7 (", "-n", "2", "--json")  # case-insensitive substring
+    assert one.code == 0, one.stderr
+    assert one.json()["item"] == 7 and one.json()["item_title"].startswith("Item 7 (")
+    amb = cli("similar", out, "--item", "item 1", "-n", "2")  # Item 1, Item 10..19
+    lines = amb.stderr.strip().splitlines()
+    assert amb.code == 2 and len(lines) == 1 and "ambiguous" in lines[0]
+    assert "1: Item 1 (" in lines[0] and "10: Item 10 (" in lines[0]
+    res = cli("recommend", out, "--user", "1", "-n", "3")
+    assert "title" in res.stdout and "Item " in res.stdout

@@ -237,13 +237,14 @@ def _print_train_report(report: dict[str, Any]) -> None:
         last = report.get("last_epoch") or {}
         extra = ", ".join(f"{k}={fmt_number(v)}" for k, v in last.items() if k != "epoch" and isinstance(v, (int, float)))
         console.print(f"epochs: {report['epochs_run']}" + (f"; last: {extra}" if extra else ""))
-    console.print(f"saved model to {report['out']}", markup=False)
+    console.print(f"saved model to {report['out']}", markup=False, soft_wrap=True)
     split = report.get("split")
     if split:
         console.print(
             f"wrote {split['train_file']} ({split['train_interactions']:,} rows) and {split['test_file']} "
             f"({split['test_interactions']:,} rows); evaluate with: cofirec evaluate {report['out']} --test {split['test_file']}",
             markup=False,
+            soft_wrap=True,
         )
 
 
@@ -544,7 +545,7 @@ def plot(
     if json_out:
         emit_json({"out": str(path), "models": {k: len(v) for k, v in histories.items()}})
         return
-    stdout_console().print(f"wrote {path}", markup=False)
+    stdout_console().print(f"wrote {path}", markup=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
