@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-_SKIP_KEYS = {"epoch", "time", "seconds", "elapsed", "lr"}
+_SKIP_KEYS = {"epoch", "time", "seconds", "elapsed", "lr", "samples", "samples_per_s", "batches", "n_samples"}
 _COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
 
