@@ -174,14 +174,18 @@ def leave_last_out(data: Interactions, n: int = 1) -> Split:
 
 def kfold(data: Interactions, k: int = 5, seed: int = 0) -> list[Split]:
     """``k`` splits whose test parts partition the interactions (random folds of near-equal size)."""
+    k = _check_k(data, k)
+    fold = _fold_of_rows(len(data), k, seed)
+    return [_make_split(data, fold == f, f"kfold(k={k}, fold={f}, seed={seed})") for f in range(k)]
+
+
+def _check_k(data: Interactions, k: int) -> int:
     _check_data(data, "kfold")
     if int(k) != k or k < 2:
         raise ConfigError(f"kfold: k must be an integer >= 2, got {k!r}")
-    k = int(k)
     if k > len(data):
-        raise ConfigError(f"kfold: k={k} is larger than the number of interactions ({len(data)})")
-    fold = _fold_of_rows(len(data), k, seed)
-    return [_make_split(data, fold == f, f"kfold(k={k}, fold={f}, seed={seed})") for f in range(k)]
+        raise ConfigError(f"kfold: k={int(k)} is larger than the number of interactions ({len(data)})")
+    return int(k)
 
 
 def _fold_of_rows(n: int, k: int, seed: int) -> np.ndarray:
@@ -213,13 +217,11 @@ def split_data(
         return user_ratio_split(data, test_ratio=test_ratio, seed=seed)
     if canonical == "loo":
         return leave_last_out(data, n=1)
+    k = _check_k(data, k)
     if int(fold) != fold or not 0 <= fold < k:
         raise ConfigError(f"kfold: fold must be in 0..{k - 1}, got {fold!r}")
-    _check_data(data, "kfold")
-    if int(k) != k or k < 2 or k > len(data):
-        raise ConfigError(f"kfold: k must be an integer in 2..{len(data)}, got {k!r}")
-    mask = _fold_of_rows(len(data), int(k), seed) == fold
-    return _make_split(data, mask, f"kfold(k={int(k)}, fold={int(fold)}, seed={seed})")
+    mask = _fold_of_rows(len(data), k, seed) == fold
+    return _make_split(data, mask, f"kfold(k={k}, fold={int(fold)}, seed={seed})")
 
 
 def validation_split(train: Interactions, ratio: float = 0.1, seed: int = 0) -> Split:
