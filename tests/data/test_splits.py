@@ -61,7 +61,7 @@ def same_split(a: Split, b: Split) -> bool:
 
 
 # ---------------------------------------------------------------------- properties
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(data=interactions(), seed=st.integers(0, 2**16), ratio=st.sampled_from([0.1, 0.2, 0.5, 0.9]))
 def test_random_split_partitions_and_is_deterministic(data, seed, ratio):
     split = random_split(data, test_ratio=ratio, seed=seed)
@@ -71,7 +71,7 @@ def test_random_split_partitions_and_is_deterministic(data, seed, ratio):
     assert same_split(split, random_split(data, test_ratio=ratio, seed=seed))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(data=interactions(), seed=st.integers(0, 2**16), ratio=st.sampled_from([0.2, 0.5, 0.9]))
 def test_user_split_keeps_a_train_row_per_user(data, seed, ratio):
     split = user_ratio_split(data, test_ratio=ratio, seed=seed)
@@ -86,7 +86,7 @@ def test_user_split_keeps_a_train_row_per_user(data, seed, ratio):
     assert same_split(split, user_ratio_split(data, test_ratio=ratio, seed=seed))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(data=interactions(), n=st.integers(1, 3))
 def test_leave_last_out_holds_out_the_latest(data, n):
     split = leave_last_out(data, n=n)
@@ -103,7 +103,7 @@ def test_leave_last_out_holds_out_the_latest(data, n):
     assert same_split(split, leave_last_out(data, n=n))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(data=interactions(), seed=st.integers(0, 2**16), k=st.integers(2, 5))
 def test_kfold_test_parts_partition_the_data(data, seed, k):
     if k > len(data):
@@ -122,7 +122,7 @@ def test_kfold_test_parts_partition_the_data(data, seed, k):
         assert same_split(fold, split_data(data, "kfold", k=k, fold=f, seed=seed))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(data=interactions(), seed=st.integers(0, 2**16))
 def test_validation_split_carves_from_train_only(data, seed):
     outer = user_ratio_split(data, test_ratio=0.3, seed=seed)
