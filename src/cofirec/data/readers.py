@@ -21,6 +21,7 @@ Bad input policy
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import re
@@ -219,7 +220,12 @@ def _sample_lines(data: bytes, n: int = 50, max_bytes: int = 1 << 16) -> list[tu
 
 
 def _split(line: str, sep: str) -> list[str]:
-    return [f.strip().strip('"').strip() for f in line.split(sep)]
+    """Fields of one line (quote-aware for one-character separators), stripped."""
+    if len(sep) == 1 and sep != " " and '"' in line:
+        fields = next(csv.reader([line], delimiter=sep, quotechar='"'))
+    else:
+        fields = line.split(sep)
+    return [f.strip().strip('"').strip() for f in fields]
 
 
 def _is_number(text: str) -> bool:
