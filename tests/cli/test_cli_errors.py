@@ -153,3 +153,23 @@ def test_help_and_version(cli):
         assert command in res.stdout
     res = cli("--version")
     assert res.code == 0 and res.stdout.startswith("cofirec ")
+
+
+def test_device_shortcut_on_model_without_device(cli, synth_file, tmp_path):
+    res = cli("train", "popularity", "--train", synth_file, "--device", "cuda", "--out", tmp_path / "m")
+    assert_one_line_error(res, "popularity", "device", "--device")
+
+
+def test_train_data_options(cli, synth_file, tmp_path):
+    assert_one_line_error(cli("train", "popularity", "--out", tmp_path / "m"), "--dataset", "--train")
+    assert_one_line_error(cli("train", "popularity", "--train", synth_file, "--dataset", synth_file, "--out", tmp_path / "m"), "not both")
+    assert_one_line_error(cli("train", "popularity", "--train", synth_file, "--split", "random", "--out", tmp_path / "m"), "--split")
+    assert_one_line_error(cli("train", "popularity", "--train", synth_file), "--out")
+
+
+def test_evaluate_missing_negatives_file(cli, synth_file, tmp_path):
+    out = tmp_path / "pop"
+    assert cli("train", "popularity", "--train", synth_file, "--out", out).code == 0
+    assert_one_line_error(cli("evaluate", out, "--test", synth_file, "--negatives", tmp_path / "none.neg"), "none.neg")
+    assert_one_line_error(cli("evaluate", out, "--test", synth_file, "--protocol", "psychic"), "--protocol")
+    assert_one_line_error(cli("evaluate", out, "--test", synth_file, "--k", "ten"), "--k")

@@ -78,3 +78,16 @@ def test_metadata_for_plain_file(cli, real_data, tmp_path):
     res = cli("similar", out, "--item", "empire strikes", "-n", "2", "--json")
     assert res.code == 0, res.stderr
     assert res.json()["item"] == 172 and res.json()["item_title"] == "Empire Strikes Back, The (1980)"
+
+
+def test_sampled_protocol_with_ncf_negatives(cli, real_data, tmp_path):
+    """NCF leave-one-out on ml-1m-half: popularity (ItemPop) HR@10 is near the NCF paper's 0.45."""
+    folder = real_data("ncf-ml-1m-half")
+    out = tmp_path / "pop"
+    res = cli("train", "popularity", "--train", folder / "ml-1m-half.train.rating", "--implicit", "--out", out)
+    assert res.code == 0, res.stderr
+    res = cli("evaluate", out, "--test", folder / "ml-1m-half.test.rating", "--negatives", folder / "ml-1m-half.test.negative", "--json")
+    assert res.code == 0, res.stderr
+    m = res.json()
+    assert m["users_evaluated"] == 2999
+    assert 0.40 < m["hr@10"] < 0.52 and 0.2 < m["ndcg@10"] < m["hr@10"]

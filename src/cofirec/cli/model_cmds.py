@@ -231,7 +231,8 @@ def _print_train_report(report: dict[str, Any]) -> None:
     console = stdout_console()
     console.print(
         f"fitted [bold]{report['model']}[/] on {report['train_interactions']:,} {report['kind']} interactions "
-        f"({report['users']:,} users x {report['items']:,} items) in {report['fit_seconds']:.2f}s"
+        f"({report['users']:,} users x {report['items']:,} items) in {report['fit_seconds']:.2f}s",
+        soft_wrap=True,
     )
     if report.get("epochs_run"):
         last = report.get("last_epoch") or {}
