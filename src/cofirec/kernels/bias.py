@@ -11,8 +11,11 @@ share the optimum.
 
 from __future__ import annotations
 
-import numba
+from typing import Callable
+
 import numpy as np
+
+_SGD_JIT: Callable | None = None
 
 
 def als_bias_step(
@@ -75,7 +78,6 @@ def als_biases(
     return bu, bi
 
 
-@numba.njit(cache=True)
 def sgd_bias_epoch(
     users: np.ndarray,
     items: np.ndarray,
@@ -88,11 +90,48 @@ def sgd_bias_epoch(
     user_decay: np.ndarray,
     item_decay: np.ndarray,
 ) -> float:
-    """One SGD pass over the ratings in ``order``, updating the biases in place.
+    """One SGD pass over the ratings in ``order``, updating the biases in place (numba, compiled on first use).
 
-    ``user_decay[u]`` is ``reg_user / count_u`` (the regulariser's share for one rating). Returns the sum of
-    squared errors seen during the pass.
+    Parameters
+    ----------
+    users, items : int64 arrays, shape (n,)
+    ratings : float64 array, shape (n,)
+    order : int64 array, shape (m,)
+        Rating positions in visiting order.
+    mu : float
+        Global mean.
+    user_bias, item_bias : float64 arrays, shape (n_users,), (n_items,)
+        Updated in place.
+    lr : float
+        Learning rate.
+    user_decay, item_decay : float64 arrays
+        ``reg_user / count_u`` and ``reg_item / count_i``: the regulariser's share for one rating.
+
+    Returns
+    -------
+    float: sum of squared errors seen during the pass.
     """
+    global _SGD_JIT
+    if _SGD_JIT is None:  # numba is imported only when SGD is used
+        import numba
+
+        _SGD_JIT = numba.njit(cache=True)(_sgd_bias_epoch)
+    return _SGD_JIT(users, items, ratings, order, mu, user_bias, item_bias, lr, user_decay, item_decay)
+
+
+def _sgd_bias_epoch(
+    users: np.ndarray,
+    items: np.ndarray,
+    ratings: np.ndarray,
+    order: np.ndarray,
+    mu: float,
+    user_bias: np.ndarray,
+    item_bias: np.ndarray,
+    lr: float,
+    user_decay: np.ndarray,
+    item_decay: np.ndarray,
+) -> float:
+    """Plain-Python body of :func:`sgd_bias_epoch` (compiled by numba)."""
     sse = 0.0
     for t in range(order.shape[0]):
         k = order[t]
