@@ -173,3 +173,14 @@ def test_ml_1m_ratings_dat_loads_with_no_flags():
     assert (data.n_users, data.n_items, len(data)) == (2_999, 3_615, 487_650)
     values, counts = np.unique(data.ratings, return_counts=True)
     assert counts.tolist() == [27_472, 53_838, 127_216, 170_579, 108_545]
+
+
+def test_double_colon_with_colons_inside_fields_and_bad_line(tmp_path):
+    path = tmp_path / "ratings.dat"
+    path.write_text("a:1::10::5::100\nb::10::3::101\n")
+    data = read_ratings_file(path)
+    assert sorted(data.user_map.ids.tolist()) == ["a:1", "b"] and len(data) == 2
+    bad = tmp_path / "bad.dat"
+    bad.write_text("1::10::5::100\n1::11::3\n2::10::4::102\n")
+    with pytest.raises(DataError, match=r"bad.dat, line 2: expected 4 fields, got 3: '1::11::3'"):
+        read_ratings_file(bad)
