@@ -186,8 +186,8 @@ class Interactions:
 
     def compact(self) -> "Interactions":
         """Drop users and items that have no interaction, re-indexing densely (order of raw ids kept)."""
-        u_used = np.unique(self.users)
-        i_used = np.unique(self.items)
+        u_used = np.flatnonzero(np.bincount(self.users, minlength=self.n_users))
+        i_used = np.flatnonzero(np.bincount(self.items, minlength=self.n_items))
         if len(u_used) == self.n_users and len(i_used) == self.n_items:
             return self
         u_new = np.full(self.n_users, -1, dtype=np.int32)

@@ -210,7 +210,8 @@ class Recommender:
         out = np.empty(len(users), dtype=np.float32)
         order = np.argsort(users, kind="stable")
         su, si = users[order], items[order]
-        uniq, starts = np.unique(su, return_index=True)
+        starts = np.flatnonzero(np.r_[True, su[1:] != su[:-1]]) if len(su) else np.empty(0, dtype=np.int64)
+        uniq = su[starts]
         bounds = np.append(starts, len(su))
         block = self._batch_users()
         for b0 in range(0, len(uniq), block):
