@@ -24,7 +24,7 @@ def _figure(n_panels: int, panel_w: float = 4.2, panel_h: float = 3.2, max_cols:
 
     cols = max(1, min(max_cols, n_panels))
     rows = max(1, math.ceil(n_panels / cols))
-    fig = Figure(figsize=(panel_w * cols, panel_h * rows), dpi=100)
+    fig = Figure(figsize=(panel_w * cols, panel_h * rows), dpi=72)
     FigureCanvasAgg(fig)
     axes = [fig.add_subplot(rows, cols, i + 1) for i in range(max(n_panels, 1))]
     return fig, axes
@@ -33,7 +33,8 @@ def _figure(n_panels: int, panel_w: float = 4.2, panel_h: float = 3.2, max_cols:
 def _save(fig: Any, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
+    # fixed margins: tight_layout measures every text and costs seconds on a busy machine
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.9, bottom=0.2, wspace=0.3, hspace=0.55)
     fig.savefig(path, format="png")
     return path
 
@@ -94,7 +95,7 @@ def plot_metric_bars(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str], 
     metrics = [m for m in metrics if any(_is_number(r.get(m)) for r in rows)]
     if not rows or not metrics:
         return _empty(path, "No metrics to compare")
-    fig, axes = _figure(len(metrics), panel_w=max(3.5, 0.7 * len(rows) + 1.5))
+    fig, axes = _figure(len(metrics), panel_w=max(3.5, 0.7 * len(rows) + 1.5), max_cols=4)
     labels = [str(r.get(label_key, i)) for i, r in enumerate(rows)]
     for ax, metric in zip(axes, metrics):
         values = [float(r[metric]) if _is_number(r.get(metric)) else np.nan for r in rows]
@@ -102,6 +103,7 @@ def plot_metric_bars(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str], 
         ax.set_xticks(range(len(rows)))
         ax.set_xticklabels(labels, rotation=30, ha="right", fontsize=8)
         ax.set_title(metric)
+        ax.margins(y=0.12)
         ax.grid(axis="y", alpha=0.3)
         for bar, v in zip(bars, values):
             if np.isfinite(v):

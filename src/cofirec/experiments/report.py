@@ -156,7 +156,7 @@ def _write_plots(report: ReportData, out: Path) -> list[tuple[str, Path]]:
     return images
 
 
-def headline_metrics(metrics: Sequence[str], limit: int = 6) -> list[str]:
+def headline_metrics(metrics: Sequence[str], limit: int = 4) -> list[str]:
     """The metrics worth a bar chart: error metrics, then ndcg/recall/hr/precision/auc at each cut-off."""
     order = ["rmse", "mae", "auc", "logloss", "accuracy", "ndcg", "recall", "hr", "precision", "mrr", "map"]
     picked = [m for base in order for m in metrics if m.split("@")[0] == base]
