@@ -1,0 +1,226 @@
+"""Alternating least squares kernels (numba, parallel over rows).
+
+* :func:`explicit_half_step` solves, for every row ``u`` of a CSR matrix at once (in parallel), the
+  regularised least squares problem of explicit ALS with biases::
+
+      min_{x_u, b_u}  sum_{i in I(u)} (t_ui - b_u - x_u . y_i)^2 + lam_u |x_u|^2 + reg_bias b_u^2
+
+  where ``t_ui`` is the rating minus its fixed offset and the other side's bias. ``lam_u`` is ``reg`` or,
+  with weighted-lambda regularisation (Zhou et al. 2008), ``reg * |I(u)|``.
+* :func:`implicit_cg_half_step` / :func:`implicit_direct_half_step` solve the weighted problem of implicit
+  ALS (Hu, Koren & Volinsky 2008)::
+
+      (Y^T C_u Y + reg I) x_u = Y^T C_u p_u,    C_u = diag(c_ui),  p_ui = 1 for observed items
+
+  without forming ``Y^T C_u Y``: ``Y^T Y + reg I`` is precomputed once and only the observed items add
+  ``(c_ui - 1) y_i y_i^T``. The CG variant runs a few warm-started conjugate-gradient steps per row (as
+  ``implicit``'s ``use_cg``); the direct variant builds the matrix and solves it exactly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+import numpy as np
+from numba import njit, prange
+
+
+@contextlib.contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Limit BLAS to one thread while numba ``prange`` kernels that call BLAS/LAPACK per row run.
+
+    Without it each of numba's threads starts its own BLAS threads (oversubscription, ~20x slower on a
+    small machine). scipy's BLAS/LAPACK (which numba calls) is imported first so that threadpoolctl sees it.
+    """
+    import scipy.linalg.cython_blas  # noqa: F401
+    import scipy.linalg.cython_lapack  # noqa: F401
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+@njit(cache=True, parallel=True)
+def explicit_half_step(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    targets: np.ndarray,
+    other: np.ndarray,
+    other_bias: np.ndarray,
+    X: np.ndarray,
+    bias: np.ndarray,
+    reg: float,
+    reg_bias: float,
+    weighted: bool,
+    fit_bias: bool,
+) -> None:
+    """Update every row's factors ``X`` (and ``bias``) in place by exact regularised least squares.
+
+    Parameters
+    ----------
+    indptr, indices : CSR structure (n_rows + 1,), (nnz,) of the rows being solved.
+    targets : float32 (nnz,)
+        Rating minus fixed offset, per stored entry.
+    other : float32 (n_cols, k)
+        The other side's factors (fixed). ``other_bias`` : float32 (n_cols,), subtracted from targets.
+    X : float32 (n_rows, k); bias : float32 (n_rows,)
+        Output, overwritten for rows that have entries (rows without entries are set to zero).
+    reg, reg_bias : L2 weights of factors and bias; weighted : multiply ``reg`` by the row's count.
+    fit_bias : whether to solve for the row bias too (else it is left at zero).
+    """
+    n_rows = indptr.shape[0] - 1
+    k = other.shape[1]
+    d = k + 1 if fit_bias else k
+    for u in prange(n_rows):
+        start = indptr[u]
+        end = indptr[u + 1]
+        n_u = end - start
+        if n_u == 0:
+            for f in range(k):
+                X[u, f] = 0.0
+            bias[u] = 0.0
+            continue
+        F = np.empty((n_u, d), dtype=np.float64)
+        t = np.empty(n_u, dtype=np.float64)
+        for jj in range(n_u):
+            j = indices[start + jj]
+            for f in range(k):
+                F[jj, f] = other[j, f]
+            if fit_bias:
+                F[jj, k] = 1.0
+            t[jj] = targets[start + jj] - other_bias[j]
+        A = F.T @ F
+        b = F.T @ t
+        lam = reg * n_u if weighted else reg
+        for f in range(k):
+            A[f, f] += lam
+        if fit_bias:
+            A[k, k] += reg_bias * n_u if weighted else reg_bias
+        x = np.linalg.solve(A, b)
+        for f in range(k):
+            X[u, f] = x[f]
+        bias[u] = x[k] if fit_bias else 0.0
+
+
+@njit(cache=True, parallel=True, fastmath=True)
+def implicit_cg_half_step(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    confidence: np.ndarray,
+    Y: np.ndarray,
+    YtY_reg: np.ndarray,
+    X: np.ndarray,
+    cg_steps: int,
+) -> None:
+    """Warm-started conjugate-gradient update of every row of ``X`` in place.
+
+    Parameters
+    ----------
+    indptr, indices : CSR structure (n_rows + 1,), (nnz,)
+    confidence : float32 (nnz,)
+        ``c_ui`` of each observed entry (>= 1).
+    Y : float32 (n_cols, k)
+        Fixed factors of the other side.
+    YtY_reg : float32 (k, k)
+        ``Y^T Y + reg I``.
+    X : float32 (n_rows, k)
+        Current factors, used as the starting point and overwritten.
+    cg_steps : number of CG iterations per row.
+    """
+    n_rows = indptr.shape[0] - 1
+    k = Y.shape[1]
+    for u in prange(n_rows):
+        x = X[u].copy()
+        # residual r = Y^T C_u p_u - (Y^T C_u Y + reg I) x
+        r = -(YtY_reg @ x)
+        for jj in range(indptr[u], indptr[u + 1]):
+            i = indices[jj]
+            c = confidence[jj]
+            yx = 0.0
+            for f in range(k):
+                yx += Y[i, f] * x[f]
+            w = c - (c - 1.0) * yx
+            for f in range(k):
+                r[f] += w * Y[i, f]
+        p = r.copy()
+        rsold = 0.0
+        for f in range(k):
+            rsold += r[f] * r[f]
+        if rsold < 1e-20:
+            continue
+        for _ in range(cg_steps):
+            Ap = YtY_reg @ p
+            for jj in range(indptr[u], indptr[u + 1]):
+                i = indices[jj]
+                c = confidence[jj]
+                yp = 0.0
+                for f in range(k):
+                    yp += Y[i, f] * p[f]
+                w = (c - 1.0) * yp
+                for f in range(k):
+                    Ap[f] += w * Y[i, f]
+            pAp = 0.0
+            for f in range(k):
+                pAp += p[f] * Ap[f]
+            if pAp <= 0.0:
+                break
+            alpha = rsold / pAp
+            rsnew = 0.0
+            for f in range(k):
+                x[f] += alpha * p[f]
+                r[f] -= alpha * Ap[f]
+                rsnew += r[f] * r[f]
+            if rsnew < 1e-20:
+                break
+            beta = rsnew / rsold
+            for f in range(k):
+                p[f] = r[f] + beta * p[f]
+            rsold = rsnew
+        for f in range(k):
+            X[u, f] = x[f]
+
+
+@njit(cache=True, parallel=True)
+def implicit_direct_half_step(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    confidence: np.ndarray,
+    Y: np.ndarray,
+    YtY_reg: np.ndarray,
+    X: np.ndarray,
+) -> None:
+    """Exact solve of every row of the implicit ALS problem (same arguments as the CG step); rows in place."""
+    n_rows = indptr.shape[0] - 1
+    k = Y.shape[1]
+    for u in prange(n_rows):
+        A = YtY_reg.astype(np.float64)
+        b = np.zeros(k, dtype=np.float64)
+        for jj in range(indptr[u], indptr[u + 1]):
+            i = indices[jj]
+            c = confidence[jj]
+            for f in range(k):
+                b[f] += c * Y[i, f]
+                for g in range(k):
+                    A[f, g] += (c - 1.0) * Y[i, f] * Y[i, g]
+        x = np.linalg.solve(A, b)
+        for f in range(k):
+            X[u, f] = x[f]
+
+
+def implicit_loss(csr_conf, X: np.ndarray, Y: np.ndarray, reg: float) -> float:
+    """Weighted implicit ALS loss ``sum_ui c_ui (p_ui - x_u.y_i)^2 + reg (|X|^2 + |Y|^2)`` without densifying.
+
+    ``csr_conf`` is the (n_users, n_items) CSR matrix of confidences of observed entries. Uses
+    ``sum over all pairs of (x.y)^2 = trace((X^T X)(Y^T Y))`` plus corrections on the observed entries.
+    """
+    users = np.repeat(np.arange(csr_conf.shape[0]), np.diff(csr_conf.indptr))
+    items = csr_conf.indices
+    c = csr_conf.data.astype(np.float64)
+    pred = np.einsum("ij,ij->i", X[users], Y[items]).astype(np.float64)
+    XtX = X.T.astype(np.float64) @ X
+    YtY = Y.T.astype(np.float64) @ Y
+    all_sq = float(np.sum(XtX * YtY))  # sum over every (u, i) of (x_u . y_i)^2 with weight 1
+    observed = float(np.sum(c * (1.0 - pred) ** 2) - np.sum(pred**2))
+    penalty = reg * (float(np.sum(X.astype(np.float64) ** 2)) + float(np.sum(Y.astype(np.float64) ** 2)))
+    return all_sq + observed + penalty

@@ -1,0 +1,308 @@
+"""Biased matrix factorisation trained by SGD (Funk SVD), with an optional SVD++ implicit-feedback term.
+
+Also holds the small pieces the other factor models (ALS, implicit ALS, BPR) share: dot-product scoring from
+``user_factors_``/``item_factors_``, mapping a validation set onto the model's indices, early stopping and a
+rich progress bar.
+
+How the defaults were chosen: on ML-100K ``u1.base`` only, a random 10% of the training ratings was held out
+(seed 0) and a small grid over factors (50-300), reg (0.02-0.1), lr (0.003-0.01) and epochs was scored on that
+held-out part; ``u1.test`` was never looked at. See ``bench/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator, Literal
+
+import numpy as np
+
+from cofirec.data.dataset import Interactions
+from cofirec.errors import ConfigError
+from cofirec.kernels.mf import implicit_user_term, predict_pairs, sgd_epoch, svdpp_epoch
+from cofirec.models.base import Recommender
+
+
+# ---------------------------------------------------------------------- shared by the factor models
+class FactorScoring:
+    """Mixin: scores ``offset_[u] + user_bias_[u] + item_bias_[i] + user_factors_[u] . item_factors_[i]``.
+
+    A model sets ``user_factors_`` (n_users, k), ``item_factors_`` (n_items, k), ``user_bias_`` (n_users,),
+    ``item_bias_`` (n_items,) and ``user_offset_`` (n_users,) (fixed mean normalisation; zeros when none).
+    """
+
+    user_factors_: np.ndarray
+    item_factors_: np.ndarray
+    user_bias_: np.ndarray
+    item_bias_: np.ndarray
+    user_offset_: np.ndarray
+
+    def _score(self, users: np.ndarray) -> np.ndarray:
+        """Dense scores (len(users), n_items): one matmul of the users' factors against all items."""
+        scores = self.user_factors_[users] @ self.item_factors_.T
+        scores += self.item_bias_[None, :]
+        scores += (self.user_offset_[users] + self.user_bias_[users])[:, None]
+        return scores.astype(np.float32, copy=False)
+
+    def _predict_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Row-wise dot products plus biases for index pairs, float32 (n,)."""
+        out = predict_pairs(self.user_factors_, self.item_factors_, self.user_bias_, self.item_bias_, users, items)
+        return out + self.user_offset_[users]
+
+    def _item_vectors(self) -> np.ndarray:
+        return self.item_factors_
+
+
+def validation_pairs(model: Recommender, validation: Interactions | None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Validation interactions as model indices ``(users, items, ratings)``, pairs with unknown ids dropped.
+
+    Returns None when there is no validation data or none of it is known to the model.
+    """
+    if validation is None or len(validation) == 0:
+        return None
+    u = model.user_map_.lookup(validation.user_map.to_raw(validation.users))
+    i = model.item_map_.lookup(validation.item_map.to_raw(validation.items))
+    keep = (u >= 0) & (i >= 0)
+    if not keep.any():
+        return None
+    return u[keep], i[keep], validation.ratings[keep].astype(np.float32)
+
+
+def validation_csr(model: Recommender, validation: Interactions | None):
+    """Validation positives as a CSR matrix (n_users, n_items) in the model's indices, or None."""
+    import scipy.sparse as sp
+
+    pairs = validation_pairs(model, validation)
+    if pairs is None:
+        return None
+    u, i, _ = pairs
+    m = sp.csr_matrix((np.ones(len(u), dtype=np.float32), (u, i)), shape=(model.n_users, model.n_items))
+    m.sum_duplicates()
+    return m
+
+
+def ranking_ndcg(model: Recommender, truth, k: int = 10, max_users: int = 2000, seed: int = 0) -> float:
+    """Mean NDCG@k over (up to ``max_users`` sampled) users with validation positives, seen items excluded.
+
+    ``truth`` is a CSR (n_users, n_items) of held-out positives in model indices. A small self-contained
+    metric for early stopping only (the evaluation package owns the reported numbers).
+    """
+    from cofirec.kernels.topk import topk_rows
+
+    users = np.flatnonzero(np.diff(truth.indptr) > 0)
+    if len(users) > max_users:
+        users = np.sort(np.random.default_rng(seed).choice(users, max_users, replace=False))
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    total = 0.0
+    block = model._batch_users()
+    for b0 in range(0, len(users), block):
+        ub = users[b0 : b0 + block]
+        scores = model._score(ub)
+        model._mask_seen(scores, ub)
+        idx, _ = topk_rows(scores, k)
+        hits = np.asarray(truth[ub][np.arange(len(ub))[:, None], idx]).reshape(idx.shape) > 0
+        dcg = (hits * discounts).sum(axis=1)
+        n_rel = np.minimum(np.diff(truth.indptr)[ub], k)
+        idcg = np.cumsum(discounts)[n_rel - 1]
+        total += float((dcg / idcg).sum())
+    return total / len(users)
+
+
+class EarlyStopping:
+    """Tracks a validation number (lower is better when ``mode="min"``) and keeps the best state's copies."""
+
+    def __init__(self, patience: int, mode: Literal["min", "max"] = "min") -> None:
+        self.patience = patience
+        self.sign = 1.0 if mode == "min" else -1.0
+        self.best = np.inf
+        self.best_epoch = -1
+        self.best_state: dict[str, np.ndarray] | None = None
+        self.bad = 0
+
+    def update(self, epoch: int, value: float, state: dict[str, np.ndarray]) -> bool:
+        """Record ``value`` for ``epoch``; returns True when training should stop."""
+        v = self.sign * value
+        if v < self.best - 1e-7:
+            self.best = v
+            self.best_epoch = epoch
+            self.best_state = {k: a.copy() for k, a in state.items()}
+            self.bad = 0
+            return False
+        self.bad += 1
+        return self.bad > self.patience
+
+
+@contextlib.contextmanager
+def epoch_progress(enabled: bool, total: int, description: str) -> Iterator:
+    """A rich progress bar over epochs (or a no-op); yields ``advance(**fields)``."""
+    if not enabled:
+        yield lambda **fields: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.fields[info]}"), transient=True) as bar:
+        task = bar.add_task(description, total=total, info="")
+
+        def advance(**fields: float) -> None:
+            info = " ".join(f"{k}={v:.4f}" for k, v in fields.items())
+            bar.update(task, advance=1, info=info)
+
+        yield advance
+
+
+def check_positive(model: Recommender, **values: float) -> None:
+    """ConfigError naming the first parameter that is not > 0."""
+    for key, value in values.items():
+        if not value > 0:
+            raise ConfigError(f"{model.name}: {key} must be > 0, got {value}")
+
+
+def check_non_negative(model: Recommender, **values: float) -> None:
+    """ConfigError naming the first parameter that is negative."""
+    for key, value in values.items():
+        if value < 0:
+            raise ConfigError(f"{model.name}: {key} must be >= 0, got {value}")
+
+
+def rmse(pred: np.ndarray, truth: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((pred.astype(np.float64) - truth) ** 2)))
+
+
+# ---------------------------------------------------------------------- the model
+class BiasedMF(FactorScoring, Recommender):
+    """Biased matrix factorisation (Funk SVD) trained by SGD over shuffled ratings (numba).
+
+    ``r_hat(u, i) = offset_u + b_u + b_i + p_u . q_i`` minimising the squared error on observed ratings plus
+    ``reg * (|p_u|^2 + |q_i|^2) + reg_bias * (b_u^2 + b_i^2)``. With ``implicit_feedback=True`` the user vector
+    becomes ``p_u + |N(u)|^-1/2 sum_{j in N(u)} y_j`` (SVD++, Koren 2008).
+
+    Parameters
+    ----------
+    factors : latent dimension k.
+    epochs : maximum passes over the ratings.
+    lr, lr_bias : SGD learning rates of factors and biases (``lr_bias=None`` uses ``lr``).
+    lr_decay : learning rates are multiplied by this after every epoch.
+    reg, reg_bias : L2 weights of factors and biases; ``reg_implicit`` for the ``y_j`` (None: ``reg``).
+    init_std : standard deviation of the normal initialisation of factors.
+    center : fixed mean normalisation subtracted before learning: ``none``, ``global`` mean or ``user`` mean.
+    biases : learn user and item biases.
+    implicit_feedback : add the SVD++ implicit term.
+    patience : epochs without validation improvement before stopping (only with ``validation``); the best
+        epoch's parameters are kept.
+    random_state : seed of initialisation and shuffling.
+    """
+
+    name = "mf"
+    supported_kinds = frozenset({"explicit", "binary"})
+
+    def __init__(
+        self,
+        factors: int = 100,
+        epochs: int = 60,
+        lr: float = 0.01,
+        lr_bias: float | None = None,
+        lr_decay: float = 0.98,
+        reg: float = 0.08,
+        reg_bias: float = 0.01,
+        reg_implicit: float | None = None,
+        init_std: float = 0.05,
+        center: Literal["none", "global", "user"] = "global",
+        biases: bool = True,
+        implicit_feedback: bool = False,
+        patience: int = 3,
+        random_state: int = 0,
+    ) -> None:
+        self.factors = factors
+        self.epochs = epochs
+        self.lr = lr
+        self.lr_bias = lr_bias
+        self.lr_decay = lr_decay
+        self.reg = reg
+        self.reg_bias = reg_bias
+        self.reg_implicit = reg_implicit
+        self.init_std = init_std
+        self.center = center
+        self.biases = biases
+        self.implicit_feedback = implicit_feedback
+        self.patience = patience
+        self.random_state = random_state
+
+    def _check_params(self) -> None:
+        check_positive(self, factors=self.factors, epochs=self.epochs, lr=self.lr, lr_decay=self.lr_decay)
+        check_non_negative(self, reg=self.reg, reg_bias=self.reg_bias, init_std=self.init_std, patience=self.patience)
+        if self.lr_bias is not None:
+            check_positive(self, lr_bias=self.lr_bias)
+        if self.reg_implicit is not None:
+            check_non_negative(self, reg_implicit=self.reg_implicit)
+
+    def _offsets(self, data: Interactions) -> np.ndarray:
+        if self.center == "global":
+            return np.full(data.n_users, data.global_mean, dtype=np.float32)
+        if self.center == "user":
+            return data.user_means()
+        return np.zeros(data.n_users, dtype=np.float32)
+
+    def _fit(self, data: Interactions, validation: Interactions | None) -> None:
+        rng = np.random.default_rng(self.random_state)
+        k = self.factors
+        P = rng.normal(0.0, self.init_std, (data.n_users, k)).astype(np.float32)
+        Q = rng.normal(0.0, self.init_std, (data.n_items, k)).astype(np.float32)
+        Y = np.zeros((data.n_items, k), dtype=np.float32) if self.implicit_feedback else None
+        bu = np.zeros(data.n_users, dtype=np.float32)
+        bi = np.zeros(data.n_items, dtype=np.float32)
+        self.user_offset_ = self._offsets(data)
+        users = data.users.astype(np.int32)
+        items = data.items.astype(np.int32)
+        targets = (data.ratings - self.user_offset_[users]).astype(np.float32)
+        csr = None
+        if self.implicit_feedback:
+            import scipy.sparse as sp
+
+            csr = sp.csr_matrix((targets, (users, items)), shape=(data.n_users, data.n_items))
+            csr.sort_indices()
+        val = validation_pairs(self, validation)
+        stopper = EarlyStopping(self.patience, "min")
+        lr = float(self.lr)
+        lr_b = float(self.lr_bias if self.lr_bias is not None else self.lr)
+        reg_y = float(self.reg if self.reg_implicit is None else self.reg_implicit)
+        with epoch_progress(self._progress, self.epochs, f"{self.name}") as advance:
+            for epoch in range(self.epochs):
+                if csr is None:
+                    order = rng.permutation(len(users)).astype(np.int64)
+                    sse = sgd_epoch(users, items, targets, order, P, Q, bu, bi, lr, lr_b, self.reg, self.reg_bias, self.biases)
+                else:
+                    uorder = rng.permutation(data.n_users).astype(np.int64)
+                    sse = svdpp_epoch(csr.indptr, csr.indices, csr.data, uorder, int(rng.integers(2**31 - 1)),
+                                      P, Q, Y, bu, bi, lr, lr_b, self.reg, self.reg_bias, reg_y, self.biases)
+                self._set_state(P, Q, Y, bu, bi, csr)
+                record = {"epoch": epoch, "loss": self._loss(sse, P, Q, Y, bu, bi), "train_rmse": float(np.sqrt(sse / len(users))), "lr": lr}
+                stop = False
+                if val is not None:
+                    pred = np.clip(self._predict_pairs(val[0], val[1]), self.rating_min_, self.rating_max_)
+                    record["val_rmse"] = rmse(pred, val[2])
+                    stop = stopper.update(epoch, record["val_rmse"], {"P": P, "Q": Q, "bu": bu, "bi": bi, **({"Y": Y} if Y is not None else {})})
+                self._report_epoch(record)
+                advance(**{k: v for k, v in record.items() if k in ("loss", "val_rmse")})
+                if stop or not np.isfinite(sse):
+                    break
+                lr *= self.lr_decay
+                lr_b *= self.lr_decay
+        if stopper.best_state is not None:
+            s = stopper.best_state
+            self._set_state(s["P"], s["Q"], s.get("Y"), s["bu"], s["bi"], csr)
+            self.best_epoch_ = int(stopper.best_epoch)
+
+    def _set_state(self, P, Q, Y, bu, bi, csr) -> None:
+        user_vec = P if Y is None else P + implicit_user_term(csr.indptr, csr.indices, Y)
+        self.user_factors_ = user_vec.copy()
+        self.item_factors_ = Q.copy()
+        self.user_bias_ = bu.copy()
+        self.item_bias_ = bi.copy()
+
+    def _loss(self, sse: float, P, Q, Y, bu, bi) -> float:
+        """Objective after the epoch: squared error (accumulated during the pass) plus penalties."""
+        pen = self.reg * (float(np.sum(P.astype(np.float64) ** 2)) + float(np.sum(Q.astype(np.float64) ** 2)))
+        pen += self.reg_bias * (float(np.sum(bu.astype(np.float64) ** 2)) + float(np.sum(bi.astype(np.float64) ** 2)))
+        if Y is not None:
+            pen += float(self.reg if self.reg_implicit is None else self.reg_implicit) * float(np.sum(Y.astype(np.float64) ** 2))
+        return float(sse) + pen
