@@ -227,3 +227,13 @@ def test_metadata_titles_and_title_lookup(cli, synth_file, synth_items, tmp_path
     assert "1: Item 1 (" in lines[0] and "10: Item 10 (" in lines[0]
     res = cli("recommend", out, "--user", "1", "-n", "3")
     assert "title" in res.stdout and "Item " in res.stdout
+
+
+def test_config_seed_reaches_model_and_param_overrides(cli, synth_file, tmp_path):
+    cfg = tmp_path / "exp.yaml"
+    cfg.write_text(f"train: {synth_file}\ntest: {synth_file}\nseed: 5\nmodels:\n  - name: baseline\n    label: bias-sgd\n    params: {{method: sgd, epochs: 2}}\n")
+    res = cli("train", "bias-sgd", "--config", cfg, "--param", "epochs=3", "--out", tmp_path / "m", "--json")
+    assert res.code == 0, res.stderr
+    params = res.json()["params"]
+    assert params["random_state"] == 5 and params["method"] == "sgd" and params["epochs"] == 3
+    assert res.json()["epochs_run"] == 3

@@ -102,7 +102,7 @@ def train(
     metadata: MetadataOpt = None,
     params: Annotated[list[str] | None, typer.Option("--param", "-p", help="Model parameter NAME=VALUE (repeatable).", show_default=False)] = None,
     config: Annotated[Path | None, typer.Option("--config", help="Experiment config file (TOML/YAML/JSON).", show_default=False)] = None,
-    device: Annotated[str | None, typer.Option("--device", help="cpu | cuda (models with a 'device' parameter).", show_default=False)] = None,
+    device: Annotated[str | None, typer.Option("--device", help="cpu | cuda | auto (models with a 'device' parameter).", show_default=False)] = None,
     epochs: Annotated[int | None, typer.Option("--epochs", help="Shortcut for --param epochs=N.", show_default=False)] = None,
     validation: Annotated[float | None, typer.Option("--validation", help="Carve this fraction of train for early stopping.", show_default=False)] = None,
     data_dir: DataDirOpt = None,
@@ -129,7 +129,7 @@ def train(
             k_folds, fold = cfg.split.k or k_folds, cfg.split.fold or fold
     if out is None:
         raise ConfigError("train: --out DIR is required (the folder the fitted model is saved in)")
-    model = _build_model(spec_name, spec_params, params, epochs=epochs, device=device)
+    model = _build_model(spec_name, spec_params, params, epochs=epochs, device=device, seed=cfg.seed if cfg is not None else None)
     tgt = parse_target(target, implicit)
     if validation is not None and not 0.0 < validation < 1.0:
         raise ConfigError(f"--validation {validation}: expected a fraction between 0 and 1")
@@ -198,7 +198,10 @@ def _pick_model(name: str | None, cfg) -> tuple[str, dict[str, Any]]:
     return name, {}
 
 
-def _build_model(name: str, base: dict[str, Any], assignments: list[str] | None, *, epochs: int | None, device: str | None) -> "Recommender":
+def _build_model(
+    name: str, base: dict[str, Any], assignments: list[str] | None, *, epochs: int | None, device: str | None, seed: int | None = None
+) -> "Recommender":
+    """The unfitted model: config params, then --param, then the --epochs/--device shortcuts (and the config seed)."""
     from cofirec.models.params import parse_assignments
     from cofirec.models.registry import get_model_class
 
@@ -206,14 +209,16 @@ def _build_model(name: str, base: dict[str, Any], assignments: list[str] | None,
     merged: dict[str, Any] = dict(base)
     merged.update(parse_assignments(assignments))
     known = set(cls.param_names())
+    if seed is not None:
+        for key in ("random_state", "seed"):
+            if key in known and key not in merged:
+                merged[key] = seed
     for option, key, value in (("--epochs", "epochs", epochs), ("--device", "device", device)):
         if value is None:
             continue
         if key not in known:
             raise ConfigError(f"{name}: has no {key!r} parameter, so {option} does not apply (parameters: {', '.join(sorted(known)) or 'none'})")
         merged[key] = value
-    if device is not None and device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise ConfigError(f"--device {device!r}: use cpu or cuda")
     return cls.from_params(merged)
 
 
