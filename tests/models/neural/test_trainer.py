@@ -1,0 +1,146 @@
+"""Trainer machinery: seeding, early stopping with restore, history persistence, negative sampling, losses."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from cofirec import load
+from cofirec.data.splits import validation_split
+from cofirec.data.synthetic import make_synthetic
+from cofirec.errors import ConfigError, DataError
+from cofirec.models.neural.batching import NegativeSampler, batch_indices, expand_pointwise
+from cofirec.models.neural.embedding_dot import EmbeddingDot
+from cofirec.models.neural.losses import bpr_loss, softmax_loss
+from cofirec.models.neural.ncf import GMF, MLP
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_synthetic(n_users=80, n_items=50, seed=3)
+
+
+def _weights(model):
+    return {k: v.clone() for k, v in model.module_.state_dict().items()}
+
+
+def test_same_seed_same_weights_different_seed_differs(data):
+    imp = data.as_implicit()
+    a = MLP(layers=(16, 8), dropout=0.2, epochs=2, batch_size=128, random_state=5).fit(imp)
+    b = MLP(layers=(16, 8), dropout=0.2, epochs=2, batch_size=128, random_state=5).fit(imp)
+    c = MLP(layers=(16, 8), dropout=0.2, epochs=2, batch_size=128, random_state=6).fit(imp)
+    wa, wb, wc = _weights(a), _weights(b), _weights(c)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert not all(torch.equal(wa[k], wc[k]) for k in wa)
+    assert [r["loss"] for r in a.history_] == [r["loss"] for r in b.history_]
+
+
+def test_fit_leaves_global_rng_alone(data):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    GMF(factors=4, epochs=1).fit(data)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_early_stopping_restores_best_weights(data):
+    train, val = validation_split(data, ratio=0.2, seed=0)
+    model = EmbeddingDot(factors=32, lr=0.05, epochs=40, patience=3, batch_size=64, biases=False)
+    model.fit(train, validation=val)
+    rmse = [r["val_rmse"] for r in model.history_]
+    best = int(np.argmin(rmse))
+    assert model.stopped_early_ and len(rmse) < 40, "an overfitting model must stop early"
+    assert model.best_epoch_ == best + 1
+    assert rmse[-1] > rmse[best], "the last epoch is worse than the best one"
+    frame = val.to_frame()
+    pred, known = model.predict(frame["user"], frame["item"], return_known=True)
+    err = (pred - frame["rating"].to_numpy())[known]
+    assert np.sqrt(np.mean(err**2)) == pytest.approx(rmse[best], abs=1e-4)
+
+
+def test_history_recorded_and_saved(data, tmp_path):
+    model = GMF(factors=8, epochs=3, holdout=0.1, patience=0).fit(data.as_implicit())
+    assert [r["epoch"] for r in model.history_] == [1, 2, 3]
+    for key in ("loss", "val_loss", "val_hr@10", "val_ndcg@10", "seconds", "samples_per_s"):
+        assert all(np.isfinite(r[key]) for r in model.history_), key
+    model.save(tmp_path / "m")
+    again = load(tmp_path / "m")
+    assert again.history_ == model.history_
+    assert again.best_epoch_ == model.best_epoch_ and again.loss_ == "bce"
+
+
+def test_callbacks_see_every_epoch(data):
+    seen = []
+    EmbeddingDot(factors=4, epochs=3).fit(data, callbacks=[lambda m, rec: seen.append(rec["epoch"])])
+    assert seen == [1, 2, 3]
+
+
+def test_training_reduces_loss(data):
+    model = EmbeddingDot(factors=8, epochs=8, lr=0.01, batch_size=128).fit(data)
+    losses = [r["loss"] for r in model.history_]
+    assert losses[-1] < 0.8 * losses[0]
+
+
+# ---------------------------------------------------------------------- negative sampling
+def test_sampler_never_returns_known_items():
+    rng = np.random.default_rng(0)
+    n_users, n_items = 30, 40
+    dense = rng.random((n_users, n_items)) < rng.uniform(0.05, 0.97, n_users)[:, None]
+    dense[:, 0] = False  # every user has at least one free item
+    known = sp.csr_matrix(dense.astype(np.float32))
+    sampler = NegativeSampler(known, torch.Generator().manual_seed(0))
+    users = torch.arange(n_users).repeat(50)
+    neg = sampler.sample(users, 7).numpy()
+    assert neg.shape == (len(users), 7)
+    assert not dense[users.numpy()[:, None], neg].any()
+    assert neg.min() >= 0 and neg.max() < n_items
+
+
+def test_sampler_is_seeded_and_refuses_full_users():
+    known = sp.csr_matrix(np.array([[1, 1, 0, 0], [1, 1, 1, 1]], dtype=np.float32))
+    a = NegativeSampler(known, torch.Generator().manual_seed(1)).sample(torch.tensor([0, 0, 0]), 5)
+    b = NegativeSampler(known, torch.Generator().manual_seed(1)).sample(torch.tensor([0, 0, 0]), 5)
+    assert torch.equal(a, b) and set(a.flatten().tolist()) <= {2, 3}
+    with pytest.raises(DataError, match="every item"):
+        NegativeSampler(known).sample(torch.tensor([1]), 2)
+
+
+def test_batches_partition_a_permutation():
+    idx = torch.cat(list(batch_indices(103, 10, torch.Generator().manual_seed(0))))
+    assert sorted(idx.tolist()) == list(range(103)) and idx.tolist() != list(range(103))
+
+
+def test_expand_pointwise_labels_negatives_zero():
+    u, i, t = torch.tensor([0, 1]), torch.tensor([5, 6]), torch.ones(2)
+    out = expand_pointwise(u, i, t, torch.tensor([[1, 2], [3, 4]]))
+    assert out.users.tolist() == [0, 1, 0, 0, 1, 1]
+    assert out.items.tolist() == [5, 6, 1, 2, 3, 4]
+    assert out.targets.tolist() == [1, 1, 0, 0, 0, 0]
+
+
+# ---------------------------------------------------------------------- losses and parameters
+def test_pairwise_losses_by_hand():
+    pos, neg = torch.tensor([2.0]), torch.tensor([[0.0, 1.0]])
+    expected_bpr = -(np.log(1 / (1 + np.exp(-2.0))) + np.log(1 / (1 + np.exp(-1.0)))) / 2
+    assert float(bpr_loss(pos, neg)) == pytest.approx(expected_bpr, rel=1e-6)
+    expected_sm = -np.log(np.exp(2.0) / (np.exp(2.0) + np.exp(0.0) + np.exp(1.0)))
+    assert float(softmax_loss(pos, neg)) == pytest.approx(expected_sm, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [({"loss": "bpr"}, "explicit ratings need loss='mse'"), ({"init": "xavier"}, "unknown initialiser"),
+     ({"lr": 0.0}, "lr must be > 0"), ({"holdout": 1.5}, "holdout"), ({"optimizer": "rmsprop"}, "optimizer"),
+     ({"device": "tpu"}, "device")],
+)
+def test_bad_parameters_raise_config_error(data, kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        EmbeddingDot(epochs=1, **kwargs).fit(data)
+
+
+def test_params_from_strings_and_clone():
+    from cofirec.models.registry import create_model
+
+    m = create_model("neumf", {"layers": "32,16,8", "lr": "0.01", "pretrain": "true", "loss": "bpr"})
+    assert m.layers == (32, 16, 8) and m.lr == 0.01 and m.pretrain is True and m.loss == "bpr"
+    assert m.clone().get_params() == m.get_params()
