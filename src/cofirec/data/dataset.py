@@ -307,10 +307,11 @@ def _factorize_sorted(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if raw.dtype.kind == "i" and len(raw):
         lo, hi = int(raw.min()), int(raw.max())
         if hi - lo < max(4 * len(raw), 1 << 20):
+            shifted = raw - lo if lo else raw
             present = np.zeros(hi - lo + 1, dtype=bool)
-            present[raw - lo] = True
+            present[shifted] = True
             remap = np.cumsum(present, dtype=np.int64) - 1
-            return remap[raw - lo], np.flatnonzero(present).astype(np.int64) + lo
+            return remap[shifted], np.flatnonzero(present).astype(np.int64) + lo
     codes, uniques = pd.factorize(raw, sort=True)
     return codes, np.asarray(uniques)
 
@@ -318,6 +319,8 @@ def _factorize_sorted(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _drop_duplicates(users, items, ratings, timestamps, n_items):
     """Keep the latest of each (user, item) pair: by timestamp, then by position."""
     key = users.astype(np.int64) * max(n_items, 1) + items
+    if len(key) < 2 or bool((key[1:] > key[:-1]).all()):  # strictly increasing (sorted files): O(n) check
+        return users, items, ratings, timestamps, 0
     sorted_key = np.sort(key)
     dup = sorted_key[1:] == sorted_key[:-1]
     if not dup.any():

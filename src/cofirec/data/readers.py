@@ -436,7 +436,7 @@ def _arrow_read(data: bytes, layout: _Layout, typed: bool, skip_header: bool) ->
             types[col] = pa.int64() if typed else pa.string()
     sep = "\x1f" if layout.sep == "::" else layout.sep
     return pacsv.read_csv(
-        io.BytesIO(data),
+        pa.BufferReader(data),  # zero-copy; pyarrow parses without the GIL
         read_options=pacsv.ReadOptions(column_names=col_names, skip_rows=1 if skip_header else 0, block_size=1 << 24),
         parse_options=pacsv.ParseOptions(delimiter=sep, quote_char='"', ignore_empty_lines=True),
         convert_options=pacsv.ConvertOptions(
@@ -459,7 +459,7 @@ def _double_colon_fast(data: bytes, layout: _Layout) -> pd.DataFrame | None:
         table = _arrow_read(data, colon, typed=True, skip_header=layout.header)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
-    frame, bad, _ = _check_values(table.to_pandas(), layout)
+    frame, bad, _ = _check_values(_typed_frame(table), layout)
     return None if bad.any() else frame
 
 
@@ -467,7 +467,7 @@ def _parse_rows(path: Path, data: bytes, layout: _Layout, lines: _LineTable, on_
     skip_header = layout.header
     try:  # fast path: typed columns straight from pyarrow
         table = _arrow_read(data, layout, typed=True, skip_header=skip_header)
-        frame, bad, reasons = _check_values(table.to_pandas(), layout)
+        frame, bad, reasons = _check_values(_typed_frame(table), layout)
         if not bad.any():
             return frame, 0, ""
     except (pa.ArrowInvalid, pa.ArrowTypeError):
@@ -538,13 +538,30 @@ def _as_float(s: pd.Series) -> np.ndarray:
     return pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+def _typed_frame(table: pa.Table) -> pd.DataFrame:
+    """Arrow columns -> numpy -> frame, without pandas' block consolidation copies."""
+    cols = {}
+    for name in table.column_names:
+        col = table.column(name)
+        if col.null_count == 0 and pa.types.is_primitive(col.type):
+            cols[name] = col.to_numpy()
+        else:
+            cols[name] = col.to_pandas()
+    return pd.DataFrame(cols, copy=False)
+
+
 def _check_values(frame: pd.DataFrame, layout: _Layout | None) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Boolean mask of rows with unusable values and a reason per row (only filled where bad)."""
     n = len(frame)
     bad = np.zeros(n, dtype=bool)
-    reasons = np.full(n, "", dtype=object)
+    reasons = np.empty(0, dtype=object)  # filled only when something is wrong
 
     def mark(mask: np.ndarray, why: str) -> None:
+        nonlocal reasons
+        if not mask.any():
+            return
+        if not len(reasons):
+            reasons = np.full(n, "", dtype=object)
         new = mask & ~bad
         reasons[new] = why
         bad[:] |= mask
@@ -559,6 +576,9 @@ def _check_values(frame: pd.DataFrame, layout: _Layout | None) -> tuple[pd.DataF
             mark(s.isna().to_numpy() | (s.astype(str).str.strip() == "").to_numpy(), f"empty {col} id")
     if "rating" in frame.columns:
         r = _as_float(frame["rating"])
+        with np.errstate(invalid="ignore"):
+            fine = bool((np.abs(r) <= MAX_ABS_RATING).all())  # one pass; False for NaN and inf too
+    if "rating" in frame.columns and not fine:
         mark(np.isnan(r), "rating is empty or not a number")
         mark(np.isinf(r), "rating is infinite")
         with np.errstate(invalid="ignore"):
