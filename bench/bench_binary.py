@@ -1,0 +1,182 @@
+"""Binary like/dislike benchmark on ml-1m-half: DeepFM vs CosineCF vs EmbeddingDot (BCE) vs LightFM (logistic).
+
+Protocol: ratings >= 4 are likes (1), the rest dislikes (0); random 80/20 split of the labelled pairs (seed 0);
+side features from ML-1M ``users.dat`` / ``movies.dat``. Every cofirec model picks its epoch count on a seeded
+10% validation slice of the training data (``holdout=0.1``, early stopping, best weights restored) and is
+scored with ``cofirec.evaluate.runner.evaluate(model, test, protocol="binary")``: AUC, log-loss, accuracy.
+LightFM (logistic loss, with the same user/item features) runs in ``bench/.venv-peers`` when it is installed
+there; its epoch count is chosen on the same kind of validation slice.
+
+Usage::
+
+    .venv/bin/python bench/bench_binary.py                      # all models, prints a markdown table
+    .venv/bin/python bench/bench_binary.py --models deepfm,cosine-cf --out bench/results/binary.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / ".." / "shared" / "data" / "ml-1m-half"
+PEERS_PY = ROOT / "bench" / ".venv-peers" / "bin" / "python"
+
+CONFIGS: dict[str, tuple[str, dict]] = {
+    "deepfm": ("deepfm", dict(factors=16, hidden=(256, 128), dropout=0.2, lr=0.001, batch_size=2048, reg=1e-5, epochs=20)),
+    "cosine-cf": ("cosine-cf", dict(factors=64, lr=0.003, batch_size=2048, epochs=30)),
+    "embedding-dot": ("embedding-dot", dict(factors=64, loss="bce", negatives=0, lr=0.001, batch_size=2048, reg=1e-4, holdout=0.1, patience=2, epochs=30)),
+}
+
+
+def load_split(folder: Path):
+    from cofirec.data.movielens import load_movielens_1m
+    from cofirec.data.splits import random_split
+
+    data = load_movielens_1m(folder).binarize(4.0)
+    return random_split(data, 0.2, seed=0)
+
+
+def run_cofirec(label: str, train, test) -> dict:
+    from cofirec.evaluate.runner import evaluate
+    from cofirec.models.registry import create_model
+
+    name, params = CONFIGS[label]
+    model = create_model(name, params)
+    start = time.perf_counter()
+    model.fit(train)
+    fit_s = time.perf_counter() - start
+    res = evaluate(model, test, protocol="binary")
+    return {
+        "model": label,
+        "auc": res["auc"],
+        "logloss": res["logloss"],
+        "accuracy": res["accuracy"],
+        "best_epoch": int(model.best_epoch_),
+        "epochs_run": int(model.epochs_run_),
+        "fit_s": fit_s,
+    }
+
+
+# LightFM runs in the peers venv; it gets the split as arrays and prints one JSON line.
+_LIGHTFM = r"""
+import json, sys, time
+import numpy as np, scipy.sparse as sp
+from lightfm import LightFM
+z = np.load(sys.argv[1])
+nu, ni = int(z["n_users"]), int(z["n_items"])
+def mat(u, i, y):
+    return sp.coo_matrix((np.where(y > 0, 1.0, -1.0).astype(np.float32), (u, i)), shape=(nu, ni))
+def feats(cols, n):
+    m = sp.hstack([sp.identity(n, format="csr")] + [sp.csr_matrix((np.ones(len(c)), (np.arange(n), c)), shape=(n, int(c.max()) + 1)) for c in cols]).tocsr()
+    return m
+def auc(y, s):
+    order = np.argsort(s, kind="mergesort"); ranks = np.empty(len(s)); ranks[order] = np.arange(1, len(s) + 1)
+    _, inv, cnt = np.unique(s, return_inverse=True, return_counts=True)
+    sums = np.bincount(inv, weights=ranks); ranks = (sums / cnt)[inv]
+    p = y > 0; n1 = p.sum(); n0 = len(y) - n1
+    return float((ranks[p].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+uf = feats([z[k] for k in z.files if k.startswith("uf_")], nu)
+itf = sp.hstack([sp.identity(ni, format="csr"), sp.csr_matrix(z["item_genres"])]).tocsr()
+rng = np.random.default_rng(0)
+val = rng.random(len(z["tr_u"])) < 0.1
+fit = mat(z["tr_u"][~val], z["tr_i"][~val], z["tr_y"][~val])
+m = LightFM(no_components=32, loss="logistic", learning_rate=0.05, item_alpha=1e-6, user_alpha=1e-6, random_state=0)
+best = (-1, 0, None)
+t0 = time.perf_counter()
+bad = 0
+for ep in range(1, 31):
+    m.fit_partial(fit, user_features=uf, item_features=itf, epochs=1, num_threads=1)
+    v = auc(z["tr_y"][val], m.predict(z["tr_u"][val].astype(np.int32), z["tr_i"][val].astype(np.int32), user_features=uf, item_features=itf))
+    if v > best[0]:
+        s = m.predict(z["te_u"].astype(np.int32), z["te_i"].astype(np.int32), user_features=uf, item_features=itf)
+        best, bad = (v, ep, s), 0
+    else:
+        bad += 1
+        if bad >= 2:
+            break
+fit_s = time.perf_counter() - t0
+y = z["te_y"]; p = np.clip(1 / (1 + np.exp(-best[2])), 1e-7, 1 - 1e-7)
+print(json.dumps({"model": "lightfm (logistic)", "auc": auc(y, best[2]), "logloss": float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))),
+                  "accuracy": float(np.mean((p >= 0.5) == (y > 0))), "best_epoch": best[1], "epochs_run": ep, "fit_s": fit_s}))
+"""
+
+
+def run_lightfm(train, test) -> dict | None:
+    """LightFM in the peers venv (None when it is not installed there)."""
+    if not PEERS_PY.exists():
+        return None
+    probe = subprocess.run([str(PEERS_PY), "-c", "import lightfm"], capture_output=True)
+    if probe.returncode != 0:
+        return None
+    from cofirec.models.neural.features import FeatureEncoder, encode_entities
+
+    uenc = FeatureEncoder().fit(train.user_features)
+    ut = encode_entities(train.user_features, train.user_map, uenc)
+    ienc = FeatureEncoder(columns=["genres"]).fit(train.item_features)
+    it = encode_entities(train.item_features, train.item_map, ienc)
+    genres = np.zeros((train.n_items, it.multi_cards[0]), dtype=np.float32)
+    rows = np.repeat(np.arange(train.n_items), it.multi.shape[1])
+    genres[rows, it.multi.ravel()] = 1.0
+    genres[:, 0] = 0.0
+    arrays = {
+        "n_users": np.int64(train.n_users), "n_items": np.int64(train.n_items),
+        "tr_u": train.users, "tr_i": train.items, "tr_y": train.ratings,
+        "te_u": test.users, "te_i": test.items, "te_y": test.ratings,
+        "item_genres": genres,
+        **{f"uf_{k}": ut.single[:, k] for k in range(1, ut.single.shape[1])},
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "split.npz"
+        np.savez(path, **arrays)
+        out = subprocess.run([str(PEERS_PY), "-c", _LIGHTFM, str(path)], capture_output=True, text=True,
+                             env={**os.environ, "OMP_NUM_THREADS": "1"})
+    if out.returncode != 0:
+        print(f"lightfm failed: {out.stderr.strip().splitlines()[-1] if out.stderr.strip() else out.returncode}", file=sys.stderr)
+        return None
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def table(rows: list[dict]) -> str:
+    head = "| model | AUC | log-loss | accuracy | best epoch (run) | fit time (s) |\n|---|---:|---:|---:|---:|---:|"
+    lines = [f"| {r['model']} | {r['auc']:.4f} | {r['logloss']:.4f} | {r['accuracy']:.4f} | {r['best_epoch']} ({r['epochs_run']}) | {r['fit_s']:.0f} |" for r in rows]
+    return "\n".join([head, *lines])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DATA, help="ml-1m-half folder (ML-1M layout)")
+    ap.add_argument("--models", default="deepfm,cosine-cf,embedding-dot,lightfm")
+    ap.add_argument("--out", type=Path, default=None, help="also write the rows as JSON here")
+    args = ap.parse_args(argv)
+    if not (args.data / "ratings.dat").is_file():
+        print(f"ml-1m-half not found at {args.data}", file=sys.stderr)
+        return 2
+    train, test = load_split(args.data)
+    print(f"{args.data.name}: train {len(train):,} / test {len(test):,} labelled pairs, like rate {test.ratings.mean():.3f}", flush=True)
+    rows = []
+    for label in [m.strip() for m in args.models.split(",") if m.strip()]:
+        row = run_lightfm(train, test) if label == "lightfm" else run_cofirec(label, train, test)
+        if row is None:
+            print(f"{label}: skipped (not installed in bench/.venv-peers)", flush=True)
+            continue
+        rows.append(row)
+        print(f"{row['model']}: auc {row['auc']:.4f} logloss {row['logloss']:.4f} ({row['fit_s']:.0f} s)", flush=True)
+    print()
+    print(table(rows))
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
