@@ -69,3 +69,9 @@ def cli(capsys, monkeypatch):
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def real_data():
+    """``real_data("ml-100k")`` -> path under ../shared/data (skips the test when absent)."""
+    return shared_path
