@@ -99,7 +99,7 @@ def ranking_ndcg(model: Recommender, truth, k: int = 10, max_users: int = 2000, 
         scores = model._score(ub)
         model._mask_seen(scores, ub)
         idx, _ = topk_rows(scores, k)
-        hits = np.asarray(truth[ub][np.arange(len(ub))[:, None], idx]).reshape(idx.shape) > 0
+        hits = np.take_along_axis(truth[ub].toarray(), idx, axis=1) > 0
         dcg = (hits * discounts).sum(axis=1)
         n_rel = np.minimum(np.diff(truth.indptr)[ub], k)
         idcg = np.cumsum(discounts)[n_rel - 1]
