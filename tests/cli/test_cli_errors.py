@@ -5,9 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
-
-import pytest
 
 
 def assert_one_line_error(res, *needles: str, code: int = 2) -> str:

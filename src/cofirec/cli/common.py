@@ -13,7 +13,7 @@ import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Iterable, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Iterable, Literal, Sequence
 
 import typer
 
@@ -233,7 +233,8 @@ def skipped_lines(data: "Interactions") -> int:
     return 0
 
 
-def report_skipped(data: "Interactions", caught_messages: list[str] = ()) -> None:  # type: ignore[assignment]
+def report_skipped(data: "Interactions", caught_messages: Sequence[str] = ()) -> None:
+    """A note with the number of skipped lines, unless the reader's own warning already said so."""
     n = skipped_lines(data)
     if n and not any("skip" in m.lower() for m in caught_messages):
         note(f"{data.name or 'data'}: skipped {n} malformed line{'s' if n != 1 else ''}")

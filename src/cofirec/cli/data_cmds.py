@@ -21,7 +21,7 @@ from cofirec.cli.common import (
     write_interactions,
 )
 
-SourceArg = Annotated[str, typer.Argument(help="Dataset name (ml-100k, ...), MovieLens-layout folder or ratings file.", show_default=False)]
+SourceArg = Annotated[str, typer.Argument(metavar="SOURCE", help="Dataset name (ml-100k, ...), MovieLens-layout folder or ratings file.", show_default=False)]
 
 
 def datasets(data_dir: DataDirOpt = None, json_out: JsonOpt = False) -> None:

@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from cofirec.data.dataset import Interactions
     from cofirec.models.base import Recommender
 
-ModelDirArg = Annotated[Path, typer.Argument(help="Model folder written by 'cofirec train --out'.", show_default=False)]
+ModelDirArg = Annotated[Path, typer.Argument(metavar="DIR", help="Model folder written by 'cofirec train --out'.", show_default=False)]
 FormatOpt = Annotated[str | None, typer.Option("--format", help="table | json | jsonl.", show_default=False)]
 PROTOCOLS = ("rating", "ranking", "sampled", "binary")
 
@@ -528,7 +528,7 @@ def resolve_item(model: Any, text: str) -> Any:
 
 # ---------------------------------------------------------------------- plot
 def plot(
-    model_dirs: Annotated[list[Path], typer.Argument(help="One or more model folders.", show_default=False)],
+    model_dirs: Annotated[list[Path], typer.Argument(metavar="DIR...", help="One or more model folders.", show_default=False)],
     out: Annotated[Path, typer.Option("--out", help="PNG file to write.", show_default=False)],
     json_out: JsonOpt = False,
 ) -> None:
