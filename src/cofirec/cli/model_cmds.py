@@ -114,63 +114,82 @@ def train(
     """Fit a model on a dataset or file and save it to --out."""
     cfg = _load_config(config)
     spec_name, spec_params = _pick_model(model_name, cfg)
-    if cfg is not None:
-        dataset = dataset if dataset is not None or train_file is not None else cfg.dataset
-        if train_file is None and dataset is None and cfg.train is not None:
-            train_file = Path(cfg.train)
-        data_dir = data_dir if data_dir is not None else (Path(cfg.data_dir) if cfg.data_dir else None)
-        metadata = metadata if metadata is not None else (Path(cfg.metadata) if cfg.metadata else None)
-        if columns is None and cfg.columns is not None:
-            columns = cfg.columns if isinstance(cfg.columns, str) else ",".join(cfg.columns)
-        if not implicit and target is None:
-            implicit, target = cfg.implicit, cfg.target
-        if split_method is None and dataset is not None and dataset == cfg.dataset:
-            split_method, test_ratio, seed = cfg.split.method, cfg.split.test_ratio, cfg.split_seed
-            k_folds, fold = cfg.split.k or k_folds, cfg.split.fold or fold
+    opts = _merge_config(
+        cfg, dataset=dataset, train_file=train_file, data_dir=data_dir, metadata=metadata, columns=columns, implicit=implicit,
+        target=target, split_method=split_method, test_ratio=test_ratio, seed=seed, k_folds=k_folds, fold=fold,
+    )
     if out is None:
         raise ConfigError("train: --out DIR is required (the folder the fitted model is saved in)")
-    model = _build_model(spec_name, spec_params, params, epochs=epochs, device=device, seed=cfg.seed if cfg is not None else None)
-    tgt = parse_target(target, implicit)
+    if opts["split_method"] is not None and opts["dataset"] is None:
+        raise ConfigError("train: --split applies to --dataset; a --train file is used whole")
     if validation is not None and not 0.0 < validation < 1.0:
         raise ConfigError(f"--validation {validation}: expected a fraction between 0 and 1")
+    model = _build_model(spec_name, spec_params, params, epochs=epochs, device=device, seed=cfg.seed if cfg is not None else None)
+    tgt = parse_target(opts["target"], opts["implicit"])
 
-    data = _load_training_data(dataset, train_file, data_dir=data_dir, columns=columns, on_bad_lines=on_bad_lines, download=download)
-    data = attach_metadata(data, metadata)
+    data = _load_training_data(
+        opts["dataset"], opts["train_file"], data_dir=opts["data_dir"], columns=opts["columns"], on_bad_lines=on_bad_lines, download=download
+    )
+    data = attach_metadata(data, opts["metadata"])
     report: dict[str, Any] = {"model": spec_name, "params": model.get_params(), "data": data.name}
-    if split_method is not None:
-        if dataset is None:
-            raise ConfigError("train: --split applies to --dataset; a --train file is used whole")
+    if opts["split_method"] is not None:
         from cofirec.cli.data_cmds import write_split
 
-        parts, split_info = write_split(data, out, method=split_method, test_ratio=test_ratio, seed=seed, k=k_folds, fold=fold)
+        parts, report["split"] = write_split(
+            data, out, method=opts["split_method"], test_ratio=opts["test_ratio"], seed=opts["seed"], k=opts["k_folds"], fold=opts["fold"]
+        )
         data = parts.train
-        report["split"] = split_info
+    elif cfg is not None and cfg.test is not None:
+        report["test_file"] = cfg.test
     fit_data = apply_target(data, tgt)
     valid = None
     if validation is not None:
         from cofirec.data.splits import validation_split
 
-        parts = validation_split(fit_data, validation, seed)
-        fit_data, valid = parts.train, parts.test
+        fit_data, valid = validation_split(fit_data, validation, opts["seed"])
     model.fit(fit_data, validation=valid, progress=not json_out)
     model.save(out)
-    report.update(
-        {
-            "kind": model.kind_,
-            "train_interactions": int(len(fit_data)),
-            "validation_interactions": int(len(valid)) if valid is not None else 0,
-            "users": int(model.n_users),
-            "items": int(model.n_items),
-            "fit_seconds": float(model.fit_seconds_),
-            "epochs_run": len(model.history_),
-            "last_epoch": model.history_[-1] if model.history_ else None,
-            "out": str(out),
-        }
-    )
+    report.update(_fit_summary(model, fit_data, valid, out))
     if json_out:
         emit_json(report)
         return
     _print_train_report(report)
+
+
+def _merge_config(cfg, **cli: Any) -> dict[str, Any]:
+    """Command-line values, completed from the experiment config where the command line left them unset."""
+    opts = dict(cli)
+    if cfg is None:
+        return opts
+    if opts["dataset"] is None and opts["train_file"] is None:
+        opts["dataset"] = cfg.dataset
+        opts["train_file"] = Path(cfg.train) if cfg.train is not None else None
+    for key in ("data_dir", "metadata"):
+        if opts[key] is None and getattr(cfg, key):
+            opts[key] = Path(getattr(cfg, key))
+    if opts["columns"] is None and cfg.columns is not None:
+        opts["columns"] = cfg.columns if isinstance(cfg.columns, str) else ",".join(cfg.columns)
+    if not opts["implicit"] and opts["target"] is None:
+        opts["implicit"], opts["target"] = cfg.implicit, cfg.target
+    if opts["split_method"] is None and opts["dataset"] is not None and opts["dataset"] == cfg.dataset:
+        opts.update(split_method=cfg.split.method, test_ratio=cfg.split.test_ratio, seed=cfg.split_seed)
+        opts["k_folds"] = cfg.split.k or opts["k_folds"]
+        opts["fold"] = cfg.split.fold or opts["fold"]
+    return opts
+
+
+def _fit_summary(model: Any, fit_data: "Interactions", valid: "Interactions | None", out: Path) -> dict[str, Any]:
+    return {
+        "kind": model.kind_,
+        "train_interactions": int(len(fit_data)),
+        "validation_interactions": int(len(valid)) if valid is not None else 0,
+        "users": int(model.n_users),
+        "items": int(model.n_items),
+        "fit_seconds": float(model.fit_seconds_),
+        "epochs_run": len(model.history_),
+        "last_epoch": model.history_[-1] if model.history_ else None,
+        "out": str(out),
+    }
 
 
 def _load_config(path: Path | None):
