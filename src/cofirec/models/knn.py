@@ -32,6 +32,9 @@ Weighting = Literal["auto", "none", "bm25", "tfidf"]
 _PAIRS_PER_USER_FOR_ROWS = 8
 """With at least this many pairs per distinct user, ``_predict_pairs`` gathers from full score rows."""
 
+_DENSE_ITEMS = 4096
+"""ItemKNN scores with a dense transposed neighbour matrix up to this many items (64 MB float32)."""
+
 _RATING_ONLY = {"adjusted_cosine", "pearson", "pearson_baseline", "euclidean"}
 _KERNEL_METRIC = {
     "cosine": "cosine",
@@ -162,9 +165,14 @@ class _NeighborhoodModel(Recommender):
         s = self.similarity_matrix_
         return self._cached("pattern", lambda: sp.csr_matrix((np.ones_like(s.data), s.indices, s.indptr), shape=s.shape))
 
-    def _combine(self, num: np.ndarray, den: np.ndarray, cnt: np.ndarray, base: np.ndarray) -> np.ndarray:
+    @property
+    def _needs_counts(self) -> bool:
+        """Neighbour counts matter only for min_k > 1 (similarities are positive, so den > 0 means >= 1)."""
+        return self.min_k > 1
+
+    def _combine(self, num: np.ndarray, den: np.ndarray, cnt: np.ndarray | None, base: np.ndarray) -> np.ndarray:
         """Baseline plus weighted deviations (explicit) or summed similarities (implicit), where min_k is met."""
-        ok = cnt >= max(self.min_k, 1)
+        ok = den > 0 if cnt is None else (cnt >= self.min_k) & (den > 0)
         if not self._explicit:
             return np.where(ok, den, 0.0).astype(np.float32)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -258,21 +266,28 @@ class ItemKNN(_NeighborhoodModel):
     ) -> None:
         super().__init__(k, similarity, shrinkage, min_k, min_support, weighting, alpha, bm25_k1, bm25_b, bias_reg_user, bias_reg_item)
 
-    def _sim_t(self) -> sp.csr_matrix:
-        return self._cached("sim_t", lambda: self.similarity_matrix_.T.tocsr())
+    def _right(self, name: str, matrix) -> Any:
+        """Transposed neighbour matrix for ``history @ S^T``: dense when small (sparse x dense is faster)."""
+
+        def build():
+            t = matrix().T.tocsr()
+            return t.toarray() if self.n_items <= _DENSE_ITEMS else t
+
+        return self._cached(name, build)
 
     def _score(self, users: np.ndarray) -> np.ndarray:
         seen = self.seen_[users]
-        den = (seen @ self._sim_t()).toarray()
-        cnt = (seen @ self._cached("pattern_t", lambda: self._pattern().T.tocsr())).toarray()
-        num = (self.residuals_[users] @ self._sim_t()).toarray() if self._explicit else den
+        sim_t = self._right("sim_t", lambda: self.similarity_matrix_)
+        den = _as_dense(seen @ sim_t)
+        cnt = _as_dense(seen @ self._right("pattern_t", self._pattern)) if self._needs_counts else None
+        num = _as_dense(self.residuals_[users] @ sim_t) if self._explicit else den
         return self._combine(num, den, cnt, self._baseline(users))
 
     def _pairs_sparse(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         seen = self.seen_[users]
         sims = self.similarity_matrix_[items]
         den = np.asarray(seen.multiply(sims).sum(axis=1)).ravel()
-        cnt = np.asarray(seen.multiply(self._pattern()[items]).sum(axis=1)).ravel()
+        cnt = np.asarray(seen.multiply(self._pattern()[items]).sum(axis=1)).ravel() if self._needs_counts else None
         num = np.asarray(self.residuals_[users].multiply(sims).sum(axis=1)).ravel() if self._explicit else den
         return self._combine(num, den, cnt, self._baseline(users, items))
 
@@ -325,7 +340,7 @@ class UserKNN(_NeighborhoodModel):
     def _score(self, users: np.ndarray) -> np.ndarray:
         sims = self.similarity_matrix_[users]
         den = (sims @ self.seen_).toarray()
-        cnt = (self._pattern()[users] @ self.seen_).toarray()
+        cnt = (self._pattern()[users] @ self.seen_).toarray() if self._needs_counts else None
         num = (sims @ self.residuals_).toarray() if self._explicit else den
         return self._combine(num, den, cnt, self._baseline(users))
 
@@ -333,13 +348,17 @@ class UserKNN(_NeighborhoodModel):
         sims = self.similarity_matrix_[users]
         seen_t = self._cached("seen_t", lambda: self.seen_.T.tocsr())[items]
         den = np.asarray(sims.multiply(seen_t).sum(axis=1)).ravel()
-        cnt = np.asarray(self._pattern()[users].multiply(seen_t).sum(axis=1)).ravel()
+        cnt = np.asarray(self._pattern()[users].multiply(seen_t).sum(axis=1)).ravel() if self._needs_counts else None
         if self._explicit:
             res_t = self._cached("residuals_t", lambda: self.residuals_.T.tocsr())[items]
             num = np.asarray(sims.multiply(res_t).sum(axis=1)).ravel()
         else:
             num = den
         return self._combine(num, den, cnt, self._baseline(users, items))
+
+
+def _as_dense(m) -> np.ndarray:
+    return m.toarray() if sp.issparse(m) else np.asarray(m)
 
 
 def _residuals(ratings: sp.csr_matrix, mu: float, user_bias: np.ndarray, item_bias: np.ndarray) -> sp.csr_matrix:
