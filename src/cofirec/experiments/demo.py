@@ -27,7 +27,7 @@ LINEUP: list[tuple[str, list[str], dict[str, dict], dict[str, dict]]] = [
     ("memory-based", ["item-knn", "user-knn"], {"item-knn": {"k": 50}}, {"item-knn": {"k": 30}}),
     ("matrix factorisation", ["mf", "als"], {"mf": {"factors": 64, "epochs": 25}, "als": {"factors": 32, "iterations": 8}},
      {"mf": {"factors": 32, "epochs": 8}, "als": {"factors": 16, "iterations": 3}}),
-    ("neural", ["embedding-dot", "neumf"], {"embedding-dot": {"factors": 32, "epochs": 6}, "neumf": {"epochs": 4}},
+    ("neural", ["embedding-dot", "neumf"], {"embedding-dot": {"factors": 32, "epochs": 5}, "neumf": {"epochs": 4}},
      {"embedding-dot": {"factors": 16, "epochs": 2}, "neumf": {"epochs": 1}}),
 ]
 
@@ -163,11 +163,11 @@ def run_demo(
 
 
 def _print_table(con: Any, result: Any, Table: Any) -> None:
-    metrics = [m for m in ("rmse", "mae", "ndcg@10", "recall@10", "precision@10", "hr@10") if any(m in r for r in result.rows)]
+    metrics = [m for m in ("rmse", "mae", "ndcg@10", "recall@10", "hr@10") if any(m in r for r in result.rows)]
     table = Table(title=f"test metrics ({result.data['test']:,} held-out ratings)")
-    table.add_column("model", style="bold")
+    table.add_column("model", style="bold", no_wrap=True)
     for m in metrics + ["fit s"]:
-        table.add_column(m, justify="right")
+        table.add_column(m, justify="right", no_wrap=True)
     for row in result.rows:
         if row.get("error"):
             table.add_row(row["model"], *(["-"] * (len(metrics) + 1)))

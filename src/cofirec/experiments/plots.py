@@ -59,8 +59,22 @@ def history_metrics(histories: Mapping[str, Sequence[Mapping[str, Any]]]) -> lis
     return sorted(keys, key=lambda k: (k != "loss", not k.startswith("train"), k))
 
 
+_PREFIXES = ("train_", "val_", "valid_", "validation_", "test_")
+
+
+def curve_group(key: str) -> str:
+    """Panel a history key goes to: ``train_rmse`` and ``val_rmse`` share ``rmse``; ``val_loss`` joins ``loss``."""
+    for prefix in _PREFIXES:
+        if key.startswith(prefix):
+            return key[len(prefix):]
+    return key
+
+
 def plot_learning_curves(histories: dict[str, list[dict]], path: str | Path) -> Path:
-    """Learning curves: one panel per recorded quantity, one line per model; writes a PNG and returns its path.
+    """Learning curves per model: one row of panels per model, one panel per quantity; writes a PNG.
+
+    Train and validation versions of a quantity (``train_rmse`` / ``val_rmse``, ``loss`` / ``val_loss``)
+    share a panel. Models keep their own panels because their losses are on different scales.
 
     Parameters
     ----------
@@ -71,23 +85,44 @@ def plot_learning_curves(histories: dict[str, list[dict]], path: str | Path) -> 
     path : str or Path
         Output PNG file (parent folders are created).
     """
-    histories = {name: list(h) for name, h in histories.items() if h}
-    keys = history_metrics(histories)
-    if not keys:
+    panels: list[tuple[str, str, list[str]]] = []  # (model, group, keys)
+    per_model: dict[str, list[dict]] = {}
+    for name, records in histories.items():
+        records = list(records or [])
+        groups: dict[str, list[str]] = {}
+        for key in history_metrics({name: records}):
+            groups.setdefault(curve_group(key), []).append(key)
+        for group, keys in groups.items():
+            panels.append((name, group, keys))
+        if groups:
+            per_model[name] = records
+    if not panels:
         return _empty(path, "No learning curves: none of the models is iterative")
-    fig, axes = _figure(len(keys))
-    for ax, key in zip(axes, keys):
-        for c, (name, records) in enumerate(histories.items()):
-            pts = [(rec.get("epoch", i + 1), rec[key]) for i, rec in enumerate(records) if _is_number(rec.get(key))]
-            if not pts:
-                continue
-            x, y = zip(*pts)
-            ax.plot(x, y, marker="o", markersize=3, label=name, color=_COLORS[c % len(_COLORS)])
-        ax.set_title(key)
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    return _save(fig, path)
+    cols = max(sum(1 for p in panels if p[0] == m) for m in per_model)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(4.0 * cols, 2.9 * len(per_model)), dpi=72)
+    FigureCanvasAgg(fig)
+    for row, model in enumerate(per_model):
+        mine = [p for p in panels if p[0] == model]
+        for col, (_, group, keys) in enumerate(mine):
+            ax = fig.add_subplot(len(per_model), cols, row * cols + col + 1)
+            for c, key in enumerate(keys):
+                pts = [(rec.get("epoch", i + 1), rec[key]) for i, rec in enumerate(per_model[model]) if _is_number(rec.get(key))]
+                if pts:
+                    x, y = zip(*pts)
+                    ax.plot(x, y, marker="o", markersize=3, label=key, color=_COLORS[c % len(_COLORS)])
+            ax.set_title(f"{model}: {group}", fontsize=10)
+            ax.set_xlabel("epoch", fontsize=8)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=7)
+    height = 2.9 * len(per_model)
+    fig.subplots_adjust(left=0.08, right=0.98, top=1 - 0.35 / height, bottom=0.5 / height, wspace=0.3, hspace=0.6)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png")
+    return path
 
 
 def plot_metric_bars(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str], path: str | Path, label_key: str = "model") -> Path:
