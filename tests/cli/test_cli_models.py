@@ -237,3 +237,19 @@ def test_config_seed_reaches_model_and_param_overrides(cli, synth_file, tmp_path
     params = res.json()["params"]
     assert params["random_state"] == 5 and params["method"] == "sgd" and params["epochs"] == 3
     assert res.json()["epochs_run"] == 3
+
+
+def test_recommend_all_users_json_array_and_include_seen(cli, pop_run):
+    res = cli("recommend", pop_run, "--all-users", "-n", "2", "--json", "--batch-size", "9")
+    assert res.code == 0, res.stderr
+    rows = res.json()
+    train = _frame(pop_run / "train.tsv")
+    assert len(rows) == train.user.nunique()
+    top = train.item.value_counts()
+    user = int(train.user[train.item == top.index[0]].iloc[0])  # a user who rated the most popular item
+    best = set(top[top == top.iloc[0]].index.tolist())
+    seen = set(train.item[train.user == user].tolist())
+    rec = cli("recommend", pop_run, "--user", user, "-n", "1", "--include-seen", "--json").json()
+    assert rec["items"][0] in best
+    rec = cli("recommend", pop_run, "--user", user, "-n", "1", "--json").json()
+    assert rec["items"][0] not in seen
