@@ -198,7 +198,7 @@ def test_plot_needs_history(cli, pop_run, tmp_path):
     assert not (tmp_path / "c.png").exists()
 
 
-def test_iterative_model_validation_and_plot(cli, synth_file, tmp_path):
+def test_iterative_model_validation_and_plot(cli, synth_file, pop_run, tmp_path):
     """baseline (SGD over biases) reports one history record per epoch; --validation carves rows out of train."""
     out = tmp_path / "bias"
     res = cli("train", "baseline", "--train", synth_file, "--param", "method=sgd", "--epochs", "3", "--validation", "0.2", "--out", out, "--json")
@@ -210,6 +210,9 @@ def test_iterative_model_validation_and_plot(cli, synth_file, tmp_path):
     res = cli("plot", out, "--out", png)
     assert res.code == 0, res.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    res = cli("plot", out, pop_run, "--out", tmp_path / "two.png", "--json")  # a non-iterative model is left out
+    assert res.code == 0, res.stderr
+    assert res.json()["models"] == {"baseline": 3, "popularity": 0}
 
 
 def test_metadata_titles_and_title_lookup(cli, synth_file, synth_items, tmp_path):
