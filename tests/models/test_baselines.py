@@ -33,6 +33,13 @@ def test_contract(factory, variant, data):
     check_recommender(factory, data if variant == "explicit" else data.as_implicit())
 
 
+def test_binary_labels_stay_in_range(data):
+    binary = data.binarize(4.0)
+    model = check_recommender(BiasBaseline, binary)
+    pred = model.predict(binary.to_frame()["user"], binary.to_frame()["item"])
+    assert pred.min() >= 0.0 and pred.max() <= 1.0
+
+
 def test_registry_builds_bias_baseline_from_strings():
     model = create_model("baseline", {"reg_user": "3", "method": "sgd"})
     assert isinstance(model, BiasBaseline) and model.reg_user == 3.0 and model.method == "sgd"

@@ -56,6 +56,16 @@ def test_contract_implicit(name, data):
     check_recommender(IMPLICIT[name], data.as_implicit())
 
 
+@pytest.mark.parametrize("cls", [ItemKNN, UserKNN])
+def test_contract_binary_labels(cls, data):
+    binary = data.binarize(4.0)
+    model = check_recommender(lambda: cls(k=10), binary)
+    frame = binary.to_frame()
+    pred = model.predict(frame["user"], frame["item"])
+    assert pred.min() >= 0.0 and pred.max() <= 1.0
+    assert pred[frame["rating"].to_numpy() == 1].mean() > pred[frame["rating"].to_numpy() == 0].mean()
+
+
 def _naive_scores(model, data: Interactions) -> np.ndarray:
     """Every (user, item) score by looping over neighbours, from the model's fitted similarities and biases."""
     sim = model.similarity_matrix_.toarray()

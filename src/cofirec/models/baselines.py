@@ -147,10 +147,16 @@ class BiasBaseline(Recommender):
         self.objective_ = bias_objective(data.users, data.items, data.ratings, mu, bu, bi, self.reg_user, self.reg_item)
 
     def _score(self, users: np.ndarray) -> np.ndarray:
-        return (self.mu_ + self.user_bias_[users][:, None] + self.item_bias_[None, :]).astype(np.float32)
+        return self._clip((self.mu_ + self.user_bias_[users][:, None] + self.item_bias_[None, :]).astype(np.float32))
 
     def _predict_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        return (self.mu_ + self.user_bias_[users] + self.item_bias_[items]).astype(np.float32)
+        return self._clip((self.mu_ + self.user_bias_[users] + self.item_bias_[items]).astype(np.float32))
+
+    def _clip(self, scores: np.ndarray) -> np.ndarray:
+        """Binary (0/1 label) data: keep predictions in the label range (explicit ratings are clipped by ``predict``)."""
+        if self.kind_ == "binary":
+            np.clip(scores, self.rating_min_, self.rating_max_, out=scores)
+        return scores
 
     def _unknown_user_scores(self) -> np.ndarray:
         if self.kind_ == "implicit":

@@ -176,8 +176,11 @@ class _NeighborhoodModel(Recommender):
         if not self._explicit:
             return np.where(ok, den, 0.0).astype(np.float32)
         with np.errstate(divide="ignore", invalid="ignore"):
-            dev = np.where(ok & (den > 0), num / den, 0.0)
-        return (base + dev).astype(np.float32)
+            dev = np.where(ok, num / den, 0.0)
+        out = (base + dev).astype(np.float32)
+        if self.kind_ == "binary":  # 0/1 labels: keep predictions in the label range
+            np.clip(out, self.rating_min_, self.rating_max_, out=out)
+        return out
 
     def _baseline(self, users: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:
         if not self._explicit:
