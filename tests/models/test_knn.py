@@ -114,6 +114,14 @@ def test_neighbour_lists_are_top_k(data):
     assert model.similarity_matrix_.diagonal().sum() == 0
 
 
+def test_refit_on_implicit_drops_explicit_state(data):
+    model = ItemKNN(k=5).fit(data)
+    assert hasattr(model, "residuals_")
+    model.fit(data.as_implicit())
+    assert not hasattr(model, "residuals_") and model.settings_used_["similarity"] == "cosine"
+    np.testing.assert_allclose(model.score_users(data.user_map.ids[:3]), ItemKNN(k=5).fit(data.as_implicit()).score_users(data.user_map.ids[:3]))
+
+
 def test_huge_min_k_gives_the_baseline(data):
     knn = ItemKNN(k=10, min_k=1000).fit(data)
     bias = BiasBaseline().fit(data)

@@ -126,6 +126,9 @@ class _NeighborhoodModel(Recommender):
             self.user_bias_ = bu.astype(np.float32)
             self.item_bias_ = bi.astype(np.float32)
             self.residuals_ = residuals.astype(np.float32)
+        else:  # a refit on implicit data must not keep (and save) an earlier explicit fit's state
+            for attr in ("mu_", "user_bias_", "item_bias_", "residuals_"):
+                self.__dict__.pop(attr, None)
         values = self._similarity_input(ratings, sim, weighting, residuals if explicit else None)
         self.similarity_matrix_ = knn_similarity(
             values,
