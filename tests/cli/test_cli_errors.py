@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 
 def assert_one_line_error(res, *needles: str, code: int = 2) -> str:
     assert res.code == code, (res.code, res.stdout, res.stderr)
@@ -109,15 +111,23 @@ def test_bad_option_values(cli, synth_file, tmp_path):
     assert_one_line_error(cli("info", synth_file, "--columns", ","), "--columns")
 
 
-def test_console_script_exit_code_and_debug_traceback(synth_file, tmp_path):
-    """The real entry point (python -m cofirec): one line + exit 2; COFIREC_DEBUG=1 shows the traceback."""
+def test_console_script_exit_code(synth_file, tmp_path):
+    """The real entry point (python -m cofirec): one line on stderr and exit code 2."""
     env = {k: v for k, v in os.environ.items() if k != "COFIREC_DEBUG"}
     cmd = [sys.executable, "-m", "cofirec", "train", "nope", "--train", str(synth_file), "--out", str(tmp_path / "m")]
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
     assert res.returncode == 2
     assert res.stderr.strip().splitlines() == [res.stderr.strip()] and res.stderr.startswith("error: unknown model 'nope'")
-    res = subprocess.run(cmd, capture_output=True, text=True, env={**env, "COFIREC_DEBUG": "1"}, timeout=120)
-    assert res.returncode != 0 and "Traceback" in res.stderr and "ConfigError" in res.stderr
+
+
+def test_debug_env_raises_the_real_exception(synth_file, tmp_path, monkeypatch):
+    """COFIREC_DEBUG=1: the exception propagates (full traceback) instead of the one-line message."""
+    from cofirec.cli.main import main
+    from cofirec.errors import ConfigError
+
+    monkeypatch.setenv("COFIREC_DEBUG", "1")
+    with pytest.raises(ConfigError, match="unknown model 'nope'"):
+        main(["train", "nope", "--train", str(synth_file), "--out", str(tmp_path / "m")])
 
 
 def test_unexpected_exception_exit_1(cli, synth_file, tmp_path, monkeypatch):
