@@ -5,7 +5,7 @@ Usage::
     .venv/bin/python bench/bench_load.py [--data-dir ../shared/data] [--rows 10000000] [--repeat 3] [--write-results]
 
 Each measurement runs in a fresh subprocess (imports done before the clock starts), so peak RSS
-(``resource.getrusage(...).ru_maxrss``) belongs to that one load; "peak MB" is the whole process peak,
+(``VmHWM`` from ``/proc/self/status``) belongs to that one load; "peak MB" is the whole process peak,
 "+MB" the growth over the process after imports. Times are the best and the median of ``--repeat`` runs;
 "CPU s" is the process CPU time of the load (all threads), which shows what an idle machine would take when
 the shared benchmark machine is busy.
@@ -32,19 +32,31 @@ TARGETS = {"ml-1m-half ratings.dat": 1.0, "synthetic 10M csv": 10.0}
 
 def _child(kind: str, source: str) -> None:
     """Runs inside the subprocess: load once, print a JSON line with seconds and memory."""
-    import resource
     import warnings
 
     from cofirec.data.readers import read_ratings_file
     from cofirec.data.resolve import load_dataset
 
     warnings.simplefilter("ignore")
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = _peak_kb()
     start, cpu_start = time.perf_counter(), time.process_time()
     data = read_ratings_file(source) if kind == "file" else load_dataset(source)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = _peak_kb()
     print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_kb": peak, "base_kb": before, "n": len(data), "users": data.n_users, "items": data.n_items}))
+
+
+def _peak_kb() -> int:
+    """Peak resident memory of this process in KiB: VmHWM (reset by exec, unlike ru_maxrss), else ru_maxrss."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def _run(kind: str, source: Path, repeat: int) -> dict:
@@ -140,9 +152,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--write-results", action="store_true", help="put the table in bench/RESULTS.md under 'Loading'")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "SOURCE"), help=argparse.SUPPRESS)
+    parser.add_argument("--make-csv", nargs=2, metavar=("PATH", "ROWS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         _child(*args.child)
+        return
+    if args.make_csv:
+        make_big_csv(Path(args.make_csv[0]), int(args.make_csv[1]))
         return
     cases: list[tuple[str, str, Path]] = []
     for name, kind, rel in [
@@ -160,7 +176,9 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="cofirec-bench-") as tmp:
         if args.rows > 0:
             t = time.perf_counter()
-            big = make_big_csv(Path(tmp) / "big.csv", args.rows)
+            big = Path(tmp) / "big.csv"
+            # generated in a subprocess so that this parent process stays small
+            subprocess.run([sys.executable, __file__, "--make-csv", str(big), str(args.rows)], check=True)
             print(f"generated {big.stat().st_size / 1e6:.0f} MB CSV in {time.perf_counter() - t:.1f} s", file=sys.stderr)
             label = "synthetic 10M csv" if args.rows == 10_000_000 else f"synthetic {args.rows:,} csv"
             cases.append((label, "file", big))

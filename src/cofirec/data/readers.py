@@ -56,6 +56,7 @@ _SKIP_NAMES = {"-", "_", "", "skip", "ignore"}
 _SEPARATORS = ("::", "\t", ",", "|", ";", " ")
 _SEP_NAMES = {"::": "'::'", "\t": "tab", ",": "comma", "|": "'|'", ";": "';'", " ": "space"}
 _SUBST = b"\x1f"  # single byte standing in for '::' so pyarrow can parse it
+_HEAD_BYTES = 1 << 16  # bytes read to detect separator, header and id types
 
 
 def normalize_column_name(name: str) -> str | None:
@@ -148,6 +149,10 @@ class _Layout:
 
 
 def _read_text(path: Path, columns, sep, header, on_bad_lines, encoding) -> tuple[pd.DataFrame, int, str]:
+    fast = _fast_from_path(path, columns, sep, header, encoding)
+    if fast is not None:
+        return fast, 0, ""
+    # careful path: whole file in memory, encoding checks, exact line numbers for every problem
     data = _load_bytes(path, encoding)
     sample_lines = _sample_lines(data)
     if not sample_lines:
@@ -162,6 +167,37 @@ def _read_text(path: Path, columns, sep, header, on_bad_lines, encoding) -> tupl
         raise DataError(f"{path}, line {sample_lines[0][0]}: a header but no data lines after it")
     lines = _LineTable(data, layout)  # lazily computed line offsets (only on the slow path)
     return _parse_rows(path, data, layout, lines, on_bad_lines)
+
+
+def _fast_from_path(path: Path, columns, sep, header, encoding) -> pd.DataFrame | None:
+    """Plain ASCII-headed text parsed by pyarrow straight from the file; ``None`` when anything looks off.
+
+    Layout errors found in the head are raised here exactly as the careful path would raise them.
+    """
+    if encoding is not None or path.suffix.lower() == ".gz":
+        return None
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(_HEAD_BYTES)
+            whole = not fh.read(1)
+    except OSError:
+        return None
+    if not head or not head.isascii() or b"\x00" in head or head[:4] in (b"PAR1", b"PK\x03\x04"):
+        return None  # empty, non-ASCII (encoding checks), binary, gzip/zip/parquet magic: careful path
+    sample = _sample_lines(head, whole=whole)
+    if not sample:
+        return None
+    layout = _detect_layout(path, sample, columns, sep, header)
+    if layout.header and len(sample) == 1:
+        return None
+    if layout.sep == "::":
+        return _double_colon_fast(path, layout)
+    try:
+        table = _arrow_read(path, layout, typed=True, skip_header=layout.header)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError):
+        return None
+    frame, bad, _ = _check_values(_typed_frame(table), layout)
+    return None if bad.any() else frame
 
 
 def _load_bytes(path: Path, encoding: str | None) -> bytes:
@@ -206,11 +242,12 @@ def _load_bytes(path: Path, encoding: str | None) -> bytes:
     return raw
 
 
-def _sample_lines(data: bytes, n: int = 50, max_bytes: int = 1 << 16) -> list[tuple[int, str]]:
-    """First non-empty lines as (1-based line number, text)."""
-    head = data[:max_bytes]
+def _sample_lines(data: bytes, n: int = 50, whole: bool | None = None) -> list[tuple[int, str]]:
+    """First non-empty lines as (1-based line number, text); ``whole``: whether ``data`` is the whole file."""
+    head = data[:_HEAD_BYTES]
     parts = head.split(b"\n")
-    if len(head) < len(data) and len(parts) > 1:
+    cut = (len(head) < len(data)) if whole is None else not whole
+    if cut and len(parts) > 1:
         parts = parts[:-1]  # last one may be cut
     out = []
     for k, part in enumerate(parts):
@@ -423,7 +460,7 @@ class _LineTable:
         return buf.tobytes()
 
 
-def _arrow_read(data: bytes, layout: _Layout, typed: bool, skip_header: bool) -> pa.Table:
+def _arrow_read(data: bytes | Path, layout: _Layout, typed: bool, skip_header: bool) -> pa.Table:
     include = [n for n in layout.names if n is not None]
     col_names = [n if n is not None else f"_skip{k}" for k, n in enumerate(layout.names)]
     types: dict[str, pa.DataType] = {}
@@ -436,7 +473,7 @@ def _arrow_read(data: bytes, layout: _Layout, typed: bool, skip_header: bool) ->
             types[col] = pa.int64() if typed else pa.string()
     sep = "\x1f" if layout.sep == "::" else layout.sep
     return pacsv.read_csv(
-        pa.BufferReader(data),  # zero-copy; pyarrow parses without the GIL
+        str(data) if isinstance(data, Path) else pa.BufferReader(data),  # zero-copy; parsed without the GIL
         read_options=pacsv.ReadOptions(column_names=col_names, skip_rows=1 if skip_header else 0, block_size=1 << 24),
         parse_options=pacsv.ParseOptions(delimiter=sep, quote_char='"', ignore_empty_lines=True),
         convert_options=pacsv.ConvertOptions(
@@ -445,7 +482,7 @@ def _arrow_read(data: bytes, layout: _Layout, typed: bool, skip_header: bool) ->
     )
 
 
-def _double_colon_fast(data: bytes, layout: _Layout) -> pd.DataFrame | None:
+def _double_colon_fast(data: bytes | Path, layout: _Layout) -> pd.DataFrame | None:
     """``a::b::c`` parsed as ``a:<empty>:b:<empty>:c`` with ``:`` as the delimiter (no copy of the file).
 
     Returns ``None`` when that does not parse cleanly (a ``:`` inside a field, bad values): the caller then
@@ -457,7 +494,7 @@ def _double_colon_fast(data: bytes, layout: _Layout) -> pd.DataFrame | None:
     colon = _Layout(sep=":", header=layout.header, names=names, n_fields=len(names), int_ids=layout.int_ids, ignored=[])
     try:
         table = _arrow_read(data, colon, typed=True, skip_header=layout.header)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError):
         return None
     frame, bad, _ = _check_values(_typed_frame(table), layout)
     return None if bad.any() else frame
