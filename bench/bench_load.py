@@ -7,8 +7,8 @@ Usage::
 Each measurement runs in a fresh subprocess (imports done before the clock starts), so peak RSS
 (``VmHWM`` from ``/proc/self/status``) belongs to that one load; "peak MB" is the whole process peak,
 "+MB" the growth over the process after imports. Times are the best and the median of ``--repeat`` runs;
-"CPU s" is the process CPU time of the load (all threads), which shows what an idle machine would take when
-the shared benchmark machine is busy.
+"CPU s" is the process CPU time of the load (all threads): about what one idle core would take, which
+matters when the shared benchmark machine is busy.
 Targets: ml-1m-half ratings.dat <= 1 s, 10M-row CSV <= 10 s.
 """
 
@@ -131,8 +131,8 @@ def _write_results(table: str, command: str) -> Path:
         "## Loading\n\n"
         f"`{command}` on {platform.machine()} with {os.cpu_count()} CPUs (load average {load1:.1f} at the end, "
         f"shared machine), Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n"
-        "Each case is a fresh subprocess; time excludes imports; CPU s is process CPU time (all threads) of the best "
-        "run, the wall time an idle machine would approach; peak MB is the process's max RSS, +MB the growth "
+        "Each case is a fresh subprocess; time excludes imports; CPU s is the process CPU time (all threads) of the "
+        "load, about what one idle core would take when the shared machine is busy; peak MB is the process's max RSS, +MB the growth "
         "during the load.\n\n" + table + "\n"
     )
     start = text.find("## Loading")
