@@ -137,3 +137,20 @@ def test_cli_tune_writes_report_and_resumes(cli, split_files, tmp_path):
     assert "cofirec tune popularity" in html and "<h2>Tuning</h2>" in html
     bad = cli("tune", "popularity", "--train", train, "--test", test, "--trials", "1")
     assert bad.code == 2 and "--report DIR is required" in bad.stderr
+
+
+def test_cli_tune_precedence_config_params_then_space_then_command_line(cli, split_files, tmp_path):
+    train, test = split_files
+    config = tmp_path / "exp.toml"
+    config.write_text(
+        f'train = "{train}"\ntest = "{test}"\n[[models]]\nname = "popularity"\nparams = {{ by = "count", damping = 3 }}\n'
+        '[tune]\nmetric = "ndcg@10"\ntrials = 2\n[tune.space.popularity]\nby = "rating"\n'
+    )
+    res = cli("tune", "popularity", "--config", config, "-p", "damping=7", "--report", tmp_path / "out", "--json")
+    assert res.code == 0, res.stderr
+    doc = res.json()
+    assert doc["n_finished"] == 2
+    assert all(t["params"] == {"by": "rating", "damping": 7.0} for t in doc["trials"])
+    saved = json.loads((tmp_path / "out" / "config.json").read_text())
+    assert saved["models"] == [{"name": "popularity", "params": {"by": "count", "damping": 7.0}}]
+    assert "--config" in doc["command"] and "--trials 2" in doc["command"]

@@ -341,13 +341,19 @@ def tune_cmd(
             raise ConfigError(f"--validation-ratio {validation_ratio}: expected a fraction between 0 and 1")
         cfg.tune.validation_ratio = validation_ratio
     cfg.protocol = protocol_for_metric(cfg.tune.metric) if metric is not None or config is None else cfg.protocol
-    spec_models = apply_param_assignments(_models_for_tune(cfg, model), [p if "." in p.split("=", 1)[0] else f"{model}.{p}" for p in params or []])
+    # precedence: the config's model params < its [tune.space.MODEL] < --param on the command line
+    base_models = _models_for_tune(cfg, model)
+    spec_models = apply_param_assignments(base_models, [p if "." in p.split("=", 1)[0] else f"{model}.{p}" for p in params or []])
     from cofirec.experiments.config import config_from_dict
 
     raw = cfg.to_dict()
     raw["models"] = spec_models
     cfg = config_from_dict(raw, label=config.name if config else "tune")
-    fixed = next(m.params for m in cfg.models if m.name == model)
+    chosen = next(m for m in cfg.models if m.name == model)
+    cli_keys = {p.split("=", 1)[0].rpartition(".")[2].replace("-", "_") for p in params or []}
+    fixed = {key: v for key, v in chosen.params.items() if key in cli_keys}
+    space = dict(cfg.tune.space.get(model, {}))
+    space = {**{key: v for key, v in chosen.params.items() if key not in cli_keys and key not in space}, **space}
     extra = ["--trials", str(cfg.tune.trials), "--metric", cfg.tune.metric, "--validation-ratio", f"{cfg.tune.validation_ratio:g}"]
     if cfg.tune.timeout is not None:
         extra += ["--timeout", f"{cfg.tune.timeout:g}"]
@@ -365,7 +371,7 @@ def tune_cmd(
 
     result = tune(
         model, prepared.train, test=prepared.test, metric=cfg.tune.metric, trials=cfg.tune.trials, timeout=cfg.tune.timeout,
-        protocol=cfg.protocol, k=cfg.k, seed=cfg.seed, validation_ratio=cfg.tune.validation_ratio, space=cfg.tune.space.get(model),
+        protocol=cfg.protocol, k=cfg.k, seed=cfg.seed, validation_ratio=cfg.tune.validation_ratio, space=space,
         params=fixed, storage=storage if storage is not None else Path(report) / "study.db", negatives=prepared.negatives,
         prune=prune, on_trial=progress,
     )
