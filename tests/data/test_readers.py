@@ -87,8 +87,9 @@ def test_header_and_sep_flags_override_detection(tmp_path):
 def test_string_ids_and_extra_header_columns(tmp_path):
     path = tmp_path / "tags.csv"
     path.write_text("userId,movieId,tag,timestamp\nalice,m1,funny,5\nbob,m1,dark,6\nalice,m2,odd,7\n")
-    data = read_ratings_file(path)
-    assert data.kind == "implicit"
+    with pytest.warns(UserWarning, match=r"tags.csv: ignored column\(s\) \['tag'\]"):
+        data = read_ratings_file(path)
+    assert data.kind == "implicit" and data.meta["ignored_columns"] == ["tag"]
     assert data.user_map.ids.tolist() == ["alice", "bob"]
     assert sorted(data.to_frame()["timestamp"].tolist()) == [5, 6, 7]
 

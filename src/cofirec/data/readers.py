@@ -152,6 +152,10 @@ def _read_text(path: Path, columns, sep, header, on_bad_lines, encoding) -> tupl
     fast = _fast_from_path(path, columns, sep, header, encoding)
     if fast is not None:
         return fast, 0, ""
+    return _read_text_carefully(path, columns, sep, header, on_bad_lines, encoding)
+
+
+def _read_text_carefully(path: Path, columns, sep, header, on_bad_lines, encoding) -> tuple[pd.DataFrame, int, str]:
     # careful path: whole file in memory, encoding checks, exact line numbers for every problem
     data = _load_bytes(path, encoding)
     sample_lines = _sample_lines(data)
@@ -197,7 +201,13 @@ def _fast_from_path(path: Path, columns, sep, header, encoding) -> pd.DataFrame 
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError):
         return None
     frame, bad, _ = _check_values(_typed_frame(table), layout)
-    return None if bad.any() else frame
+    return None if bad.any() else _note_ignored(frame, layout)
+
+
+def _note_ignored(frame: pd.DataFrame, layout: _Layout) -> pd.DataFrame:
+    if layout.ignored:
+        frame.attrs["ignored_columns"] = list(layout.ignored)
+    return frame
 
 
 def _load_bytes(path: Path, encoding: str | None) -> bytes:
@@ -497,7 +507,7 @@ def _double_colon_fast(data: bytes | Path, layout: _Layout) -> pd.DataFrame | No
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError):
         return None
     frame, bad, _ = _check_values(_typed_frame(table), layout)
-    return None if bad.any() else frame
+    return None if bad.any() else _note_ignored(frame, layout)
 
 
 def _parse_rows(path: Path, data: bytes, layout: _Layout, lines: _LineTable, on_bad_lines) -> tuple[pd.DataFrame, int, str]:
@@ -506,7 +516,7 @@ def _parse_rows(path: Path, data: bytes, layout: _Layout, lines: _LineTable, on_
         table = _arrow_read(data, layout, typed=True, skip_header=skip_header)
         frame, bad, reasons = _check_values(_typed_frame(table), layout)
         if not bad.any():
-            return frame, 0, ""
+            return _note_ignored(frame, layout), 0, ""
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         pass
     # slow path: find the exact lines
@@ -543,7 +553,7 @@ def _parse_rows(path: Path, data: bytes, layout: _Layout, lines: _LineTable, on_
         frame = frame[~bad].reset_index(drop=True)
         if not len(frame):
             raise DataError(f"{path}: no usable lines ({skipped} bad lines skipped; first: {first_problem})")
-    return frame, skipped, first_problem
+    return _note_ignored(frame, layout), skipped, first_problem
 
 
 def _strings_to_values(frame: pd.DataFrame) -> pd.DataFrame:
@@ -688,5 +698,9 @@ def _to_interactions(frame: pd.DataFrame, path: Path, label: str, skipped: int, 
         first = first_problem.replace(f"{path}, ", "", 1)
         warnings.warn(f"{path}: skipped {skipped} bad line(s); first: {first}", UserWarning, stacklevel=3)
     data.meta["skipped_lines"] = int(skipped)
+    ignored = frame.attrs.get("ignored_columns")
+    if ignored:
+        data.meta["ignored_columns"] = list(ignored)
+        warnings.warn(f"{path}: ignored column(s) {ignored} (not user, item, rating or timestamp)", UserWarning, stacklevel=3)
     data.meta["source"] = str(path)
     return data
