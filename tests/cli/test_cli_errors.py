@@ -180,3 +180,9 @@ def test_evaluate_missing_negatives_file(cli, synth_file, tmp_path):
     assert_one_line_error(cli("evaluate", out, "--test", synth_file, "--negatives", tmp_path / "none.neg"), "none.neg")
     assert_one_line_error(cli("evaluate", out, "--test", synth_file, "--protocol", "psychic"), "--protocol")
     assert_one_line_error(cli("evaluate", out, "--test", synth_file, "--k", "ten"), "--k")
+
+
+def test_unknown_global_option_and_command(cli):
+    assert_one_line_error(cli("--bogus"), "--bogus", "cofirec --help")
+    assert_one_line_error(cli("trian"), "trian", "train")
+    assert_one_line_error(cli("split", "x", "--out", "y", "--seed", "abc"), "--seed")

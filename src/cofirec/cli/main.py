@@ -135,17 +135,29 @@ _register_all()
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point: run the app, exit 0 on success, 2 on user errors, 1 on other failures."""
+    from typer._click.exceptions import NoArgsIsHelpError
+
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        app(args=args, prog_name="cofirec", standalone_mode=True)
-    except SystemExit:
-        raise
-    except (Exception, KeyboardInterrupt) as exc:  # errors outside a command (e.g. while parsing global options)
+        rv = app(args=args, prog_name="cofirec", standalone_mode=False)
+    except NoArgsIsHelpError as exc:  # help was printed already
+        sys.exit(exc.exit_code)
+    except typer.TyperException as exc:  # usage errors outside a command (e.g. an unknown global option)
+        if debug_enabled():
+            raise
+        where = exc.ctx.command_path if getattr(exc, "ctx", None) is not None else "cofirec"
+        sys.stderr.write(f"error: {_one_line(exc.format_message())} (see '{where} --help')\n")
+        sys.exit(getattr(exc, "exit_code", EXIT_USER_ERROR))
+    except typer.Abort:
+        sys.stderr.write("error: aborted\n")
+        sys.exit(EXIT_FAILURE)
+    except (Exception, KeyboardInterrupt) as exc:  # errors outside a command
         if debug_enabled():
             raise
         message, code = error_line(exc)
         sys.stderr.write(f"error: {message}\n")
         sys.exit(code)
+    sys.exit(rv if isinstance(rv, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover
