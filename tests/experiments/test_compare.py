@@ -132,3 +132,27 @@ def test_cli_compare_errors_are_one_line(cli, split_files):
     assert res.code == 2 and "no model 'mf' in this run" in res.stderr
     res = cli("compare", "--models", "popularity")
     assert res.code == 2 and "dataset: missing" in res.stderr
+
+
+def test_sampled_protocol_with_a_split_object(tiny_split):
+    from cofirec.data.negatives import sample_negatives
+
+    neg = sample_negatives(tiny_split.train, tiny_split.test, n=20, seed=0)
+    res = compare(["popularity", ("mf", {"factors": 4, "epochs": 3})], tiny_split, protocol="sampled", k=(5,), negatives=neg)
+    assert res.metrics[:3] == ["hr@5", "ndcg@5", "mrr@5"]
+    model = create_model("popularity").fit(tiny_split.train)
+    assert res.rows[0]["hr@5"] == pytest.approx(evaluate(model, tiny_split.test, protocol="sampled", k=(5,), negatives=neg)["hr@5"])
+
+
+def test_config_target_binary_reads_files_and_binarizes_both_parts(split_files):
+    from cofirec.experiments.config import config_from_dict
+    from cofirec.experiments.data import prepare_data
+
+    train, test = split_files
+    cfg = config_from_dict({"train": str(train), "test": str(test), "target": "binary:4", "protocol": "binary", "models": [{"name": "mf", "params": {"epochs": 2}}]})
+    prepared = prepare_data(cfg)
+    assert prepared.train.kind == prepared.test.kind == "binary"
+    assert set(np.unique(prepared.test.ratings)) <= {0.0, 1.0}
+    assert prepared.train.user_map == prepared.test.user_map  # one id space for both files
+    res = compare(cfg.models, prepared.train, prepared.test, protocol="binary")
+    assert 0.5 < res.rows[0]["auc"] <= 1.0

@@ -154,3 +154,15 @@ def test_cli_tune_precedence_config_params_then_space_then_command_line(cli, spl
     saved = json.loads((tmp_path / "out" / "config.json").read_text())
     assert saved["models"] == [{"name": "popularity", "params": {"by": "count", "damping": 7.0}}]
     assert "--config" in doc["command"] and "--trials 2" in doc["command"]
+
+
+def test_a_model_defined_search_space_is_used(monkeypatch):
+    from cofirec.models.baselines import Popularity
+
+    def space(cls, trial):
+        return {"damping": trial.suggest_float("damping", 1.0, 2.0)}
+
+    monkeypatch.setattr(Popularity, "search_space", classmethod(space), raising=False)
+    trial = optuna.trial.FixedTrial({"damping": 1.5, "by": "rating"})
+    assert suggest_params(trial, "popularity") == {"damping": 1.5}  # 'by' is no longer searched
+    assert suggest_params(trial, "popularity", {"damping": 9.0}) == {"damping": 9.0}  # a fixed config value wins

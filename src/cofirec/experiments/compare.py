@@ -129,8 +129,8 @@ def with_seed(spec: ModelSpec, seed: int | None) -> dict[str, Any]:
 
 def compare(
     models: Sequence[ModelLike],
-    train: Interactions,
-    test: Interactions,
+    train: Interactions | Any,
+    test: Interactions | None = None,
     *,
     protocol: str = "ranking",
     k: Sequence[int] = (10, 20),
@@ -147,7 +147,7 @@ def compare(
     ----------
     models : sequence of ModelSpec, (name, params) or name
     train, test : Interactions
-        The shared split.
+        The shared split; or a ``Split`` (``cofirec.data.splits``) as ``train`` with ``test`` left out.
     protocol, k, negatives
         Passed to ``cofirec.evaluate.runner.evaluate``.
     seed : int or None
@@ -166,6 +166,10 @@ def compare(
     ComparisonResult
         A model that raises a :class:`CofirecError` gets a row with ``error`` set; the others still run.
     """
+    if test is None:
+        if not (hasattr(train, "train") and hasattr(train, "test")):
+            raise ConfigError("compare: give train and test interactions, or a Split as the second argument")
+        train, test = train.train, train.test
     specs = normalize_models(models)
     k = tuple(int(x) for x in k)
     rows: list[dict[str, Any]] = []

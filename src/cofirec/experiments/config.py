@@ -161,7 +161,8 @@ class ExperimentConfig:
     k : list of int
         Cut-offs of the top-k metrics.
     negatives : str or None
-        File of sampled negatives for the ``"sampled"`` protocol.
+        File of sampled negatives (NCF ``.negative`` format) for the ``"sampled"`` protocol; without it 99
+        negatives per test interaction are sampled with ``seed``.
     seed : int
         Experiment seed (split seed default; models' ``seed``/``random_state`` when they have one and it is unset).
     models : list of ModelSpec
@@ -307,8 +308,6 @@ def config_from_dict(
         raise ConfigError(f"{label}: give either 'dataset' or 'train' + 'test', not both")
     if require_data and cfg.dataset is None and cfg.train is None:
         raise ConfigError(f"{label}: dataset: missing; set 'dataset' (a name such as 'ml-100k', a folder or a ratings file) or both 'train' and 'test'")
-    if cfg.protocol == "sampled" and cfg.negatives is None and cfg.dataset is None:
-        raise ConfigError(f"{label}: negatives: the 'sampled' protocol needs a negatives file with train/test files")
     if require_models and not cfg.models:
         raise ConfigError(f"{label}: models: missing; list at least one model, e.g. [[models]] name = \"mean\"")
     if base_dir is not None:
