@@ -47,8 +47,8 @@ class ExplicitALS(FactorScoring, Recommender):
     def __init__(
         self,
         factors: int = 64,
-        iterations: int = 15,
-        reg: float = 0.06,
+        iterations: int = 10,
+        reg: float = 0.1,
         reg_bias: float = 0.01,
         weighted_reg: bool = True,
         biases: bool = True,

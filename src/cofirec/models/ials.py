@@ -49,10 +49,10 @@ class ImplicitALS(FactorScoring, Recommender):
 
     def __init__(
         self,
-        factors: int = 64,
-        iterations: int = 15,
-        reg: float = 0.05,
-        alpha: float = 1.0,
+        factors: int = 16,
+        iterations: int = 12,
+        reg: float = 3.0,
+        alpha: float = 3.0,
         confidence: Literal["linear", "log"] = "linear",
         epsilon: float = 1.0,
         solver: Literal["cg", "cholesky"] = "cg",
