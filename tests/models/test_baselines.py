@@ -70,6 +70,17 @@ def test_als_and_sgd_share_the_optimum(data):
     assert abs(als.objective_ - sgd.objective_) / als.objective_ < 0.01
 
 
+def test_sgd_reports_validation_rmse(data):
+    rows = np.random.default_rng(0).random(len(data)) < 0.2
+    train, val = data.subset(~rows), data.subset(rows)
+    model = BiasBaseline(method="sgd", epochs=8, learning_rate=0.01).fit(train, validation=val)
+    val_rmse = [r["val_rmse"] for r in model.history_]
+    assert len(val_rmse) == 8 and val_rmse[-1] < val_rmse[0]
+    frame = val.to_frame()
+    pred = model.predict(frame["user"], frame["item"])
+    assert abs(np.sqrt(np.mean((pred - frame["rating"]) ** 2)) - val_rmse[-1]) < 0.05
+
+
 def test_regularisation_shrinks_biases(data):
     weak = BiasBaseline(reg_user=0.0, reg_item=0.0).fit(data)
     strong = BiasBaseline(reg_user=500.0, reg_item=500.0).fit(data)

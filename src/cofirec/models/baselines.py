@@ -113,10 +113,11 @@ class BiasBaseline(Recommender):
         if self.learning_rate <= 0:
             raise ConfigError(f"baseline: learning_rate must be > 0, got {self.learning_rate}")
 
-    def fit_biases(self, data: Interactions) -> tuple[float, np.ndarray, np.ndarray]:
+    def fit_biases(self, data: Interactions, validation: Interactions | None = None) -> tuple[float, np.ndarray, np.ndarray]:
         """Global mean and biases for compacted ``data``: (mu, user_bias (n_users,), item_bias (n_items,)), float64.
 
-        Epochs are reported through ``_report_epoch`` only when called from :meth:`fit`.
+        SGD reports each epoch (``train_rmse``, and ``val_rmse`` on ``validation`` when given) through
+        ``_report_epoch`` when called from :meth:`fit`.
         """
         self._validate_params()
         mu = float(data.global_mean)
@@ -125,22 +126,27 @@ class BiasBaseline(Recommender):
         if self.method == "als":
             bu, bi = als_biases(users, items, ratings, data.n_users, data.n_items, mu, self.reg_user, self.reg_item, self.epochs)
             return mu, bu, bi
-        return mu, *self._sgd(users, items, ratings, data.n_users, data.n_items, mu)
+        return mu, *self._sgd(users, items, ratings, data, mu, validation)
 
-    def _sgd(self, users, items, ratings, n_users, n_items, mu) -> tuple[np.ndarray, np.ndarray]:
+    def _sgd(self, users, items, ratings, data: Interactions, mu: float, validation: Interactions | None) -> tuple[np.ndarray, np.ndarray]:
         rng = np.random.default_rng(self.random_state)
-        bu, bi = np.zeros(n_users), np.zeros(n_items)
-        user_decay = self.reg_user / np.maximum(np.bincount(users, minlength=n_users), 1)
-        item_decay = self.reg_item / np.maximum(np.bincount(items, minlength=n_items), 1)
+        bu, bi = np.zeros(data.n_users), np.zeros(data.n_items)
+        user_decay = self.reg_user / np.maximum(np.bincount(users, minlength=data.n_users), 1)
+        item_decay = self.reg_item / np.maximum(np.bincount(items, minlength=data.n_items), 1)
+        val = _validation_pairs(data, validation) if validation is not None else None
+        reporting = hasattr(self, "history_") and getattr(self, "_callbacks", None) is not None
         for epoch in range(self.epochs):
             order = rng.permutation(len(ratings))
             sse = sgd_bias_epoch(users, items, ratings, order, mu, bu, bi, self.learning_rate, user_decay, item_decay)
-            if hasattr(self, "history_"):
-                self._report_epoch({"epoch": epoch + 1, "train_rmse": float(np.sqrt(sse / len(ratings)))})
+            if reporting:
+                record = {"epoch": epoch + 1, "train_rmse": float(np.sqrt(sse / len(ratings)))}
+                if val is not None:
+                    record["val_rmse"] = _bias_rmse(val, mu, bu, bi)
+                self._report_epoch(record)
         return bu, bi
 
     def _fit(self, data: Interactions, validation: Interactions | None) -> None:
-        mu, bu, bi = self.fit_biases(data)
+        mu, bu, bi = self.fit_biases(data, validation)
         self.mu_ = mu
         self.user_bias_ = bu.astype(np.float32)
         self.item_bias_ = bi.astype(np.float32)
@@ -162,3 +168,19 @@ class BiasBaseline(Recommender):
         if self.kind_ == "implicit":
             return self.item_popularity_
         return (self.mu_ + self.item_bias_).astype(np.float32)
+
+
+def _validation_pairs(data: Interactions, validation: Interactions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validation rows as (user index, item index, rating) in ``data``'s index space; unknown ids give -1."""
+    users = data.user_map.lookup(validation.user_map.ids[validation.users])
+    items = data.item_map.lookup(validation.item_map.ids[validation.items])
+    return users, items, validation.ratings.astype(np.float64)
+
+
+def _bias_rmse(pairs: tuple[np.ndarray, np.ndarray, np.ndarray], mu: float, bu: np.ndarray, bi: np.ndarray) -> float:
+    """RMSE of mu + b_u + b_i on (user, item, rating) rows; unknown users/items contribute bias 0."""
+    users, items, ratings = pairs
+    if len(ratings) == 0:
+        return float("nan")
+    pred = mu + np.where(users >= 0, bu[np.maximum(users, 0)], 0.0) + np.where(items >= 0, bi[np.maximum(items, 0)], 0.0)
+    return float(np.sqrt(np.mean((pred - ratings) ** 2)))
