@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import warnings
 from typing import Any, Sequence
 
 import typer
@@ -51,6 +52,11 @@ def _one_line(text: str) -> str:
     return " ".join(part.strip() for part in text.strip().splitlines() if part.strip())
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """Library warnings as one ``warning: ...`` line on stderr (no source line echo)."""
+    sys.stderr.write(f"warning: {_one_line(str(message))}\n")
+
+
 class CofirecGroup(TyperGroup):
     """Typer group whose ``invoke`` turns errors into one stderr line and an exit code.
 
@@ -62,7 +68,10 @@ class CofirecGroup(TyperGroup):
         from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                if not debug_enabled():
+                    warnings.showwarning = _show_warning
+                return super().invoke(ctx)
         except (typer.Exit, typer.Abort, NoArgsIsHelpError):
             raise
         except UsageError as exc:
