@@ -179,6 +179,12 @@ def test_binary_target_defaults_to_binary_protocol(cli, synth_file, tmp_path):
     assert _frame(out / "test.tsv").rating.max() > 1
     metrics = cli("evaluate", out, "--test", out / "test.tsv", "--json").json()
     assert 0.5 < metrics["auc"] <= 1.0 and "rmse" not in metrics
+    # a test file that already holds 0/1 labels gives the same numbers (labels are not re-thresholded)
+    labels = _frame(out / "test.tsv").assign(rating=lambda f: (f.rating >= 4).astype(int))
+    labels.to_csv(tmp_path / "labels.tsv", sep="\t", index=False)
+    again = cli("evaluate", out, "--test", tmp_path / "labels.tsv", "--json")
+    assert again.code == 0 and "like/dislike labels" in again.stderr
+    assert again.json()["auc"] == pytest.approx(metrics["auc"])
 
 
 def test_config_file(cli, synth_file, tmp_path):
