@@ -70,3 +70,5 @@ def test_rejects_explicit_and_bad_params(data):
         CosineCF(loss="mse").fit(data.binarize())
     with pytest.raises(ConfigError, match="factors"):
         CosineCF(factors=0).fit(data.binarize())
+    with pytest.raises(ConfigError, match="negatives"):
+        CosineCF(epochs=1).fit(data.as_implicit())

@@ -65,6 +65,14 @@ def test_bad_params(data):
         DeepFM(dropout=1.5).fit(data)
     with pytest.raises(ConfigError, match="hidden"):
         DeepFM(hidden=(8, 0)).fit(data)
+    with pytest.raises(ConfigError, match="negatives"):
+        DeepFM(epochs=1).fit(data.as_implicit())
+
+
+def test_implicit_with_sampled_negatives(data):
+    model = _small(negatives=2).fit(data.as_implicit())
+    samples = model.history_[0]["samples"]  # each positive plus 2 sampled negatives
+    assert samples % 3 == 0 and samples > 2 * len(data)
 
 
 @pytest.mark.realdata

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from cofirec.data.dataset import Interactions
 from cofirec.errors import ConfigError
 from cofirec.models.neural.base import NeuralRecommender
 from cofirec.models.neural.modules.cosine import CosineNet
@@ -56,6 +57,11 @@ class CosineCF(NeuralRecommender):
             raise ConfigError(f"{self.name}: factors must be >= 1, got {self.factors}")
         if self.loss not in ("auto", "bce"):
             raise ConfigError(f"{self.name}: is trained with log loss; loss must be 'auto' or 'bce', got {self.loss!r}")
+
+    def _fit(self, data: Interactions, validation: Interactions | None) -> None:
+        if data.kind == "implicit" and self.negatives < 1:
+            raise ConfigError(f"{self.name}: implicit feedback has no dislikes; set negatives >= 1 (sampled items labelled 0)")
+        super()._fit(data, validation)
 
     def _build_module(self) -> nn.Module:
         return CosineNet(self.n_users_, self.n_items_, self.factors)

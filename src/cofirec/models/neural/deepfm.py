@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from cofirec.data.dataset import Interactions
 from cofirec.errors import ConfigError
 from cofirec.models.neural.base import NeuralRecommender
 from cofirec.models.neural.features import SideFeatures
@@ -74,6 +75,11 @@ class DeepFM(SideFeatures, NeuralRecommender):
             raise ConfigError(f"{self.name}: hidden widths must be >= 1, got {self.hidden!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"{self.name}: dropout must be in [0, 1), got {self.dropout}")
+
+    def _fit(self, data: Interactions, validation: Interactions | None) -> None:
+        if data.kind == "implicit" and self.negatives < 1:
+            raise ConfigError(f"{self.name}: implicit feedback has no dislikes; set negatives >= 1 (sampled items labelled 0)")
+        super()._fit(data, validation)
 
     def _build_module(self) -> nn.Module:
         module = DeepFMNet(self.user_spec_, self.item_spec_, self.n_users_, self.n_items_, self.factors, tuple(self.hidden), self.dropout)
