@@ -36,9 +36,8 @@ def error_line(exc: BaseException) -> tuple[str, int]:
     if isinstance(exc, OSError):
         return _os_error_line(exc), EXIT_USER_ERROR
     text = _one_line(str(exc))
-    return f"{type(exc).__name__}: {text} (set COFIREC_DEBUG=1 for the traceback)" if text else (
-        f"{type(exc).__name__} (set COFIREC_DEBUG=1 for the traceback)"
-    ), EXIT_FAILURE
+    head = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return f"{head} (set COFIREC_DEBUG=1 for the traceback)", EXIT_FAILURE
 
 
 def _os_error_line(exc: OSError) -> str:
