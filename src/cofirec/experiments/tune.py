@@ -138,25 +138,36 @@ class EpochPruner:
     """Fit callback: evaluate the validation metric after each epoch, report it to the trial, prune bad trials.
 
     The value comes from the epoch record when the model already computed it (``val_<metric>``), else from
-    evaluating the partially trained model on the validation data. If the model cannot be evaluated mid-fit,
-    pruning is switched off for that trial (the final value still counts).
+    evaluating the partially trained model on the validation data. Models that cannot be scored before
+    ``fit`` returns (e.g. neural models that build their scorer at the end) are pruned on the validation
+    loss they record (``val_loss`` / ``val_rmse``, sign-adjusted to the study direction); every trial of
+    the same model uses the same quantity, so the per-epoch comparison stays fair. Without either,
+    pruning is off for that trial (its final value still counts).
     """
 
-    def __init__(self, trial: Any, validation: Interactions, metric: str, protocol: str, k: Sequence[int], negatives: Any = None) -> None:
+    PROXIES = ("val_loss", "val_rmse")
+
+    def __init__(
+        self, trial: Any, validation: Interactions, metric: str, protocol: str, k: Sequence[int], negatives: Any = None, *, minimize: bool | None = None
+    ) -> None:
         self.trial = trial
         self.validation = validation
         self.metric = metric
         self.protocol = protocol
         self.k = tuple(k)
         self.negatives = negatives
-        self.enabled = True
+        self.minimize = is_lower_better(metric) if minimize is None else minimize
+        self.can_evaluate = True
+        self.source: str | None = None
         self.reported = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.source != "off"
 
     def __call__(self, model: Any, record: dict) -> None:
         import optuna
 
-        if not self.enabled:
-            return
         value = self._value(model, record)
         if value is None or not math.isfinite(value):
             return
@@ -164,19 +175,33 @@ class EpochPruner:
         self.trial.report(value, step)
         self.reported += 1
         if self.trial.should_prune():
-            raise optuna.TrialPruned(f"pruned at epoch {step}: {self.metric}={value:.4g}")
+            raise optuna.TrialPruned(f"pruned at epoch {step}: {self.source}={value:.4g}")
 
     def _value(self, model: Any, record: dict) -> float | None:
         for key in (f"val_{self.metric}", f"valid_{self.metric}", f"validation_{self.metric}"):
-            if isinstance(record.get(key), (int, float)):
+            if _is_num(record.get(key)):
+                self.source = key
                 return float(record[key])
-        try:
-            metrics = run_evaluate(model, self.validation, protocol=self.protocol, k=self.k, negatives=self.negatives)
-        except (AttributeError, CofirecError, ValueError, IndexError, TypeError):
-            self.enabled = False
-            return None
-        value = metrics.get(self.metric)
-        return float(value) if isinstance(value, (int, float)) else None
+        if self.can_evaluate:
+            try:
+                metrics = run_evaluate(model, self.validation, protocol=self.protocol, k=self.k, negatives=self.negatives)
+            except (AttributeError, CofirecError, ValueError, IndexError, TypeError, RuntimeError):
+                self.can_evaluate = False
+            else:
+                if _is_num(metrics.get(self.metric)):
+                    self.source = self.metric
+                    return float(metrics[self.metric])
+                self.can_evaluate = False
+        for key in self.PROXIES:
+            if _is_num(record.get(key)):
+                self.source = key if self.minimize else f"-{key}"
+                return float(record[key]) if self.minimize else -float(record[key])
+        self.source = "off"
+        return None
+
+
+def _is_num(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def tune(
@@ -278,7 +303,7 @@ def tune(
         drawn = suggest_params(trial, model, {**(space or {}), **fixed})
         full = with_seed(ModelSpec(model, check_params(cls, drawn, f"{model}.space")), seed)
         rec = cls(**full)
-        pruner_cb = EpochPruner(trial, valid, metric, protocol, ks)
+        pruner_cb = EpochPruner(trial, valid, metric, protocol, ks, minimize=direction == "minimize")
         start = time.perf_counter()
         try:
             rec.fit(fit_part, validation=valid, callbacks=[pruner_cb] if prune else [])
@@ -286,6 +311,8 @@ def tune(
             trial.set_user_attr("seconds", time.perf_counter() - start)
             trial.set_user_attr("epochs", len(getattr(rec, "history_", []) or []))
             trial.set_user_attr("params", {k: v for k, v in full.items() if _jsonable_scalar(v)})
+            if pruner_cb.source is not None:
+                trial.set_user_attr("pruned_on", pruner_cb.source)
         metrics = run_evaluate(rec, valid, protocol=protocol, k=ks)
         if metric not in metrics:
             raise _MetricMissing(f"metric {metric!r} is not computed by the {protocol} protocol (available: {', '.join(m for m in metrics if is_quality_metric(m))})")
