@@ -34,7 +34,8 @@ def _save(fig: Any, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # fixed margins: tight_layout measures every text and costs seconds on a busy machine
-    fig.subplots_adjust(left=0.08, right=0.98, top=0.9, bottom=0.2, wspace=0.3, hspace=0.55)
+    w, h = fig.get_size_inches()
+    fig.subplots_adjust(left=min(0.3, 0.65 / w), right=0.98, top=1 - 0.4 / h, bottom=min(0.4, 0.75 / h), wspace=0.35, hspace=0.7)
     fig.savefig(path, format="png")
     return path
 
