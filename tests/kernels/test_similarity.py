@@ -142,3 +142,16 @@ def test_tfidf_and_column_centring():
         obs = dense[:, c] != 0
         np.testing.assert_allclose(centred.toarray()[obs, c], dense[obs, c] - dense[obs, c].mean(), atol=1e-10)
     assert centred.nnz == X.nnz
+
+
+def test_ties_at_the_cut_go_to_lower_columns():
+    # rows 1..6 all share exactly one column with row 0 and have identical patterns there: equal similarities
+    dense = np.zeros((7, 8))
+    dense[0, :6] = 1.0
+    for r in range(1, 7):
+        dense[r, r - 1] = 1.0
+    X = sp.csr_matrix(dense)
+    for block in (1, 3, None):
+        got = knn_similarity(X, "jaccard", k=3, block_rows=block)
+        assert list(got[0].indices) == [1, 2, 3]
+        np.testing.assert_allclose(got[0].data, 1.0 / 6.0)

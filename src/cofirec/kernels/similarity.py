@@ -33,8 +33,6 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 
-from cofirec.kernels.topk import topk_rows
-
 Metric = Literal["cosine", "corated_cosine", "pearson", "jaccard", "euclidean"]
 METRICS: tuple[str, ...] = ("cosine", "corated_cosine", "pearson", "jaccard", "euclidean")
 
@@ -156,7 +154,7 @@ def knn_similarity(
         Rows are compared; stored entries are observations.
     metric : see the module docstring.
     k : int
-        Neighbours kept per row (largest similarities; ties broken by lower column index).
+        Neighbours kept per row (largest similarities; ties at the cut go to the lower column index).
     shrinkage : float
         ``sim * n_common / (n_common + shrinkage)``; 0 disables.
     min_support : int
@@ -203,9 +201,25 @@ def knn_similarity(
 
 
 def _topk_entries(sim: np.ndarray, k: int, positive_only: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(row, col, value) of the ``k`` largest entries per row, dropping zeros (and negatives if asked)."""
+    """(row, col, value) of the ``k`` largest entries per row, dropping zeros (and negatives if asked).
+
+    Ties at the cut go to the lower column index, so results do not depend on the block size.
+    """
     key = np.where(sim > 0, sim, -np.inf) if positive_only else np.where(sim != 0, sim, -np.inf)
-    idx, vals = topk_rows(key, k)
+    b, m = key.shape
+    if k >= m:
+        part = np.broadcast_to(np.arange(m), (b, m))
+    else:
+        part = np.argpartition(-key, k - 1, axis=1)[:, :k]
+        vals = np.take_along_axis(key, part, axis=1)
+        kth = vals.min(axis=1, keepdims=True)
+        # rows whose k-th value is -inf keep every finite entry already; only finite ties need fixing
+        tied = np.isfinite(kth[:, 0]) & ((key == kth).sum(axis=1) > (vals == kth).sum(axis=1))
+        rows = np.flatnonzero(tied)
+        if len(rows):
+            cols = np.broadcast_to(np.arange(m), (len(rows), m))
+            part[rows] = np.lexsort((cols, -key[rows]), axis=1)[:, :k]
+    vals = np.take_along_axis(key, part, axis=1)
     keep = np.isfinite(vals)
-    rows = np.broadcast_to(np.arange(sim.shape[0])[:, None], idx.shape)
-    return rows[keep], idx[keep], vals[keep]
+    row_ids = np.broadcast_to(np.arange(b)[:, None], part.shape)
+    return row_ids[keep], part[keep], vals[keep]
