@@ -167,7 +167,7 @@ class BiasBaseline(Recommender):
     def _unknown_user_scores(self) -> np.ndarray:
         if self.kind_ == "implicit":
             return self.item_popularity_
-        return (self.mu_ + self.item_bias_).astype(np.float32)
+        return self._clip((self.mu_ + self.item_bias_).astype(np.float32))
 
 
 def _validation_pairs(data: Interactions, validation: Interactions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -202,9 +202,10 @@ class _NeighborhoodModel(Recommender):
         raise NotImplementedError
 
     def _unknown_user_scores(self) -> np.ndarray:
-        if self._explicit:
-            return (self.mu_ + self.item_bias_).astype(np.float32)
-        return self.item_popularity_
+        if not self._explicit:
+            return self.item_popularity_
+        scores = (self.mu_ + self.item_bias_).astype(np.float32)
+        return np.clip(scores, self.rating_min_, self.rating_max_) if self.kind_ == "binary" else scores
 
 
 class ItemKNN(_NeighborhoodModel):
