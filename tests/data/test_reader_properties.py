@@ -41,7 +41,7 @@ def _expected(frame: pd.DataFrame) -> set[tuple]:
     return set(map(tuple, last.itertuples(index=False)))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frame=frames(), fmt=st.sampled_from([("r.tsv", "\t", False), ("r.csv", ",", True), ("r.dat", "|", False), ("r.parquet", "\t", False)]))
 def test_write_read_round_trip(frame, fmt):
     name, sep, header = fmt
@@ -69,3 +69,61 @@ def test_index_space_is_dense_and_sorted(n_users, n_items, seed):
     assert np.array_equal(data.user_map.ids, np.unique(frame["user"]))
     assert np.array_equal(data.item_map.ids, np.unique(frame["item"]))
     assert data.users.max() == data.n_users - 1 and data.items.max() == data.n_items - 1
+
+
+rating_texts = st.one_of(
+    st.integers(-5, 5).map(str),
+    st.sampled_from(["0.5", "3.25", "4.0", "-1.5", "10.125", "007", "2."]),
+    st.sampled_from(["4e0", " 3", "+2", ".5", "1,5", '"4"']),  # outside the compiled parser's grammar: fallback
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    rows=st.lists(st.tuples(st.integers(-(10**15), 10**15), st.integers(0, 50), rating_texts, st.integers(0, 2 * 10**9)), min_size=1, max_size=25),
+    sep=st.sampled_from([",", "\t", "|", ";"]),
+    header=st.booleans(),
+    crlf=st.booleans(),
+    blank=st.booleans(),
+)
+def test_compiled_numeric_parser_agrees_with_pyarrow(rows, sep, header, crlf, blank):
+    from cofirec.data import readers
+    from cofirec.errors import DataError
+
+    eol = "\r\n" if crlf else "\n"
+    lines = [sep.join(["userId", "movieId", "rating", "timestamp"])] if header else []
+    lines += [sep.join(map(str, r)) for r in rows]
+    text = eol.join(lines) + eol + (eol if blank else "")
+
+    def read(threshold: int):
+        old = readers._NUMBA_MIN_BYTES
+        readers._NUMBA_MIN_BYTES = threshold
+        try:
+            with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                path = Path(tmp) / "r.txt"
+                path.write_text(text, newline="")
+                try:
+                    data = readers.read_ratings_file(path, columns=["user", "item", "rating", "timestamp"], sep=sep, header=header)
+                except DataError as exc:
+                    return ("error", str(exc).replace(tmp, ""))
+                return sorted(map(tuple, data.to_frame().itertuples(index=False)))
+        finally:
+            readers._NUMBA_MIN_BYTES = old
+
+    assert read(0) == read(1 << 40)
+
+
+def test_compiled_numeric_parser_is_used_and_declines_odd_fields(tmp_path):
+    from cofirec.data import readers
+
+    layout = readers._Layout(sep=",", header=True, names=["user", "item", None, "rating"], n_fields=4, int_ids={"user": True, "item": True}, ignored=[])
+    good = tmp_path / "good.csv"
+    good.write_text("u,i,x,r\r\n1,10,abc,4.5\r\n\r\n-2,11,,3\r\n")
+    frame = readers._numeric_fast(good, layout)
+    assert frame is not None and list(frame.columns) == ["user", "item", "rating"]
+    assert frame["user"].tolist() == [1, -2] and frame["item"].tolist() == [10, 11] and frame["rating"].tolist() == [4.5, 3.0]
+    for odd in ["1,10,x,4e0\n", "1,10,x, 4\n", "1,1.0,x,4\n", "1,10,x,4,5\n", "1,10,x\n", '"1",10,x,4\n']:
+        bad = tmp_path / "odd.csv"
+        bad.write_text("u,i,x,r\n" + odd)
+        assert readers._numeric_fast(bad, layout) is None, odd

@@ -196,6 +196,12 @@ def _fast_from_path(path: Path, columns, sep, header, encoding) -> pd.DataFrame 
         return None
     if layout.sep == "::":
         return _double_colon_fast(path, layout)
+    if path.stat().st_size >= _NUMBA_MIN_BYTES:
+        frame = _numeric_fast(path, layout)
+        if frame is not None:
+            frame, bad, _ = _check_values(frame, layout)
+            if not bad.any():
+                return _note_ignored(frame, layout)
     try:
         table = _arrow_read(path, layout, typed=True, skip_header=layout.header)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError):
@@ -208,6 +214,115 @@ def _note_ignored(frame: pd.DataFrame, layout: _Layout) -> pd.DataFrame:
     if layout.ignored:
         frame.attrs["ignored_columns"] = list(layout.ignored)
     return frame
+
+
+_NUMBA_MIN_BYTES = 32 << 20  # below this pyarrow alone is fast enough (and no compile on first use)
+_P10 = np.array([10.0**k for k in range(23)])
+_numeric_kernel = None
+
+
+def _numeric_fast(path: Path, layout: _Layout) -> pd.DataFrame | None:
+    """Large all-numeric files (ids, rating, timestamp) parsed by a compiled single-pass kernel.
+
+    About 2.5x less CPU than pyarrow's general CSV reader for this shape of file. ``None`` (caller falls back
+    to pyarrow) for anything outside plain ``[-]digits[.digits]`` fields: quotes, spaces, exponents, ...
+    """
+    global _numeric_kernel
+    if len(layout.sep) != 1 or layout.sep == '"' or not all(layout.int_ids.values()):
+        return None
+    codes = np.array([0 if n is None else (2 if n == "rating" else 1) for n in layout.names], dtype=np.int64)
+    if _numeric_kernel is None:
+        import numba
+
+        _numeric_kernel = numba.njit(cache=True, nogil=True)(_parse_numeric)
+    buf = np.fromfile(path, dtype=np.uint8)
+    start = int(np.argmax(buf == 10)) + 1 if layout.header else 0
+    n_max = int(np.count_nonzero(buf == 10)) + 1
+    n_int, n_float = int((codes == 1).sum()), int((codes == 2).sum())
+    ints, floats, n_rows, bad_at = _numeric_kernel(buf, start, ord(layout.sep), codes, n_int, n_float, n_max, _P10)
+    if bad_at >= 0 or n_rows == 0:
+        return None
+    cols, ii, fi = {}, 0, 0
+    for name, code in zip(layout.names, codes):
+        if code == 1:
+            cols[name] = ints[ii, :n_rows]
+            ii += 1
+        elif code == 2:
+            cols[name] = floats[fi, :n_rows]
+            fi += 1
+    return pd.DataFrame(cols, copy=False)
+
+
+def _parse_numeric(buf, start, sep, codes, n_int, n_float, n_max, p10):
+    """Parse delimited all-numeric text (compiled with numba on first use; see :func:`_numeric_fast`).
+
+    ``codes`` per field: 0 skip, 1 int64, 2 float64 (``[-]digits[.digits]``, at most 15 digits, so that
+    ``mantissa / 10**k`` is exactly what ``strtod`` gives). Returns ``ints`` (n_int, n_max), ``floats``
+    (n_float, n_max), the number of rows, and the byte offset of the first line it cannot parse (-1 if none).
+    """
+    ints = np.empty((n_int, n_max), dtype=np.int64)
+    floats = np.empty((n_float, n_max), dtype=np.float64)
+    n_fields = len(codes)
+    pos = start
+    end = len(buf)
+    row = 0
+    while pos < end:
+        c = buf[pos]
+        if c == 10:  # empty line
+            pos += 1
+            continue
+        if c == 13 and pos + 1 < end and buf[pos + 1] == 10:
+            pos += 2
+            continue
+        line_start = pos
+        ii = 0
+        fi = 0
+        for k in range(n_fields):
+            code = codes[k]
+            if code == 0:
+                while pos < end and buf[pos] != sep and buf[pos] != 10 and buf[pos] != 13:
+                    pos += 1
+            else:
+                neg = False
+                if pos < end and buf[pos] == 45:
+                    neg = True
+                    pos += 1
+                mant = 0
+                nd = 0
+                while pos < end and 48 <= buf[pos] <= 57:
+                    mant = mant * 10 + (buf[pos] - 48)
+                    nd += 1
+                    pos += 1
+                frac = 0
+                if code == 2 and pos < end and buf[pos] == 46:
+                    pos += 1
+                    while pos < end and 48 <= buf[pos] <= 57:
+                        mant = mant * 10 + (buf[pos] - 48)
+                        nd += 1
+                        frac += 1
+                        pos += 1
+                if nd == 0 or nd > 15 or (code == 2 and nd - frac == 0):
+                    return ints, floats, row, line_start
+                if code == 1:
+                    ints[ii, row] = -mant if neg else mant
+                    ii += 1
+                else:
+                    v = mant / p10[frac]
+                    floats[fi, row] = -v if neg else v
+                    fi += 1
+            # after the field: separator (not after the last), or end of line
+            if k < n_fields - 1:
+                if pos >= end or buf[pos] != sep:
+                    return ints, floats, row, line_start
+                pos += 1
+        if pos < end and buf[pos] == 13:
+            pos += 1
+        if pos < end:
+            if buf[pos] != 10:
+                return ints, floats, row, line_start
+            pos += 1
+        row += 1
+    return ints, floats, row, -1
 
 
 def _load_bytes(path: Path, encoding: str | None) -> bytes:
