@@ -72,8 +72,11 @@ class NeuralRecommender(Recommender):
         L2 penalty on the embeddings used in each batch (frequency-weighted, as in classic MF), added to the loss.
     optimizer : {"adam", "adamw", "sgd", "adagrad"}
     init : str
-        Initialiser name: he_normal, he_uniform, lecun_uniform, lecun_normal, glorot_uniform, glorot_normal,
-        random_uniform[(a)], normal[(std)]; see :mod:`cofirec.models.neural.init`.
+        Initialiser of the embeddings: he_normal, he_uniform, lecun_uniform, lecun_normal, glorot_uniform,
+        glorot_normal, random_uniform[(a)], normal[(std)]; see :mod:`cofirec.models.neural.init`.
+    dense_init : str
+        Initialiser of dense (``nn.Linear``) layers; NCF's lecun_uniform by default (a fixed small scale such as
+        normal(0.01) starves deep towers of gradient).
     loss : {"auto", "mse", "bce", "bpr", "softmax"}
         "auto" is MSE for explicit ratings and BCE for implicit and binary data. Explicit data needs "mse"
         (use ``data.as_implicit()`` for ranking losses).
@@ -106,6 +109,7 @@ class NeuralRecommender(Recommender):
         reg: float = 0.0,
         optimizer: Literal["adam", "adamw", "sgd", "adagrad"] = "adam",
         init: str = "normal(0.01)",
+        dense_init: str = "lecun_uniform",
         loss: Literal["auto", "mse", "bce", "bpr", "softmax"] = "auto",
         negatives: int = 4,
         normalize: Literal["none", "user_center", "minmax"] = "none",
@@ -121,6 +125,7 @@ class NeuralRecommender(Recommender):
         self.reg = reg
         self.optimizer = optimizer
         self.init = init
+        self.dense_init = dense_init
         self.loss = loss
         self.negatives = negatives
         self.normalize = normalize
@@ -173,6 +178,7 @@ class NeuralRecommender(Recommender):
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"{self.name}: unknown optimizer {self.optimizer!r} (known: {', '.join(OPTIMIZERS)})")
         parse_init(self.init)
+        parse_init(self.dense_init)
         _resolve_device(self.device, self.name)
 
     # ------------------------------------------------------------------ subclass hooks
@@ -192,9 +198,9 @@ class NeuralRecommender(Recommender):
         return fn(users, items) if fn is not None else torch.zeros((), device=users.device)
 
     def _init_module(self, module: nn.Module, generator: torch.Generator) -> None:
-        """Apply the ``init`` scheme to every embedding and dense layer (biases and bias tables zeroed); for MSE
+        """Apply ``init`` to embeddings and ``dense_init`` to dense layers (biases and bias tables zeroed); for MSE
         the module's ``reset_output(mean_target)`` then starts the output bias at the mean target."""
-        init_module_(module, self.init, generator)
+        init_module_(module, self.init, generator, dense=self.dense_init)
         reset = getattr(module, "reset_output", None)
         if reset is not None and self.loss_ == "mse":
             reset(self._mean_target_)

@@ -35,6 +35,9 @@ class DeepFM(SideFeatures, NeuralRecommender):
         Which side features to use (when the training data has them).
     title_tokens : bool
         Add item title words as a multi-valued field.
+    history : int
+        Add each user's ``history`` most recent training items as a multi-valued user field (SVD++-like implicit
+        feedback; the scored item itself is masked out of it). 0 disables it.
     **common
         Training parameters of :class:`~cofirec.models.neural.base.NeuralRecommender`. Defaults changed here:
         ``negatives=0`` (binary data already has labelled dislikes), ``holdout=0.1`` and ``patience=2`` (the
@@ -51,6 +54,7 @@ class DeepFM(SideFeatures, NeuralRecommender):
         dropout: float = 0.2,
         features: Literal["both", "user", "item", "none"] = "both",
         title_tokens: bool = False,
+        history: int = 0,
         epochs: int = 20,
         batch_size: int = 2048,
         lr: float = 0.001,
@@ -66,6 +70,7 @@ class DeepFM(SideFeatures, NeuralRecommender):
         self.dropout = dropout
         self.features = features
         self.title_tokens = title_tokens
+        self.history = history
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -73,6 +78,8 @@ class DeepFM(SideFeatures, NeuralRecommender):
             raise ConfigError(f"{self.name}: factors must be >= 1, got {self.factors}")
         if any(int(h) < 1 for h in self.hidden):
             raise ConfigError(f"{self.name}: hidden widths must be >= 1, got {self.hidden!r}")
+        if self.history < 0:
+            raise ConfigError(f"{self.name}: history must be >= 0, got {self.history}")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"{self.name}: dropout must be in [0, 1), got {self.dropout}")
 
@@ -82,7 +89,8 @@ class DeepFM(SideFeatures, NeuralRecommender):
         super()._fit(data, validation)
 
     def _build_module(self) -> nn.Module:
-        module = DeepFMNet(self.user_spec_, self.item_spec_, self.n_users_, self.n_items_, self.factors, tuple(self.hidden), self.dropout)
+        module = DeepFMNet(self.user_spec_, self.item_spec_, self.n_users_, self.n_items_, self.factors, tuple(self.hidden), self.dropout,
+                           history=self.history)
         self._fill_tables(module)
         return module
 

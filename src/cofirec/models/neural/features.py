@@ -394,6 +394,8 @@ class SideFeatures:
         uenc = FeatureEncoder().fit(data.user_features) if use_u else None
         ienc = FeatureEncoder(title_tokens=self.title_tokens).fit(data.item_features) if use_i else None
         self._user_table = encode_entities(data.user_features, data.user_map, uenc)
+        if int(getattr(self, "history", 0)) > 0:
+            self._user_table = with_history(self._user_table, data, int(self.history))
         self._item_table = encode_entities(data.item_features, data.item_map, ienc)
         self.user_encoder_ = uenc.to_state() if uenc is not None else None
         self.item_encoder_ = ienc.to_state() if ienc is not None else None
@@ -414,6 +416,30 @@ class SideFeatures:
     def encode_item_features(self, records: dict | Sequence[dict] | pd.DataFrame) -> EncodedFeatures:
         """Field table rows for new items described by side features (``id`` field 0 = unknown)."""
         return _encode_new(getattr(self, "item_encoder_", None), records)
+
+
+def with_history(table: EncodedFeatures, data, length: int) -> EncodedFeatures:
+    """Append a multi-valued ``history`` field: each user's ``length`` most recent training items (index + 1).
+
+    ``data`` is the training :class:`~cofirec.data.dataset.Interactions` (rows ``users``/``items``, optional
+    ``timestamps``); ties and data without timestamps keep the row order. Shape of the added block (n_users, length).
+    """
+    ts = data.timestamps if data.timestamps is not None else np.arange(len(data))
+    order = np.lexsort((-np.arange(len(data)), -np.asarray(ts), data.users))
+    users, items = data.users[order], data.items[order]
+    starts = np.r_[0, np.flatnonzero(users[1:] != users[:-1]) + 1]
+    rank = np.arange(len(users)) - np.repeat(starts, np.diff(np.r_[starts, len(users)]))
+    keep = rank < length
+    hist = np.zeros((len(table), length), dtype=np.int64)
+    hist[users[keep], rank[keep]] = items[keep].astype(np.int64) + 1
+    return EncodedFeatures(
+        single=table.single,
+        multi=np.hstack([table.multi, hist]),
+        single_cards=list(table.single_cards),
+        multi_cards=[*table.multi_cards, int(data.n_items) + 1],
+        multi_lens=[*table.multi_lens, int(length)],
+        names=[*table.names, "history"],
+    )
 
 
 def _encode_new(state: dict | None, records) -> EncodedFeatures:

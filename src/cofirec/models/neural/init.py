@@ -108,20 +108,25 @@ def init_tensor_(weight: torch.Tensor, spec: str, generator: torch.Generator | N
 
 
 @torch.no_grad()
-def init_module_(module: nn.Module, spec: str, generator: torch.Generator | None = None) -> nn.Module:
-    """Initialise every ``nn.Embedding`` and ``nn.Linear`` of ``module`` in place (biases to zero).
+def init_module_(module: nn.Module, spec: str, generator: torch.Generator | None = None, dense: str | None = None) -> nn.Module:
+    """Initialise every ``nn.Embedding`` (scheme ``spec``) and ``nn.Linear`` (scheme ``dense``, default ``spec``)
+    of ``module`` in place; biases to zero.
 
     Embeddings of width 1 are per-user/per-item bias tables and are set to zero as well.
 
     Submodules order is deterministic (registration order), so a seeded ``generator`` gives the same weights.
     Other parameters (e.g. a scalar global bias) are left to the module's own constructor.
     """
+    dense = dense or spec
     parse_init(spec)  # fail early on a bad name
+    parse_init(dense)
     for sub in module.modules():
         if isinstance(sub, nn.Embedding) and sub.embedding_dim == 1:
             sub.weight.zero_()
-        elif isinstance(sub, (nn.Embedding, nn.Linear)):
+        elif isinstance(sub, nn.Embedding):
             init_tensor_(sub.weight, spec, generator)
+        elif isinstance(sub, nn.Linear):
+            init_tensor_(sub.weight, dense, generator)
             bias = getattr(sub, "bias", None)
             if bias is not None:
                 bias.zero_()

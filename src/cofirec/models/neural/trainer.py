@@ -145,9 +145,14 @@ class Trainer:
         return records
 
     def train_epoch(self, train: PairTensors, epoch: int = 0) -> dict:
-        """One pass over ``train`` (plus fresh negatives); returns ``loss``, ``samples``, ``seconds``, ``samples_per_s``."""
+        """One pass over ``train`` (plus fresh negatives).
+
+        Returns ``loss`` (mean training loss), ``samples`` (scored pairs, negatives included), ``seconds`` (wall),
+        ``cpu_seconds`` (process CPU time, all threads) and ``samples_per_s``.
+        """
         cfg = self.config
         start = time.perf_counter()
+        cpu_start = time.process_time()
         self.module.train()
         pairwise = cfg.loss in PAIRWISE
         k = max(cfg.negatives, 1) if pairwise else cfg.negatives
@@ -170,7 +175,13 @@ class Trainer:
                 bar.advance(len(idx), total / max(count, 1))
         seconds = time.perf_counter() - start
         samples = n * (1 + k) if pairwise else n
-        return {"loss": total / max(count, 1), "samples": int(samples), "seconds": seconds, "samples_per_s": samples / max(seconds, 1e-9)}
+        return {
+            "loss": total / max(count, 1),
+            "samples": int(samples),
+            "seconds": seconds,
+            "cpu_seconds": time.process_time() - cpu_start,
+            "samples_per_s": samples / max(seconds, 1e-9),
+        }
 
     def _pointwise_step(self, batch: PairTensors) -> tuple[float, int]:
         dev = self.config.device

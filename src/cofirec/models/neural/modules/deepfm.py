@@ -114,10 +114,15 @@ class DeepFMNet(nn.Module):
         Widths of the deep part.
     dropout : float
         Dropout after each hidden layer.
+    history : int
+        Width of the user table's trailing ``history`` field (item index + 1 of rated items; 0 = none). The
+        scored item is masked out of its user's history, so training pairs look like unseen test pairs.
     """
 
-    def __init__(self, user_spec: dict, item_spec: dict, n_users: int, n_items: int, dim: int = 16, hidden: Sequence[int] = (256, 128), dropout: float = 0.1) -> None:
+    def __init__(self, user_spec: dict, item_spec: dict, n_users: int, n_items: int, dim: int = 16, hidden: Sequence[int] = (256, 128),
+                 dropout: float = 0.1, history: int = 0) -> None:
         super().__init__()
+        self.history = int(history)
         self.users = EntityTable(n_users, len(user_spec["single_cards"]), int(sum(user_spec["multi_lens"])))
         self.items = EntityTable(n_items, len(item_spec["single_cards"]), int(sum(item_spec["multi_lens"])))
         self.user_fields = FieldEmbedder(user_spec["single_cards"], user_spec["multi_cards"], user_spec["multi_lens"], dim, linear=True)
@@ -138,7 +143,11 @@ class DeepFMNet(nn.Module):
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """Raw outputs (B,) for (user index, item index) pairs (logits for binary targets)."""
-        return self.forward_features(*self.users(users), *self.items(items))
+        u_single, u_multi = self.users(users)
+        if self.history:
+            hist = u_multi[:, -self.history :]
+            u_multi = torch.cat([u_multi[:, : -self.history], hist.masked_fill(hist == items[:, None] + 1, 0)], dim=1)
+        return self.forward_features(u_single, u_multi, *self.items(items))
 
     @torch.no_grad()
     def reset_output(self, value: float) -> None:

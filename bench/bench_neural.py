@@ -1,0 +1,375 @@
+"""Neural CF benchmark: NCF leave-one-out ranking, explicit RMSE, CPU throughput, initialiser learning curves.
+
+One command runs everything and prints the tables::
+
+    python bench/bench_neural.py --data-dir ../shared/data --jobs 4 --write-results
+
+Protocols (fixed seeds; validation always carved from the training data, never from the test set):
+
+* ``ncf``: ``ncf-ml-1m-half`` train / test / 99 (or fewer) test negatives, as implicit feedback. Stage 1 fits on
+  the train file minus each user's latest interaction (validation, ranked against 99 sampled items) with early
+  stopping; stage 2 refits on the whole train file for the best stage-1 epoch count; HR@10 / NDCG@10 on the
+  test file with ``cofirec.evaluate.runner.evaluate(..., protocol="sampled")``.
+* ``explicit``: ``ml-1m-half/ratings.dat``, random 90/10 split (seed 0); 10% of train (per user) is the
+  validation set for early stopping; stage 2 refits on all of train for the best epoch count; test RMSE.
+* ``throughput``: one epoch of each model on the NCF train file with 4 negatives per positive.
+* ``curves``: EmbeddingDot on ML-100K (u1.base, 10% validation) at lr 0.01 with three initialisers; train and
+  validation MSE per epoch plotted to ``bench/results/neural_init_curves.png``.
+
+Each job runs in its own process (``--jobs`` in parallel) and leaves a JSON record in ``bench/results/neural/``;
+the tables are built from those records, so ``--report`` reprints them without training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+RECORDS = RESULTS / "neural"
+QUICK_RECORDS = RESULTS / "tmp" / "neural-quick"
+MARK_START = "<!-- neural-cf-A start -->"
+MARK_END = "<!-- neural-cf-A end -->"
+
+COMMON = {"batch_size": 4096, "random_state": 0}
+NCF_MODELS: dict[str, tuple[str, dict]] = {
+    "popularity": ("popularity", {}),
+    "gmf": ("gmf", {**COMMON, "factors": 64, "lr": 0.002, "negatives": 4, "epochs": 30, "patience": 3}),
+    "mlp": ("mlp", {**COMMON, "layers": (128, 64, 32, 16), "lr": 0.002, "negatives": 4, "epochs": 30, "patience": 3}),
+    "neumf": ("neumf", {**COMMON, "factors": 32, "layers": (64, 32, 16), "lr": 0.002, "negatives": 4, "epochs": 30, "patience": 3}),
+    "embedding-dot": ("embedding-dot", {**COMMON, "factors": 64, "lr": 0.002, "negatives": 4, "epochs": 30, "patience": 3}),
+}
+EXPLICIT_MODELS: dict[str, tuple[str, dict]] = {
+    "baseline": ("baseline", {}),
+    "embedding-dot": ("embedding-dot", {**COMMON, "factors": 64, "lr": 0.002, "reg": 0.05, "epochs": 40, "patience": 3}),
+    "gmf": ("gmf", {**COMMON, "factors": 64, "lr": 0.002, "reg": 0.05, "epochs": 40, "patience": 3}),
+}
+THROUGHPUT_MODELS: dict[str, tuple[str, dict]] = {
+    "embedding-dot": ("embedding-dot", {"factors": 64}),
+    "gmf": ("gmf", {"factors": 64}),
+    "mlp": ("mlp", {"layers": (64, 32, 16, 8)}),
+    "neumf": ("neumf", {"factors": 16, "layers": (64, 32, 16, 8)}),
+}
+CURVE_INITS = ("he_normal", "lecun_uniform", "glorot_uniform")
+
+
+# ---------------------------------------------------------------------- data
+def load_ncf(data_dir: Path):
+    from cofirec.data.negatives import read_ncf_negatives
+    from cofirec.data.readers import read_ratings_file
+
+    d = data_dir / "ncf-ml-1m-half"
+    cols = ["user", "item", "rating", "timestamp"]
+    train = read_ratings_file(d / "ml-1m-half.train.rating", columns=cols).as_implicit()
+    test = read_ratings_file(d / "ml-1m-half.test.rating", columns=cols).as_implicit()
+    negatives = read_ncf_negatives(d / "ml-1m-half.test.negative")
+    return train, test, negatives
+
+
+def load_ml1m_half(data_dir: Path):
+    from cofirec.data.readers import read_ratings_file
+
+    return read_ratings_file(data_dir / "ml-1m-half" / "ratings.dat", columns=["user", "item", "rating", "timestamp"], sep="::")
+
+
+# ---------------------------------------------------------------------- jobs
+def _epoch_stats(history: list[dict]) -> dict:
+    if not history:
+        return {}
+    sec = [r["seconds"] for r in history]
+    cpu = [r.get("cpu_seconds", float("nan")) for r in history]
+    return {
+        "epoch_s": float(sorted(sec)[len(sec) // 2]),
+        "epoch_cpu_s": float(sorted(cpu)[len(cpu) // 2]),
+        "samples_per_s": float(history[0]["samples"] / sorted(sec)[len(sec) // 2]),
+    }
+
+
+def job_ncf(key: str, data_dir: Path, quick: bool) -> dict:
+    from cofirec.data.splits import leave_last_out
+    from cofirec.evaluate.runner import evaluate
+    from cofirec.models.registry import create_model
+
+    name, params = NCF_MODELS[key]
+    params = dict(params)
+    if quick and "epochs" in params:
+        params["epochs"] = 2
+    train, test, negatives = load_ncf(data_dir)
+    out: dict = {"section": "ncf", "key": key, "model": name, "params": params}
+    t0 = time.perf_counter()
+    if "epochs" in params:
+        tr, va = leave_last_out(train, 1)
+        stage1 = create_model(name, params).fit(tr, validation=va)
+        best = stage1.history_[stage1.best_epoch_ - 1]
+        out.update(best_epoch=stage1.best_epoch_, val_hr=best.get("val_hr@10"), val_ndcg=best.get("val_ndcg@10"))
+        out["history"] = stage1.history_
+        out.update(_epoch_stats(stage1.history_))
+        final = create_model(name, {**params, "epochs": int(stage1.best_epoch_), "patience": 0}).fit(train)
+    else:
+        final = create_model(name, params).fit(train)
+    res = evaluate(final, test, protocol="sampled", negatives=negatives, k=(10,))
+    out.update(hr10=res["hr@10"], ndcg10=res["ndcg@10"], seconds=time.perf_counter() - t0)
+    return out
+
+
+def job_explicit(key: str, data_dir: Path, quick: bool) -> dict:
+    from cofirec.data.splits import random_split, validation_split
+    from cofirec.evaluate.runner import evaluate
+    from cofirec.models.registry import create_model
+
+    name, params = EXPLICIT_MODELS[key]
+    params = dict(params)
+    if quick and "epochs" in params:
+        params["epochs"] = 2
+    train, test = random_split(load_ml1m_half(data_dir), 0.1, seed=0)
+    out: dict = {"section": "explicit", "key": key, "model": name, "params": params}
+    t0 = time.perf_counter()
+    if "epochs" in params:
+        tr, va = validation_split(train, 0.1, seed=0)
+        stage1 = create_model(name, params).fit(tr, validation=va)
+        out.update(best_epoch=stage1.best_epoch_, val_rmse=stage1.history_[stage1.best_epoch_ - 1]["val_rmse"])
+        out["history"] = stage1.history_
+        out.update(_epoch_stats(stage1.history_))
+        out["stage1_test_rmse"] = evaluate(stage1, test, protocol="rating")["rmse"]
+        final = create_model(name, {**params, "epochs": int(stage1.best_epoch_), "patience": 0}).fit(train)
+    else:
+        final = create_model(name, params).fit(train)
+    res = evaluate(final, test, protocol="rating")
+    out.update(rmse=res["rmse"], mae=res["mae"], seconds=time.perf_counter() - t0)
+    return out
+
+
+def job_throughput(key: str, data_dir: Path, quick: bool) -> dict:
+    from cofirec.models.registry import create_model
+
+    name, params = THROUGHPUT_MODELS[key]
+    train, _, _ = load_ncf(data_dir)
+    if quick:
+        train = train.subset(slice(0, 50_000))
+    params = {**params, "epochs": 1, "negatives": 4, "batch_size": 1024, "patience": 0}
+    model = create_model(name, params).fit(train)
+    rec = model.history_[0]
+    return {
+        "section": "throughput", "key": key, "model": name, "params": params, "positives": len(train),
+        "samples": rec["samples"], "epoch_s": rec["seconds"], "epoch_cpu_s": rec["cpu_seconds"], "samples_per_s": rec["samples_per_s"],
+    }
+
+
+def job_curves(key: str, data_dir: Path, quick: bool) -> dict:
+    from cofirec.data.readers import read_ratings_file
+    from cofirec.data.splits import validation_split
+    from cofirec.models.registry import create_model
+
+    data = read_ratings_file(data_dir / "ml-100k" / "u1.base", columns=["user", "item", "rating", "timestamp"])
+    tr, va = validation_split(data, 0.1, seed=0)
+    params = {"factors": 64, "lr": 0.01, "init": key, "epochs": 3 if quick else 20, "patience": 0, "batch_size": 1024}
+    model = create_model("embedding-dot", params).fit(tr, validation=va)
+    return {"section": "curves", "key": key, "model": "embedding-dot", "params": params, "history": model.history_}
+
+
+JOBS = {
+    "ncf": (job_ncf, NCF_MODELS),
+    "explicit": (job_explicit, EXPLICIT_MODELS),
+    "throughput": (job_throughput, THROUGHPUT_MODELS),
+    "curves": (job_curves, {k: None for k in CURVE_INITS}),
+}
+
+
+def run_job(section: str, key: str, data_dir: Path, quick: bool) -> Path:
+    fn, _ = JOBS[section]
+    rec = fn(key, data_dir, quick)
+    rec["threads"] = os.environ.get("COFIREC_THREADS", "")
+    rec["load_avg"] = os.getloadavg()[0]
+    folder = QUICK_RECORDS if quick else RECORDS
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{section}-{key}.json"
+    path.write_text(json.dumps(rec, indent=1, default=lambda v: list(v) if isinstance(v, tuple) else str(v)))
+    return path
+
+
+# ---------------------------------------------------------------------- report
+def _load_records(quick: bool = False) -> dict[str, dict[str, dict]]:
+    out: dict[str, dict[str, dict]] = {}
+    for path in sorted((QUICK_RECORDS if quick else RECORDS).glob("*.json")):
+        rec = json.loads(path.read_text())
+        out.setdefault(rec["section"], {})[rec["key"]] = rec
+    return out
+
+
+def _fmt(v, nd=4) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.{nd}f}"
+    return str(v)
+
+
+def _params_text(params: dict) -> str:
+    skip = {"random_state", "patience"}
+    return ", ".join(f"{k}={v}" for k, v in params.items() if k not in skip)
+
+
+def report(records: dict[str, dict[str, dict]]) -> str:
+    lines: list[str] = []
+    ncf = records.get("ncf", {})
+    if ncf:
+        lines += ["### NCF leave-one-out (ncf-ml-1m-half, sampled negatives)", "",
+                  "| model | params | best epoch | val HR@10 | val NDCG@10 | test HR@10 | test NDCG@10 | epoch s | epoch CPU s | samples/s |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for key in NCF_MODELS:
+            r = ncf.get(key)
+            if r:
+                lines.append(f"| {key} | {_params_text(r['params'])} | {_fmt(r.get('best_epoch'))} | {_fmt(r.get('val_hr'))} | {_fmt(r.get('val_ndcg'))} | "
+                             f"{_fmt(r['hr10'])} | {_fmt(r['ndcg10'])} | {_fmt(r.get('epoch_s'), 1)} | {_fmt(r.get('epoch_cpu_s'), 1)} | {_fmt(r.get('samples_per_s'), 0)} |")
+        lines.append("")
+    ex = records.get("explicit", {})
+    if ex:
+        lines += ["### Explicit ratings (ml-1m-half, random 90/10, seed 0)", "",
+                  "| model | params | best epoch | val RMSE | test RMSE (stage 1) | test RMSE | test MAE | epoch s | epoch CPU s |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for key in EXPLICIT_MODELS:
+            r = ex.get(key)
+            if r:
+                lines.append(f"| {key} | {_params_text(r['params'])} | {_fmt(r.get('best_epoch'))} | {_fmt(r.get('val_rmse'))} | {_fmt(r.get('stage1_test_rmse'))} | "
+                             f"{_fmt(r['rmse'])} | {_fmt(r['mae'])} | {_fmt(r.get('epoch_s'), 1)} | {_fmt(r.get('epoch_cpu_s'), 1)} |")
+        lines.append("")
+    tp = records.get("throughput", {})
+    if tp:
+        lines += ["### CPU throughput (one epoch, ncf-ml-1m-half train, 4 negatives per positive, batch 1024)", "",
+                  "| model | params | samples | epoch s (wall) | epoch CPU s | samples/s (wall) | threads | load avg |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|"]
+        for key in THROUGHPUT_MODELS:
+            r = tp.get(key)
+            if r:
+                lines.append(f"| {key} | {_params_text(r['params'])} | {r['samples']:,} | {_fmt(r['epoch_s'], 1)} | {_fmt(r['epoch_cpu_s'], 1)} | "
+                             f"{_fmt(r['samples_per_s'], 0)} | {r.get('threads') or 'all'} | {_fmt(r.get('load_avg'), 1)} |")
+        lines.append("")
+    cv = records.get("curves", {})
+    if cv:
+        lines += ["### Initialisers (EmbeddingDot on ML-100K u1.base, lr 0.01): final and best validation MSE", "",
+                  "| init | epochs | first train MSE | last train MSE | best val MSE (epoch) | last val MSE |", "|---|---:|---:|---:|---:|---:|"]
+        for key in CURVE_INITS:
+            r = cv.get(key)
+            if r:
+                h = r["history"]
+                vals = [e["val_loss"] for e in h]
+                b = min(range(len(vals)), key=vals.__getitem__)
+                lines.append(f"| {key} | {len(h)} | {_fmt(h[0]['loss'])} | {_fmt(h[-1]['loss'])} | {_fmt(vals[b])} ({b + 1}) | {_fmt(vals[-1])} |")
+        lines += ["", "![learning curves](results/neural_init_curves.png)", ""]
+    return "\n".join(lines)
+
+
+def plot_curves(records: dict[str, dict[str, dict]]) -> Path | None:
+    cv = records.get("curves", {})
+    if not cv:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for key in CURVE_INITS:
+        if key not in cv:
+            continue
+        h = cv[key]["history"]
+        ep = [e["epoch"] for e in h]
+        axes[0].plot(ep, [e["loss"] for e in h], marker="o", ms=3, label=key)
+        axes[1].plot(ep, [e["val_loss"] for e in h], marker="o", ms=3, label=key)
+    axes[0].set_title("train MSE")
+    axes[1].set_title("validation MSE")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    axes[0].set_ylabel("MSE (ratings)")
+    fig.suptitle("EmbeddingDot on ML-100K u1.base, lr 0.01, three initialisers")
+    fig.tight_layout()
+    path = RESULTS / "neural_init_curves.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_results(text: str, command: str) -> None:
+    path = ROOT / "bench" / "RESULTS.md"
+    head = (f"## Neural CF (GMF, MLP, NeuMF, EmbeddingDot)\n\n`{command}` on {platform.machine()} with {os.cpu_count()} CPUs "
+            f"(shared machine, load average {os.getloadavg()[0]:.1f} at the end), torch threads per job: "
+            f"{os.environ.get('COFIREC_THREADS') or 'all'}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n"
+            "Wall-clock seconds are inflated by the shared machine's load; CPU s is the process CPU time.\n\n")
+    block = f"{MARK_START}\n{head}{text}\n{MARK_END}"
+    old = path.read_text() if path.exists() else "# Benchmark results\n"
+    if MARK_START in old and MARK_END in old:
+        new = old[: old.index(MARK_START)] + block + old[old.index(MARK_END) + len(MARK_END):]
+    else:
+        new = old.rstrip() + "\n\n" + block + "\n"
+    path.write_text(new)
+
+
+# ---------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--sections", default="ncf,explicit,throughput,curves", help="comma-separated: " + ",".join(JOBS))
+    ap.add_argument("--models", default="", help="comma-separated model keys to run (default: all of each section)")
+    ap.add_argument("--jobs", type=int, default=1, help="jobs run in parallel processes")
+    ap.add_argument("--quick", action="store_true", help="2 epochs / small data: a smoke test of the script")
+    ap.add_argument("--report", action="store_true", help="only print the tables from saved records")
+    ap.add_argument("--write-results", action="store_true", help="update this section of bench/RESULTS.md")
+    ap.add_argument("--job", nargs=2, metavar=("SECTION", "KEY"), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.job:
+        print(run_job(args.job[0], args.job[1], args.data_dir, args.quick), flush=True)
+        return 0
+    if not args.data_dir.exists():
+        print(f"data folder {args.data_dir} not found (expected the shared MovieLens copies)", file=sys.stderr)
+        return 2
+    if not args.report:
+        only = {m for m in args.models.split(",") if m}
+        todo = [(s, k) for s in args.sections.split(",") if s for k in JOBS[s][1] if not only or k in only]
+        env = {**os.environ, "COFIREC_THREADS": os.environ.get("COFIREC_THREADS", "1")}
+        running: list[tuple[subprocess.Popen, str]] = []
+        failed = []
+        for section, key in todo:
+            while len(running) >= max(1, args.jobs):
+                running, failed = _reap(running, failed)
+            cmd = [sys.executable, __file__, "--data-dir", str(args.data_dir), "--job", section, key] + (["--quick"] if args.quick else [])
+            running.append((subprocess.Popen(cmd, env=env), f"{section}/{key}"))
+            print(f"started {section}/{key}", flush=True)
+        while running:
+            running, failed = _reap(running, failed)
+        if failed:
+            print("failed jobs: " + ", ".join(failed), file=sys.stderr)
+    records = _load_records(args.quick)
+    if not args.quick:
+        plot_curves(records)
+    text = report(records)
+    print(text)
+    if args.write_results and not args.quick:
+        write_results(text, "python bench/bench_neural.py " + " ".join(a for a in (argv if argv is not None else sys.argv[1:])))
+    return 0
+
+
+def _reap(running, failed):
+    time.sleep(1.0)
+    still = []
+    for proc, label in running:
+        code = proc.poll()
+        if code is None:
+            still.append((proc, label))
+        else:
+            print(f"finished {label} (exit {code})", flush=True)
+            if code != 0:
+                failed.append(label)
+    return still, failed
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
