@@ -26,7 +26,7 @@ def test_interrupted_search_resumes_and_counts_stored_trials(tiny_split, tmp_pat
     first = optuna.load_study(study_name="cofirec:popularity:ndcg@10", storage=f"sqlite:///{storage}")
     assert len([t for t in first.trials if t.state.name == "COMPLETE"]) == 2
 
-    again = tune("popularity", tiny_split.train, test=tiny_split.test, metric="ndcg@10", trials=4, storage=storage)
+    again = tune("popularity", tiny_split.train, metric="ndcg@10", trials=4, storage=storage, refit=False)
     assert (again.n_finished, again.n_run) == (4, 2)
     assert [t["number"] for t in again.trials] == [0, 1, 2, 3]
     more = tune("popularity", tiny_split.train, test=tiny_split.test, metric="ndcg@10", trials=6, storage=storage)
@@ -124,10 +124,13 @@ def test_cli_tune_writes_report_and_resumes(cli, split_files, tmp_path):
     train, test = split_files
     out = tmp_path / "tune"
     args = ["tune", "popularity", "--train", train, "--test", test, "--metric", "ndcg@10", "--report", out, "--json"]
-    first = cli(*args, "--trials", "2")
-    assert first.code == 0, first.stderr
-    assert first.json()["n_finished"] == 2
+    from cofirec.data.splits import train_test_from_files
+
+    # an earlier (library) run left two trials in REPORT/study.db; the command continues that study
+    files = train_test_from_files(train, test)
+    assert tune("popularity", files.train, metric="ndcg@10", trials=2, storage=out / "study.db", refit=False).n_finished == 2
     second = cli(*args, "--trials", "3")
+    assert second.code == 0, second.stderr
     doc = second.json()
     assert (doc["n_finished"], doc["n_run"]) == (3, 1)
     assert "ndcg@10" in doc["test_metrics"]

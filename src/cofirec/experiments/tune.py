@@ -284,14 +284,15 @@ def tune(
     url = "memory" if storage is None else (str(storage) if "://" in str(storage) else sqlite_url(storage))
     name = study_name or study_name_for(model, metric)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    existing = _load_existing(url, name)
+    store = None if url == "memory" else optuna.storages.RDBStorage(url)
+    existing = _load_existing(store, name)
     n_before = 0 if existing is None else _count_finished(existing)
     if existing is not None:
         _check_same_search(existing, model, metric, protocol)
     sampler = optuna.samplers.TPESampler(seed=seed + n_before, n_startup_trials=min(10, max(2, trials // 3)))
     pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1) if prune else optuna.pruners.NopPruner()
     study = optuna.create_study(
-        storage=None if url == "memory" else url, study_name=name, direction=direction, sampler=sampler, pruner=pruner, load_if_exists=True
+        storage=store, study_name=name, direction=direction, sampler=sampler, pruner=pruner, load_if_exists=True
     )
     study.set_user_attr("model", model)
     study.set_user_attr("metric", metric)
@@ -378,13 +379,13 @@ def param_importance(study: Any) -> tuple[dict[str, float], str]:
     return {k: float(v) for k, v in imp.items()}, f"fANOVA over {len(complete)} completed trials"
 
 
-def _load_existing(url: str, name: str) -> Any:
+def _load_existing(storage: Any, name: str) -> Any:
     import optuna
 
-    if url == "memory":
+    if storage is None:
         return None
     try:
-        return optuna.load_study(study_name=name, storage=url)
+        return optuna.load_study(study_name=name, storage=storage)
     except KeyError:
         return None
 
