@@ -125,9 +125,9 @@ def test_implicit_cg_and_direct_match_dense_solve():
     X_cg3 = X_cg.copy()
     start = X_cg.copy()
     with single_threaded_blas():
-        implicit_direct_half_step(m.indptr, m.indices, m.data, Y, gram, X_direct)
-        implicit_cg_half_step(m.indptr, m.indices, m.data, Y, gram, X_cg, 20)  # k steps suffice in exact arithmetic
-        implicit_cg_half_step(m.indptr, m.indices, m.data, Y, gram, X_cg3, 1)
+        implicit_direct_half_step(m.indptr, m.indices, m.data, Y, gram, X_direct, np.zeros(15, np.float32))
+        implicit_cg_half_step(m.indptr, m.indices, m.data, Y, gram, X_cg, 20, np.zeros(15, np.float32))  # k steps suffice in exact arithmetic
+        implicit_cg_half_step(m.indptr, m.indices, m.data, Y, gram, X_cg3, 1, np.zeros(15, np.float32))
     np.testing.assert_allclose(X_direct, ref, rtol=1e-3, atol=1e-4)
     np.testing.assert_allclose(X_cg, ref, rtol=1e-3, atol=1e-3)
     # a single warm-started step moves towards the solution but does not reach it

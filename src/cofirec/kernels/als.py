@@ -112,6 +112,7 @@ def implicit_cg_half_step(
     YtY_reg: np.ndarray,
     X: np.ndarray,
     cg_steps: int,
+    row_reg: np.ndarray,
 ) -> None:
     """Warm-started conjugate-gradient update of every row of ``X`` in place.
 
@@ -127,13 +128,16 @@ def implicit_cg_half_step(
     X : float32 (n_rows, k)
         Current factors, used as the starting point and overwritten.
     cg_steps : number of CG iterations per row.
+    row_reg : float32 (n_rows,)
+        Extra per-row L2 weight added to the diagonal (frequency-scaled regularisation); zeros for none.
     """
     n_rows = indptr.shape[0] - 1
     k = Y.shape[1]
     for u in prange(n_rows):
         x = X[u].copy()
+        extra = row_reg[u]
         # residual r = Y^T C_u p_u - (Y^T C_u Y + reg I) x
-        r = -(YtY_reg @ x)
+        r = -(YtY_reg @ x) - extra * x
         for jj in range(indptr[u], indptr[u + 1]):
             i = indices[jj]
             c = confidence[jj]
@@ -150,7 +154,7 @@ def implicit_cg_half_step(
         if rsold < 1e-20:
             continue
         for _ in range(cg_steps):
-            Ap = YtY_reg @ p
+            Ap = YtY_reg @ p + extra * p
             for jj in range(indptr[u], indptr[u + 1]):
                 i = indices[jj]
                 c = confidence[jj]
@@ -189,12 +193,15 @@ def implicit_direct_half_step(
     Y: np.ndarray,
     YtY_reg: np.ndarray,
     X: np.ndarray,
+    row_reg: np.ndarray,
 ) -> None:
     """Exact solve of every row of the implicit ALS problem (same arguments as the CG step); rows in place."""
     n_rows = indptr.shape[0] - 1
     k = Y.shape[1]
     for u in prange(n_rows):
         A = YtY_reg.astype(np.float64)
+        for f in range(k):
+            A[f, f] += row_reg[u]
         b = np.zeros(k, dtype=np.float64)
         for jj in range(indptr[u], indptr[u + 1]):
             i = indices[jj]
@@ -208,19 +215,33 @@ def implicit_direct_half_step(
             X[u, f] = x[f]
 
 
+@njit(cache=True, parallel=True, fastmath=True)
+def _observed_loss_terms(indptr: np.ndarray, indices: np.ndarray, confidence: np.ndarray, X: np.ndarray, Y: np.ndarray) -> float:
+    """``sum_observed c (1 - x.y)^2 - (x.y)^2`` over the stored entries of a CSR matrix."""
+    n_rows = indptr.shape[0] - 1
+    k = X.shape[1]
+    total = 0.0
+    for u in prange(n_rows):
+        acc = 0.0
+        for jj in range(indptr[u], indptr[u + 1]):
+            i = indices[jj]
+            s = 0.0
+            for f in range(k):
+                s += X[u, f] * Y[i, f]
+            acc += confidence[jj] * (1.0 - s) ** 2 - s * s
+        total += acc
+    return total
+
+
 def implicit_loss(csr_conf, X: np.ndarray, Y: np.ndarray, reg: float) -> float:
     """Weighted implicit ALS loss ``sum_ui c_ui (p_ui - x_u.y_i)^2 + reg (|X|^2 + |Y|^2)`` without densifying.
 
     ``csr_conf`` is the (n_users, n_items) CSR matrix of confidences of observed entries. Uses
-    ``sum over all pairs of (x.y)^2 = trace((X^T X)(Y^T Y))`` plus corrections on the observed entries.
+    ``sum over all pairs of (x.y)^2 = sum((X^T X) * (Y^T Y))`` plus corrections on the observed entries.
     """
-    users = np.repeat(np.arange(csr_conf.shape[0]), np.diff(csr_conf.indptr))
-    items = csr_conf.indices
-    c = csr_conf.data.astype(np.float64)
-    pred = np.einsum("ij,ij->i", X[users], Y[items]).astype(np.float64)
-    XtX = X.T.astype(np.float64) @ X
-    YtY = Y.T.astype(np.float64) @ Y
-    all_sq = float(np.sum(XtX * YtY))  # sum over every (u, i) of (x_u . y_i)^2 with weight 1
-    observed = float(np.sum(c * (1.0 - pred) ** 2) - np.sum(pred**2))
-    penalty = reg * (float(np.sum(X.astype(np.float64) ** 2)) + float(np.sum(Y.astype(np.float64) ** 2)))
+    X64 = X.astype(np.float64)
+    Y64 = Y.astype(np.float64)
+    all_sq = float(np.sum((X64.T @ X64) * (Y64.T @ Y64)))  # sum over every (u, i) of (x_u . y_i)^2
+    observed = float(_observed_loss_terms(csr_conf.indptr, csr_conf.indices, csr_conf.data, X, Y))
+    penalty = reg * (float(np.sum(X64**2)) + float(np.sum(Y64**2)))
     return all_sq + observed + penalty

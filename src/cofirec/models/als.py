@@ -91,11 +91,10 @@ class ExplicitALS(FactorScoring, Recommender):
         val = validation_pairs(self, validation)
         stopper = EarlyStopping(self.patience, "min")
         reg, reg_b = float(self.reg), float(self.reg_bias)
-        with epoch_progress(self._progress, self.iterations, self.name) as advance:
+        with epoch_progress(self._progress, self.iterations, self.name) as advance, single_threaded_blas():
             for it in range(self.iterations):
-                with single_threaded_blas():
-                    explicit_half_step(by_user.indptr, by_user.indices, by_user.data, Q, bi, P, bu, reg, reg_b, self.weighted_reg, self.biases)
-                    explicit_half_step(by_item.indptr, by_item.indices, by_item.data, P, bu, Q, bi, reg, reg_b, self.weighted_reg, self.biases)
+                explicit_half_step(by_user.indptr, by_user.indices, by_user.data, Q, bi, P, bu, reg, reg_b, self.weighted_reg, self.biases)
+                explicit_half_step(by_item.indptr, by_item.indices, by_item.data, P, bu, Q, bi, reg, reg_b, self.weighted_reg, self.biases)
                 self._set_state(P, Q, bu, bi)
                 train_pred = self._predict_pairs(data.users, data.items) - offset
                 sse = float(np.sum((targets - train_pred).astype(np.float64) ** 2))

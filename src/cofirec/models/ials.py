@@ -37,6 +37,8 @@ class ImplicitALS(FactorScoring, Recommender):
     alpha : confidence scale.
     confidence : ``linear`` (``1 + alpha r``) or ``log`` (``1 + alpha log(1 + r / epsilon)``).
     epsilon : scale inside the log confidence.
+    reg_exponent : frequency-scaled regularisation (after Rendle et al. 2021, "Revisiting iALS"): row ``u`` gets
+        ``reg * n_u ** reg_exponent`` where ``n_u`` is its number of interactions (0: plain ``reg``).
     solver : ``cg`` (``cg_steps`` warm-started conjugate-gradient steps per row) or ``cholesky`` (exact).
     cg_steps : CG steps per row and half step.
     init_std : standard deviation of the normal initialisation.
@@ -55,6 +57,7 @@ class ImplicitALS(FactorScoring, Recommender):
         alpha: float = 3.0,
         confidence: Literal["linear", "log"] = "linear",
         epsilon: float = 1.0,
+        reg_exponent: float = 0.0,
         solver: Literal["cg", "cholesky"] = "cg",
         cg_steps: int = 3,
         init_std: float = 0.01,
@@ -67,6 +70,7 @@ class ImplicitALS(FactorScoring, Recommender):
         self.alpha = alpha
         self.confidence = confidence
         self.epsilon = epsilon
+        self.reg_exponent = reg_exponent
         self.solver = solver
         self.cg_steps = cg_steps
         self.init_std = init_std
@@ -99,10 +103,10 @@ class ImplicitALS(FactorScoring, Recommender):
         self.user_offset_ = np.zeros(data.n_users, dtype=np.float32)
         truth = validation_csr(self, validation)
         stopper = EarlyStopping(self.patience, "max")
-        with epoch_progress(self._progress, self.iterations, self.name) as advance:
+        with epoch_progress(self._progress, self.iterations, self.name) as advance, single_threaded_blas():
             for it in range(self.iterations):
-                self._half_step(cu, Y, X)
-                self._half_step(ci, X, Y)
+                self._half_step(cu, Y, X, self._row_reg(cu))
+                self._half_step(ci, X, Y, self._row_reg(ci))
                 self.user_factors_, self.item_factors_ = X, Y
                 record = {"epoch": it, "loss": implicit_loss(cu, X, Y, self.reg)}
                 stop = False
@@ -118,11 +122,20 @@ class ImplicitALS(FactorScoring, Recommender):
             self.best_epoch_ = int(stopper.best_epoch)
         self.user_factors_, self.item_factors_ = X.copy(), Y.copy()
 
-    def _half_step(self, conf: sp.csr_matrix, other: np.ndarray, out: np.ndarray) -> None:
-        """Solve every row of ``out`` given the fixed factors ``other`` (rows of ``conf`` index ``out``)."""
+    def _row_reg(self, conf: sp.csr_matrix) -> np.ndarray:
+        """Per-row extra L2 weight on top of ``reg``: ``reg * (n_u ** reg_exponent - 1)`` (zeros when 0)."""
+        if self.reg_exponent == 0:
+            return np.zeros(conf.shape[0], dtype=np.float32)
+        counts = np.maximum(np.diff(conf.indptr), 1).astype(np.float64)
+        return (self.reg * (counts**self.reg_exponent - 1.0)).astype(np.float32)
+
+    def _half_step(self, conf: sp.csr_matrix, other: np.ndarray, out: np.ndarray, row_reg: np.ndarray) -> None:
+        """Solve every row of ``out`` given the fixed factors ``other`` (rows of ``conf`` index ``out``).
+
+        Called inside :func:`single_threaded_blas` (numpy's multi-threaded BLAS is ~100x slower on small
+        Gram matrices when the cores are busy)."""
         gram = (other.T.astype(np.float64) @ other + self.reg * np.eye(other.shape[1])).astype(np.float32)
-        with single_threaded_blas():
-            if self.solver == "cg":
-                implicit_cg_half_step(conf.indptr, conf.indices, conf.data, other, gram, out, self.cg_steps)
-            else:
-                implicit_direct_half_step(conf.indptr, conf.indices, conf.data, other, gram, out)
+        if self.solver == "cg":
+            implicit_cg_half_step(conf.indptr, conf.indices, conf.data, other, gram, out, self.cg_steps, row_reg)
+        else:
+            implicit_direct_half_step(conf.indptr, conf.indices, conf.data, other, gram, out, row_reg)
