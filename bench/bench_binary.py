@@ -156,7 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=DATA, help="ml-1m-half folder (ML-1M layout)")
     ap.add_argument("--models", default="deepfm,cosine-cf,embedding-dot,lightfm")
     ap.add_argument("--out", type=Path, default=None, help="also write the rows as JSON here")
+    ap.add_argument("--merge", type=Path, nargs="+", default=None, help="only print the table of earlier --out files")
     args = ap.parse_args(argv)
+    if args.merge:
+        print(table([row for path in args.merge for row in json.loads(path.read_text())]))
+        return 0
     if not (args.data / "ratings.dat").is_file():
         print(f"ml-1m-half not found at {args.data}", file=sys.stderr)
         return 2

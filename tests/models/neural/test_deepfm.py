@@ -93,3 +93,21 @@ def test_ml100k_binary_beats_popularity():
     assert model.user_spec_["names"] == ["id", "age", "gender", "occupation", "zip"]
     assert res["auc"] > pop["auc"] + 0.04, (res, pop)  # measured: ~0.775 vs 0.709
     assert res["logloss"] < pop["logloss"]
+
+
+def test_history_field_masks_the_scored_item(data):
+    import torch
+
+    model = _small(history=5).fit(data.binarize())
+    assert model.user_spec_["names"][-1] == "history"
+    net = model.module_
+    u = torch.tensor([0])
+    hist = net.users.multi[0, -5:]
+    item = int(hist[0]) - 1  # an item in user 0's history
+    single, multi = net.users(u)
+    masked = multi.clone()
+    masked[0, -5:] = torch.where(hist == item + 1, torch.zeros_like(hist), hist)
+    with torch.no_grad():
+        expected = net.forward_features(single, masked, *net.items(torch.tensor([item])))
+        assert torch.allclose(net(u, torch.tensor([item])), expected)
+        assert not torch.allclose(net.forward_features(single, multi, *net.items(torch.tensor([item]))), expected)

@@ -138,3 +138,17 @@ def test_errors():
         FeatureEncoder(columns=["nope"]).fit(pd.DataFrame({"a": [1]}))
     with pytest.raises(DataError, match="DataFrame"):
         FeatureEncoder().fit([1, 2, 3])  # type: ignore[arg-type]
+
+
+def test_with_history_most_recent_first():
+    import pandas as pd
+
+    from cofirec.data.dataset import Interactions
+    from cofirec.models.neural.features import id_only, with_history
+
+    frame = pd.DataFrame({"user": [1, 1, 1, 2], "item": [10, 20, 30, 20], "rating": [5, 3, 4, 1], "timestamp": [5, 9, 7, 1]})
+    data = Interactions.from_frame(frame)
+    table = with_history(id_only(np.arange(2), 2), data, length=2)
+    assert table.names == ["id", "history"] and table.multi_lens == [2] and table.multi_cards == [4]
+    # user 1: most recent item 20 (t=9) then 30 (t=7); 10 dropped; item index + 1
+    assert table.multi.tolist() == [[2, 3], [2, 0]]
