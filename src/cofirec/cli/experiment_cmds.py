@@ -340,7 +340,7 @@ def tune_cmd(
         if not 0.0 < validation_ratio < 1.0:
             raise ConfigError(f"--validation-ratio {validation_ratio}: expected a fraction between 0 and 1")
         cfg.tune.validation_ratio = validation_ratio
-    cfg.protocol = protocol_for_metric(cfg.tune.metric) if metric is not None or config is None else cfg.protocol
+    cfg.protocol = protocol_for_metric(cfg.tune.metric)  # the validation metric decides the protocol
     # precedence: the config's model params < its [tune.space.MODEL] < --param on the command line
     base_models = _models_for_tune(cfg, model)
     spec_models = apply_param_assignments(base_models, [p if "." in p.split("=", 1)[0] else f"{model}.{p}" for p in params or []])
