@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -277,12 +276,6 @@ def _finite(value: Any) -> bool:
 
 def _params_text(params: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in params.items())
-
-
-def accepts_kwarg(func: Callable, name: str) -> bool:
-    """Whether ``func`` takes a keyword argument ``name``."""
-    params = inspect.signature(func).parameters
-    return name in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
 
 
 # ---------------------------------------------------------------------- config-driven runs and reports

@@ -117,13 +117,11 @@ def load_config_dataset(cfg: ExperimentConfig) -> Interactions:
     from cofirec.data.resolve import load_dataset
 
     kwargs: dict[str, Any] = {}
-    params = inspect.signature(load_dataset).parameters
     if cfg.data_dir is not None:
         kwargs["data_dir"] = cfg.data_dir
     if cfg.columns is not None:
         kwargs["columns"] = _columns(cfg.columns)
-    data = load_dataset(cfg.dataset, **kwargs)
-    return data
+    return load_dataset(cfg.dataset, **kwargs)
 
 
 def split_config_data(data: Interactions, cfg: ExperimentConfig):
