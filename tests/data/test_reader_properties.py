@@ -41,7 +41,7 @@ def _expected(frame: pd.DataFrame) -> set[tuple]:
     return set(map(tuple, last.itertuples(index=False)))
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frame=frames(), fmt=st.sampled_from([("r.tsv", "\t", False), ("r.csv", ",", True), ("r.dat", "|", False), ("r.parquet", "\t", False)]))
 def test_write_read_round_trip(frame, fmt):
     name, sep, header = fmt
@@ -57,7 +57,7 @@ def test_write_read_round_trip(frame, fmt):
     assert data.meta.get("duplicates_dropped", 0) == len(frame) - len(got)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(n_users=st.integers(1, 30), n_items=st.integers(1, 30), seed=st.integers(0, 10_000))
 def test_index_space_is_dense_and_sorted(n_users, n_items, seed):
     rng = np.random.default_rng(seed)
@@ -78,7 +78,7 @@ rating_texts = st.one_of(
 )
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(
     rows=st.lists(st.tuples(st.integers(-(10**15), 10**15), st.integers(0, 50), rating_texts, st.integers(0, 2 * 10**9)), min_size=1, max_size=25),
     sep=st.sampled_from([",", "\t", "|", ";"]),
