@@ -25,3 +25,14 @@ def test_ml100k_u1_rating_comparison(real_data, tmp_path):
     fingerprint = __import__("json").loads((tmp_path / "results.json").read_text())["data"]["files"]
     u1_base = fingerprint[str(folder / "u1.base")]
     assert u1_base["sha256"] == "ce253ec86c448b44fb3ba9a30d12dcfc2e9210cbde71efada3730c22e9ac212a"
+
+
+def test_metadata_folder_attaches_titles_to_plain_files(real_data):
+    from cofirec.experiments.data import prepare_data
+
+    folder = real_data("ml-100k")
+    cfg = config_from_dict({"train": str(folder / "u1.base"), "test": str(folder / "u1.test"), "metadata": str(folder)})
+    prepared = prepare_data(cfg)
+    assert (len(prepared.train), len(prepared.test)) == (80_000, 20_000)
+    titles = prepared.train.item_titles()
+    assert titles is not None and "Star Wars (1977)" in set(titles.tolist())

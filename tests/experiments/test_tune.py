@@ -169,3 +169,8 @@ def test_a_model_defined_search_space_is_used(monkeypatch):
     trial = optuna.trial.FixedTrial({"damping": 1.5, "by": "rating"})
     assert suggest_params(trial, "popularity") == {"damping": 1.5}  # 'by' is no longer searched
     assert suggest_params(trial, "popularity", {"damping": 9.0}) == {"damping": 9.0}  # a fixed config value wins
+
+
+def test_timeout_stops_starting_trials(tiny_split):
+    res = tune("popularity", tiny_split.train, metric="ndcg@10", trials=500, timeout=0.5, refit=False)
+    assert 1 <= res.n_run < 500 and res.n_finished == res.n_run
