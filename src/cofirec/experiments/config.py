@@ -426,7 +426,11 @@ class _Validator:
         if not isinstance(out.space, dict):
             self.fail("tune.space", f"expected a table of models, got {_show(out.space)}")
         from cofirec.experiments.spaces import validate_space_overrides
+        from cofirec.models.registry import MODELS
 
+        for model in out.space:
+            if model not in MODELS:
+                self.fail(f"tune.space.{model}", f"unknown model{_close(model, list(MODELS))} (known: {', '.join(MODELS)})")
         validate_space_overrides(out.space, self.label)
         return out
 
