@@ -235,9 +235,12 @@ def _numeric_fast(path: Path, layout: _Layout) -> pd.DataFrame | None:
         import numba
 
         _numeric_kernel = numba.njit(cache=True, nogil=True)(_parse_numeric)
-    buf = np.fromfile(path, dtype=np.uint8)
-    start = int(np.argmax(buf == 10)) + 1 if layout.header else 0
-    n_max = int(np.count_nonzero(buf == 10)) + 1
+    data = path.read_bytes()
+    buf = np.frombuffer(data, dtype=np.uint8)  # no copy
+    start = data.find(b"\n") + 1 if layout.header else 0
+    if layout.header and start == 0:
+        return None
+    n_max = data.count(b"\n") + 1
     n_int, n_float = int((codes == 1).sum()), int((codes == 2).sum())
     ints, floats, n_rows, bad_at = _numeric_kernel(buf, start, ord(layout.sep), codes, n_int, n_float, n_max, _P10)
     if bad_at >= 0 or n_rows == 0:
