@@ -108,7 +108,7 @@ def run_demo(
     from rich.console import Console
     from rich.table import Table
 
-    from cofirec.data.splits import split_data
+    from cofirec.data.splits import split_data, validation_split
     from cofirec.experiments.compare import compare, run_evaluate, write_comparison_report
 
     con = console or Console()
@@ -120,7 +120,11 @@ def run_demo(
     con.rule("[bold]1. Data")
     con.print(f"{source}: {data.n_users:,} users, {data.n_items:,} items, {len(data):,} ratings, sparsity {data.sparsity:.2%}")
     split = split_data(data, "random", test_ratio=0.2, seed=seed)
-    con.print(f"random 80/20 split (seed {seed}): train {len(split.train):,}, test {len(split.test):,}")
+    parts = validation_split(split.train, ratio=0.1, seed=seed)  # for the learning curves and early stopping
+    con.print(
+        f"random 80/20 split (seed {seed}): train {len(split.train):,} ({len(parts.test):,} of them held out as validation "
+        f"for learning curves), test {len(split.test):,}"
+    )
 
     models, skipped = pick_models(quick)
     for s in skipped:
@@ -133,7 +137,7 @@ def run_demo(
         else:
             con.print(f"  {label}: fitted in {row['fit_s']:.1f}s ({row.get('epochs') or 0} epochs)")
 
-    result = compare(models, split.train, split.test, protocol="ranking", k=(10,), seed=seed, keep_models=True, on_model=progress)
+    result = compare(models, parts.train, split.test, protocol="ranking", k=(10,), seed=seed, validation=parts.test, keep_models=True, on_model=progress)
     for row in result.rows:
         model = result.models.get(row["model"])
         if model is not None and model.predicts_ratings:
@@ -148,8 +152,8 @@ def run_demo(
     notes += [f"Skipped: {s}" for s in skipped]
     folder = None if synthetic else find_movielens_100k(data_dir)
     files = [folder / "u.data", folder / "u.item"] if folder is not None else []
-    config = {"demo": True, "quick": quick, "seed": seed, "split": "random 80/20", "models": [{"name": n, "params": p} for n, p in models]}
-    report = write_comparison_report(result, out, config=config, files=files, command=command, seed=seed, train=split.train,
+    config = {"demo": True, "quick": quick, "seed": seed, "split": "random 80/20, 10% of train for validation", "models": [{"name": n, "params": p} for n, p in models]}
+    report = write_comparison_report(result, out, config=config, files=files, command=command, seed=seed, train=parts.train,
                                      test=split.test, title="cofirec demo", notes=notes)
     con.print(f"learning curves: {out / 'learning_curves.png'}")
     con.print(f"report: {report}")

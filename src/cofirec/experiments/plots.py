@@ -53,7 +53,7 @@ def history_metrics(histories: Mapping[str, Sequence[Mapping[str, Any]]]) -> lis
     for records in histories.values():
         for rec in records:
             for key, value in rec.items():
-                if key in _SKIP_KEYS or key in keys:
+                if key in _SKIP_KEYS or key in keys or key.endswith(("seconds", "_per_s", "_time", "_s")):
                     continue
                 if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
                     keys.append(key)
