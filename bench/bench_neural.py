@@ -31,6 +31,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 RECORDS = RESULTS / "neural"
@@ -38,18 +40,20 @@ QUICK_RECORDS = RESULTS / "tmp" / "neural-quick"
 MARK_START = "<!-- neural-cf-A start -->"
 MARK_END = "<!-- neural-cf-A end -->"
 
-COMMON = {"batch_size": 4096, "random_state": 0}
+COMMON = {"batch_size": 4096, "random_state": 0, "epochs": 20, "patience": 2}
 NCF_MODELS: dict[str, tuple[str, dict]] = {
     "popularity": ("popularity", {}),
-    "gmf": ("gmf", {**COMMON, "factors": 64, "lr": 0.002, "negatives": 4, "epochs": 30, "patience": 3}),
-    "mlp": ("mlp", {**COMMON, "layers": (128, 64, 32, 16), "lr": 0.002, "negatives": 4, "epochs": 30, "patience": 3}),
-    "neumf": ("neumf", {**COMMON, "factors": 32, "layers": (64, 32, 16), "lr": 0.002, "negatives": 4, "epochs": 30, "patience": 3}),
-    "embedding-dot": ("embedding-dot", {**COMMON, "factors": 64, "lr": 0.002, "negatives": 4, "epochs": 30, "patience": 3}),
+    "gmf": ("gmf", {**COMMON, "factors": 64, "lr": 0.003, "negatives": 4}),
+    "mlp": ("mlp", {**COMMON, "layers": (64, 32, 16), "init": "normal(0.05)", "lr": 0.005, "negatives": 4}),
+    "neumf": ("neumf", {**COMMON, "factors": 32, "layers": (64, 32, 16), "init": "normal(0.05)", "lr": 0.003, "negatives": 4}),
+    "embedding-dot": ("embedding-dot", {**COMMON, "factors": 64, "lr": 0.003, "negatives": 4}),
+    "embedding-dot-n8": ("embedding-dot", {**COMMON, "factors": 128, "lr": 0.003, "negatives": 8, "batch_size": 8192, "reg": 1e-4}),
 }
 EXPLICIT_MODELS: dict[str, tuple[str, dict]] = {
     "baseline": ("baseline", {}),
-    "embedding-dot": ("embedding-dot", {**COMMON, "factors": 64, "lr": 0.002, "reg": 0.05, "epochs": 40, "patience": 3}),
-    "gmf": ("gmf", {**COMMON, "factors": 64, "lr": 0.002, "reg": 0.05, "epochs": 40, "patience": 3}),
+    "embedding-dot": ("embedding-dot", {**COMMON, "factors": 64, "lr": 0.002, "reg": 0.05, "epochs": 30, "patience": 3}),
+    "embedding-dot-f128": ("embedding-dot", {**COMMON, "factors": 128, "lr": 0.002, "reg": 0.07, "epochs": 30, "patience": 3}),
+    "gmf": ("gmf", {**COMMON, "factors": 64, "lr": 0.002, "reg": 0.05, "epochs": 30, "patience": 3}),
 }
 THROUGHPUT_MODELS: dict[str, tuple[str, dict]] = {
     "embedding-dot": ("embedding-dot", {"factors": 64}),
@@ -152,7 +156,7 @@ def job_throughput(key: str, data_dir: Path, quick: bool) -> dict:
     name, params = THROUGHPUT_MODELS[key]
     train, _, _ = load_ncf(data_dir)
     if quick:
-        train = train.subset(slice(0, 50_000))
+        train = train.subset(np.arange(50_000))
     params = {**params, "epochs": 1, "negatives": 4, "batch_size": 1024, "patience": 0}
     model = create_model(name, params).fit(train)
     rec = model.history_[0]
