@@ -289,36 +289,11 @@ def tune(
     n_before = 0 if existing is None else _count_finished(existing)
     if existing is not None:
         _check_same_search(existing, model, metric, protocol)
-    sampler = optuna.samplers.TPESampler(seed=seed + n_before, n_startup_trials=min(10, max(2, trials // 3)))
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1) if prune else optuna.pruners.NopPruner()
-    study = optuna.create_study(
-        storage=store, study_name=name, direction=direction, sampler=sampler, pruner=pruner, load_if_exists=True
-    )
-    study.set_user_attr("model", model)
-    study.set_user_attr("metric", metric)
-    study.set_user_attr("protocol", protocol)
-
-    def objective(trial: Any) -> float:
-        from cofirec.experiments.spaces import suggest_params
-
-        drawn = suggest_params(trial, model, {**(space or {}), **fixed})
-        full = with_seed(ModelSpec(model, check_params(cls, drawn, f"{model}.space")), seed)
-        rec = cls(**full)
-        pruner_cb = EpochPruner(trial, valid, metric, protocol, ks, minimize=direction == "minimize")
-        start = time.perf_counter()
-        try:
-            rec.fit(fit_part, validation=valid, callbacks=[pruner_cb] if prune else [])
-        finally:
-            trial.set_user_attr("seconds", time.perf_counter() - start)
-            trial.set_user_attr("epochs", len(getattr(rec, "history_", []) or []))
-            trial.set_user_attr("params", {k: v for k, v in full.items() if _jsonable_scalar(v)})
-            if pruner_cb.source is not None:
-                trial.set_user_attr("pruned_on", pruner_cb.source)
-        metrics = run_evaluate(rec, valid, protocol=protocol, k=ks)
-        if metric not in metrics:
-            raise _MetricMissing(f"metric {metric!r} is not computed by the {protocol} protocol (available: {', '.join(m for m in metrics if is_quality_metric(m))})")
-        trial.set_user_attr("validation", {m: v for m, v in metrics.items() if _jsonable_scalar(v)})
-        return float(metrics[metric])
+    study = _open_study(store, name, direction, seed=seed + n_before, trials=trials, prune=prune)
+    for key, value in (("model", model), ("metric", metric), ("protocol", protocol)):
+        study.set_user_attr(key, value)
+    objective = _Objective(cls, model, fit_part, valid, metric=metric, protocol=protocol, ks=ks, space={**(space or {}), **fixed},
+                           seed=seed, prune=prune, minimize=direction == "minimize")
 
     remaining = max(0, trials - n_before)
     callbacks = [lambda st, tr: on_trial(_trial_record(tr))] if on_trial is not None else []
@@ -362,6 +337,49 @@ def _refit(result: TuneResult, cls: type, train, test, protocol, ks, negatives, 
     result.final_row = row
     result.history = list(getattr(final, "history_", []) or [])
     result.final_model = final
+
+
+def _open_study(store: Any, name: str, direction: str, *, seed: int, trials: int, prune: bool) -> Any:
+    """Create or load the study: TPE sampler (seeded past the stored trials, so a resumed search draws new
+    points) and a median pruner on per-epoch validation values."""
+    import optuna
+
+    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(2, trials // 3)))
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1) if prune else optuna.pruners.NopPruner()
+    return optuna.create_study(storage=store, study_name=name, direction=direction, sampler=sampler, pruner=pruner, load_if_exists=True)
+
+
+class _Objective:
+    """One trial: draw parameters, fit on the training part (pruned per epoch), score on the validation part."""
+
+    def __init__(self, cls: type, model: str, fit_part: Interactions, valid: Interactions, *, metric: str, protocol: str,
+                 ks: tuple[int, ...], space: dict[str, Any], seed: int, prune: bool, minimize: bool) -> None:
+        self.cls, self.model, self.fit_part, self.valid = cls, model, fit_part, valid
+        self.metric, self.protocol, self.ks, self.space = metric, protocol, ks, space
+        self.seed, self.prune, self.minimize = seed, prune, minimize
+
+    def __call__(self, trial: Any) -> float:
+        from cofirec.experiments.spaces import suggest_params
+
+        drawn = suggest_params(trial, self.model, self.space)
+        full = with_seed(ModelSpec(self.model, check_params(self.cls, drawn, f"{self.model}.space")), self.seed)
+        rec = self.cls(**full)
+        pruner = EpochPruner(trial, self.valid, self.metric, self.protocol, self.ks, minimize=self.minimize)
+        start = time.perf_counter()
+        try:
+            rec.fit(self.fit_part, validation=self.valid, callbacks=[pruner] if self.prune else [])
+        finally:
+            trial.set_user_attr("seconds", time.perf_counter() - start)
+            trial.set_user_attr("epochs", len(getattr(rec, "history_", []) or []))
+            trial.set_user_attr("params", {k: v for k, v in full.items() if _jsonable_scalar(v)})
+            if pruner.source is not None:
+                trial.set_user_attr("pruning_signal", pruner.source)
+        metrics = run_evaluate(rec, self.valid, protocol=self.protocol, k=self.ks)
+        if self.metric not in metrics:
+            available = ", ".join(m for m in metrics if is_quality_metric(m))
+            raise _MetricMissing(f"metric {self.metric!r} is not computed by the {self.protocol} protocol (available: {available})")
+        trial.set_user_attr("validation", {m: v for m, v in metrics.items() if _jsonable_scalar(v)})
+        return float(metrics[self.metric])
 
 
 def param_importance(study: Any) -> tuple[dict[str, float], str]:
