@@ -6,10 +6,10 @@ One command runs everything and prints the tables::
 
 Protocols (fixed seeds; validation always carved from the training data, never from the test set):
 
-* ``ncf``: ``ncf-ml-1m-half`` train / test / 99 (or fewer) test negatives, as implicit feedback. Stage 1 fits on
-  the train file minus each user's latest interaction (validation, ranked against 99 sampled items) with early
-  stopping; stage 2 refits on the whole train file for the best stage-1 epoch count; HR@10 / NDCG@10 on the
-  test file with ``cofirec.evaluate.runner.evaluate(..., protocol="sampled")``.
+* ``ncf``: ``ncf-ml-1m-half`` train / test / 99 (or fewer) test negatives, as implicit feedback. Fit on the
+  train file minus each user's latest interaction (validation, ranked against 99 sampled items) with early
+  stopping (best epoch restored); with ``--refit`` a second fit on the whole train file for the best epoch
+  count (twice the time); HR@10 / NDCG@10 on the test file with ``evaluate(..., protocol="sampled")``.
 * ``explicit``: ``ml-1m-half/ratings.dat``, random 90/10 split (seed 0); 10% of train (per user) is the
   validation set for early stopping; stage 2 refits on all of train for the best epoch count; test RMSE.
 * ``throughput``: one epoch of each model on the NCF train file with 4 negatives per positive.
@@ -43,11 +43,11 @@ MARK_END = "<!-- neural-cf-A end -->"
 COMMON = {"batch_size": 4096, "random_state": 0, "epochs": 20, "patience": 2}
 NCF_MODELS: dict[str, tuple[str, dict]] = {
     "popularity": ("popularity", {}),
-    "gmf": ("gmf", {**COMMON, "factors": 64, "lr": 0.003, "negatives": 4}),
-    "mlp": ("mlp", {**COMMON, "layers": (64, 32, 16), "init": "normal(0.05)", "lr": 0.005, "negatives": 4}),
-    "neumf": ("neumf", {**COMMON, "factors": 32, "layers": (64, 32, 16), "init": "normal(0.05)", "lr": 0.003, "negatives": 4}),
-    "embedding-dot": ("embedding-dot", {**COMMON, "factors": 64, "lr": 0.003, "negatives": 4}),
-    "embedding-dot-n8": ("embedding-dot", {**COMMON, "factors": 128, "lr": 0.003, "negatives": 8, "batch_size": 8192, "reg": 1e-4}),
+    "gmf": ("gmf", {**COMMON, "factors": 64, "lr": 0.003, "negatives": 4, "epochs": 12}),
+    "mlp": ("mlp", {**COMMON, "layers": (64, 32, 16), "init": "normal(0.05)", "lr": 0.005, "negatives": 4, "epochs": 12}),
+    "neumf": ("neumf", {**COMMON, "factors": 32, "layers": (64, 32, 16), "init": "normal(0.05)", "lr": 0.003, "negatives": 4, "epochs": 12}),
+    "embedding-dot": ("embedding-dot", {**COMMON, "factors": 64, "lr": 0.003, "negatives": 4, "epochs": 12}),
+    "embedding-dot-n8": ("embedding-dot", {**COMMON, "factors": 128, "lr": 0.003, "negatives": 8, "batch_size": 8192, "reg": 1e-4, "epochs": 12}),
 }
 EXPLICIT_MODELS: dict[str, tuple[str, dict]] = {
     "baseline": ("baseline", {}),
@@ -96,7 +96,7 @@ def _epoch_stats(history: list[dict]) -> dict:
     }
 
 
-def job_ncf(key: str, data_dir: Path, quick: bool) -> dict:
+def job_ncf(key: str, data_dir: Path, quick: bool, refit: bool = False) -> dict:
     from cofirec.data.splits import leave_last_out
     from cofirec.evaluate.runner import evaluate
     from cofirec.models.registry import create_model
@@ -115,9 +115,12 @@ def job_ncf(key: str, data_dir: Path, quick: bool) -> dict:
         out.update(best_epoch=stage1.best_epoch_, val_hr=best.get("val_hr@10"), val_ndcg=best.get("val_ndcg@10"))
         out["history"] = stage1.history_
         out.update(_epoch_stats(stage1.history_))
-        final = create_model(name, {**params, "epochs": int(stage1.best_epoch_), "patience": 0}).fit(train)
+        final = stage1
+        if refit:
+            final = create_model(name, {**params, "epochs": int(stage1.best_epoch_), "patience": 0}).fit(train)
     else:
         final = create_model(name, params).fit(train)
+    out["refit"] = refit
     res = evaluate(final, test, protocol="sampled", negatives=negatives, k=(10,))
     out.update(hr10=res["hr@10"], ndcg10=res["ndcg@10"], seconds=time.perf_counter() - t0)
     return out
@@ -186,9 +189,9 @@ JOBS = {
 }
 
 
-def run_job(section: str, key: str, data_dir: Path, quick: bool) -> Path:
+def run_job(section: str, key: str, data_dir: Path, quick: bool, refit: bool = False) -> Path:
     fn, _ = JOBS[section]
-    rec = fn(key, data_dir, quick)
+    rec = fn(key, data_dir, quick, refit) if section == "ncf" else fn(key, data_dir, quick)
     rec["threads"] = os.environ.get("COFIREC_THREADS", "")
     rec["load_avg"] = os.getloadavg()[0]
     folder = QUICK_RECORDS if quick else RECORDS
@@ -247,13 +250,13 @@ def report(records: dict[str, dict[str, dict]]) -> str:
     tp = records.get("throughput", {})
     if tp:
         lines += ["### CPU throughput (one epoch, ncf-ml-1m-half train, 4 negatives per positive, batch 1024)", "",
-                  "| model | params | samples | epoch s (wall) | epoch CPU s | samples/s (wall) | threads | load avg |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|"]
+                  "| model | params | samples | epoch s (wall) | epoch CPU s | samples/s (wall) | samples per CPU s | threads | load avg |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
         for key in THROUGHPUT_MODELS:
             r = tp.get(key)
             if r:
                 lines.append(f"| {key} | {_params_text(r['params'])} | {r['samples']:,} | {_fmt(r['epoch_s'], 1)} | {_fmt(r['epoch_cpu_s'], 1)} | "
-                             f"{_fmt(r['samples_per_s'], 0)} | {r.get('threads') or 'all'} | {_fmt(r.get('load_avg'), 1)} |")
+                             f"{_fmt(r['samples_per_s'], 0)} | {_fmt(r['samples'] / r['epoch_cpu_s'], 0)} | {r.get('threads') or 'all'} | {_fmt(r.get('load_avg'), 1)} |")
         lines.append("")
     cv = records.get("curves", {})
     if cv:
@@ -289,7 +292,10 @@ def plot_curves(records: dict[str, dict[str, dict]]) -> Path | None:
         axes[1].plot(ep, [e["val_loss"] for e in h], marker="o", ms=3, label=key)
     axes[0].set_title("train MSE")
     axes[1].set_title("validation MSE")
+    from matplotlib.ticker import MaxNLocator
+
     for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
         ax.legend()
@@ -325,12 +331,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", default="", help="comma-separated model keys to run (default: all of each section)")
     ap.add_argument("--jobs", type=int, default=1, help="jobs run in parallel processes")
     ap.add_argument("--quick", action="store_true", help="2 epochs / small data: a smoke test of the script")
+    ap.add_argument("--refit", action="store_true", help="ncf: refit on the whole train file for the best epoch count")
     ap.add_argument("--report", action="store_true", help="only print the tables from saved records")
     ap.add_argument("--write-results", action="store_true", help="update this section of bench/RESULTS.md")
     ap.add_argument("--job", nargs=2, metavar=("SECTION", "KEY"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.job:
-        print(run_job(args.job[0], args.job[1], args.data_dir, args.quick), flush=True)
+        print(run_job(args.job[0], args.job[1], args.data_dir, args.quick, args.refit), flush=True)
         return 0
     if not args.data_dir.exists():
         print(f"data folder {args.data_dir} not found (expected the shared MovieLens copies)", file=sys.stderr)
@@ -344,7 +351,8 @@ def main(argv: list[str] | None = None) -> int:
         for section, key in todo:
             while len(running) >= max(1, args.jobs):
                 running, failed = _reap(running, failed)
-            cmd = [sys.executable, __file__, "--data-dir", str(args.data_dir), "--job", section, key] + (["--quick"] if args.quick else [])
+            cmd = [sys.executable, __file__, "--data-dir", str(args.data_dir), "--job", section, key]
+            cmd += (["--quick"] if args.quick else []) + (["--refit"] if args.refit else [])
             running.append((subprocess.Popen(cmd, env=env), f"{section}/{key}"))
             print(f"started {section}/{key}", flush=True)
         while running:
