@@ -156,3 +156,14 @@ def test_default_cache_dir_honours_env(monkeypatch, tmp_path):
     assert dl.default_cache_dir() == tmp_path
     monkeypatch.delenv("COFIREC_CACHE_DIR")
     assert "cofirec" in str(dl.default_cache_dir())
+
+
+def test_progress_bar_goes_to_stderr_not_stdout(tmp_path, good_zip, monkeypatch, capsys):
+    # Force rich to draw as if on a terminal: the bar must never touch stdout (``--json`` output lives there).
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    folder = download_dataset("mini-100k", tmp_path / "cache", info=_info(good_zip), progress=True)
+    assert (folder / "u.data").is_file()
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "downloading mini-100k" in captured.err

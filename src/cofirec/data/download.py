@@ -181,11 +181,12 @@ def _fetch(info: DatasetInfo, opener: Opener, part: Path, progress: bool, target
             f"Download the zip yourself and unzip it so that {target / info.files[0]} exists, "
             f"or put the {info.name} folder in --data-dir or $COFIREC_DATA"
         ) from None
+    from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
     total = _content_length(response)
     columns = (TextColumn(f"downloading {info.name}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
-    with response, open(part, "wb") as out, Progress(*columns, transient=True, disable=not progress) as bar:
+    with response, open(part, "wb") as out, Progress(*columns, console=Console(stderr=True), transient=True, disable=not progress) as bar:
         task = bar.add_task("download", total=total)
         try:
             while chunk := response.read(1 << 20):
