@@ -262,3 +262,12 @@ def test_recommend_all_users_json_array_and_include_seen(cli, pop_run):
     assert rec["items"][0] in best
     rec = cli("recommend", pop_run, "--user", user, "-n", "1", "--json").json()
     assert rec["items"][0] not in seen
+
+
+def test_model_progress_bars_never_reach_stdout(cli, synth_file, tmp_path, monkeypatch):
+    """Models draw rich bars on rich's global console; under the CLI that console is stderr."""
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # make rich draw as on a terminal
+    res = cli("train", "mf", "--train", synth_file, "--param", "epochs=2", "--out", tmp_path / "mf")
+    assert res.code == 0, res.stderr
+    assert "━" not in res.stdout and "\x1b[2K" not in res.stdout and "\x1b[?25l" not in res.stdout
+    assert "fitted" in res.stdout and "saved model" in res.stdout

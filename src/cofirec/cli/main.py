@@ -12,7 +12,8 @@ import importlib
 import os
 import sys
 import warnings
-from typing import Any, Sequence
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
 
 import typer
 from typer.core import TyperGroup
@@ -56,6 +57,23 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     sys.stderr.write(f"warning: {_one_line(str(message))}\n")
 
 
+@contextmanager
+def rich_on_stderr() -> Iterator[None]:
+    """Point rich's global console (used by models' progress bars) at stderr while a command runs.
+
+    stdout carries the results (``--json``, ``--format jsonl``); bars and live displays must never mix into it.
+    """
+    import rich
+
+    console = rich.get_console()
+    saved = dict(console.__dict__)
+    rich.reconfigure(stderr=True)
+    try:
+        yield
+    finally:
+        console.__dict__ = saved
+
+
 class CofirecGroup(TyperGroup):
     """Typer group whose ``invoke`` turns errors into one stderr line and an exit code.
 
@@ -67,7 +85,7 @@ class CofirecGroup(TyperGroup):
         from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), rich_on_stderr():
                 if not debug_enabled():
                     warnings.showwarning = _show_warning
                 return super().invoke(ctx)
