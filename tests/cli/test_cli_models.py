@@ -271,3 +271,17 @@ def test_model_progress_bars_never_reach_stdout(cli, synth_file, tmp_path, monke
     assert res.code == 0, res.stderr
     assert "━" not in res.stdout and "\x1b[2K" not in res.stdout and "\x1b[?25l" not in res.stdout
     assert "fitted" in res.stdout and "saved model" in res.stdout
+
+
+def test_implicit_min_rating_target_is_carried_into_evaluate(cli, synth_file, tmp_path):
+    """--target implicit:4 keeps ratings >= 4 as positives in training, and evaluate applies the same cut to the test file."""
+    out = tmp_path / "imp4"
+    res = cli("train", "popularity", "--dataset", synth_file, "--split", "user", "--target", "implicit:4", "--out", out, "--json")
+    assert res.code == 0, res.stderr
+    report = res.json()
+    assert report["kind"] == "implicit"
+    assert json.loads((out / "manifest.json").read_text())["state"]["implicit_min_rating_"] == 4.0
+    test = _frame(out / "test.tsv")
+    assert test.rating.min() < 4  # the saved test file keeps the raw ratings
+    metrics = cli("evaluate", out, "--test", out / "test.tsv", "--json").json()
+    assert metrics["relevant_interactions"] == int((test.rating >= 4).sum())

@@ -89,3 +89,12 @@ def test_synthetic_has_structure_and_features():
     assert np.array_equal(d.ratings, again.ratings)
     stats = d.stats()
     assert stats["users"] == 100 and sum(stats["rating_histogram"].values()) == len(d)
+
+
+def test_as_implicit_records_its_minimum_rating_for_the_model():
+    from cofirec.data.synthetic import make_synthetic
+
+    data = make_synthetic(n_users=20, n_items=15, density=0.4, seed=2)
+    pos = data.as_implicit(min_rating=4)
+    assert pos.meta["implicit_min_rating"] == 4.0 and len(pos) == int((data.ratings >= 4).sum())
+    assert "implicit_min_rating" not in data.as_implicit().meta

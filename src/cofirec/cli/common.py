@@ -272,13 +272,14 @@ def apply_target(data: "Interactions", target: Target) -> "Interactions":
 
 
 def model_target(model: Any) -> Target:
-    """The transform a fitted model was trained with (from ``kind_`` and ``binary_threshold_``)."""
+    """The transform a fitted model was trained with (``kind_``, ``binary_threshold_``, ``implicit_min_rating_``)."""
     kind = getattr(model, "kind_", "explicit")
     if kind == "binary":
         thr = getattr(model, "binary_threshold_", None)
         return Target("binary", float(thr) if thr is not None else None)
     if kind == "implicit":
-        return Target("implicit")
+        low = getattr(model, "implicit_min_rating_", None)
+        return Target("implicit", float(low) if low is not None else None)
     return Target()
 
 
@@ -288,7 +289,7 @@ def align_to_model(test: "Interactions", model: Any) -> "Interactions":
 
     target = model_target(model)
     if target.kind == "implicit":
-        return test if test.kind == "implicit" else apply_target(test, Target("implicit"))
+        return test if test.kind == "implicit" else apply_target(test, target)
     if target.kind == "binary" and test.kind == "explicit":
         values = np.unique(test.ratings)
         if target.value is None or (np.isin(values, (0.0, 1.0)).all() and target.value > 1.0):

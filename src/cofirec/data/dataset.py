@@ -213,7 +213,8 @@ class Interactions:
     def as_implicit(self, min_rating: float | None = None) -> "Interactions":
         """Every interaction (or only those with rating >= ``min_rating``) as a positive with value 1."""
         data = self if min_rating is None else self.subset(self.ratings >= min_rating)
-        return replace(data, ratings=np.ones(len(data), dtype=np.float32), kind="implicit", meta=dict(self.meta))
+        meta = dict(self.meta) if min_rating is None else {**self.meta, "implicit_min_rating": float(min_rating)}
+        return replace(data, ratings=np.ones(len(data), dtype=np.float32), kind="implicit", meta=meta)
 
     # ------------------------------------------------------------------ mean normalisation
     @property

@@ -165,6 +165,7 @@ class Recommender:
         self.kind_ = data.kind
         self.data_name_ = data.name
         self.binary_threshold_ = data.meta.get("binary_threshold")
+        self.implicit_min_rating_ = data.meta.get("implicit_min_rating")
         self.seen_ = data.to_csr("binary", dtype=np.float32)
         counts = data.item_counts().astype(np.float32)
         self.item_popularity_ = counts
