@@ -156,3 +156,27 @@ def test_config_target_binary_reads_files_and_binarizes_both_parts(split_files):
     assert prepared.train.user_map == prepared.test.user_map  # one id space for both files
     res = compare(cfg.models, prepared.train, prepared.test, protocol="binary")
     assert 0.5 < res.rows[0]["auc"] <= 1.0
+
+
+def test_compare_table_shows_every_metric_with_four_decimals(capsys, monkeypatch):
+    """Metric columns line up: 0.12 prints as 0.1200 (not 0.12), as in ``cofirec evaluate``'s table."""
+    import re
+
+    from cofirec.cli.experiment_cmds import print_comparison
+    from cofirec.experiments.compare import ComparisonResult
+
+    monkeypatch.setenv("COLUMNS", "200")
+    rows = [
+        {"model": "a", "name": "popularity", "ndcg@10": 0.12, "recall@10": 0.011, "hr@10": 0.5, "precision@10": 0.1234,
+         "fit_s": 0.1, "recommend_s": 0.01, "n_params": 3, "artifact_bytes": 100},
+        {"model": "b", "name": "mean", "ndcg@10": 0.2, "recall@10": 0.25, "hr@10": 1.0, "precision@10": 0.0,
+         "fit_s": 0.1, "recommend_s": 0.01, "n_params": 0, "artifact_bytes": 100},
+    ]
+    result = ComparisonResult(rows=rows, metrics=["ndcg@10", "recall@10", "hr@10", "precision@10"], histories={},
+                              protocol="ranking", k=(10,), data={"name": "x", "train": 10, "test": 2})
+    print_comparison(result)
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith(("│ a ", "│ b "))]
+    assert len(lines) == 2
+    for line in lines:
+        cells = [c.strip() for c in line.strip("│").split("│")][1:5]
+        assert all(re.fullmatch(r"\d\.\d{4}", c) for c in cells), line

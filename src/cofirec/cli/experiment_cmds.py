@@ -270,7 +270,8 @@ def print_comparison(result) -> None:
             continue
         cells = []
         for m in metrics:
-            text = fmt_number(row.get(m))
+            value = row.get(m)
+            text = f"{value:.4f}" if isinstance(value, float) else fmt_number(value)
             cells.append(f"[green]{text}[/]" if best[m] is row else text)
         size = row.get("artifact_bytes")
         cells += [f"{row.get('fit_s', 0):.2f}", f"{row.get('recommend_s', 0):.3f}", fmt_number(row.get("n_params")), _human_bytes(size)]
