@@ -223,8 +223,37 @@ def _params_text(params: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in params.items() if k not in skip)
 
 
+def goals(records: dict[str, dict[str, dict]]) -> list[str]:
+    """The issue's targets, checked on the saved records (models chosen by validation, not by test)."""
+    out = []
+    ncf = {k: r for k, r in records.get("ncf", {}).items() if r.get("val_ndcg") is not None}
+    if ncf:
+        key = max(ncf, key=lambda k: ncf[k]["val_ndcg"])
+        r = ncf[key]
+        ok = r["hr10"] >= 0.73 and r["ndcg10"] >= 0.455
+        best_test = max(ncf.values(), key=lambda x: x["ndcg10"])
+        out.append(f"- NCF goal HR@10 >= 0.73 and NDCG@10 >= 0.455: best model by validation NDCG@10 is {key} with test "
+                   f"HR@10 {r['hr10']:.4f} / NDCG@10 {r['ndcg10']:.4f}: {'met' if ok else 'NOT met'} "
+                   f"(best on test: {best_test['key']} {best_test['hr10']:.4f} / {best_test['ndcg10']:.4f}).")
+    ex = {k: r for k, r in records.get("explicit", {}).items() if r.get("val_rmse") is not None}
+    if ex:
+        key = min(ex, key=lambda k: ex[k]["val_rmse"])
+        r = ex[key]
+        out.append(f"- Explicit goal RMSE <= 0.855: best model by validation RMSE is {key} with test RMSE {r['rmse']:.4f}: "
+                   f"{'met' if r['rmse'] <= 0.855 else 'NOT met'}.")
+    tp = records.get("throughput", {}).get("neumf")
+    if tp:
+        out.append(f"- NeuMF epoch (4 negatives) < 30 s: {tp['epoch_cpu_s']:.1f} s of CPU time on one thread "
+                   f"({'met' if tp['epoch_cpu_s'] < 30 else 'NOT met'} for an idle core); {tp['epoch_s']:.0f} s wall on the shared "
+                   f"machine at load average {tp['load_avg']:.0f}.")
+    return out
+
+
 def report(records: dict[str, dict[str, dict]]) -> str:
     lines: list[str] = []
+    checked = goals(records)
+    if checked:
+        lines += ["### Goals", "", *checked, ""]
     ncf = records.get("ncf", {})
     if ncf:
         lines += ["### NCF leave-one-out (ncf-ml-1m-half, sampled negatives)", "",
