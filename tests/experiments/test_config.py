@@ -161,3 +161,14 @@ def test_config_from_dict_shorthands():
     assert cfg.target_spec() == ("explicit", None)
     assert config_from_dict({"dataset": "x", "target": "binary:3.5"}).target_spec() == ("binary", 3.5)
     assert config_from_dict({"dataset": "x", "implicit": True}).target_spec() == ("implicit", None)
+
+
+def test_models_as_a_table_of_name_to_params(tmp_path):
+    """``[models.NAME]`` tables (the natural TOML form, as ``[tune.space.NAME]``) are accepted, and checked."""
+    text = 'dataset = "ml-100k"\n[models.popularity]\nby = "rating"\n[models.mean]\n'
+    cfg = load_config(write(tmp_path, "config.toml", text))
+    assert [(m.name, m.params) for m in cfg.models] == [("popularity", {"by": "rating"}), ("mean", {})]
+    msg = error_of(write(tmp_path, "bad.toml", 'dataset = "ml-100k"\n[models.popularity]\ndamping = "abc"\n'))
+    assert msg == "bad.toml: models.popularity.damping: expected float, got 'abc'"
+    msg = error_of(write(tmp_path, "bad2.toml", 'dataset = "ml-100k"\n[models.populrity]\n'))
+    assert msg.startswith("bad2.toml: models.populrity: unknown model 'populrity'")

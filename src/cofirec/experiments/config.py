@@ -29,6 +29,8 @@ Example (TOML)::
     label = "mf-64"                # optional display name (to compare one model with two settings)
     params = { factors = 64, epochs = 20 }
 
+    # models may also be given as tables, one per model: [models.ease] then l2 = 300
+
     [tune]
     metric = "ndcg@10"
     trials = 30
@@ -435,6 +437,8 @@ class _Validator:
         return out
 
     def models(self, raw: Any) -> list[ModelSpec]:
+        if isinstance(raw, dict) and raw and "name" not in raw and all(isinstance(v, dict) for v in raw.values()):
+            return [self.model_table(name, params) for name, params in raw.items()]  # [models.NAME] tables
         if isinstance(raw, dict):
             raw = [raw]
         if not isinstance(raw, list):
@@ -456,6 +460,11 @@ class _Validator:
         if label is not None and (not isinstance(label, str) or not label):
             self.fail(f"{where}.label", f"expected a non-empty string, got {_show(label)}")
         return ModelSpec(name=name, params=check_params(cls, params, f"{self.label}: {where}.params"), label=label)
+
+    def model_table(self, name: str, params: dict[str, Any]) -> ModelSpec:
+        """One ``[models.NAME]`` table: its keys are the model's parameters."""
+        cls = self.model_class(name, f"models.{name}")
+        return ModelSpec(name=name, params=check_params(cls, params, f"{self.label}: models.{name}"))
 
     def model_class(self, name: str, where: str) -> type:
         from cofirec.models.registry import MODELS, get_model_class
