@@ -139,3 +139,15 @@ def test_parquet_bad_row_and_damaged_file(tmp_path):
     broken.write_bytes(b"PAR1 not really parquet")
     with pytest.raises(DataError, match=r"broken.parquet: cannot read Parquet"):
         read_ratings_file(broken)
+
+
+def test_unrecognised_header_tells_how_to_name_the_columns(tmp_path):
+    """The fix is named for library users (columns=) and command-line users (--columns) alike."""
+    path = tmp_path / "h.csv"
+    path.write_text("a,b,c\n1,2,5\n")
+    with pytest.raises(DataError, match=r"h.csv, line 1: header .* no recognisable user and item columns.*--columns user,item"):
+        read_ratings_file(path)
+    wide = tmp_path / "w.tsv"
+    wide.write_text("1\t2\t5\t9\t7\n")
+    with pytest.raises(DataError, match=r"5 fields but no header.*columns=.*--columns"):
+        read_ratings_file(wide)

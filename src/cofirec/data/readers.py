@@ -57,6 +57,7 @@ _SEPARATORS = ("::", "\t", ",", "|", ";", " ")
 _SEP_NAMES = {"::": "'::'", "\t": "tab", ",": "comma", "|": "'|'", ";": "';'", " ": "space"}
 _SUBST = b"\x1f"  # single byte standing in for '::' so pyarrow can parse it
 _HEAD_BYTES = 1 << 16  # bytes read to detect separator, header and id types
+_COLUMNS_HINT = "give the column order with columns= (command line: --columns user,item,rating,timestamp; '-' skips one)"
 
 
 def normalize_column_name(name: str) -> str | None:
@@ -461,12 +462,12 @@ def _detect_layout(path: Path, lines, columns, sep, header) -> _Layout:
         if n_fields > 4:
             raise DataError(
                 f"{path}, line {first_no}: {n_fields} fields but no header; expected user, item[, rating[, timestamp]]; "
-                "pass columns= (e.g. ['user', 'item', 'rating', '-', ...])"
+                f"{_COLUMNS_HINT}"
             )
         names = list(CANONICAL_COLUMNS[:n_fields])
     for need in ("user", "item"):
         if need not in names:
-            raise DataError(f"{path}: no {need} column (columns are {[n or '-' for n in names]}); pass columns=")
+            raise DataError(f"{path}: no {need} column (columns are {[n or '-' for n in names]}); {_COLUMNS_HINT}")
     int_ids = {}
     for col in ("user", "item"):
         k = names.index(col)
@@ -515,7 +516,7 @@ def _names_from_header(path: Path, fields: list[str], line_no: int) -> tuple[lis
     if "user" not in names or "item" not in names:
         raise DataError(
             f"{path}, line {line_no}: header {fields} has no recognisable user and item columns "
-            "(expected names like userId/user_id/user and movieId/item_id/item); pass columns="
+            "(expected names like userId/user_id/user and movieId/item_id/item); " + _COLUMNS_HINT
         )
     return names, ignored
 
@@ -771,7 +772,7 @@ def _read_parquet(path: Path, columns, on_bad_lines) -> tuple[pd.DataFrame, int,
     else:
         names = [normalize_column_name(c) for c in table.column_names]
         if "user" not in names or "item" not in names:
-            raise DataError(f"{path}: columns {table.column_names} have no recognisable user and item columns; pass columns=")
+            raise DataError(f"{path}: columns {table.column_names} have no recognisable user and item columns; {_COLUMNS_HINT}")
     frame = pd.DataFrame({n: table.column(k).to_pandas() for k, n in enumerate(names) if n is not None})
     for col in ("user", "item"):
         if frame[col].dtype == object:
