@@ -47,7 +47,6 @@ NCF_MODELS: dict[str, tuple[str, dict]] = {
     "mlp": ("mlp", {**COMMON, "layers": (64, 32, 16), "init": "normal(0.05)", "lr": 0.005, "negatives": 4, "epochs": 12}),
     "neumf": ("neumf", {**COMMON, "factors": 32, "layers": (64, 32, 16), "init": "normal(0.05)", "lr": 0.003, "negatives": 4, "epochs": 12}),
     "embedding-dot": ("embedding-dot", {**COMMON, "factors": 64, "lr": 0.003, "negatives": 4, "epochs": 12}),
-    "embedding-dot-n8": ("embedding-dot", {**COMMON, "factors": 128, "lr": 0.003, "negatives": 8, "batch_size": 8192, "reg": 1e-4, "epochs": 12}),
 }
 EXPLICIT_MODELS: dict[str, tuple[str, dict]] = {
     "baseline": ("baseline", {}),
