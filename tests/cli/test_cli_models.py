@@ -285,3 +285,14 @@ def test_implicit_min_rating_target_is_carried_into_evaluate(cli, synth_file, tm
     assert test.rating.min() < 4  # the saved test file keeps the raw ratings
     metrics = cli("evaluate", out, "--test", out / "test.tsv", "--json").json()
     assert metrics["relevant_interactions"] == int((test.rating >= 4).sum())
+
+
+def test_narrow_tables_keep_title_and_caption_on_one_line(cli, pop_run, monkeypatch):
+    """A model without titles gives a narrow table; its title and caption must not be wrapped."""
+    monkeypatch.setenv("COLUMNS", "120")
+    train = _frame(pop_run / "train.tsv")
+    user = int(train.user.iloc[0])
+    res = cli("recommend", pop_run, "--user", user, "-n", "2")
+    assert res.code == 0, res.stderr
+    assert f"recommendations for user {user}" in res.stdout
+    assert "items this user has not rated in training" in res.stdout

@@ -21,6 +21,7 @@ from cofirec.errors import ConfigError, DataError
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
+    from rich.table import Table
 
     from cofirec.data.dataset import Interactions
 
@@ -61,6 +62,15 @@ def stdout_console() -> "Console":
     from rich.console import Console
 
     return Console(file=sys.stdout, highlight=False, soft_wrap=False)
+
+
+def titled_table(title: str, caption: str | None = None, **kwargs: Any) -> "Table":
+    """A Rich table at least as wide as its title and caption, so narrow tables do not wrap them."""
+    from rich.table import Table
+    from rich.text import Text
+
+    widest = max(Text.from_markup(title).cell_len, len(caption or ""))
+    return Table(title=title, caption=caption, min_width=min(widest + 2, 100), **kwargs)
 
 
 def stderr_console() -> "Console":

@@ -33,6 +33,7 @@ from cofirec.cli.common import (
     parse_target,
     read_file,
     stdout_console,
+    titled_table,
     to_jsonable,
 )
 from cofirec.errors import ConfigError, DataError, UnknownIdError
@@ -311,9 +312,9 @@ def evaluate(
     if json_out:
         emit_json(metrics)
         return
-    from rich.table import Table
+    from rich.markup import escape
 
-    table = Table(title=f"{getattr(model, 'name', 'model')} on {test.name} ({protocol} protocol, {len(test_data):,} test rows)")
+    table = titled_table(escape(f"{getattr(model, 'name', 'model')} on {test.name} ({protocol} protocol, {len(test_data):,} test rows)"))
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in metrics.items():
@@ -466,7 +467,6 @@ def _recommend_all(model: Any, n: int, *, exclude_seen: bool, batch_size: int, a
 
 def _print_recommendations(rec: dict, *, exclude_seen: bool, label: str) -> None:
     from rich.markup import escape
-    from rich.table import Table
 
     titles = rec.get("titles")
     if "user" in rec:
@@ -476,7 +476,7 @@ def _print_recommendations(rec: dict, *, exclude_seen: bool, label: str) -> None
         title = f"recommendations for user {rec['user']}"
     else:
         caption, title = None, f"items similar to {rec['item']}" + (f" ({rec['item_title']})" if rec.get("item_title") else "")
-    table = Table(title=escape(title), caption=caption)
+    table = titled_table(escape(title), caption)
     table.add_column("#", justify="right")
     table.add_column("item", justify="right")
     if titles is not None:
