@@ -172,3 +172,9 @@ def test_models_as_a_table_of_name_to_params(tmp_path):
     assert msg == "bad.toml: models.popularity.damping: expected float, got 'abc'"
     msg = error_of(write(tmp_path, "bad2.toml", 'dataset = "ml-100k"\n[models.populrity]\n'))
     assert msg.startswith("bad2.toml: models.populrity: unknown model 'populrity'")
+
+
+def test_unknown_parameter_in_tune_space_is_refused_when_the_file_is_read(tmp_path):
+    text = 'dataset = "ml-100k"\n[tune.space.ease]\nl3 = { type = "float", low = 1, high = 10 }\n'
+    msg = error_of(write(tmp_path, "t.toml", text))
+    assert msg.startswith("t.toml: tune.space.ease.l3: unknown parameter for model 'ease' (known: l2, max_items")

@@ -174,3 +174,49 @@ def test_a_model_defined_search_space_is_used(monkeypatch):
 def test_timeout_stops_starting_trials(tiny_split):
     res = tune("popularity", tiny_split.train, metric="ndcg@10", trials=500, timeout=0.5, refit=False)
     assert 1 <= res.n_run < 500 and res.n_finished == res.n_run
+
+
+def test_bad_metric_or_space_fails_before_any_trial_is_stored(tiny_split, tmp_path, capfd):
+    """A usage mistake is one ConfigError up front: no trial runs, nothing lands in the study, no Optuna traceback."""
+    db = tmp_path / "study.db"
+    with pytest.raises(ConfigError, match="metric 'foo@10' is not computed by the ranking protocol"):
+        tune("popularity", tiny_split.train, metric="foo@10", trials=2, storage=db)
+    with pytest.raises(ConfigError, match="tune.space.popularity.factors: unknown parameter"):
+        tune("popularity", tiny_split.train, space={"factors": {"type": "int", "low": 2, "high": 8}}, trials=2, storage=db)
+    assert "Traceback" not in capfd.readouterr().err
+    if db.exists():
+        assert optuna.get_all_study_summaries(storage=f"sqlite:///{db}") == [] or all(
+            s.n_trials == 0 for s in optuna.get_all_study_summaries(storage=f"sqlite:///{db}")
+        )
+
+
+@pytest.mark.parametrize("protocol", ["rating", "ranking", "binary"])
+def test_metric_names_known_up_front_match_what_evaluate_computes(tiny_split, protocol):
+    from cofirec.evaluate.runner import evaluate
+    from cofirec.experiments.compare import is_quality_metric
+    from cofirec.experiments.tune import protocol_metric_names
+    from cofirec.models.registry import create_model
+
+    train, test = tiny_split.train, tiny_split.test
+    if protocol == "binary":
+        train, test = train.binarize(4.0), test.binarize(4.0)
+    model = create_model("baseline" if protocol != "ranking" else "popularity").fit(train)
+    computed = {m for m in evaluate(model, test, protocol=protocol, k=(5, 10)) if is_quality_metric(m)}
+    assert protocol_metric_names(protocol, (5, 10)) == computed
+
+
+def test_a_failing_trial_is_reported_with_its_reason_and_no_traceback(tiny_split, capfd, monkeypatch):
+    from cofirec.errors import CofirecError
+    from cofirec.models.registry import get_model_class
+
+    cls = get_model_class("popularity")
+
+    def broken_fit(self, data, validation=None):
+        raise CofirecError("planted failure")
+
+    monkeypatch.setattr(cls, "_fit", broken_fit)
+    records = []
+    result = tune("popularity", tiny_split.train, trials=1, refit=False, on_trial=records.append)
+    assert result.best_value is None and records[0]["state"] == "FAIL"
+    assert records[0]["error"] == "planted failure"
+    assert "Traceback" not in capfd.readouterr().err

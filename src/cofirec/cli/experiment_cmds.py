@@ -368,7 +368,8 @@ def tune_cmd(
     def progress(rec: dict) -> None:
         if not json_out:
             value = "-" if rec["value"] is None else f"{rec['value']:.4f}"
-            note(f"trial {rec['number']}: {rec['state'].lower()} {cfg.tune.metric}={value} {rec['params']}")
+            why = f": {rec['error']}" if rec.get("error") else ""
+            note(f"trial {rec['number']}: {rec['state'].lower()} {cfg.tune.metric}={value} {rec['params']}{why}")
 
     result = tune(
         model, prepared.train, test=prepared.test, metric=cfg.tune.metric, trials=cfg.tune.trials, timeout=cfg.tune.timeout,

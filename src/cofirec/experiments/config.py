@@ -434,6 +434,11 @@ class _Validator:
             if model not in MODELS:
                 self.fail(f"tune.space.{model}", f"unknown model{_close(model, list(MODELS))} (known: {', '.join(MODELS)})")
         validate_space_overrides(out.space, self.label)
+        for model, params in out.space.items():
+            known = set(self.model_class(model, f"tune.space.{model}").param_names())
+            for param in params:
+                if param not in known:
+                    self.fail(f"tune.space.{model}.{param}", f"unknown parameter for model {model!r} (known: {', '.join(sorted(known)) or 'none'})")
         return out
 
     def models(self, raw: Any) -> list[ModelSpec]:

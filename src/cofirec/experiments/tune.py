@@ -118,6 +118,27 @@ def metric_cutoffs(metric: str, k: Sequence[int] | None) -> tuple[int, ...]:
     return tuple(sorted(ks or {10}))
 
 
+_RANKED = {
+    "ranking": ("precision", "recall", "ndcg", "hr", "map", "mrr", "coverage", "novelty"),
+    "sampled": ("hr", "ndcg", "mrr"),
+}
+_PLAIN = {"rating": ("rmse", "mae"), "binary": ("auc", "logloss", "accuracy"), "sampled": ("mrr",)}
+
+
+def protocol_metric_names(protocol: str, ks: Sequence[int]) -> set[str]:
+    """Quality metrics ``cofirec.evaluate.evaluate`` reports for ``protocol`` at cut-offs ``ks``."""
+    names = {f"{m}@{k}" for m in _RANKED.get(protocol, ()) for k in ks}
+    return names | set(_PLAIN.get(protocol, ()))
+
+
+def check_metric(metric: str, protocol: str, ks: Sequence[int]) -> None:
+    """Raise ConfigError (before any trial runs) when ``protocol`` does not compute ``metric``."""
+    known = protocol_metric_names(protocol, ks)
+    if known and metric not in known:
+        available = ", ".join(sorted(known, key=lambda m: (m.split("@")[0], m)))
+        raise ConfigError(f"metric {metric!r} is not computed by the {protocol} protocol (available: {available})")
+
+
 class _MetricMissing(Exception):
     """The protocol did not compute the requested metric (a usage error, not a failed trial)."""
 
@@ -267,6 +288,7 @@ def tune(
     import optuna
 
     from cofirec.data.splits import validation_split
+    from cofirec.experiments.spaces import resolve_space
     from cofirec.models.registry import get_model_class
 
     cls = get_model_class(model)
@@ -275,6 +297,8 @@ def tune(
         raise ConfigError(f"--trials must be a positive integer, got {trials}")
     protocol = protocol or protocol_for_metric(metric)
     ks = metric_cutoffs(metric, k)
+    check_metric(metric, protocol, ks)
+    resolve_space(model, space)  # unknown parameters in the space: one clear error before the study opens
     direction = "minimize" if is_lower_better(metric) else "maximize"
     split = validation_split(train, ratio=validation_ratio, seed=seed)
     fit_part, valid = split.train, split.test
@@ -283,7 +307,7 @@ def tune(
 
     url = "memory" if storage is None else (str(storage) if "://" in str(storage) else sqlite_url(storage))
     name = study_name or study_name_for(model, metric)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # failed trials are reported through on_trial, with their reason
     store = None if url == "memory" else optuna.storages.RDBStorage(url)
     existing = _load_existing(store, name)
     n_before = 0 if existing is None else _count_finished(existing)
@@ -368,6 +392,9 @@ class _Objective:
         start = time.perf_counter()
         try:
             rec.fit(self.fit_part, validation=self.valid, callbacks=[pruner] if self.prune else [])
+        except CofirecError as exc:
+            trial.set_user_attr("error", str(exc))
+            raise
         finally:
             trial.set_user_attr("seconds", time.perf_counter() - start)
             trial.set_user_attr("epochs", len(getattr(rec, "history_", []) or []))
@@ -430,6 +457,7 @@ def _trial_record(t: Any) -> dict[str, Any]:
         "seconds": t.user_attrs.get("seconds"),
         "validation": t.user_attrs.get("validation", {}),
         "pruned_at": max(t.intermediate_values) if t.state.name == "PRUNED" and t.intermediate_values else None,
+        "error": t.user_attrs.get("error"),
     }
 
 
