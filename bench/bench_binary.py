@@ -11,6 +11,12 @@ Usage::
 
     .venv/bin/python bench/bench_binary.py                      # all models, prints a markdown table
     .venv/bin/python bench/bench_binary.py --models deepfm,cosine-cf --out bench/results/binary.json
+    .venv/bin/python bench/bench_binary.py --sweep grid.json --out sweep.jsonl --jobs 4   # DeepFM settings
+
+``--sweep`` never looks at the test split: it carves a seeded 10% validation slice out of the training split
+(``random_split(train, 0.1, seed=1)``), fits DeepFM with each setting of the JSON list (dicts of DeepFM
+parameters on top of ``CONFIGS["deepfm"]``) on the rest, early-stopped on that slice, and reports the slice's
+AUC and log-loss; one JSON line per setting.
 """
 
 from __future__ import annotations
@@ -145,6 +151,47 @@ def run_lightfm(train, test) -> dict | None:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def sweep_one(args: tuple[Path, int, dict]) -> dict:
+    """Fit DeepFM with ``CONFIGS["deepfm"]`` updated by ``extra`` on train minus a validation slice; score the slice."""
+    from cofirec.data.splits import random_split
+    from cofirec.evaluate.runner import evaluate
+    from cofirec.models.registry import create_model
+
+    folder, index, extra = args
+    train, _ = load_split(folder)
+    fit, val = random_split(train, 0.1, seed=1)
+    params = {**CONFIGS["deepfm"][1], "patience": 3, **extra}
+    model = create_model("deepfm", params)
+    start = time.perf_counter()
+    model.fit(fit, validation=val)
+    res = evaluate(model, val, protocol="binary")
+    return {"index": index, "params": extra, "val_auc": res["auc"], "val_logloss": res["logloss"], "best_epoch": int(model.best_epoch_),
+            "epochs_run": int(model.epochs_run_), "fit_s": time.perf_counter() - start}
+
+
+def run_sweep(folder: Path, grid_path: Path, out: Path | None, jobs: int, seconds: float = float("inf")) -> None:
+    """Run :func:`sweep_one` for every setting of the JSON list at ``grid_path`` (``jobs`` processes); settings
+    not finished after ``seconds`` are dropped (the workers are terminated)."""
+    import multiprocessing as mp
+
+    grid = json.loads(grid_path.read_text())
+    tasks = [(folder, i, dict(g)) for i, g in enumerate(grid)]
+    deadline = time.monotonic() + seconds
+    with mp.get_context("spawn").Pool(jobs) as pool:
+        results = pool.imap_unordered(sweep_one, tasks)
+        for _ in tasks:
+            try:
+                row = results.next(timeout=max(deadline - time.monotonic(), 0.01))
+            except mp.TimeoutError:
+                print(f"sweep: stopped after {seconds:g} s", file=sys.stderr, flush=True)
+                break
+            line = json.dumps(row)
+            print(line, flush=True)
+            if out is not None:
+                with out.open("a") as fh:
+                    fh.write(line + "\n")
+
+
 def table(rows: list[dict]) -> str:
     head = "| model | AUC | log-loss | accuracy | best epoch (run) | fit time (s) |\n|---|---:|---:|---:|---:|---:|"
     lines = [f"| {r['model']} | {r['auc']:.4f} | {r['logloss']:.4f} | {r['accuracy']:.4f} | {r['best_epoch']} ({r['epochs_run']}) | {r['fit_s']:.0f} |" for r in rows]
@@ -157,6 +204,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", default="deepfm,cosine-cf,embedding-dot,lightfm")
     ap.add_argument("--out", type=Path, default=None, help="also write the rows as JSON here")
     ap.add_argument("--merge", type=Path, nargs="+", default=None, help="only print the table of earlier --out files")
+    ap.add_argument("--sweep", type=Path, default=None, help="JSON list of DeepFM settings to score on a validation slice of train")
+    ap.add_argument("--deepfm", default=None, help="JSON dict of DeepFM parameters on top of CONFIGS['deepfm']")
+    ap.add_argument("--jobs", type=int, default=1, help="processes for --sweep")
+    ap.add_argument("--sweep-seconds", type=float, default=float("inf"), help="stop --sweep after this many seconds")
     args = ap.parse_args(argv)
     if args.merge:
         print(table([row for path in args.merge for row in json.loads(path.read_text())]))
@@ -164,6 +215,11 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.data / "ratings.dat").is_file():
         print(f"ml-1m-half not found at {args.data}", file=sys.stderr)
         return 2
+    if args.deepfm:
+        CONFIGS["deepfm"] = ("deepfm", {**CONFIGS["deepfm"][1], **json.loads(args.deepfm)})
+    if args.sweep is not None:
+        run_sweep(args.data, args.sweep, args.out, args.jobs, args.sweep_seconds)
+        return 0
     train, test = load_split(args.data)
     print(f"{args.data.name}: train {len(train):,} / test {len(test):,} labelled pairs, like rate {test.ratings.mean():.3f}", flush=True)
     rows = []

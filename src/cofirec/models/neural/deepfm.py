@@ -38,6 +38,12 @@ class DeepFM(SideFeatures, NeuralRecommender):
     history : int
         Add each user's ``history`` most recent training items as a multi-valued user field (SVD++-like implicit
         feedback; the scored item itself is masked out of it). 0 disables it.
+    embed_dropout : float
+        Dropout on the field vectors fed to the deep part (not the FM part).
+    norm : {"none", "batch", "layer"}
+        Normalisation after each hidden layer of the deep part.
+    id_reg : float
+        Weight of the user/item id embeddings in the ``reg`` penalty relative to side-feature embeddings.
     **common
         Training parameters of :class:`~cofirec.models.neural.base.NeuralRecommender`. Defaults changed here:
         ``negatives=0`` (binary data already has labelled dislikes), ``holdout=0.1`` and ``patience=2`` (the
@@ -55,6 +61,9 @@ class DeepFM(SideFeatures, NeuralRecommender):
         features: Literal["both", "user", "item", "none"] = "both",
         title_tokens: bool = False,
         history: int = 0,
+        embed_dropout: float = 0.0,
+        norm: Literal["none", "batch", "layer"] = "none",
+        id_reg: float = 1.0,
         epochs: int = 20,
         batch_size: int = 2048,
         lr: float = 0.001,
@@ -71,6 +80,9 @@ class DeepFM(SideFeatures, NeuralRecommender):
         self.features = features
         self.title_tokens = title_tokens
         self.history = history
+        self.embed_dropout = embed_dropout
+        self.norm = norm
+        self.id_reg = id_reg
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -80,8 +92,13 @@ class DeepFM(SideFeatures, NeuralRecommender):
             raise ConfigError(f"{self.name}: hidden widths must be >= 1, got {self.hidden!r}")
         if self.history < 0:
             raise ConfigError(f"{self.name}: history must be >= 0, got {self.history}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"{self.name}: dropout must be in [0, 1), got {self.dropout}")
+        for key in ("dropout", "embed_dropout"):
+            if not 0.0 <= getattr(self, key) < 1.0:
+                raise ConfigError(f"{self.name}: {key} must be in [0, 1), got {getattr(self, key)}")
+        if self.norm not in ("none", "batch", "layer"):
+            raise ConfigError(f"{self.name}: norm must be none, batch or layer, got {self.norm!r}")
+        if self.id_reg < 0:
+            raise ConfigError(f"{self.name}: id_reg must be >= 0, got {self.id_reg}")
 
     def _fit(self, data: Interactions, validation: Interactions | None) -> None:
         if data.kind == "implicit" and self.negatives < 1:
@@ -90,7 +107,7 @@ class DeepFM(SideFeatures, NeuralRecommender):
 
     def _build_module(self) -> nn.Module:
         module = DeepFMNet(self.user_spec_, self.item_spec_, self.n_users_, self.n_items_, self.factors, tuple(self.hidden), self.dropout,
-                           history=self.history)
+                           history=self.history, embed_dropout=self.embed_dropout, norm=self.norm, id_reg=self.id_reg)
         self._fill_tables(module)
         return module
 

@@ -67,12 +67,20 @@ class FieldEmbedder(nn.Module):
         return vecs, lin
 
 
-def mlp(in_dim: int, hidden: Sequence[int], dropout: float = 0.0, out_dim: int | None = None) -> nn.Sequential:
-    """Linear -> ReLU -> Dropout blocks for each ``hidden`` width, then an optional linear output layer."""
+def mlp(in_dim: int, hidden: Sequence[int], dropout: float = 0.0, out_dim: int | None = None, norm: str = "none") -> nn.Sequential:
+    """Linear -> [norm] -> ReLU -> Dropout blocks for each ``hidden`` width, then an optional linear output layer.
+
+    ``norm``: "none", "batch" (``BatchNorm1d``) or "layer" (``LayerNorm``) after each hidden linear layer.
+    """
     layers: list[nn.Module] = []
     width = in_dim
     for h in hidden:
-        layers += [nn.Linear(width, int(h)), nn.ReLU()]
+        layers.append(nn.Linear(width, int(h)))
+        if norm == "batch":
+            layers.append(nn.BatchNorm1d(int(h)))
+        elif norm == "layer":
+            layers.append(nn.LayerNorm(int(h)))
+        layers.append(nn.ReLU())
         if dropout > 0:
             layers.append(nn.Dropout(dropout))
         width = int(h)
@@ -117,18 +125,26 @@ class DeepFMNet(nn.Module):
     history : int
         Width of the user table's trailing ``history`` field (item index + 1 of rated items; 0 = none). The
         scored item is masked out of its user's history, so training pairs look like unseen test pairs.
+    embed_dropout : float
+        Dropout on the field vectors fed to the deep part (the FM part always sees them whole).
+    norm : {"none", "batch", "layer"}
+        Normalisation after each hidden layer of the deep part.
+    id_reg : float
+        Weight of the id-field embeddings in :meth:`penalty` relative to the side-feature fields.
     """
 
     def __init__(self, user_spec: dict, item_spec: dict, n_users: int, n_items: int, dim: int = 16, hidden: Sequence[int] = (256, 128),
-                 dropout: float = 0.1, history: int = 0) -> None:
+                 dropout: float = 0.1, history: int = 0, embed_dropout: float = 0.0, norm: str = "none", id_reg: float = 1.0) -> None:
         super().__init__()
         self.history = int(history)
+        self.id_reg = float(id_reg)
+        self.embed_dropout = nn.Dropout(embed_dropout) if embed_dropout > 0 else nn.Identity()
         self.users = EntityTable(n_users, len(user_spec["single_cards"]), int(sum(user_spec["multi_lens"])))
         self.items = EntityTable(n_items, len(item_spec["single_cards"]), int(sum(item_spec["multi_lens"])))
         self.user_fields = FieldEmbedder(user_spec["single_cards"], user_spec["multi_cards"], user_spec["multi_lens"], dim, linear=True)
         self.item_fields = FieldEmbedder(item_spec["single_cards"], item_spec["multi_cards"], item_spec["multi_lens"], dim, linear=True)
         n_fields = self.user_fields.n_fields + self.item_fields.n_fields
-        self.deep = mlp(n_fields * dim, hidden, dropout, out_dim=1)
+        self.deep = mlp(n_fields * dim, hidden, dropout, out_dim=1, norm=norm)
         self.bias = nn.Parameter(torch.zeros(()))
 
     def forward_features(self, u_single: torch.Tensor, u_multi: torch.Tensor, i_single: torch.Tensor, i_multi: torch.Tensor) -> torch.Tensor:
@@ -138,7 +154,7 @@ class DeepFMNet(nn.Module):
         fields = torch.cat([ue, ie], dim=1)  # (B, F, d)
         total = fields.sum(dim=1)
         fm = 0.5 * (total.pow(2) - fields.pow(2).sum(dim=1)).sum(dim=1)
-        deep = self.deep(fields.flatten(1))[:, 0]
+        deep = self.deep(self.embed_dropout(fields).flatten(1))[:, 0]
         return self.bias + ul + il + fm + deep
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
@@ -155,12 +171,16 @@ class DeepFMNet(nn.Module):
         self.bias.fill_(value)
 
     def penalty(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        """Mean squared norm of the single-valued field embeddings used by the batch (the ``reg`` term)."""
+        """Squared norm of the single-valued field embeddings used by the batch, per pair (the ``reg`` term).
+
+        The id fields (column 0) count ``id_reg`` times, the side-feature fields once.
+        """
         us, _ = self.users(users)
         its, _ = self.items(items)
-        ue = self.user_fields.embedding(us + self.user_fields.single_offsets)
-        ie = self.item_fields.embedding(its + self.item_fields.single_offsets)
-        return (ue.pow(2).sum() + ie.pow(2).sum()) / max(len(users), 1)
+        ue = self.user_fields.embedding(us + self.user_fields.single_offsets).pow(2).sum(dim=(0, 2))  # (n_user_single,)
+        ie = self.item_fields.embedding(its + self.item_fields.single_offsets).pow(2).sum(dim=(0, 2))
+        total = self.id_reg * (ue[0] + ie[0]) + ue[1:].sum() + ie[1:].sum()
+        return total / max(len(users), 1)
 
     @torch.no_grad()
     def score_all(self, users: torch.Tensor, block: int = 65_536) -> torch.Tensor:
