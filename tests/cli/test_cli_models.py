@@ -296,3 +296,13 @@ def test_narrow_tables_keep_title_and_caption_on_one_line(cli, pop_run, monkeypa
     assert res.code == 0, res.stderr
     assert f"recommendations for user {user}" in res.stdout
     assert "items this user has not rated in training" in res.stdout
+
+
+def test_target_thresholds_outside_the_ratings_are_explained(cli, synth_file, tmp_path):
+    """binary:9 on 1-5 ratings makes every label 0 (warned); implicit:6 keeps nothing (one clear error)."""
+    res = cli("train", "baseline", "--train", synth_file, "--target", "binary:9", "--out", tmp_path / "b9")
+    assert res.code == 0, res.stderr
+    assert "warning: --target binary:9: no rating is >= 9" in res.stderr and "every label is 0" in res.stderr
+    res = cli("train", "popularity", "--train", synth_file, "--target", "implicit:6", "--out", tmp_path / "i6")
+    assert res.code == 2 and res.stderr.count("\n") == 1
+    assert "--target implicit:6 keeps no interaction" in res.stderr and "ratings are 1 to 5" in res.stderr

@@ -265,20 +265,37 @@ def attach_metadata(data: "Interactions", folder: Path | None) -> "Interactions"
 
 
 def apply_target(data: "Interactions", target: Target) -> "Interactions":
-    """``--implicit`` / ``--target``: as_implicit(min) or binarize(threshold); explicit leaves the data as is."""
+    """``--implicit`` / ``--target``: as_implicit(min) or binarize(threshold); explicit leaves the data as is.
+
+    A threshold outside the ratings is explained: ``implicit:MIN`` keeping nothing is an error, ``binary:T``
+    giving a single label is a warning.
+    """
     if target.kind == "implicit":
         if data.kind == "implicit" and target.value is None:
             return data
         if data.kind == "binary":
             return data.subset(data.ratings > 0).as_implicit()
-        return data.as_implicit(min_rating=target.value)
+        out = data.as_implicit(min_rating=target.value)
+        if len(data) and not len(out):
+            raise DataError(f"{data.name or 'data'}: --target implicit:{target.value:g} keeps no interaction ({_rating_range(data)})")
+        return out
     if target.kind == "binary":
         if data.kind == "binary":
             return data
         if data.kind != "explicit":
             raise DataError(f"{data.name or 'data'}: --target binary needs explicit ratings, data is {data.kind}")
-        return data.binarize(float(target.value if target.value is not None else 4.0))
+        threshold = float(target.value if target.value is not None else 4.0)
+        out = data.binarize(threshold)
+        positives = int(out.ratings.sum()) if len(out) else 0
+        if len(out) and positives in (0, len(out)):
+            which = f"no rating is >= {threshold:g}: every label is 0" if positives == 0 else f"every rating is >= {threshold:g}: every label is 1"
+            warnings.warn(f"--target binary:{threshold:g}: {which} ({_rating_range(data)})", UserWarning, stacklevel=2)
+        return out
     return data
+
+
+def _rating_range(data: "Interactions") -> str:
+    return f"ratings are {float(data.ratings.min()):g} to {float(data.ratings.max()):g}"
 
 
 def model_target(model: Any) -> Target:
