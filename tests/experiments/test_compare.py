@@ -180,3 +180,10 @@ def test_compare_table_shows_every_metric_with_four_decimals(capsys, monkeypatch
     for line in lines:
         cells = [c.strip() for c in line.strip("│").split("│")][1:5]
         assert all(re.fullmatch(r"\d\.\d{4}", c) for c in cells), line
+
+
+def test_target_that_keeps_nothing_is_one_clear_error(cli, split_files):
+    train, test = split_files
+    res = cli("compare", "--train", train, "--test", test, "--models", "popularity,mean", "--target", "implicit:6")
+    assert res.code == 2 and res.stderr.count("\n") == 1
+    assert "target 'implicit:6' keeps no interaction (ratings are 1 to 5)" in res.stderr

@@ -8,6 +8,7 @@ reports can fingerprint them.
 from __future__ import annotations
 
 import inspect
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,10 +49,22 @@ def apply_target(data: Interactions, cfg: ExperimentConfig) -> Interactions:
     if kind == "binary":
         if data.kind != "explicit":
             raise ConfigError(f"target {cfg.target!r}: needs explicit ratings, {data.name or 'data'} is {data.kind}")
-        return data.binarize(float(value))
+        out = data.binarize(float(value))
+        positives = int(out.ratings.sum())
+        if len(out) and positives in (0, len(out)):
+            warnings.warn(f"{data.name or 'data'}: target {cfg.target!r} gives every interaction the label {int(positives > 0)} "
+                          f"({_rating_range(data)})", UserWarning, stacklevel=2)
+        return out
     if data.kind == "binary":
         return data.subset(data.ratings > 0).as_implicit()
-    return data.as_implicit(value)
+    out = data.as_implicit(value)
+    if len(data) and not len(out):
+        raise ConfigError(f"{data.name or 'data'}: target {cfg.target!r} keeps no interaction ({_rating_range(data)})")
+    return out
+
+
+def _rating_range(data: Interactions) -> str:
+    return f"ratings are {float(data.ratings.min()):g} to {float(data.ratings.max()):g}"
 
 
 def prepare_data(cfg: ExperimentConfig) -> PreparedData:
