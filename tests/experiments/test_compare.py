@@ -187,3 +187,10 @@ def test_target_that_keeps_nothing_is_one_clear_error(cli, split_files):
     res = cli("compare", "--train", train, "--test", test, "--models", "popularity,mean", "--target", "implicit:6")
     assert res.code == 2 and res.stderr.count("\n") == 1
     assert "target 'implicit:6' keeps no interaction (ratings are 1 to 5)" in res.stderr
+
+
+def test_compare_where_no_model_finishes_exits_non_zero(cli, split_files):
+    train, test = split_files
+    res = cli("compare", "--train", train, "--test", test, "--models", "popularity,ease", "--protocol", "rating")
+    assert res.code == 2
+    assert res.stderr.splitlines()[-1] == "error: compare: no model finished (2 of 2 failed or were skipped; see the notes above)"

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from cofirec.cli.common import ColumnsOpt, DataDirOpt, ImplicitOpt, JsonOpt, MetadataOpt, TargetOpt, emit_json, fmt_number, note, stdout_console
-from cofirec.errors import ConfigError
+from cofirec.errors import CofirecError, ConfigError
 
 DatasetOpt = Annotated[str | None, typer.Option("--dataset", "-d", help="Dataset name (ml-100k, ...), MovieLens folder or ratings file.", show_default=False)]
 TrainOpt = Annotated[Path | None, typer.Option("--train", help="Training file (with --test; no split is made).", show_default=False)]
@@ -242,10 +242,13 @@ def compare_cmd(
     if json_out:
         emit_json({"command": command, "protocol": result.protocol, "k": list(result.k), "data": result.data, "metrics": result.metrics,
                    "rows": result.rows, "report": str(path) if path else None})
-        return
-    print_comparison(result)
-    if path is not None:
-        stdout_console().print(f"report: {path}", markup=False)
+    else:
+        print_comparison(result)
+        if path is not None:
+            stdout_console().print(f"report: {path}", markup=False)
+    failed = sum(1 for row in result.rows if row.get("error"))
+    if result.rows and failed == len(result.rows):
+        raise CofirecError(f"compare: no model finished ({failed} of {len(result.rows)} failed or were skipped; see the notes above)")
 
 
 def print_comparison(result) -> None:
