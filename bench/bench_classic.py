@@ -189,7 +189,7 @@ def cofirec_models(protocol: str, name: str) -> dict:
     else:
         wanted = [("popularity", "popularity", {}), ("item-knn", "item-knn", {}), ("user-knn", "user-knn", {}), ("ease", "ease", {}),
                   ("ials", "ials", {}), ("ials plain reg (= implicit ALS settings)", "ials", {**IALS, "reg_exponent": 0.0}),
-                  *([("ials val-tuned", "ials", IALS_TUNED[name])] if name in IALS_TUNED else []), (f"ials {IALS_TIMING['factors']}f/{IALS_TIMING['iterations']}it (timing)", "ials", {**IALS_TIMING, "reg_exponent": 0.0}),
+                  *([("ials val-tuned", "ials", IALS_TUNED[name])] if name in IALS_TUNED else []), (f"ials {IALS_TIMING['factors']}f/{IALS_TIMING['iterations']}it (timing)", "ials", {**IALS_TIMING, "reg_exponent": 0.0, "track_loss": False}),
                   ("bpr", "bpr", {})]
     for label, key, params in wanted:
         c = cls(key)

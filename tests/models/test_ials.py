@@ -85,3 +85,10 @@ def test_ml100k_per_user_holdout_ndcg():
     train, test = user_ratio_split(data, 0.2, seed=0)
     model = ImplicitALS().fit(train)
     assert evaluate(model, test, protocol="ranking", k=10)["ndcg@10"] >= 0.40
+
+
+def test_track_loss_off_gives_same_factors(implicit):
+    with_loss = ImplicitALS(factors=6, iterations=3).fit(implicit)
+    without = ImplicitALS(factors=6, iterations=3, track_loss=False).fit(implicit)
+    assert "loss" in with_loss.history_[0] and "loss" not in without.history_[0]
+    np.testing.assert_array_equal(with_loss.item_factors_, without.item_factors_)

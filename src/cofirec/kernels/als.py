@@ -134,10 +134,22 @@ def implicit_cg_half_step(
     n_rows = indptr.shape[0] - 1
     k = Y.shape[1]
     for u in prange(n_rows):
-        x = X[u].copy()
+        # one scratch block per row (rows x, r, p, Ap); matrix-vector products as plain loops (no BLAS calls,
+        # no temporaries inside the CG loop)
+        buf = np.empty((4, k), dtype=np.float32)
+        x = buf[0]
+        r = buf[1]
+        p = buf[2]
+        Ap = buf[3]
         extra = row_reg[u]
+        for f in range(k):
+            x[f] = X[u, f]
         # residual r = Y^T C_u p_u - (Y^T C_u Y + reg I) x
-        r = -(YtY_reg @ x) - extra * x
+        for f in range(k):
+            acc = -extra * x[f]
+            for g in range(k):
+                acc -= YtY_reg[f, g] * x[g]
+            r[f] = acc
         for jj in range(indptr[u], indptr[u + 1]):
             i = indices[jj]
             c = confidence[jj]
@@ -147,14 +159,18 @@ def implicit_cg_half_step(
             w = c - (c - 1.0) * yx
             for f in range(k):
                 r[f] += w * Y[i, f]
-        p = r.copy()
         rsold = 0.0
         for f in range(k):
+            p[f] = r[f]
             rsold += r[f] * r[f]
         if rsold < 1e-20:
             continue
         for _ in range(cg_steps):
-            Ap = YtY_reg @ p + extra * p
+            for f in range(k):
+                acc = extra * p[f]
+                for g in range(k):
+                    acc += YtY_reg[f, g] * p[g]
+                Ap[f] = acc
             for jj in range(indptr[u], indptr[u + 1]):
                 i = indices[jj]
                 c = confidence[jj]
