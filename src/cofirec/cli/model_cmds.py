@@ -282,7 +282,7 @@ def evaluate(
     negatives: Annotated[Path | None, typer.Option("--negatives", help="NCF .test.negative file (sampled protocol).", show_default=False)] = None,
     sample_negatives: Annotated[int | None, typer.Option("--sample-negatives", help="Sample N negatives per test row (sampled protocol).", show_default=False)] = None,
     k: Annotated[str, typer.Option("--k", help="Cut-offs of top-k metrics, e.g. 10,20.")] = "10",
-    relevance: Annotated[float | None, typer.Option("--relevance", help="Test ratings >= T count as relevant (ranking).", show_default=False)] = None,
+    relevance: Annotated[float | None, typer.Option("--relevance", help="Test ratings >= T count as relevant (ranking) or as likes (binary).", show_default=False)] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for --sample-negatives.")] = 0,
     columns: ColumnsOpt = None,
     on_bad_lines: OnBadLinesOpt = "error",

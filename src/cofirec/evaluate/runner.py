@@ -161,7 +161,7 @@ def _binary_labels(model, test: Interactions, threshold: float | None) -> np.nda
         return (r >= fitted_threshold).astype(np.float64)
     raise DataError(
         f"binary protocol: test ratings of {test.name or 'the test set'} are not 0/1; pass relevance_threshold "
-        "(e.g. 4.0) or binarize the data"
+        "(e.g. 4.0; command line: --relevance 4) or binarize the data"
     )
 
 
