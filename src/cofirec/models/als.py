@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from cofirec.data.dataset import Interactions
 from cofirec.kernels.als import explicit_half_step, single_threaded_blas
 from cofirec.models.base import Recommender
-from cofirec.models.mf_sgd import EarlyStopping, FactorScoring, check_non_negative, check_positive, epoch_progress, rmse, validation_pairs
+from cofirec.models._factor import EarlyStopping, FactorScoring, check_non_negative, check_positive, epoch_progress, rmse, validation_pairs
 
 
 class ExplicitALS(FactorScoring, Recommender):

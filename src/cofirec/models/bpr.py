@@ -11,7 +11,7 @@ import numpy as np
 from cofirec.data.dataset import Interactions
 from cofirec.kernels.bpr import bpr_epoch
 from cofirec.models.base import Recommender
-from cofirec.models.mf_sgd import EarlyStopping, FactorScoring, check_non_negative, check_positive, epoch_progress, ranking_ndcg, validation_csr
+from cofirec.models._factor import EarlyStopping, FactorScoring, check_non_negative, check_positive, epoch_progress, ranking_ndcg, validation_csr
 
 
 class BPR(FactorScoring, Recommender):

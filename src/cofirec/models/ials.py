@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from cofirec.data.dataset import Interactions
 from cofirec.kernels.als import implicit_cg_half_step, implicit_direct_half_step, implicit_loss, single_threaded_blas
 from cofirec.models.base import Recommender
-from cofirec.models.mf_sgd import EarlyStopping, FactorScoring, check_non_negative, check_positive, epoch_progress, ranking_ndcg, validation_csr
+from cofirec.models._factor import EarlyStopping, FactorScoring, check_non_negative, check_positive, epoch_progress, ranking_ndcg, validation_csr
 
 
 class ImplicitALS(FactorScoring, Recommender):
