@@ -44,7 +44,6 @@ def check_recommender(factory: Callable[[], Recommender], data: Interactions, *,
     recs = model.recommend(users, n=n)
     assert recs.items.shape == (len(users), min(n, data.n_items))
     seen = data.to_csr("binary")
-    item_index = model.item_map_.lookup(recs.items.ravel()).reshape(recs.items.shape)
     for row, u in enumerate(data.user_map.lookup(users)):
         finite = np.isfinite(recs.scores[row])
         assert np.all(np.diff(recs.scores[row][finite]) <= 1e-6), "recommendations must be sorted best first"

@@ -16,13 +16,11 @@ import time
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterable, Literal, Sequence
+from typing import Any, Callable, ClassVar, Iterable, Sequence
 
 import numpy as np
-import scipy.sparse as sp
 
 from cofirec.data.dataset import Interactions
-from cofirec.data.idmap import IdMap
 from cofirec.errors import ConfigError, DataError, NotFittedError
 from cofirec.kernels.topk import topk_rows
 
