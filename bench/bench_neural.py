@@ -338,7 +338,7 @@ def plot_curves(records: dict[str, dict[str, dict]]) -> Path | None:
 
 def write_results(text: str, command: str) -> None:
     path = ROOT / "bench" / "RESULTS.md"
-    head = (f"## Neural CF (GMF, MLP, NeuMF, EmbeddingDot)\n\n`{command}` on {platform.machine()} with {os.cpu_count()} CPUs "
+    head = (f"## Neural CF (GMF, MLP, NeuMF, EmbeddingDot)\n\n{command} on {platform.machine()} with {os.cpu_count()} CPUs "
             f"(shared machine, load average {os.getloadavg()[0]:.1f} at the end), torch threads per job: "
             f"{os.environ.get('COFIREC_THREADS') or 'all'}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n"
             "Wall-clock seconds are inflated by the shared machine's load; CPU s is the process CPU time.\n\n")
@@ -362,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--refit", action="store_true", help="ncf: refit on the whole train file for the best epoch count")
     ap.add_argument("--report", action="store_true", help="only print the tables from saved records")
     ap.add_argument("--write-results", action="store_true", help="update this section of bench/RESULTS.md")
+    ap.add_argument("--ran", default="", help="with --report --write-results: the command(s) that produced the records")
     ap.add_argument("--job", nargs=2, metavar=("SECTION", "KEY"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.job:
@@ -393,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     text = report(records)
     print(text)
     if args.write_results and not args.quick:
-        write_results(text, "python bench/bench_neural.py " + " ".join(a for a in (argv if argv is not None else sys.argv[1:])))
+        write_results(text, args.ran or "`python bench/bench_neural.py " + " ".join(argv if argv is not None else sys.argv[1:]) + "`")
     return 0
 
 
