@@ -151,3 +151,13 @@ def test_unrecognised_header_tells_how_to_name_the_columns(tmp_path):
     wide.write_text("1\t2\t5\t9\t7\n")
     with pytest.raises(DataError, match=r"5 fields but no header.*columns=.*--columns"):
         read_ratings_file(wide)
+
+
+def test_timestamp_beyond_64_bit_is_an_error_not_a_wrapped_value(tmp_path):
+    path = tmp_path / "ts.tsv"
+    path.write_text("1\t2\t4\t881250949\n2\t3\t5\t99999999999999999999\n")
+    with pytest.raises(DataError, match=r"ts.tsv, line 2: timestamp out of range"):
+        read_ratings_file(path)
+    with pytest.warns(UserWarning, match="skipped 1 bad line"):
+        data = read_ratings_file(path, on_bad_lines="skip")
+    assert len(data) == 1 and int(data.timestamps[0]) == 881250949

@@ -57,6 +57,7 @@ _SEPARATORS = ("::", "\t", ",", "|", ";", " ")
 _SEP_NAMES = {"::": "'::'", "\t": "tab", ",": "comma", "|": "'|'", ";": "';'", " ": "space"}
 _SUBST = b"\x1f"  # single byte standing in for '::' so pyarrow can parse it
 _HEAD_BYTES = 1 << 16  # bytes read to detect separator, header and id types
+_MAX_TIMESTAMP = float(2**63 - 1024)  # largest magnitude that survives float64 -> int64 without wrapping
 _COLUMNS_HINT = "give the column order with columns= (command line: --columns user,item,rating,timestamp; '-' skips one)"
 
 
@@ -754,6 +755,7 @@ def _check_values(frame: pd.DataFrame, layout: _Layout | None) -> tuple[pd.DataF
         mark(~np.isfinite(t), "timestamp is empty or not a number/date")
         with np.errstate(invalid="ignore"):
             mark(np.isfinite(t) & (np.mod(t, 1) != 0), "timestamp is not a whole number of seconds")
+            mark(np.isfinite(t) & (np.abs(t) >= _MAX_TIMESTAMP), "timestamp out of range (does not fit 64-bit seconds)")
     return frame, bad, reasons
 
 
