@@ -128,3 +128,15 @@ def test_info_by_name_with_env_data_dir(cli, real_data, monkeypatch):
     res = cli("info", "ml-100k", "--json")
     assert res.code == 0, res.stderr
     assert res.json()["ratings"] == 100000
+
+
+def test_split_and_train_take_folds_like_compare(cli, synth_file, tmp_path):
+    """``--folds`` (as in ``cofirec compare``, where ``--k`` means cut-offs) and the older ``--k`` give the same fold."""
+    new = cli("split", synth_file, "--method", "kfold", "--folds", "4", "--fold", "1", "--out", tmp_path / "new", "--json")
+    old = cli("split", synth_file, "--method", "kfold", "--k", "4", "--fold", "1", "--out", tmp_path / "old", "--json")
+    assert new.code == 0 and old.code == 0, new.stderr + old.stderr
+    assert (tmp_path / "new" / "test.tsv").read_text() == (tmp_path / "old" / "test.tsv").read_text()
+    res = cli("train", "mean", "--dataset", synth_file, "--split", "kfold", "--folds", "4", "--fold", "3", "--out", tmp_path / "m", "--json")
+    assert res.code == 0, res.stderr
+    res = cli("split", synth_file, "--method", "kfold", "--folds", "4", "--fold", "4", "--out", tmp_path / "bad")
+    assert res.code == 2 and "fold must be in 0..3" in res.stderr

@@ -117,7 +117,7 @@ def split(
     method: Annotated[str, typer.Option("--method", help="random | user | loo | kfold.")] = "random",
     test_ratio: Annotated[float, typer.Option("--test-ratio", help="Fraction held out (random, user).")] = 0.2,
     seed: Annotated[int, typer.Option("--seed", help="Random seed of the split.")] = 0,
-    k: Annotated[int, typer.Option("--k", help="Number of folds (kfold).")] = 5,
+    k: Annotated[int, typer.Option("--folds", "--k", help="Number of folds (kfold; --k is the older name).")] = 5,
     fold: Annotated[int, typer.Option("--fold", help="Which fold is the test set (kfold).")] = 0,
     data_dir: DataDirOpt = None,
     columns: ColumnsOpt = None,

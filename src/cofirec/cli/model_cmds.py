@@ -96,7 +96,7 @@ def train(
     split_method: Annotated[str | None, typer.Option("--split", help="Split --dataset first: random | user | loo | kfold.", show_default=False)] = None,
     test_ratio: Annotated[float, typer.Option("--test-ratio", help="Fraction held out by --split.")] = 0.2,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the split and validation split.")] = 0,
-    k_folds: Annotated[int, typer.Option("--k", help="Folds of --split kfold.")] = 5,
+    k_folds: Annotated[int, typer.Option("--folds", "--k", help="Folds of --split kfold (--k is the older name).")] = 5,
     fold: Annotated[int, typer.Option("--fold", help="Test fold of --split kfold.")] = 0,
     implicit: ImplicitOpt = False,
     target: TargetOpt = None,
