@@ -361,7 +361,7 @@ class Recommender:
         if getattr(self, "item_titles_", None) is None:
             return None
         idx = self.item_map_.lookup(items)
-        return [self.item_titles_[i] if i >= 0 else "" for i in idx]
+        return [str(self.item_titles_[i]) if i >= 0 else "" for i in idx]
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
