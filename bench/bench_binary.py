@@ -37,7 +37,8 @@ DATA = ROOT / ".." / "shared" / "data" / "ml-1m-half"
 PEERS_PY = ROOT / "bench" / ".venv-peers" / "bin" / "python"
 
 CONFIGS: dict[str, tuple[str, dict]] = {
-    "deepfm": ("deepfm", dict(factors=16, hidden=(256, 128), dropout=0.2, lr=0.001, batch_size=2048, reg=1e-5, epochs=20)),
+    "deepfm": ("deepfm", dict(factors=32, hidden=(256, 128), dropout=0.0, embed_dropout=0.2, history=400, lr=0.001, batch_size=2048, reg=1e-4,
+                              id_reg=30.0, epochs=20)),
     "cosine-cf": ("cosine-cf", dict(factors=64, lr=0.003, batch_size=2048, epochs=30)),
     "embedding-dot": ("embedding-dot", dict(factors=64, loss="bce", negatives=0, lr=0.001, batch_size=2048, reg=1e-4, holdout=0.1, patience=2, epochs=30)),
 }

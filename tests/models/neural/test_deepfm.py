@@ -44,7 +44,7 @@ def test_without_features_and_registry(data):
     model = create_model("deepfm", {"features": "none", "factors": "4", "hidden": "8", "epochs": "1"})
     assert isinstance(model, DeepFM) and model.hidden == (8,)
     model.fit(data.binarize())
-    assert model.user_spec_["names"] == ["id"] and model.item_encoder_ is None
+    assert model.user_spec_["names"] == ["id", "history"] and model.item_encoder_ is None
 
 
 def test_learns_planted_structure(data):
@@ -67,6 +67,50 @@ def test_bad_params(data):
         DeepFM(hidden=(8, 0)).fit(data)
     with pytest.raises(ConfigError, match="negatives"):
         DeepFM(epochs=1).fit(data.as_implicit())
+    with pytest.raises(ConfigError, match="embed_dropout"):
+        DeepFM(embed_dropout=-0.1).fit(data)
+    with pytest.raises(ConfigError, match="norm"):
+        DeepFM(norm="group").fit(data)
+    with pytest.raises(ConfigError, match="id_reg"):
+        DeepFM(id_reg=-1.0).fit(data)
+
+
+@pytest.mark.parametrize("norm", ["batch", "layer"])
+def test_norm_and_embed_dropout_contract(data, norm):
+    """The regularisation options keep the Recommender contract (save/load included) and add their layers."""
+    from torch import nn
+
+    model = check_recommender(lambda: _small(norm=norm, embed_dropout=0.3), data.binarize(4.0))
+    kinds = {type(m) for m in model.module_.deep.modules()}
+    assert (nn.BatchNorm1d if norm == "batch" else nn.LayerNorm) in kinds
+    assert isinstance(model.module_.embed_dropout, nn.Dropout)
+
+
+def test_id_reg_weights_the_id_embeddings_in_the_penalty(data):
+    import torch
+
+    net = _small(history=0).fit(data.binarize()).module_
+    u, i = torch.tensor([0, 1, 2]), torch.tensor([3, 4, 3])
+    with torch.no_grad():
+        us, _ = net.users(u)
+        its, _ = net.items(i)
+        ue = net.user_fields.embedding(us + net.user_fields.single_offsets).pow(2).sum(dim=(0, 2))
+        ie = net.item_fields.embedding(its + net.item_fields.single_offsets).pow(2).sum(dim=(0, 2))
+        ids, feats = float(ue[0] + ie[0]), float(ue[1:].sum() + ie[1:].sum())
+        assert ids > 0 and feats > 0
+        for w in (1.0, 30.0):
+            net.id_reg = w
+            assert float(net.penalty(u, i)) == pytest.approx((w * ids + feats) / 3, rel=1e-5)
+
+
+def test_defaults_use_history_and_input_dropout(data):
+    """The benchmark-chosen defaults: item history (capped at the longest history), dropout on the field inputs."""
+    model = DeepFM(epochs=1).fit(data.binarize())
+    longest = int(np.bincount(data.users).max())  # the history field is built from every row given to fit
+    assert model.user_spec_["names"][-1] == "history" and model.user_spec_["multi_lens"][-1] == min(400, longest)
+    assert model.module_.history == model.user_spec_["multi_lens"][-1]
+    assert model.factors == 32 and model.dropout == 0.0 and model.embed_dropout == 0.2 and model.id_reg == 30.0
+
 
 
 def test_implicit_with_sampled_negatives(data):
@@ -88,7 +132,7 @@ def test_ml100k_binary_beats_popularity():
     data = load_movielens_100k(folder).binarize(4.0)
     train, test = random_split(data, 0.2, seed=0)
     pop = evaluate(Popularity(by="rating").fit(train), test, protocol="binary")
-    model = DeepFM(factors=16, hidden=(32,), dropout=0.0, epochs=3, batch_size=4096, lr=0.005, holdout=0.0).fit(train)
+    model = DeepFM(factors=16, hidden=(32,), dropout=0.0, history=0, epochs=3, batch_size=4096, lr=0.005, holdout=0.0).fit(train)
     res = evaluate(model, test, protocol="binary")
     assert model.user_spec_["names"] == ["id", "age", "gender", "occupation", "zip"]
     assert res["auc"] > pop["auc"] + 0.04, (res, pop)  # measured: ~0.775 vs 0.709

@@ -152,3 +152,16 @@ def test_with_history_most_recent_first():
     assert table.names == ["id", "history"] and table.multi_lens == [2] and table.multi_cards == [4]
     # user 1: most recent item 20 (t=9) then 30 (t=7); 10 dropped; item index + 1
     assert table.multi.tolist() == [[2, 3], [2, 0]]
+
+
+def test_with_history_width_capped_at_longest_history():
+    import pandas as pd
+
+    from cofirec.data.dataset import Interactions
+    from cofirec.models.neural.features import id_only, with_history
+
+    frame = pd.DataFrame({"user": [1, 1, 1, 2], "item": [10, 20, 30, 20], "rating": [5, 3, 4, 1], "timestamp": [5, 9, 7, 1]})
+    data = Interactions.from_frame(frame)
+    table = with_history(id_only(np.arange(2), 2), data, length=400)
+    assert table.multi_lens == [3] and table.multi.shape == (2, 3)  # user 1 has the longest history: 3 items
+    assert table.multi.tolist() == [[2, 3, 1], [2, 0, 0]]
