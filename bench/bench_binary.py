@@ -11,11 +11,11 @@ Usage::
 
     .venv/bin/python bench/bench_binary.py                      # all models, prints a markdown table
     .venv/bin/python bench/bench_binary.py --models deepfm,cosine-cf --out bench/results/binary.json
-    .venv/bin/python bench/bench_binary.py --sweep grid.json --out sweep.jsonl --jobs 4   # DeepFM settings
+    .venv/bin/python bench/bench_binary.py --sweep default --out sweep.jsonl --jobs 6   # DeepFM settings
 
 ``--sweep`` never looks at the test split: it carves a seeded 10% validation slice out of the training split
 (``random_split(train, 0.1, seed=1)``), fits DeepFM with each setting of the JSON list (dicts of DeepFM
-parameters on top of ``CONFIGS["deepfm"]``) on the rest, early-stopped on that slice, and reports the slice's
+parameters on top of ``SWEEP_BASE``) on the rest, early-stopped on that slice, and reports the slice's
 AUC and log-loss; one JSON line per setting.
 """
 
@@ -42,6 +42,62 @@ CONFIGS: dict[str, tuple[str, dict]] = {
     "cosine-cf": ("cosine-cf", dict(factors=64, lr=0.003, batch_size=2048, epochs=30)),
     "embedding-dot": ("embedding-dot", dict(factors=64, loss="bce", negatives=0, lr=0.001, batch_size=2048, reg=1e-4, holdout=0.1, patience=2, epochs=30)),
 }
+
+
+SWEEP_BASE: dict = dict(factors=16, hidden=(256, 128), dropout=0.2, embed_dropout=0.0, history=0, norm="none", id_reg=1.0, lr=0.001,
+                        batch_size=2048, reg=1e-5, epochs=20, patience=3)
+"""What every ``--sweep`` setting is applied on top of: the DeepFM configuration of the first benchmark run."""
+
+DEEPFM_GRID: list[dict] = [
+    {},
+    {"reg": 0.0001, "id_reg": 10},
+    {"reg": 0.001},
+    {"reg": 0.0001, "id_reg": 30},
+    {"reg": 0.001, "id_reg": 10},
+    {"embed_dropout": 0.2},
+    {"embed_dropout": 0.3, "reg": 0.0001, "id_reg": 10},
+    {"norm": "batch"},
+    {"norm": "layer"},
+    {"optimizer": "adamw", "weight_decay": 0.05},
+    {"optimizer": "adamw", "weight_decay": 0.2},
+    {"factors": 32, "reg": 0.0001, "id_reg": 10},
+    {"factors": 64, "reg": 0.0001, "id_reg": 30, "embed_dropout": 0.2},
+    {"factors": 64, "reg": 0.001, "id_reg": 10, "embed_dropout": 0.3},
+    {"batch_size": 8192, "lr": 0.004, "epochs": 40},
+    {"batch_size": 512, "lr": 0.0005},
+    {"history": 100},
+    {"history": 400},
+    {"history": 100, "reg": 0.0001, "id_reg": 10},
+    {"history": 400, "reg": 0.0001, "id_reg": 10, "embed_dropout": 0.2},
+    {"history": 400, "factors": 32, "reg": 0.0001, "id_reg": 30, "embed_dropout": 0.2},
+    {"hidden": [400, 400, 400], "dropout": 0.5},
+    {"features": "none"},
+    {"dropout": 0.0},
+    {"dropout": 0.5},
+    {"lr": 0.0003, "epochs": 40},
+    {"hidden": [64], "dropout": 0.2},
+    {"history": 400, "norm": "layer", "reg": 0.0001, "id_reg": 10},
+    {"history": 1000, "reg": 0.0001, "id_reg": 10},
+    {"factors": 32, "reg": 0.001, "id_reg": 30, "norm": "layer", "embed_dropout": 0.2},
+    {"history": 100, "embed_dropout": 0.2},
+    {"history": 100, "embed_dropout": 0.3},
+    {"history": 200, "embed_dropout": 0.2, "factors": 32, "reg": 0.0001, "id_reg": 30},
+    {"history": 400, "factors": 32, "reg": 0.01, "id_reg": 10, "embed_dropout": 0.2},
+    {"history": 400, "factors": 32, "reg": 0.03, "embed_dropout": 0.2},
+    {"history": 400, "factors": 32, "reg": 0.0001, "id_reg": 30, "embed_dropout": 0.3},
+    {"history": 400, "factors": 32, "reg": 0.0001, "id_reg": 30, "embed_dropout": 0.4},
+    {"history": 400, "factors": 32, "reg": 0.0001, "id_reg": 30, "embed_dropout": 0.2, "dropout": 0.0},
+    {"history": 400, "factors": 32, "reg": 0.0001, "id_reg": 30, "embed_dropout": 0.2, "dropout": 0.4},
+    {"history": 400, "factors": 48, "reg": 0.001, "id_reg": 30, "embed_dropout": 0.3},
+    {"history": 100, "factors": 32, "reg": 0.0001, "id_reg": 30, "embed_dropout": 0.3},
+    {"embed_dropout": 0.3},
+    {"reg": 0.01, "id_reg": 10},
+    {"history": 400, "factors": 32, "reg": 0.0001, "id_reg": 30, "embed_dropout": 0.2, "hidden": [512, 256]},
+    {"history": 400, "factors": 32, "reg": 0.0001, "id_reg": 30, "embed_dropout": 0.2, "lr": 0.002, "batch_size": 4096},
+    {"history": 400, "factors": 32, "reg": 0.0001, "id_reg": 30, "embed_dropout": 0.2, "optimizer": "adamw", "weight_decay": 0.05},
+]
+"""The DeepFM settings scored with ``--sweep default`` (rounds 1 and 2 of bench/RESULTS.md, on top of
+``SWEEP_BASE``); the winner on top of ``SWEEP_BASE`` is ``CONFIGS['deepfm']``."""
 
 
 def load_split(folder: Path):
@@ -153,7 +209,7 @@ def run_lightfm(train, test) -> dict | None:
 
 
 def sweep_one(args: tuple[Path, int, dict]) -> dict:
-    """Fit DeepFM with ``CONFIGS["deepfm"]`` updated by ``extra`` on train minus a validation slice; score the slice."""
+    """Fit DeepFM with ``SWEEP_BASE`` updated by ``extra`` on train minus a validation slice; score the slice."""
     from cofirec.data.splits import random_split
     from cofirec.evaluate.runner import evaluate
     from cofirec.models.registry import create_model
@@ -161,7 +217,7 @@ def sweep_one(args: tuple[Path, int, dict]) -> dict:
     folder, index, extra = args
     train, _ = load_split(folder)
     fit, val = random_split(train, 0.1, seed=1)
-    params = {**CONFIGS["deepfm"][1], "patience": 3, **extra}
+    params = {**SWEEP_BASE, **extra}
     model = create_model("deepfm", params)
     start = time.perf_counter()
     model.fit(fit, validation=val)
@@ -175,7 +231,7 @@ def run_sweep(folder: Path, grid_path: Path, out: Path | None, jobs: int, second
     not finished after ``seconds`` are dropped (the workers are terminated)."""
     import multiprocessing as mp
 
-    grid = json.loads(grid_path.read_text())
+    grid = DEEPFM_GRID if str(grid_path) == "default" else json.loads(grid_path.read_text())
     tasks = [(folder, i, dict(g)) for i, g in enumerate(grid)]
     deadline = time.monotonic() + seconds
     with mp.get_context("spawn").Pool(jobs) as pool:
@@ -205,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", default="deepfm,cosine-cf,embedding-dot,lightfm")
     ap.add_argument("--out", type=Path, default=None, help="also write the rows as JSON here")
     ap.add_argument("--merge", type=Path, nargs="+", default=None, help="only print the table of earlier --out files")
-    ap.add_argument("--sweep", type=Path, default=None, help="JSON list of DeepFM settings to score on a validation slice of train")
+    ap.add_argument("--sweep", type=Path, default=None, help="JSON list of DeepFM settings to score on a validation slice of train ('default': DEEPFM_GRID)")
     ap.add_argument("--deepfm", default=None, help="JSON dict of DeepFM parameters on top of CONFIGS['deepfm']")
     ap.add_argument("--jobs", type=int, default=1, help="processes for --sweep")
     ap.add_argument("--sweep-seconds", type=float, default=float("inf"), help="stop --sweep after this many seconds")
