@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import sys
 import warnings
@@ -61,7 +62,9 @@ def stdout_console() -> "Console":
     """A Rich console on the current ``sys.stdout`` (works under test runners that swap streams)."""
     from rich.console import Console
 
-    return Console(file=sys.stdout, highlight=False, soft_wrap=False)
+    # Piped or redirected output has no terminal width: Rich would fall back to 80 columns and truncate wide tables.
+    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200
+    return Console(file=sys.stdout, highlight=False, soft_wrap=False, width=width)
 
 
 def titled_table(title: str, caption: str | None = None, **kwargs: Any) -> "Table":
