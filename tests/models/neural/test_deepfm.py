@@ -155,3 +155,17 @@ def test_history_field_masks_the_scored_item(data):
         expected = net.forward_features(single, masked, *net.items(torch.tensor([item])))
         assert torch.allclose(net(u, torch.tensor([item])), expected)
         assert not torch.allclose(net.forward_features(single, multi, *net.items(torch.tensor([item]))), expected)
+
+
+def test_cold_start_user_rows_match_the_table_with_history(data):
+    """Encoded new users get an empty history block, so ``forward_features`` scores them."""
+    import torch
+
+    model = _small(history=5).fit(data.binarize())
+    enc = model.encode_user_features({"gender": "F", "age": 25})
+    assert enc.names == model.user_spec_["names"] and enc.multi.shape[1] == model.module_.users.multi.shape[1]
+    assert (enc.multi[:, -5:] == 0).all()
+    items = torch.arange(3)
+    with torch.no_grad():
+        p = model.module_.forward_features(torch.as_tensor(enc.single).repeat(3, 1), torch.as_tensor(enc.multi).repeat(3, 1), *model.module_.items(items))
+    assert p.shape == (3,) and torch.isfinite(p).all()

@@ -410,8 +410,16 @@ class SideFeatures:
             self._user_table = self._item_table = None
 
     def encode_user_features(self, records: dict | Sequence[dict] | pd.DataFrame) -> EncodedFeatures:
-        """Field table rows for new users described by side features (``id`` field 0 = unknown)."""
-        return _encode_new(getattr(self, "user_encoder_", None), records)
+        """Field table rows for new users described by side features (``id`` field 0 = unknown; an empty
+        ``history`` block when the model has one, so the rows match the fitted user table)."""
+        enc = _encode_new(getattr(self, "user_encoder_", None), records)
+        spec = getattr(self, "user_spec_", None)
+        if spec is not None and spec["names"][-1:] == ["history"] and enc.names[-1:] != ["history"]:
+            width = int(spec["multi_lens"][-1])
+            enc = EncodedFeatures(single=enc.single, multi=np.hstack([enc.multi, np.zeros((len(enc.single), width), dtype=np.int64)]),
+                                  single_cards=list(enc.single_cards), multi_cards=[*enc.multi_cards, int(spec["multi_cards"][-1])],
+                                  multi_lens=[*enc.multi_lens, width], names=[*enc.names, "history"])
+        return enc
 
     def encode_item_features(self, records: dict | Sequence[dict] | pd.DataFrame) -> EncodedFeatures:
         """Field table rows for new items described by side features (``id`` field 0 = unknown)."""
