@@ -47,6 +47,7 @@ NCF_MODELS: dict[str, tuple[str, dict]] = {
     "mlp": ("mlp", {**COMMON, "layers": (64, 32, 16), "init": "normal(0.05)", "lr": 0.005, "negatives": 4, "epochs": 12}),
     "neumf": ("neumf", {**COMMON, "factors": 32, "layers": (64, 32, 16), "init": "normal(0.05)", "lr": 0.003, "negatives": 4, "epochs": 12}),
     "embedding-dot": ("embedding-dot", {**COMMON, "factors": 64, "lr": 0.003, "negatives": 4, "epochs": 12}),
+    "embedding-dot-f128": ("embedding-dot", {**COMMON, "factors": 128, "lr": 0.003, "negatives": 8, "batch_size": 8192, "reg": 0.005, "epochs": 16}),
 }
 EXPLICIT_MODELS: dict[str, tuple[str, dict]] = {
     "baseline": ("baseline", {}),
@@ -256,13 +257,13 @@ def report(records: dict[str, dict[str, dict]]) -> str:
     ncf = records.get("ncf", {})
     if ncf:
         lines += ["### NCF leave-one-out (ncf-ml-1m-half, sampled negatives)", "",
-                  "| model | params | best epoch | val HR@10 | val NDCG@10 | test HR@10 | test NDCG@10 | epoch s | epoch CPU s | samples/s |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  "| model | params | best epoch | val HR@10 | val NDCG@10 | refit | test HR@10 | test NDCG@10 | epoch s | epoch CPU s | samples/s |",
+                  "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
         for key in NCF_MODELS:
             r = ncf.get(key)
             if r:
                 lines.append(f"| {key} | {_params_text(r['params'])} | {_fmt(r.get('best_epoch'))} | {_fmt(r.get('val_hr'))} | {_fmt(r.get('val_ndcg'))} | "
-                             f"{_fmt(r['hr10'])} | {_fmt(r['ndcg10'])} | {_fmt(r.get('epoch_s'), 1)} | {_fmt(r.get('epoch_cpu_s'), 1)} | {_fmt(r.get('samples_per_s'), 0)} |")
+                             f"{'yes' if r.get('refit') else 'no'} | {_fmt(r['hr10'])} | {_fmt(r['ndcg10'])} | {_fmt(r.get('epoch_s'), 1)} | {_fmt(r.get('epoch_cpu_s'), 1)} | {_fmt(r.get('samples_per_s'), 0)} |")
         lines.append("")
     ex = records.get("explicit", {})
     if ex:
