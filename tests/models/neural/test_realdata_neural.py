@@ -19,7 +19,7 @@ pytestmark = [
     pytest.mark.skipif(not (DATA / "u1.base").exists(), reason=f"ML-100K not found at {DATA} (shared MovieLens copy absent)"),
 ]
 COLUMNS = ["user", "item", "rating", "timestamp"]
-FAST = {"epochs": 4, "batch_size": 2048, "lr": 0.01, "negatives": 4}
+FAST = {"epochs": 3, "batch_size": 4096, "lr": 0.01, "negatives": 3}
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def popularity_ndcg(split):
     [
         lambda: EmbeddingDot(factors=32, **FAST),
         lambda: GMF(factors=32, **FAST),
-        lambda: MLP(layers=(64, 32, 16), init="normal(0.05)", **{**FAST, "epochs": 5, "lr": 0.005}),
+        lambda: MLP(layers=(64, 32, 16), init="normal(0.05)", **{**FAST, "epochs": 4}),
         lambda: NeuMF(factors=16, layers=(32, 16, 8), **FAST),
     ],
     ids=["embedding-dot", "gmf", "mlp", "neumf"],
