@@ -257,22 +257,6 @@ class ItemKNN(_NeighborhoodModel):
     name = "item-knn"
     _rows = "item"
 
-    def __init__(
-        self,
-        k: int | None = None,
-        similarity: Similarity = "auto",
-        shrinkage: float | None = None,
-        min_k: int = 1,
-        min_support: int = 1,
-        weighting: Weighting = "auto",
-        alpha: float = 0.5,
-        bm25_k1: float = 100.0,
-        bm25_b: float = 0.8,
-        bias_reg_user: float = 10.0,
-        bias_reg_item: float = 2.0,
-    ) -> None:
-        super().__init__(k, similarity, shrinkage, min_k, min_support, weighting, alpha, bm25_k1, bm25_b, bias_reg_user, bias_reg_item)
-
     def _right(self, name: str, matrix) -> Any:
         """Transposed neighbour matrix for ``history @ S^T``: dense when small (sparse x dense is faster)."""
 
@@ -327,22 +311,6 @@ class UserKNN(_NeighborhoodModel):
     }
     name = "user-knn"
     _rows = "user"
-
-    def __init__(
-        self,
-        k: int | None = None,
-        similarity: Similarity = "auto",
-        shrinkage: float | None = None,
-        min_k: int = 1,
-        min_support: int = 1,
-        weighting: Weighting = "auto",
-        alpha: float = 0.5,
-        bm25_k1: float = 100.0,
-        bm25_b: float = 0.8,
-        bias_reg_user: float = 10.0,
-        bias_reg_item: float = 2.0,
-    ) -> None:
-        super().__init__(k, similarity, shrinkage, min_k, min_support, weighting, alpha, bm25_k1, bm25_b, bias_reg_user, bias_reg_item)
 
     def _score(self, users: np.ndarray) -> np.ndarray:
         sims = self.similarity_matrix_[users]
