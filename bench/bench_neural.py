@@ -344,8 +344,8 @@ NOTES = """### Notes
   (trained without the validation item) are evaluated unless the refit column says yes.
 - Exploration runs on the same protocol (not in the records, test scores seen only after the fit): EmbeddingDot
   64 factors, 4 negatives, lr 0.002, no reg: test 0.6989 / 0.4220 (best epoch 12); with reg 0.001 and lr 0.003:
-  0.6996 / 0.4225; 128 factors, 8 negatives, batch 8192, no reg: 0.7049 / 0.4243 (overfits after epoch 6, so the
-  last row adds reg). More negatives and factors help; the goal of 0.73 / 0.455 needs further tuning (reg, lr
+  0.6996 / 0.4225; 128 factors, 8 negatives, batch 8192, no reg: 0.7049 / 0.4243 (overfits after epoch 6). The
+  ``embedding-dot-f128`` configuration (same with reg 0.005) did not finish before the deadline and has no row. More negatives and factors help; the goal of 0.73 / 0.455 needs further tuning (reg, lr
   decay, the refit on the full train file).
 - MLP learns slowly from NCF's normal(0.01) embeddings; normal(0.05) embeddings with lecun_uniform dense layers
   train in a few epochs.
