@@ -22,7 +22,7 @@ from torch import nn
 from cofirec.errors import ConfigError
 from cofirec.models.neural.batching import NegativeSampler, PairTensors, batch_indices, expand_pointwise
 from cofirec.models.neural.losses import PAIRWISE, pairwise_loss, pointwise_loss
-from cofirec.models.neural.optim import OPTIMIZERS, make_optimizer
+from cofirec.models.neural.optim import make_optimizer
 
 if TYPE_CHECKING:  # pragma: no cover
     from cofirec.models.neural.base import NeuralRecommender
@@ -276,6 +276,7 @@ class _Progress:
 
     def __enter__(self) -> "_Progress":
         if self.enabled:
+            from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             self._bar = Progress(
@@ -285,6 +286,7 @@ class _Progress:
                 TextColumn("loss {task.fields[loss]:.4f}"),
                 TimeElapsedColumn(),
                 transient=True,
+                console=Console(stderr=True),  # stdout stays clean for --json output
             )
             self._bar.__enter__()
             self._task = self._bar.add_task(self.label, total=self.total, loss=float("nan"))
