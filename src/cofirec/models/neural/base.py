@@ -48,7 +48,8 @@ from cofirec.models.base import Recommender
 from cofirec.models.neural.batching import NegativeSampler, PairTensors
 from cofirec.models.neural.init import init_module_, parse_init
 from cofirec.models.neural.losses import PAIRWISE
-from cofirec.models.neural.trainer import OPTIMIZERS, TrainConfig, Trainer, ValidationSet
+from cofirec.models.neural.optim import OPTIMIZERS
+from cofirec.models.neural.trainer import TrainConfig, Trainer, ValidationSet
 
 SCORE_BLOCK = 1_048_576
 """(user, item) pairs per forward pass when scoring without ``score_all``."""
