@@ -220,3 +220,21 @@ def test_a_failing_trial_is_reported_with_its_reason_and_no_traceback(tiny_split
     assert result.best_value is None and records[0]["state"] == "FAIL"
     assert records[0]["error"] == "planted failure"
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_first_trial_scores_the_defaults(tmp_path):
+    """Trial 0 of a new study is the model's defaults, so a search shows what it gained over them."""
+    from cofirec.data.synthetic import make_synthetic
+    from cofirec.experiments.tune import default_trial_params, tune
+    from cofirec.models.registry import get_model_class
+
+    cls = get_model_class("baseline")
+    defaults = default_trial_params(cls, "baseline", {})
+    assert defaults and all(defaults[p] == cls.param_defaults()[p] for p in defaults)
+    data = make_synthetic(n_users=60, n_items=40, seed=2)
+    result = tune("baseline", data, metric="rmse", trials=3, seed=0, refit=False)
+    first = result.trials[0]
+    assert first["state"] == "COMPLETE"
+    assert result.default_value == first["value"]
+    assert result.best_value <= result.default_value
+    assert result.tuning_dict()["default_value"] == result.default_value

@@ -71,6 +71,7 @@ class TuneResult:
     n_run: int
     best_params: dict[str, Any] = field(default_factory=dict)
     best_value: float | None = None
+    default_value: float | None = None
     test_metrics: dict[str, Any] = field(default_factory=dict)
     final_row: dict[str, Any] | None = None
     importance: dict[str, float] = field(default_factory=dict)
@@ -92,6 +93,7 @@ class TuneResult:
             "n_run": self.n_run,
             "trials": self.trials,
             "best": {"number": best["number"] if best else None, "value": self.best_value, "params": self.best_params},
+            "default_value": self.default_value,
             "importance": self.importance,
             "importance_note": self.importance_note,
         }
@@ -319,6 +321,10 @@ def tune(
     objective = _Objective(cls, model, fit_part, valid, metric=metric, protocol=protocol, ks=ks, space={**(space or {}), **fixed},
                            seed=seed, prune=prune, minimize=direction == "minimize")
 
+    if not study.trials:
+        defaults = default_trial_params(cls, model, {**(space or {}), **fixed})
+        if defaults:  # trial 0 scores the model's defaults, so the report shows what tuning gained over them
+            study.enqueue_trial(defaults, user_attrs={"defaults": True})
     remaining = max(0, trials - n_before)
     callbacks = [lambda st, tr: on_trial(_trial_record(tr))] if on_trial is not None else []
     if remaining:
@@ -338,6 +344,8 @@ def tune(
         return result
     best = study.best_trial
     result.best_value = float(best.value)
+    default_trial = next((t for t in complete if t.user_attrs.get("defaults")), None)
+    result.default_value = None if default_trial is None else float(default_trial.value)
     result.best_params = {**best.user_attrs.get("params", {}), **best.params, **fixed}
     result.importance, result.importance_note = param_importance(study)
     if refit:
@@ -371,6 +379,26 @@ def _open_study(store: Any, name: str, direction: str, *, seed: int, trials: int
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(2, trials // 3)))
     pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1) if prune else optuna.pruners.NopPruner()
     return optuna.create_study(storage=store, study_name=name, direction=direction, sampler=sampler, pruner=pruner, load_if_exists=True)
+
+
+def default_trial_params(cls: type, model: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The model's default values of the searched parameters that lie inside their ranges (empty for custom spaces)."""
+    from cofirec.experiments.spaces import resolve_space
+
+    if callable(getattr(cls, "search_space", None)):
+        return {}
+    defaults = cls.param_defaults()
+    out: dict[str, Any] = {}
+    for param, spec in resolve_space(model, overrides).items():
+        value = defaults.get(param)
+        if not isinstance(spec, dict) or value is None:
+            continue  # fixed values and parameters without a default are not searched from a default
+        if spec["type"] == "categorical":
+            if value in list(spec["choices"]):
+                out[param] = value
+        elif not isinstance(value, bool) and isinstance(value, (int, float)) and float(spec["low"]) <= value <= float(spec["high"]):
+            out[param] = int(value) if spec["type"] == "int" else float(value)
+    return out
 
 
 class _Objective:
