@@ -321,7 +321,8 @@ def tune(
     objective = _Objective(cls, model, fit_part, valid, metric=metric, protocol=protocol, ks=ks, space={**(space or {}), **fixed},
                            seed=seed, prune=prune, minimize=direction == "minimize")
 
-    if not study.trials:
+    if not any(t.user_attrs.get("defaults") and t.state.name in ("COMPLETE", "PRUNED", "WAITING") for t in study.trials):
+        # (again after an interruption killed it)
         defaults = default_trial_params(cls, model, {**(space or {}), **fixed})
         if defaults:  # trial 0 scores the model's defaults, so the report shows what tuning gained over them
             study.enqueue_trial(defaults, user_attrs={"defaults": True})
