@@ -225,16 +225,15 @@ def test_a_failing_trial_is_reported_with_its_reason_and_no_traceback(tiny_split
 def test_first_trial_scores_the_defaults(tmp_path):
     """Trial 0 of a new study is the model's defaults, so a search shows what it gained over them."""
     from cofirec.data.synthetic import make_synthetic
-    from cofirec.experiments.tune import default_trial_params, tune
+    from cofirec.experiments.tune import tune
     from cofirec.models.registry import get_model_class
 
-    cls = get_model_class("baseline")
-    defaults = default_trial_params(cls, "baseline", {})
-    assert defaults and all(defaults[p] == cls.param_defaults()[p] for p in defaults)
+    defaults = get_model_class("baseline").param_defaults()
     data = make_synthetic(n_users=60, n_items=40, seed=2)
     result = tune("baseline", data, metric="rmse", trials=3, seed=0, refit=False)
     first = result.trials[0]
     assert first["state"] == "COMPLETE"
+    assert all(first["params"][p] == defaults[p] for p in ("reg_user", "reg_item", "epochs"))
     assert result.default_value == first["value"]
     assert result.best_value <= result.default_value
     assert result.tuning_dict()["default_value"] == result.default_value

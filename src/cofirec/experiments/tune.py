@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -322,10 +323,8 @@ def tune(
                            seed=seed, prune=prune, minimize=direction == "minimize")
 
     if not any(t.user_attrs.get("defaults") and t.state.name in ("COMPLETE", "PRUNED", "WAITING") for t in study.trials):
-        # (again after an interruption killed it)
-        defaults = default_trial_params(cls, model, {**(space or {}), **fixed})
-        if defaults:  # trial 0 scores the model's defaults, so the report shows what tuning gained over them
-            study.enqueue_trial(defaults, user_attrs={"defaults": True})
+        # trial 0 scores the model's defaults (again if an interruption killed it), so the report shows the gain
+        study.enqueue_trial({}, user_attrs={"defaults": True})
     remaining = max(0, trials - n_before)
     callbacks = [lambda st, tr: on_trial(_trial_record(tr))] if on_trial is not None else []
     if remaining:
@@ -382,26 +381,6 @@ def _open_study(store: Any, name: str, direction: str, *, seed: int, trials: int
     return optuna.create_study(storage=store, study_name=name, direction=direction, sampler=sampler, pruner=pruner, load_if_exists=True)
 
 
-def default_trial_params(cls: type, model: str, overrides: dict[str, Any]) -> dict[str, Any]:
-    """The model's default values of the searched parameters that lie inside their ranges (empty for custom spaces)."""
-    from cofirec.experiments.spaces import resolve_space
-
-    if callable(getattr(cls, "search_space", None)):
-        return {}
-    defaults = cls.param_defaults()
-    out: dict[str, Any] = {}
-    for param, spec in resolve_space(model, overrides).items():
-        value = defaults.get(param)
-        if not isinstance(spec, dict) or value is None:
-            continue  # fixed values and parameters without a default are not searched from a default
-        if spec["type"] == "categorical":
-            if value in list(spec["choices"]):
-                out[param] = value
-        elif not isinstance(value, bool) and isinstance(value, (int, float)) and float(spec["low"]) <= value <= float(spec["high"]):
-            out[param] = int(value) if spec["type"] == "int" else float(value)
-    return out
-
-
 class _Objective:
     """One trial: draw parameters, fit on the training part (pruned per epoch), score on the validation part."""
 
@@ -414,7 +393,10 @@ class _Objective:
     def __call__(self, trial: Any) -> float:
         from cofirec.experiments.spaces import suggest_params
 
-        drawn = suggest_params(trial, self.model, self.space)
+        if trial.user_attrs.get("defaults"):  # the model's own defaults, with only the fixed values of the space
+            drawn = {p: v for p, v in self.space.items() if not isinstance(v, dict)}
+        else:
+            drawn = suggest_params(trial, self.model, self.space)
         full = with_seed(ModelSpec(self.model, check_params(self.cls, drawn, f"{self.model}.space")), self.seed)
         rec = self.cls(**full)
         pruner = EpochPruner(trial, self.valid, self.metric, self.protocol, self.ks, minimize=self.minimize)
@@ -427,7 +409,12 @@ class _Objective:
         finally:
             trial.set_user_attr("seconds", time.perf_counter() - start)
             trial.set_user_attr("epochs", len(getattr(rec, "history_", []) or []))
-            trial.set_user_attr("params", {k: v for k, v in full.items() if _jsonable_scalar(v)})
+            shown = full
+            if trial.user_attrs.get("defaults"):  # record the default values of the searched parameters too
+                from cofirec.experiments.spaces import resolve_space
+
+                shown = {**{p: getattr(rec, p) for p in resolve_space(self.model, self.space) if hasattr(rec, p)}, **full}
+            trial.set_user_attr("params", {k: v for k, v in shown.items() if _jsonable_scalar(v)})
             if pruner.source is not None:
                 trial.set_user_attr("pruning_signal", pruner.source)
         metrics = run_evaluate(rec, self.valid, protocol=self.protocol, k=self.ks)
@@ -447,7 +434,9 @@ def param_importance(study: Any) -> tuple[dict[str, float], str]:
     if len(complete) < 3 or not varied:
         return {}, f"needs at least 3 completed trials with varied parameters (have {len(complete)})"
     try:
-        imp = optuna.importance.get_param_importances(study)
+        with warnings.catch_warnings():  # few-trial caveats are stated in the note instead
+            warnings.simplefilter("ignore")
+            imp = optuna.importance.get_param_importances(study)
     except (RuntimeError, ValueError, ImportError) as exc:
         return {}, f"not available ({type(exc).__name__}: {exc})"
     return {k: float(v) for k, v in imp.items()}, f"fANOVA over {len(complete)} completed trials"
