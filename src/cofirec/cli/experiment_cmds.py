@@ -396,7 +396,7 @@ def tune_cmd(
     else:
         console.print(f"best validation {result.metric}: {result.best_value:.4f} with {result.best_params}", markup=False)
         if result.default_value is not None:
-            console.print(f"defaults (trial 0) scored {result.default_value:.4f} on validation", markup=False)
+            console.print(f"the model's defaults scored {result.default_value:.4f} on validation", markup=False)
         shown = {m: v for m, v in result.test_metrics.items() if "@" in m or m in ("rmse", "mae", "auc")}
         console.print("test: " + ", ".join(f"{m}={fmt_number(v)}" for m, v in shown.items()), markup=False)
     if path is not None:

@@ -267,7 +267,7 @@ def _tuning_section(t: dict[str, Any]) -> str:
         "<h2>Tuning</h2>"
         f"<p>Metric <b>{e(str(t.get('metric')))}</b> ({e(str(t.get('direction')))}) on validation; {e(summary)}. "
         f"Best trial #{e(str(best.get('number')))}: value {e(_fmt(best.get('value')))}, params <code>{e(json.dumps(jsonable(best.get('params', {}))))}</code>."
-        + (f" The model's defaults (trial #0) scored {e(_fmt(t['default_value']))}." if t.get("default_value") is not None else "")
+        + (f" The model's defaults scored {e(_fmt(t['default_value']))}." if t.get("default_value") is not None else "")
         + "</p>"
         f"<table>{head}{body}</table>"
     )
