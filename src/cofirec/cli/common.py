@@ -7,7 +7,6 @@ stays fast and a missing library piece only breaks the command that needs it.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import sys
@@ -17,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Iterable, Literal, Sequence
 
 import typer
+
+from cofirec._json import jsonable
 
 from cofirec.errors import ConfigError, DataError
 
@@ -87,23 +88,7 @@ def note(message: str) -> None:
     sys.stderr.write(f"note: {message}\n")
 
 
-def to_jsonable(value: Any) -> Any:
-    """Numpy scalars/arrays, paths and tuples -> plain JSON values; NaN/inf -> None."""
-    import numpy as np
-
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return to_jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Path):
-        return str(value)
-    return value
+to_jsonable = jsonable  # kept name: plain JSON values for --json / jsonl output
 
 
 def emit_json(obj: Any) -> None:

@@ -20,6 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from cofirec._json import jsonable
 from cofirec.experiments import plots
 from cofirec.experiments.fingerprint import files_fingerprint, machine_info, package_versions
 
@@ -120,21 +121,7 @@ def write_csv(rows: list[dict[str, Any]], metrics: Sequence[str], path: Path) ->
     return path
 
 
-def jsonable(value: Any) -> Any:
-    """Numpy values, tuples and paths as plain JSON values; NaN and infinities as None."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Path):
-        return str(value)
-    return value
+
 
 
 def _write_plots(report: ReportData, out: Path) -> list[tuple[str, Path]]:
