@@ -10,7 +10,7 @@ import pytest
 
 from cofirec.data.dataset import Interactions
 from cofirec.data.splits import user_ratio_split
-from cofirec.data.synthetic import make_synthetic
+from cofirec.data.synthetic import make_planted_implicit, make_synthetic
 from cofirec.errors import ConfigError
 from cofirec.evaluate import evaluate
 from cofirec.models.baselines import Popularity
@@ -20,21 +20,9 @@ from cofirec.testing import check_recommender
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
 
-def planted_implicit(n_users: int = 300, n_items: int = 120, per_user: int = 20, rank: int = 3, seed: int = 0) -> Interactions:
-    """Implicit data with personal taste and no popularity skew: each user picks ``per_user`` items by
-    Gumbel-top-k sampling from softmax(3 * u . v) of planted rank-``rank`` factors."""
-    rng = np.random.default_rng(seed)
-    U = rng.normal(size=(n_users, rank))
-    V = rng.normal(size=(n_items, rank))
-    logits = 3.0 * (U @ V.T) / np.sqrt(rank) + rng.gumbel(size=(n_users, n_items))
-    items = np.argsort(-logits, axis=1)[:, :per_user]
-    frame = pd.DataFrame({"user": np.repeat(np.arange(n_users), per_user), "item": items.ravel()})
-    return Interactions.from_frame(frame, rating_col=None, timestamp_col=None, name="planted")
-
-
 @pytest.fixture(scope="module")
 def implicit():
-    return planted_implicit()
+    return make_planted_implicit()
 
 
 @pytest.mark.parametrize("kw", [{}, {"solver": "cholesky", "confidence": "log"}])

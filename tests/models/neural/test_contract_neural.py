@@ -32,6 +32,8 @@ IMPLICIT_FACTORIES = {
     "embedding-dot-bce": lambda: EmbeddingDot(factors=8, holdout=0.2, **FAST),
     "gmf-bpr": lambda: GMF(factors=8, loss="bpr", **FAST),
     "mlp-softmax": lambda: MLP(layers=(16, 8), loss="softmax", negatives=3, **FAST),
+    "embedding-dot-full-softmax": lambda: EmbeddingDot(factors=8, loss="full_softmax", **FAST),
+    "neumf-full-softmax": lambda: NeuMF(factors=4, layers=(8, 4), loss="full_softmax", **FAST),
     "neumf-bce": lambda: NeuMF(factors=4, layers=(8, 4), optimizer="adamw", weight_decay=1e-4, reg=1e-4, **FAST),
 }
 
@@ -45,7 +47,7 @@ def test_contract_explicit(key, explicit):
 @pytest.mark.parametrize("key", list(IMPLICIT_FACTORIES))
 def test_contract_implicit(key, implicit):
     model = check_recommender(IMPLICIT_FACTORIES[key], implicit)
-    assert model.loss_ in {"bce", "bpr", "softmax"}
+    assert model.loss_ in {"bce", "bpr", "softmax", "full_softmax"}
 
 
 @pytest.mark.parametrize("name,cls", [("embedding-dot", EmbeddingDot), ("gmf", GMF), ("mlp", MLP), ("neumf", NeuMF)])

@@ -47,7 +47,7 @@ from cofirec.errors import ConfigError
 from cofirec.models.base import Recommender
 from cofirec.models.neural.batching import NegativeSampler, PairTensors
 from cofirec.models.neural.init import init_module_, parse_init
-from cofirec.models.neural.losses import PAIRWISE
+from cofirec.models.neural.losses import LISTWISE, PAIRWISE, RANKING
 from cofirec.models.neural.optim import OPTIMIZERS
 from cofirec.models.neural.trainer import TrainConfig, Trainer, ValidationSet
 
@@ -78,12 +78,14 @@ class NeuralRecommender(Recommender):
     dense_init : str
         Initialiser of dense (``nn.Linear``) layers; NCF's lecun_uniform by default (a fixed small scale such as
         normal(0.01) starves deep towers of gradient).
-    loss : {"auto", "mse", "bce", "bpr", "softmax"}
+    loss : {"auto", "mse", "bce", "bpr", "softmax", "full_softmax"}
         "auto" is MSE for explicit ratings and BCE for implicit and binary data. Explicit data needs "mse"
-        (use ``data.as_implicit()`` for ranking losses).
+        (use ``data.as_implicit()`` for ranking losses). "softmax" ranks each positive against its sampled
+        negatives; "full_softmax" against every item of the catalogue (one ``score_all`` per batch: exact,
+        and cheap for catalogues of up to ~100k items; models whose module has ``score_all``).
     negatives : int
         Sampled non-interacted items per positive for implicit/binary data (label 0 for pointwise losses; the
-        comparison set for pairwise losses). Ignored for explicit ratings.
+        comparison set for pairwise losses). Ignored for explicit ratings and by "full_softmax".
     normalize : {"none", "user_center", "minmax"}
         Target normalisation for explicit ratings (mapped back at prediction).
     holdout : float
@@ -111,7 +113,7 @@ class NeuralRecommender(Recommender):
         optimizer: Literal["adam", "adamw", "sgd", "adagrad"] = "adam",
         init: str = "normal(0.01)",
         dense_init: str = "lecun_uniform",
-        loss: Literal["auto", "mse", "bce", "bpr", "softmax"] = "auto",
+        loss: Literal["auto", "mse", "bce", "bpr", "softmax", "full_softmax"] = "auto",
         negatives: int = 4,
         normalize: Literal["none", "user_center", "minmax"] = "none",
         holdout: float = 0.0,
@@ -226,8 +228,17 @@ class NeuralRecommender(Recommender):
             raise ConfigError(f"{self.name}: loss={loss!r} ranks implicit feedback; explicit ratings need loss='mse' (or fit data.as_implicit())")
         return loss
 
+    def _check_listwise(self, module: nn.Module) -> None:
+        """A listwise loss needs :meth:`_forward_all`: a module with ``score_all`` and the plain ``_forward``."""
+        if self.loss_ in LISTWISE and not (hasattr(module, "score_all") and type(self)._forward is NeuralRecommender._forward):
+            raise ConfigError(f"{self.name}: loss={self.loss_!r} needs a model that scores every item at once (embedding-dot, gmf, mlp, neumf); use loss='softmax'")
+
+    def _forward_all(self, module: nn.Module, users: torch.Tensor) -> torch.Tensor:
+        """Raw scores of every item (b, n_items) for user indices (b,), with gradients (listwise losses)."""
+        return module.score_all(users)
+
     def _train_config(self) -> TrainConfig:
-        kind_neg = 0 if self.kind_ == "explicit" else self.negatives
+        kind_neg = 0 if self.kind_ == "explicit" or self.loss_ in LISTWISE else self.negatives
         return TrainConfig(
             epochs=self.epochs,
             batch_size=self.batch_size,
@@ -256,6 +267,7 @@ class NeuralRecommender(Recommender):
             sampler = self._make_sampler(data) if self._needs_sampler() else None
             val = self._validation_set(data, validation, val_rows, rng)
             module = self._build_module()
+            self._check_listwise(module)
             self._init_module(module, self._generator)
             module = module.to(self.device_)
             module = self._train_module(module, train, val, sampler)
@@ -263,7 +275,9 @@ class NeuralRecommender(Recommender):
         del self._generator
 
     def _needs_sampler(self) -> bool:
-        return self.kind_ != "explicit" and (self.negatives > 0 or self.loss_ in PAIRWISE)
+        if self.kind_ == "explicit" or self.loss_ in LISTWISE:
+            return False
+        return self.negatives > 0 or self.loss_ in PAIRWISE
 
     def _make_sampler(self, data: Interactions) -> NegativeSampler:
         return NegativeSampler(data.to_csr("binary"), self._generator)
@@ -304,7 +318,7 @@ class NeuralRecommender(Recommender):
         users, items, ratings = data.users[rows], data.items[rows], data.ratings[rows]
         if self.kind_ == "explicit":
             return PairTensors.from_arrays(users, items, self._targets(users, ratings))
-        if self.kind_ == "binary" and self.loss_ in PAIRWISE:
+        if self.kind_ == "binary" and self.loss_ in RANKING:
             keep = ratings > 0
             users, items, ratings = users[keep], items[keep], ratings[keep]
         targets = ratings if self.kind_ == "binary" else np.ones(len(users), dtype=np.float32)

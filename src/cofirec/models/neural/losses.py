@@ -1,7 +1,7 @@
 """Training losses, as pure functions of score tensors.
 
 Pointwise losses compare scores with targets; pairwise losses compare each positive's score with the scores
-of its sampled negatives.
+of its sampled negatives; the listwise full softmax compares it with the scores of every item.
 """
 
 from __future__ import annotations
@@ -11,9 +11,12 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-LossName = Literal["mse", "bce", "bpr", "softmax"]
+LossName = Literal["mse", "bce", "bpr", "softmax", "full_softmax"]
 POINTWISE: frozenset[str] = frozenset({"mse", "bce"})
 PAIRWISE: frozenset[str] = frozenset({"bpr", "softmax"})
+LISTWISE: frozenset[str] = frozenset({"full_softmax"})
+RANKING: frozenset[str] = PAIRWISE | LISTWISE
+"""Losses trained on positives only (negatives come from sampling or from the whole catalogue)."""
 
 
 def mse_loss(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -35,6 +38,11 @@ def softmax_loss(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
     """Sampled softmax: cross-entropy of the positive against its k negatives. pos: (b,), neg: (b, k)."""
     logits = torch.cat([pos[:, None], neg], dim=1)
     return -F.log_softmax(logits, dim=1)[:, 0].mean()
+
+
+def full_softmax_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Softmax over the whole catalogue: cross-entropy of each row's target item. logits: (b, n_items), targets: (b,) int64."""
+    return F.cross_entropy(logits, targets)
 
 
 def pointwise_loss(name: str, scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

@@ -21,7 +21,7 @@ from torch import nn
 
 from cofirec.errors import ConfigError
 from cofirec.models.neural.batching import NegativeSampler, PairTensors, batch_indices, expand_pointwise
-from cofirec.models.neural.losses import PAIRWISE, pairwise_loss, pointwise_loss
+from cofirec.models.neural.losses import LISTWISE, PAIRWISE, RANKING, full_softmax_loss, pairwise_loss, pointwise_loss
 from cofirec.models.neural.optim import make_optimizer
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -108,7 +108,7 @@ class Trainer:
         self.optimizer = make_optimizer(config.optimizer, module.parameters(), config.lr, config.weight_decay)
         self.best_epoch: int = 0
         self.stopped_early: bool = False
-        if (config.loss in PAIRWISE or config.negatives > 0) and sampler is None:
+        if (config.loss in PAIRWISE or config.negatives > 0) and config.loss not in LISTWISE and sampler is None:
             raise ConfigError(f"loss {config.loss!r} with negatives={config.negatives} needs a negative sampler")
 
     # ------------------------------------------------------------------ loop
@@ -154,10 +154,10 @@ class Trainer:
         start = time.perf_counter()
         cpu_start = time.process_time()
         self.module.train()
-        pairwise = cfg.loss in PAIRWISE
+        pairwise, listwise = cfg.loss in PAIRWISE, cfg.loss in LISTWISE
         k = max(cfg.negatives, 1) if pairwise else cfg.negatives
-        negatives = self.sampler.sample(train.users, k) if (k > 0 and self.sampler is not None) else None
-        if pairwise:
+        negatives = self.sampler.sample(train.users, k) if (k > 0 and self.sampler is not None and not listwise) else None
+        if pairwise or listwise:
             step_data = train
         else:
             step_data = expand_pointwise(train.users, train.items, train.targets, negatives)
@@ -166,7 +166,9 @@ class Trainer:
         bar = _Progress(self.progress, n, f"epoch {epoch}/{cfg.epochs}")
         with bar:
             for idx in batch_indices(n, cfg.batch_size, self.generator):
-                if pairwise:
+                if listwise:
+                    loss, size = self._listwise_step(step_data.subset(idx))
+                elif pairwise:
                     loss, size = self._pairwise_step(step_data.subset(idx), negatives[idx])  # type: ignore[index]
                 else:
                     loss, size = self._pointwise_step(step_data.subset(idx))
@@ -174,7 +176,7 @@ class Trainer:
                 count += size
                 bar.advance(len(idx), total / max(count, 1))
         seconds = time.perf_counter() - start
-        samples = n * (1 + k) if pairwise else n
+        samples = n * (1 + k) if pairwise else n * self.model.n_items_ if listwise else n
         return {
             "loss": total / max(count, 1),
             "samples": int(samples),
@@ -199,6 +201,12 @@ class Trainer:
         scores = self.model._forward(self.module, all_users, all_items)
         loss = pairwise_loss(self.config.loss, scores[:b], scores[b:].view(b, k))
         return self._step(loss, all_users, all_items), b
+
+    def _listwise_step(self, batch: PairTensors) -> tuple[float, int]:
+        dev = self.config.device
+        users, items = batch.users.to(dev), batch.items.to(dev)
+        loss = full_softmax_loss(self.model._forward_all(self.module, users), items)
+        return self._step(loss, users, items), len(users)
 
     def _step(self, loss: torch.Tensor, users: torch.Tensor, items: torch.Tensor) -> float:
         value = float(loss.detach())
@@ -233,7 +241,7 @@ class Trainer:
         pairs = validation.pairs
         assert pairs is not None
         scores = self._scores(pairs.users, pairs.items)
-        loss_name = self.config.loss if self.config.loss not in PAIRWISE else "bce"
+        loss_name = self.config.loss if self.config.loss not in RANKING else "bce"
         out = {"val_loss": float(pointwise_loss(loss_name, scores, pairs.targets))}
         if validation.ratings is not None:
             pred = self.model._to_output(scores.numpy(), pairs.users.numpy(), clip=True)
@@ -249,10 +257,10 @@ class Trainer:
         rank = (neg >= pos[:, None]).sum(dim=1)  # ties count against the model
         hit = rank < 10
         ndcg = torch.where(hit, 1.0 / torch.log2(rank.float() + 2.0), torch.zeros(()))
-        k = max(self.config.negatives, 1)
+        k = neg.shape[1] if self.config.loss in LISTWISE else max(self.config.negatives, 1)
         neg_k = neg[:, :k]
-        if self.config.loss in PAIRWISE:
-            loss = pairwise_loss(self.config.loss, pos, neg_k)
+        if self.config.loss in RANKING:  # full softmax: estimated by the softmax over the sampled candidates
+            loss = pairwise_loss("softmax" if self.config.loss in LISTWISE else self.config.loss, pos, neg_k)
         else:
             s = torch.cat([pos, neg_k.reshape(-1)])
             t = torch.cat([torch.ones(u), torch.zeros(neg_k.numel())])
