@@ -169,3 +169,30 @@ def test_cold_start_user_rows_match_the_table_with_history(data):
     with torch.no_grad():
         p = model.module_.forward_features(torch.as_tensor(enc.single).repeat(3, 1), torch.as_tensor(enc.multi).repeat(3, 1), *model.module_.items(items))
     assert p.shape == (3,) and torch.isfinite(p).all()
+
+
+def test_field_embedder_pools_multi_valued_fields_by_mean():
+    """Single fields look up one row; each multi-valued field averages its non-padding rows (zeros when empty);
+    the first-order term sums single weights and per-field mean weights. Checked against a loop reference."""
+    import torch
+
+    from cofirec.models.neural.modules.deepfm import FieldEmbedder
+
+    torch.manual_seed(0)
+    emb = FieldEmbedder(single_cards=[5, 3], multi_cards=[4, 6], multi_lens=[2, 3], dim=4, linear=True)
+    single = torch.tensor([[1, 2], [4, 0], [0, 1]])
+    multi = torch.tensor([[1, 3, 5, 0, 2], [0, 0, 0, 0, 0], [2, 0, 1, 1, 4]])
+    with torch.no_grad():
+        vecs, lin = emb(single, multi)
+        table, weights = emb.embedding.weight.detach(), emb.linear.weight[:, 0].detach()
+    for b in range(3):
+        rows = [int(single[b, 0]), 5 + int(single[b, 1])]
+        expected_lin = float(weights[rows].sum())
+        for f, (start, off) in enumerate([(0, 8), (2, 12)]):
+            width = 2 if f == 0 else 3
+            ids = [off + int(i) for i in multi[b, start : start + width] if i > 0]
+            mean = table[ids].mean(dim=0) if ids else torch.zeros(4)
+            assert torch.allclose(vecs[b, 2 + f], mean, atol=1e-6)
+            expected_lin += float(weights[ids].mean()) if ids else 0.0
+        assert torch.allclose(vecs[b, :2], table[rows], atol=1e-6)
+        assert float(lin[b]) == pytest.approx(expected_lin, abs=1e-6)

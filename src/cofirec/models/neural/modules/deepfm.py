@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -44,10 +45,8 @@ class FieldEmbedder(nn.Module):
         self.register_buffer("single_offsets", starts[:n_single].clone(), persistent=False)
         col_field = torch.repeat_interleave(torch.arange(n_multi), torch.tensor(lens, dtype=torch.long)) if n_multi else torch.zeros(0, dtype=torch.long)
         self.register_buffer("multi_offsets", starts[n_single:][col_field].clone() if n_multi else torch.zeros(0, dtype=torch.long), persistent=False)
-        assign = torch.zeros(int(sum(lens)), n_multi)
-        if n_multi:
-            assign[torch.arange(int(sum(lens))), col_field] = 1.0
-        self.register_buffer("multi_assign", assign, persistent=False)
+        ends = [int(e) for e in torch.cumsum(torch.tensor(lens, dtype=torch.long), 0)] if n_multi else []
+        self.multi_slices: list[tuple[int, int]] = [(e - n, e) for e, n in zip(ends, lens)]
 
     def forward(self, single: torch.Tensor, multi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Field vectors (B, n_fields, dim) and, with ``linear``, first-order sums (B,).
@@ -56,15 +55,31 @@ class FieldEmbedder(nn.Module):
         """
         vecs = self.embedding(single + self.single_offsets)
         lin = self.linear(single + self.single_offsets).sum(dim=(1, 2)) if self.linear is not None else None
-        if self.multi_assign.shape[1]:
-            mask = (multi > 0).to(vecs.dtype)
-            counts = (mask @ self.multi_assign).clamp(min=1.0)  # (B, n_multi)
-            idx = multi + self.multi_offsets
-            pooled = torch.einsum("bld,lm->bmd", self.embedding(idx) * mask[..., None], self.multi_assign) / counts[..., None]
-            vecs = torch.cat([vecs, pooled], dim=1)
-            if lin is not None:
-                lin = lin + ((self.linear(idx)[..., 0] * mask) @ self.multi_assign / counts).sum(dim=1)
+        if self.multi_slices:
+            idx, keep = multi + self.multi_offsets, multi > 0
+            pooled = []
+            for start, end in self.multi_slices:
+                bag = _MeanBag(idx[:, start:end], keep[:, start:end])
+                pooled.append(bag(self.embedding))
+                if lin is not None:
+                    lin = lin + bag(self.linear)[:, 0]
+            vecs = torch.cat([vecs, torch.stack(pooled, dim=1)], dim=1)
         return vecs, lin
+
+
+class _MeanBag:
+    """Mean of the embedding rows of each row's kept indices, via ``embedding_bag`` over the kept entries only
+    (no (B, L, dim) tensor of padded lookups; an empty row gives zeros)."""
+
+    def __init__(self, idx: torch.Tensor, keep: torch.Tensor) -> None:
+        counts = keep.sum(dim=1)
+        self.flat = idx[keep]
+        self.offsets = torch.cumsum(counts, 0) - counts
+        self.weights = (1.0 / counts.clamp(min=1).float()).repeat_interleave(counts)
+
+    def __call__(self, table: nn.Embedding) -> torch.Tensor:
+        w = self.weights.to(table.weight.dtype)
+        return F.embedding_bag(self.flat, table.weight, self.offsets, mode="sum", per_sample_weights=w)
 
 
 def mlp(in_dim: int, hidden: Sequence[int], dropout: float = 0.0, out_dim: int | None = None, norm: str = "none") -> nn.Sequential:
