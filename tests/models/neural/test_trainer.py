@@ -149,12 +149,16 @@ def test_full_softmax_learns_preferences_beyond_popularity():
 
 
 def test_full_softmax_needs_whole_catalogue_scoring(data):
+    from cofirec.models.neural.deepfm import DeepFM
+
     class PairsOnly(EmbeddingDot):
         def _forward(self, module, users, items):  # extra inputs per pair: no one-shot scoring of every item
             return module(users, items)
 
     with pytest.raises(ConfigError, match="scores every item at once"):
         PairsOnly(loss="full_softmax", epochs=1).fit(data.as_implicit())
+    with pytest.raises(ConfigError, match="scores every item at once"):
+        DeepFM(loss="full_softmax", negatives=1, epochs=1, history=0).fit(data.as_implicit())
 
 
 @pytest.mark.parametrize(

@@ -229,8 +229,10 @@ class NeuralRecommender(Recommender):
         return loss
 
     def _check_listwise(self, module: nn.Module) -> None:
-        """A listwise loss needs :meth:`_forward_all`: a module with ``score_all`` and the plain ``_forward``."""
-        if self.loss_ in LISTWISE and not (hasattr(module, "score_all") and type(self)._forward is NeuralRecommender._forward):
+        """A listwise loss needs :meth:`_forward_all`: a module whose ``score_all`` trains (``trains_on_score_all``)
+        and the plain ``_forward``."""
+        trainable = getattr(module, "trains_on_score_all", False) and type(self)._forward is NeuralRecommender._forward
+        if self.loss_ in LISTWISE and not trainable:
             raise ConfigError(f"{self.name}: loss={self.loss_!r} needs a model that scores every item at once (embedding-dot, gmf, mlp, neumf); use loss='softmax'")
 
     def _forward_all(self, module: nn.Module, users: torch.Tensor) -> torch.Tensor:

@@ -19,6 +19,9 @@ class DotProduct(nn.Module):
         When given, the output is ``sigmoid(x) * (hi - lo) + lo`` (fastai's ``y_range``).
     """
 
+    trains_on_score_all = True
+    """``score_all`` is differentiable and cheap enough for the full-softmax loss."""
+
     def __init__(self, n_users: int, n_items: int, factors: int, biases: bool = True, output_range: tuple[float, float] | None = None) -> None:
         super().__init__()
         self.user_emb = nn.Embedding(n_users, factors)

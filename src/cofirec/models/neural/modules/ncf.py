@@ -23,6 +23,9 @@ class GMFModule(nn.Module):
     Shapes: user_emb (n_users, factors), item_emb (n_items, factors), out Linear(factors, 1).
     """
 
+    trains_on_score_all = True
+    """``score_all`` is differentiable and cheap enough for the full-softmax loss."""
+
     def __init__(self, n_users: int, n_items: int, factors: int) -> None:
         super().__init__()
         self.user_emb = nn.Embedding(n_users, factors)
@@ -58,6 +61,9 @@ class MLPModule(nn.Module):
     ``layers[0]`` is the width of the concatenation (each embedding is ``layers[0] // 2`` wide, as in NCF);
     the tower maps ``layers[0] -> layers[1] -> ... -> layers[-1]`` and ``out`` maps ``layers[-1] -> 1``.
     """
+
+    trains_on_score_all = True
+    """``score_all`` is differentiable and cheap enough for the full-softmax loss."""
 
     def __init__(self, n_users: int, n_items: int, layers: tuple[int, ...], dropout: float = 0.0) -> None:
         super().__init__()
@@ -105,6 +111,9 @@ class MLPModule(nn.Module):
 
 class NeuMFModule(nn.Module):
     """NeuMF: GMF and MLP branches with separate embeddings, concatenated into one linear output."""
+
+    trains_on_score_all = True
+    """``score_all`` is differentiable and cheap enough for the full-softmax loss."""
 
     def __init__(self, n_users: int, n_items: int, factors: int, layers: tuple[int, ...], dropout: float = 0.0) -> None:
         super().__init__()
