@@ -306,3 +306,19 @@ def test_target_thresholds_outside_the_ratings_are_explained(cli, synth_file, tm
     res = cli("train", "popularity", "--train", synth_file, "--target", "implicit:6", "--out", tmp_path / "i6")
     assert res.code == 2 and res.stderr.count("\n") == 1
     assert "--target implicit:6 keeps no interaction" in res.stderr and "ratings are 1 to 5" in res.stderr
+
+
+def test_implicit_target_never_recommends_low_rated_items_back(cli, synth_file, tmp_path):
+    """--target implicit:4 trains on ratings >= 4 only, but an item the user rated 1-3 is still seen:
+    popularity would otherwise put a popular, disliked item at the top of that user's list."""
+    out = tmp_path / "imp4-seen"
+    assert cli("train", "popularity", "--train", synth_file, "--target", "implicit:4", "--out", out).code == 0
+    ratings = _frame(synth_file)
+    low = ratings[ratings.rating < 4]
+    user = int(low.user.value_counts().index[0])
+    rated = set(ratings[ratings.user == user].item.tolist())
+    n_unrated = ratings.item.nunique() - len(rated)
+    res = cli("recommend", out, "--user", user, "-n", n_unrated + 5, "--json")
+    assert res.code == 0, res.stderr
+    items = {int(i) for i in res.json()["items"]}
+    assert items and not items & rated

@@ -148,7 +148,7 @@ def train(
         from cofirec.data.splits import validation_split
 
         fit_data, valid = validation_split(fit_data, validation, opts["seed"])
-    model.fit(fit_data, validation=valid, progress=not json_out)
+    model.fit(fit_data, validation=valid, progress=not json_out, also_seen=data)  # low ratings and validation pairs stay "seen"
     model.save(out)
     report.update(_fit_summary(model, fit_data, valid, out))
     if json_out:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable, Sequence
 
 import numpy as np
+import scipy.sparse as sp
 
 from cofirec.data.dataset import Interactions
 from cofirec.errors import ConfigError, DataError, NotFittedError
@@ -133,11 +134,15 @@ class Recommender:
         validation: Interactions | None = None,
         callbacks: Sequence[EpochCallback] = (),
         progress: bool = False,
+        also_seen: Interactions | None = None,
     ) -> "Recommender":
         """Fit on ``data`` (users and items without interactions are dropped first).
 
         ``validation`` (same raw id space) is used by iterative models for early stopping and the loss history;
-        ``callbacks`` are called after each epoch; ``progress`` shows a progress bar.
+        ``callbacks`` are called after each epoch; ``progress`` shows a progress bar. ``also_seen``: more
+        interactions the users already had that are not training signal (ratings below an implicit threshold,
+        a carved-out validation part): never recommended back with ``exclude_seen``; pairs of users or items
+        unknown to ``data`` are ignored.
         """
         self._validate_params()
         if not isinstance(data, Interactions):
@@ -150,6 +155,8 @@ class Recommender:
         self._callbacks = list(callbacks)
         self._progress = progress
         self._remember_training_data(data)
+        if also_seen is not None:
+            self._add_seen(also_seen)
         self.history_ = []
         start = time.perf_counter()
         self._fit(data, validation)
@@ -174,6 +181,18 @@ class Recommender:
         self.item_fallback_ = ((sums + _FALLBACK_DAMPING * self.global_mean_) / (counts + _FALLBACK_DAMPING)).astype(np.float32)
         titles = data.item_titles()
         self.item_titles_ = titles if titles is not None else None
+
+    def _add_seen(self, other: Interactions) -> None:
+        """Union ``other``'s known (user, item) pairs into ``seen_`` (raw ids mapped to this model's indices)."""
+        if not isinstance(other, Interactions):
+            raise DataError(f"also_seen expects an Interactions container, got {type(other).__name__}")
+        u = self.user_map_.lookup(other.user_map.to_raw(other.users))
+        i = self.item_map_.lookup(other.item_map.to_raw(other.items))
+        ok = (u >= 0) & (i >= 0)
+        extra = sp.csr_matrix((np.ones(int(ok.sum()), dtype=np.float32), (u[ok], i[ok])), shape=self.seen_.shape)
+        merged = (self.seen_ + extra).tocsr()
+        merged.data[:] = 1.0
+        self.seen_ = merged
 
     def _fit(self, data: Interactions, validation: Interactions | None) -> None:
         raise NotImplementedError
