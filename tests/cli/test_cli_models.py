@@ -132,9 +132,17 @@ def test_recommend_all_users_jsonl(cli, pop_run):
     lines = [json.loads(line) for line in res.stdout.splitlines()]
     train = _frame(pop_run / "train.tsv")
     assert [r["user"] for r in lines] == sorted(train.user.unique().tolist())
-    assert all(set(r) == {"user", "items", "scores"} and len(r["items"]) == 3 for r in lines)
+    assert all(set(r) == {"user", "items", "scores", "known"} and len(r["items"]) == 3 for r in lines)
     one = cli("recommend", pop_run, "--user", lines[10]["user"], "-n", "3", "--json").json()
-    assert one["items"] == lines[10]["items"]
+    assert one == lines[10], "a streamed line carries the same fields and values as --user"
+
+
+def test_recommend_all_users_lines_carry_titles(cli, synth_file, synth_items, tmp_path):
+    out = tmp_path / "pop-titles"
+    assert cli("train", "popularity", "--train", synth_file, "--metadata", synth_items, "--out", out).code == 0
+    lines = [json.loads(line) for line in cli("recommend", out, "--all-users", "-n", "2").stdout.splitlines()]
+    one = cli("recommend", out, "--user", lines[3]["user"], "-n", "2", "--json").json()
+    assert lines[3] == one and len(one["titles"]) == 2 and one["titles"][0].startswith("Item ")
 
 
 def test_recommend_several_users_jsonl(cli, pop_run):

@@ -428,7 +428,8 @@ def _output_format(fmt: str | None, json_out: bool, *, default: str) -> str:
 
 
 def _recommend_all(model: Any, n: int, *, exclude_seen: bool, batch_size: int, as_lines: bool) -> None:
-    """Stream ``{"user", "items", "scores"}`` per training user, ``batch_size`` users per scoring call."""
+    """Stream ``{"user", "items", "scores", "known", ["titles"]}`` per training user (the fields of ``--user``),
+    ``batch_size`` users per scoring call."""
     import json
 
     import numpy as np
@@ -436,6 +437,7 @@ def _recommend_all(model: Any, n: int, *, exclude_seen: bool, batch_size: int, a
     if batch_size <= 0:
         raise ConfigError(f"--batch-size {batch_size}: expected a positive number")
     ids = model.user_map_.ids
+    title_of = getattr(model, "item_titles_", None)
     write = sys.stdout.write
     if not as_lines:
         write("[")
@@ -444,6 +446,7 @@ def _recommend_all(model: Any, n: int, *, exclude_seen: bool, batch_size: int, a
         batch = ids[b0 : b0 + batch_size]
         recs = model.recommend(batch, n=n, exclude_seen=exclude_seen)
         items = recs.items.tolist()
+        titles = None if title_of is None else np.asarray(title_of, dtype=object)[model.item_map_.lookup(recs.items.ravel())].reshape(recs.items.shape).tolist()
         scores = np.round(recs.scores.astype(np.float64), 6)
         finite = np.isfinite(scores)
         score_lists = scores.tolist()
@@ -452,10 +455,15 @@ def _recommend_all(model: Any, n: int, *, exclude_seen: bool, batch_size: int, a
         for row, u in enumerate(users):
             ok = finite[row]
             its, scs = items[row], score_lists[row]
+            tts = titles[row] if titles is not None else None
             if not ok.all():
                 its = [x for x, keep in zip(its, ok) if keep]
                 scs = [x for x, keep in zip(scs, ok) if keep]
-            chunks.append(json.dumps({"user": u, "items": its, "scores": scs}, separators=(",", ":")))
+                tts = [x for x, keep in zip(tts, ok) if keep] if tts is not None else None
+            rec = {"user": u, "items": its, "scores": scs, "known": True}
+            if tts is not None:
+                rec["titles"] = [str(t) for t in tts]
+            chunks.append(json.dumps(rec, separators=(",", ":")))
         if as_lines:
             write("\n".join(chunks) + "\n")
         else:
