@@ -196,23 +196,3 @@ def test_field_embedder_pools_multi_valued_fields_by_mean():
             expected_lin += float(weights[ids].mean()) if ids else 0.0
         assert torch.allclose(vecs[b, :2], table[rows], atol=1e-6)
         assert float(lin[b]) == pytest.approx(expected_lin, abs=1e-6)
-
-
-def test_split_history_fields_hold_liked_and_disliked_items(data):
-    """``history_split``: two user fields, the liked and the disliked training items, both masked for the
-    scored item; a new user described by features gets empty history blocks."""
-    binary = data.binarize()
-    model = _small(history=50, history_split=True).fit(binary)
-    names, lens = model.user_spec_["names"], model.user_spec_["multi_lens"]
-    assert names[-2:] == ["history_liked", "history_disliked"]
-    assert model.module_.history == lens[-1] + lens[-2]
-    table = model.module_.users.multi.numpy()
-    liked_block, disliked_block = table[:, -(lens[-1] + lens[-2]) : -lens[-1]], table[:, -lens[-1] :]
-    u = int(binary.users[0])
-    rows = binary.users == u
-    liked = set((binary.items[rows & (binary.ratings > 0)] + 1).tolist())
-    disliked = set((binary.items[rows & (binary.ratings == 0)] + 1).tolist())
-    assert set(liked_block[u][liked_block[u] > 0].tolist()) == liked
-    assert set(disliked_block[u][disliked_block[u] > 0].tolist()) == disliked
-    enc = model.encode_user_features({"gender": "F", "age": 25, "occupation": "artist", "zip": "12345"})
-    assert enc.names[-2:] == ["history_liked", "history_disliked"] and not enc.multi[:, -(lens[-1] + lens[-2]) :].any()

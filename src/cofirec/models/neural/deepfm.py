@@ -11,7 +11,7 @@ from torch import nn
 from cofirec.data.dataset import Interactions
 from cofirec.errors import ConfigError
 from cofirec.models.neural.base import NeuralRecommender
-from cofirec.models.neural.features import SideFeatures, history_field_count
+from cofirec.models.neural.features import SideFeatures
 from cofirec.models.neural.init import init_tensor_
 from cofirec.models.neural.modules.deepfm import DeepFMNet
 
@@ -39,9 +39,6 @@ class DeepFM(SideFeatures, NeuralRecommender):
         Add each user's ``history`` most recent training items as a multi-valued user field (SVD++-like implicit
         feedback; the scored item itself is masked out of it; the field is never wider than the longest
         training history). 0 disables it.
-    history_split : bool
-        Two history fields instead of one: the user's liked and disliked items (binary data: the label;
-        explicit ratings: at least / below the user's mean rating), each up to ``history`` items.
     embed_dropout : float
         Dropout on the field vectors fed to the deep part (not the FM part).
     norm : {"none", "batch", "layer"}
@@ -76,7 +73,6 @@ class DeepFM(SideFeatures, NeuralRecommender):
         features: Literal["both", "user", "item", "none"] = "both",
         title_tokens: bool = False,
         history: int = 400,
-        history_split: bool = False,
         embed_dropout: float = 0.2,
         norm: Literal["none", "batch", "layer"] = "none",
         id_reg: float = 30.0,
@@ -96,7 +92,6 @@ class DeepFM(SideFeatures, NeuralRecommender):
         self.features = features
         self.title_tokens = title_tokens
         self.history = history
-        self.history_split = history_split
         self.embed_dropout = embed_dropout
         self.norm = norm
         self.id_reg = id_reg
@@ -124,14 +119,9 @@ class DeepFM(SideFeatures, NeuralRecommender):
 
     def _build_module(self) -> nn.Module:
         module = DeepFMNet(self.user_spec_, self.item_spec_, self.n_users_, self.n_items_, self.factors, tuple(self.hidden), self.dropout,
-                           history=self._history_width(), embed_dropout=self.embed_dropout, norm=self.norm, id_reg=self.id_reg)
+                           history=self.user_spec_["multi_lens"][-1] if self.history else 0, embed_dropout=self.embed_dropout, norm=self.norm, id_reg=self.id_reg)
         self._fill_tables(module)
         return module
-
-    def _history_width(self) -> int:
-        """Columns of the user table's trailing history fields (masked per scored item), 0 without history."""
-        n = history_field_count(self.user_spec_)
-        return int(sum(self.user_spec_["multi_lens"][-n:])) if n else 0
 
     def _init_module(self, module: nn.Module, generator: torch.Generator) -> None:
         """Embeddings from ``init`` (first-order weights zero), dense layers Glorot-uniform, output bias at the

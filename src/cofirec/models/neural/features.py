@@ -395,7 +395,7 @@ class SideFeatures:
         ienc = FeatureEncoder(title_tokens=self.title_tokens).fit(data.item_features) if use_i else None
         self._user_table = encode_entities(data.user_features, data.user_map, uenc)
         if int(getattr(self, "history", 0)) > 0:
-            self._user_table = with_history(self._user_table, data, int(self.history), split=bool(getattr(self, "history_split", False)))
+            self._user_table = with_history(self._user_table, data, int(self.history))
         self._item_table = encode_entities(data.item_features, data.item_map, ienc)
         self.user_encoder_ = uenc.to_state() if uenc is not None else None
         self.item_encoder_ = ienc.to_state() if ienc is not None else None
@@ -414,12 +414,11 @@ class SideFeatures:
         ``history`` block when the model has one, so the rows match the fitted user table)."""
         enc = _encode_new(getattr(self, "user_encoder_", None), records)
         spec = getattr(self, "user_spec_", None)
-        n_hist = history_field_count(spec) if spec is not None else 0
-        if n_hist and not set(enc.names) & set(HISTORY_FIELDS):
-            widths, cards = [int(w) for w in spec["multi_lens"][-n_hist:]], [int(c) for c in spec["multi_cards"][-n_hist:]]
-            enc = EncodedFeatures(single=enc.single, multi=np.hstack([enc.multi, np.zeros((len(enc.single), sum(widths)), dtype=np.int64)]),
-                                  single_cards=list(enc.single_cards), multi_cards=[*enc.multi_cards, *cards],
-                                  multi_lens=[*enc.multi_lens, *widths], names=[*enc.names, *spec["names"][-n_hist:]])
+        if spec is not None and spec["names"][-1:] == ["history"] and enc.names[-1:] != ["history"]:
+            width = int(spec["multi_lens"][-1])
+            enc = EncodedFeatures(single=enc.single, multi=np.hstack([enc.multi, np.zeros((len(enc.single), width), dtype=np.int64)]),
+                                  single_cards=list(enc.single_cards), multi_cards=[*enc.multi_cards, int(spec["multi_cards"][-1])],
+                                  multi_lens=[*enc.multi_lens, width], names=[*enc.names, "history"])
         return enc
 
     def encode_item_features(self, records: dict | Sequence[dict] | pd.DataFrame) -> EncodedFeatures:
@@ -427,68 +426,31 @@ class SideFeatures:
         return _encode_new(getattr(self, "item_encoder_", None), records)
 
 
-HISTORY_FIELDS = ("history", "history_liked", "history_disliked")
-"""Names of the user-history fields (always the last fields of a user table)."""
-
-
-def with_history(table: EncodedFeatures, data, length: int, split: bool = False) -> EncodedFeatures:
-    """Append multi-valued history fields: each user's ``length`` most recent training items (index + 1).
+def with_history(table: EncodedFeatures, data, length: int) -> EncodedFeatures:
+    """Append a multi-valued ``history`` field: each user's ``length`` most recent training items (index + 1).
 
     ``data`` is the training :class:`~cofirec.data.dataset.Interactions` (rows ``users``/``items``, optional
-    ``timestamps``); ties and data without timestamps keep the row order. One field, ``history``, by default;
-    with ``split``, two: ``history_liked`` and ``history_disliked`` (binary data: the label; explicit ratings:
-    at least / below the user's mean rating; implicit data has no dislikes, so that field stays empty). Each
-    added block is (n_users, w) with ``w = min(length, most items of one user)`` (at least 1), so a long
-    ``length`` costs nothing on data with short histories.
+    ``timestamps``); ties and data without timestamps keep the row order. Shape of the added block
+    (n_users, w) with ``w = min(length, most items of one user)`` (at least 1), so a long ``length`` costs
+    nothing on data with short histories.
     """
-    if not split:
-        blocks = [("history", recent_items(data, np.ones(len(data), dtype=bool), length))]
-    else:
-        liked = _liked_rows(data)
-        blocks = [("history_liked", recent_items(data, liked, length)), ("history_disliked", recent_items(data, ~liked, length))]
-    return EncodedFeatures(
-        single=table.single,
-        multi=np.hstack([table.multi, *[b for _, b in blocks]]),
-        single_cards=list(table.single_cards),
-        multi_cards=[*table.multi_cards, *[int(data.n_items) + 1] * len(blocks)],
-        multi_lens=[*table.multi_lens, *[int(b.shape[1]) for _, b in blocks]],
-        names=[*table.names, *[name for name, _ in blocks]],
-    )
-
-
-def history_field_count(spec: dict) -> int:
-    """How many trailing fields of a user-table ``spec`` are history fields."""
-    n = 0
-    for name in reversed(spec["names"]):
-        if name not in HISTORY_FIELDS:
-            break
-        n += 1
-    return n
-
-
-def recent_items(data, rows: np.ndarray, length: int) -> np.ndarray:
-    """(n_users, w) item indices + 1 of each user's ``length`` most recent interactions among ``rows`` (bool
-    mask), newest first, 0-padded; ``w = min(length, longest such history)``, at least 1."""
     ts = data.timestamps if data.timestamps is not None else np.arange(len(data))
-    sel = np.flatnonzero(rows)
-    order = sel[np.lexsort((-sel, -np.asarray(ts)[sel], data.users[sel]))]
+    order = np.lexsort((-np.arange(len(data)), -np.asarray(ts), data.users))
     users, items = data.users[order], data.items[order]
-    starts = np.r_[0, np.flatnonzero(users[1:] != users[:-1]) + 1] if len(users) else np.zeros(0, dtype=np.int64)
+    starts = np.r_[0, np.flatnonzero(users[1:] != users[:-1]) + 1]
     rank = np.arange(len(users)) - np.repeat(starts, np.diff(np.r_[starts, len(users)]))
     length = max(1, min(int(length), int(rank.max()) + 1 if len(rank) else 1))
     keep = rank < length
-    hist = np.zeros((int(data.n_users), length), dtype=np.int64)
+    hist = np.zeros((len(table), length), dtype=np.int64)
     hist[users[keep], rank[keep]] = items[keep].astype(np.int64) + 1
-    return hist
-
-
-def _liked_rows(data) -> np.ndarray:
-    """Bool mask of the liked interactions: label 1 (binary), rating >= the user's mean (explicit), all (implicit)."""
-    if data.kind == "binary":
-        return data.ratings > 0
-    if data.kind == "explicit":
-        return data.ratings >= data.user_means()[data.users]
-    return np.ones(len(data), dtype=bool)
+    return EncodedFeatures(
+        single=table.single,
+        multi=np.hstack([table.multi, hist]),
+        single_cards=list(table.single_cards),
+        multi_cards=[*table.multi_cards, int(data.n_items) + 1],
+        multi_lens=[*table.multi_lens, int(length)],
+        names=[*table.names, "history"],
+    )
 
 
 def _encode_new(state: dict | None, records) -> EncodedFeatures:
