@@ -38,6 +38,9 @@ def test_binarize_and_implicit():
     b = d.binarize(4)
     assert b.kind == "binary" and b.ratings.tolist() == [1, 0, 1, 0, 0, 1]
     assert b.meta["binary_threshold"] == 4
+    assert b.raw_ratings.tolist() == d.ratings.tolist() and d.raw_ratings is None
+    assert b.subset(np.array([1, 3])).raw_ratings.tolist() == d.ratings[[1, 3]].tolist()
+    assert b.as_implicit().raw_ratings is None
     imp = d.as_implicit(min_rating=4)
     assert imp.kind == "implicit" and len(imp) == 3 and set(imp.ratings.tolist()) == {1.0}
     with pytest.raises(DataError):

@@ -40,6 +40,9 @@ class Interactions:
         What ``ratings`` hold.
     name : str
         Where the data came from (dataset name or file), for messages and reports.
+    raw_ratings : float32 array, shape (n,), or None
+        For binary data made by :meth:`binarize`: the ratings the labels were cut from (models with an
+        ordinal loss learn from the whole scale); None otherwise.
     """
 
     users: np.ndarray
@@ -53,6 +56,7 @@ class Interactions:
     kind: Literal["explicit", "implicit", "binary"] = "explicit"
     name: str = ""
     meta: dict = field(default_factory=dict)
+    raw_ratings: np.ndarray | None = None
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -181,6 +185,7 @@ class Interactions:
             items=self.items[rows],
             ratings=self.ratings[rows],
             timestamps=None if self.timestamps is None else self.timestamps[rows],
+            raw_ratings=None if self.raw_ratings is None else self.raw_ratings[rows],
             meta=dict(self.meta),
         )
 
@@ -204,17 +209,18 @@ class Interactions:
         )
 
     def binarize(self, threshold: float = 4.0) -> "Interactions":
-        """Like/dislike labels: rating >= ``threshold`` becomes 1, else 0 (every interaction kept)."""
+        """Like/dislike labels: rating >= ``threshold`` becomes 1, else 0 (every interaction kept; the ratings
+        stay available as ``raw_ratings``)."""
         if self.kind != "explicit":
             raise DataError(f"{self.name or 'data'}: binarize needs explicit ratings, data is {self.kind}")
         labels = (self.ratings >= threshold).astype(np.float32)
-        return replace(self, ratings=labels, kind="binary", meta={**self.meta, "binary_threshold": threshold})
+        return replace(self, ratings=labels, kind="binary", raw_ratings=self.ratings.copy(), meta={**self.meta, "binary_threshold": threshold})
 
     def as_implicit(self, min_rating: float | None = None) -> "Interactions":
         """Every interaction (or only those with rating >= ``min_rating``) as a positive with value 1."""
         data = self if min_rating is None else self.subset(self.ratings >= min_rating)
         meta = dict(self.meta) if min_rating is None else {**self.meta, "implicit_min_rating": float(min_rating)}
-        return replace(data, ratings=np.ones(len(data), dtype=np.float32), kind="implicit", meta=meta)
+        return replace(data, ratings=np.ones(len(data), dtype=np.float32), kind="implicit", raw_ratings=None, meta=meta)
 
     # ------------------------------------------------------------------ mean normalisation
     @property

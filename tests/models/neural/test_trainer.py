@@ -1,5 +1,7 @@
 """Trainer machinery: seeding, early stopping with restore, history persistence, negative sampling, losses."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -11,7 +13,7 @@ from cofirec.data.synthetic import make_planted_implicit, make_synthetic
 from cofirec.errors import ConfigError, DataError
 from cofirec.models.neural.batching import NegativeSampler, batch_indices, expand_pointwise
 from cofirec.models.neural.embedding_dot import EmbeddingDot
-from cofirec.models.neural.losses import bpr_loss, full_softmax_loss, softmax_loss
+from cofirec.models.neural.losses import bpr_loss, full_softmax_loss, ordinal_loss, softmax_loss
 from cofirec.models.neural.ncf import GMF, MLP
 
 
@@ -125,6 +127,46 @@ def test_pairwise_losses_by_hand():
     assert float(bpr_loss(pos, neg)) == pytest.approx(expected_bpr, rel=1e-6)
     expected_sm = -np.log(np.exp(2.0) / (np.exp(2.0) + np.exp(0.0) + np.exp(1.0)))
     assert float(softmax_loss(pos, neg)) == pytest.approx(expected_sm, rel=1e-6)
+
+
+def test_ordinal_loss_by_hand():
+    logits, ratings = torch.tensor([0.5, -1.0]), torch.tensor([4.0, 2.0])
+    levels, offsets = torch.tensor([3.0, 4.0]), torch.tensor([1.0, 0.0])
+
+    def bce(z, y):
+        p = 1 / (1 + np.exp(-z))
+        return -(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+    expected = (bce(1.5, 1) + bce(0.5, 1) + bce(0.0, 0) + bce(-1.0, 0)) / 4
+    assert float(ordinal_loss(logits, ratings, levels, offsets)) == pytest.approx(expected, rel=1e-6)
+
+
+def test_ordinal_loss_learns_likes_from_the_whole_rating_scale():
+    """On binarized data the ordinal loss sees 1-5 ratings, not only like/dislike: it ranks held-out likes
+    better than BCE; sigmoid(score) stays P(rating >= threshold) (offset 0 at the threshold), and a saved
+    model predicts the same probabilities."""
+    from cofirec.data.splits import random_split
+    from cofirec.evaluate.runner import evaluate
+
+    train, test = random_split(make_synthetic(n_users=300, n_items=150, seed=2).binarize(4), 0.2, seed=0)
+    common = dict(factors=8, negatives=0, epochs=12, lr=0.01, reg=0.01, batch_size=256, holdout=0.1, patience=3)
+    ordinal = EmbeddingDot(loss="ordinal", **common).fit(train)
+    bce = EmbeddingDot(loss="bce", **common).fit(train)
+    auc_ord = evaluate(ordinal, test, protocol="binary")["auc"]
+    assert auc_ord > evaluate(bce, test, protocol="binary")["auc"] + 0.02
+    assert ordinal.ordinal_levels_ == [2.0, 3.0, 4.0, 5.0] and ordinal.ordinal_offsets_[2] == 0.0
+    assert ordinal.ordinal_offsets_ == sorted(ordinal.ordinal_offsets_, reverse=True)
+    frame = test.to_frame()
+    p = ordinal.predict(frame["user"], frame["item"])
+    assert 0 < p.min() and p.max() < 1
+
+
+def test_ordinal_loss_needs_binarized_ratings(data):
+    with pytest.raises(ConfigError, match="binary data made by Interactions.binarize"):
+        EmbeddingDot(loss="ordinal", epochs=1).fit(data)
+    labels_only = dataclasses.replace(data.binarize(4), raw_ratings=None)  # e.g. a file of 0/1 labels
+    with pytest.raises(ConfigError, match="needs the ratings behind the labels"):
+        EmbeddingDot(loss="ordinal", epochs=1).fit(labels_only)
 
 
 def test_full_softmax_loss_by_hand():

@@ -78,9 +78,12 @@ class NeuralRecommender(Recommender):
     dense_init : str
         Initialiser of dense (``nn.Linear``) layers; NCF's lecun_uniform by default (a fixed small scale such as
         normal(0.01) starves deep towers of gradient).
-    loss : {"auto", "mse", "bce", "bpr", "softmax", "full_softmax"}
+    loss : {"auto", "mse", "bce", "ordinal", "bpr", "softmax", "full_softmax"}
         "auto" is MSE for explicit ratings and BCE for implicit and binary data. Explicit data needs "mse"
-        (use ``data.as_implicit()`` for ranking losses). "softmax" ranks each positive against its sampled
+        (use ``data.as_implicit()`` for ranking losses). "ordinal", for binary data made by
+        ``Interactions.binarize``, learns from the whole rating scale: a cumulative-logit model
+        ``P(rating >= level) = sigmoid(score + offset_level)`` with the offsets fixed by the training ratings'
+        marginal frequencies and 0 at the like threshold, so ``sigmoid(score)`` is still the like probability. "softmax" ranks each positive against its sampled
         negatives; "full_softmax" against every item of the catalogue (one ``score_all`` per batch: exact,
         and cheap for catalogues of up to ~100k items; models whose module has ``score_all``).
     negatives : int
@@ -113,7 +116,7 @@ class NeuralRecommender(Recommender):
         optimizer: Literal["adam", "adamw", "sgd", "adagrad"] = "adam",
         init: str = "normal(0.01)",
         dense_init: str = "lecun_uniform",
-        loss: Literal["auto", "mse", "bce", "bpr", "softmax", "full_softmax"] = "auto",
+        loss: Literal["auto", "mse", "bce", "ordinal", "bpr", "softmax", "full_softmax"] = "auto",
         negatives: int = 4,
         normalize: Literal["none", "user_center", "minmax"] = "none",
         holdout: float = 0.0,
@@ -224,6 +227,8 @@ class NeuralRecommender(Recommender):
         loss = self.loss
         if loss == "auto":
             loss = "mse" if kind == "explicit" else "bce"
+        if loss == "ordinal" and kind != "binary":
+            raise ConfigError(f"{self.name}: loss='ordinal' learns like/dislike from ratings; fit binary data made by Interactions.binarize (--target binary:T)")
         if kind == "explicit" and loss != "mse":
             raise ConfigError(f"{self.name}: loss={loss!r} ranks implicit feedback; explicit ratings need loss='mse' (or fit data.as_implicit())")
         return loss
@@ -252,10 +257,19 @@ class NeuralRecommender(Recommender):
             negatives=kind_neg,
             patience=self.patience,
             device=torch.device(self.device_),
+            ordinal=self._ordinal_tensors(),
         )
+
+    def _ordinal_tensors(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        if self.loss_ != "ordinal":
+            return None
+        dev = torch.device(self.device_)
+        return torch.tensor(self.ordinal_levels_, device=dev), torch.tensor(self.ordinal_offsets_, device=dev)
 
     def _fit(self, data: Interactions, validation: Interactions | None) -> None:
         self.loss_ = self._resolved_loss(data.kind)
+        if self.loss_ == "ordinal" and data.raw_ratings is None:
+            raise ConfigError(f"{self.name}: loss='ordinal' needs the ratings behind the labels (binary data from Interactions.binarize)")
         self.n_users_ = int(data.n_users)
         self.n_items_ = int(data.n_items)
         self.device_ = str(_resolve_device(self.device, self.name))
@@ -306,11 +320,27 @@ class NeuralRecommender(Recommender):
             lo, hi = float(r.min()), float(r.max())
             self.target_offset_ = np.full(self.n_users_, lo, dtype=np.float32)
             self.target_scale_ = max(hi - lo, 1e-6)
+        if self.loss_ == "ordinal":
+            self._set_ordinal_cuts(data.raw_ratings[rows], float(data.meta.get("binary_threshold", 4.0)))
         t = self._targets(data.users[rows], data.ratings[rows]) if self.kind_ == "explicit" else np.ones(1, np.float32)
         if self.kind_ == "binary":
             t = data.ratings[rows]
         self.output_range_ = [float(t.min()), float(t.max())] if len(t) else [0.0, 1.0]
         self._mean_target_ = float(t.mean()) if len(t) else 0.0
+
+    def _set_ordinal_cuts(self, ratings: np.ndarray, threshold: float) -> None:
+        """Ordinal levels (every rating value above the lowest) and their logit offsets relative to the like
+        threshold: ``logit P(r >= level) - logit P(r >= threshold)`` on the training ratings."""
+        values = np.unique(ratings.astype(np.float64))
+        levels = values[1:] if len(values) > 1 else values
+
+        def logit(level: float) -> float:
+            p = float(np.clip(np.mean(ratings >= level), 1e-4, 1 - 1e-4))
+            return float(np.log(p / (1 - p)))
+
+        base = logit(threshold)
+        self.ordinal_levels_ = [float(v) for v in levels]
+        self.ordinal_offsets_ = [logit(v) - base for v in levels]
 
     def _targets(self, users: np.ndarray, ratings: np.ndarray) -> np.ndarray:
         """Ratings in training units, (n,) float32."""
@@ -324,6 +354,8 @@ class NeuralRecommender(Recommender):
             keep = ratings > 0
             users, items, ratings = users[keep], items[keep], ratings[keep]
         targets = ratings if self.kind_ == "binary" else np.ones(len(users), dtype=np.float32)
+        if self.loss_ == "ordinal":
+            targets = data.raw_ratings[rows]
         return PairTensors.from_arrays(users, items, targets)
 
     def _validation_set(
@@ -374,7 +406,7 @@ class NeuralRecommender(Recommender):
             if clip:
                 out = np.clip(out, self.rating_min_, self.rating_max_)
             return out.astype(np.float32)
-        if self.kind_ == "binary" and self.loss_ == "bce":
+        if self.kind_ == "binary" and self.loss_ in ("bce", "ordinal"):
             return (1.0 / (1.0 + np.exp(-scores))).astype(np.float32)
         return np.asarray(scores, dtype=np.float32)
 

@@ -136,9 +136,9 @@ class DeepFM(SideFeatures, NeuralRecommender):
                 init_tensor_(sub.weight, "glorot_uniform", generator)
                 nn.init.zeros_(sub.bias)
         mean = float(self._mean_target_)
-        if self.loss_ == "bce":
+        if self.loss_ in ("bce", "ordinal"):
             p = min(max(mean, 1e-3), 1 - 1e-3)
             mean = float(np.log(p / (1 - p)))
-        if self.loss_ not in ("mse", "bce") or self.kind_ == "implicit":
+        if self.loss_ not in ("mse", "bce", "ordinal") or self.kind_ == "implicit":
             mean = 0.0
         module.reset_output(mean)

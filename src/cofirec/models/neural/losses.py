@@ -11,8 +11,8 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-LossName = Literal["mse", "bce", "bpr", "softmax", "full_softmax"]
-POINTWISE: frozenset[str] = frozenset({"mse", "bce"})
+LossName = Literal["mse", "bce", "ordinal", "bpr", "softmax", "full_softmax"]
+POINTWISE: frozenset[str] = frozenset({"mse", "bce", "ordinal"})
 PAIRWISE: frozenset[str] = frozenset({"bpr", "softmax"})
 LISTWISE: frozenset[str] = frozenset({"full_softmax"})
 RANKING: frozenset[str] = PAIRWISE | LISTWISE
@@ -40,13 +40,24 @@ def softmax_loss(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
     return -F.log_softmax(logits, dim=1)[:, 0].mean()
 
 
+def ordinal_loss(logits: torch.Tensor, ratings: torch.Tensor, levels: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+    """All-threshold cumulative-logit loss: ``P(rating >= level_k) = sigmoid(logit + offset_k)``, the mean over
+    pairs and levels of the binary cross-entropy of each cut. logits, ratings: (n,); levels, offsets: (m,)."""
+    z = logits[:, None] + offsets[None, :]
+    return F.binary_cross_entropy_with_logits(z, (ratings[:, None] >= levels[None, :]).to(z.dtype))
+
+
 def full_softmax_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Softmax over the whole catalogue: cross-entropy of each row's target item. logits: (b, n_items), targets: (b,) int64."""
     return F.cross_entropy(logits, targets)
 
 
-def pointwise_loss(name: str, scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """``"mse"`` or ``"bce"`` of scores (n,) against targets (n,)."""
+def pointwise_loss(name: str, scores: torch.Tensor, targets: torch.Tensor, ordinal: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+    """``"mse"``, ``"bce"`` or ``"ordinal"`` (with ``ordinal`` = (levels, offsets)) of scores (n,) against targets (n,)."""
+    if name == "ordinal":
+        if ordinal is None:
+            raise ValueError("the ordinal loss needs (levels, offsets)")
+        return ordinal_loss(scores, targets, *ordinal)
     if name == "mse":
         return mse_loss(scores, targets)
     if name == "bce":

@@ -45,6 +45,8 @@ class TrainConfig:
     negatives: int = 0
     patience: int = 0
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    ordinal: tuple[torch.Tensor, torch.Tensor] | None = None
+    """(levels, offsets) of the ordinal loss (on ``device``)."""
 
 
 @dataclass
@@ -189,7 +191,7 @@ class Trainer:
         dev = self.config.device
         users, items, targets = batch.users.to(dev), batch.items.to(dev), batch.targets.to(dev)
         scores = self.model._forward(self.module, users, items)
-        loss = pointwise_loss(self.config.loss, scores, targets)
+        loss = pointwise_loss(self.config.loss, scores, targets, self.config.ordinal)
         return self._step(loss, users, items), len(users)
 
     def _pairwise_step(self, batch: PairTensors, negatives: torch.Tensor) -> tuple[float, int]:
@@ -241,7 +243,7 @@ class Trainer:
         pairs = validation.pairs
         assert pairs is not None
         scores = self._scores(pairs.users, pairs.items)
-        loss_name = self.config.loss if self.config.loss not in RANKING else "bce"
+        loss_name = self.config.loss if self.config.loss not in RANKING | {"ordinal"} else "bce"  # validation targets are labels
         out = {"val_loss": float(pointwise_loss(loss_name, scores, pairs.targets))}
         if validation.ratings is not None:
             pred = self.model._to_output(scores.numpy(), pairs.users.numpy(), clip=True)
