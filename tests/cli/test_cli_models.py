@@ -177,6 +177,19 @@ def test_implicit_training_defaults_to_ranking(cli, synth_file, tmp_path):
     assert "ndcg@10" in metrics and "rmse" not in metrics
 
 
+def test_ordinal_loss_trains_like_dislike_from_the_ratings_file(cli, synth_file, tmp_path):
+    """--target binary:4 --param loss=ordinal: the CLI keeps the 1-5 ratings behind the labels (also through
+    --validation), and the saved model gives like probabilities to the binary protocol."""
+    out = tmp_path / "ord"
+    res = cli("train", "embedding-dot", "--dataset", synth_file, "--split", "random", "--target", "binary:4", "--validation", "0.1",
+              "--param", "loss=ordinal", "--param", "negatives=0", "--epochs", "3", "--out", out, "--json")
+    assert res.code == 0, res.stderr
+    state = json.loads((out / "manifest.json").read_text())["state"]
+    assert state["loss_"] == "ordinal" and state["ordinal_levels_"] == [2.0, 3.0, 4.0, 5.0]
+    metrics = cli("evaluate", out, "--test", out / "test.tsv", "--json").json()
+    assert 0.5 < metrics["auc"] <= 1.0 and 0 < metrics["logloss"] < 1.0
+
+
 def test_binary_target_defaults_to_binary_protocol(cli, synth_file, tmp_path):
     out = tmp_path / "bin"
     res = cli("train", "baseline", "--dataset", synth_file, "--split", "random", "--target", "binary:4", "--out", out, "--json")
