@@ -51,6 +51,8 @@ NCF_MODELS: dict[str, tuple[str, dict]] = {
     "embedding-dot-softmax": ("embedding-dot", {**COMMON, "factors": 128, "loss": "softmax", "negatives": 16, "lr": 0.002, "batch_size": 1024, "epochs": 10}),
     "embedding-dot-full-softmax": ("embedding-dot", {**COMMON, "factors": 128, "loss": "full_softmax", "lr": 0.002, "batch_size": 1024, "epochs": 12,
                                                      "patience": 3}),
+    "embedding-dot-full-softmax-f256": ("embedding-dot", {**COMMON, "factors": 256, "loss": "full_softmax", "lr": 0.002, "batch_size": 1024,
+                                                          "epochs": 14, "patience": 3}),
 }
 EXPLICIT_MODELS: dict[str, tuple[str, dict]] = {
     "baseline": ("baseline", {}),
