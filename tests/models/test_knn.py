@@ -173,16 +173,10 @@ def _read(name: str) -> Interactions:
     return Interactions.from_frame(frame, name=f"ml-100k/{name}")
 
 
-def _rmse(model, test: Interactions) -> float:
-    frame = test.to_frame()
-    pred = model.predict(frame["user"].to_numpy(), frame["item"].to_numpy())
-    return float(np.sqrt(np.mean((pred - frame["rating"].to_numpy()) ** 2)))
-
-
 @pytest.fixture(scope="module")
-def u1() -> tuple[Interactions, Interactions, float]:
+def u1(rmse) -> tuple[Interactions, Interactions, float]:
     train, test = _read("u1.base"), _read("u1.test")
-    return train, test, _rmse(BiasBaseline().fit(train), test)
+    return train, test, rmse(BiasBaseline().fit(train), test)
 
 
 @pytest.mark.realdata
@@ -191,12 +185,12 @@ def u1() -> tuple[Interactions, Interactions, float]:
     [(ItemKNN, 0.94), (lambda: ItemKNN(similarity="pearson_baseline", k=200), 0.94), (UserKNN, 0.945)],
     ids=["item-default", "item-pearson-baseline", "user-default"],
 )
-def test_ml100k_u1_rmse(factory, limit, u1):
+def test_ml100k_u1_rmse(factory, limit, u1, rmse):
     train, test, baseline = u1
     model = factory().fit(train)
-    rmse = _rmse(model, test)
+    got = rmse(model, test)
     # measured: item default 0.930, item pearson_baseline k=200 0.935, user default 0.936 (baseline 0.955)
-    assert rmse <= limit and rmse < baseline - 0.015, f"{model!r}: RMSE {rmse:.4f} (baseline {baseline:.4f})"
+    assert got <= limit and got < baseline - 0.015, f"{model!r}: RMSE {got:.4f} (baseline {baseline:.4f})"
 
 
 def _ndcg_at_10(model, test: Interactions) -> float:
