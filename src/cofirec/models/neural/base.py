@@ -83,9 +83,10 @@ class NeuralRecommender(Recommender):
         (use ``data.as_implicit()`` for ranking losses). "ordinal", for binary data made by
         ``Interactions.binarize``, learns from the whole rating scale: a cumulative-logit model
         ``P(rating >= level) = sigmoid(score + offset_level)`` with the offsets fixed by the training ratings'
-        marginal frequencies and 0 at the like threshold, so ``sigmoid(score)`` is still the like probability. "softmax" ranks each positive against its sampled
-        negatives; "full_softmax" against every item of the catalogue (one ``score_all`` per batch: exact,
-        and cheap for catalogues of up to ~100k items; models whose module has ``score_all``).
+        marginal frequencies and 0 at the like threshold, so ``sigmoid(score)`` is still the like probability.
+        "softmax" ranks each positive against its sampled negatives; "full_softmax" against every item of the
+        catalogue (one ``score_all`` per batch: exact, and cheap for catalogues of up to ~100k items; for
+        modules whose ``score_all`` trains: embedding-dot, gmf, mlp, neumf).
     negatives : int
         Sampled non-interacted items per positive for implicit/binary data (label 0 for pointwise losses; the
         comparison set for pairwise losses). Ignored for explicit ratings and by "full_softmax".
