@@ -220,3 +220,39 @@ def test_params_from_strings_and_clone():
     m = create_model("neumf", {"layers": "32,16,8", "lr": "0.01", "pretrain": "true", "loss": "bpr"})
     assert m.layers == (32, 16, 8) and m.lr == 0.01 and m.pretrain is True and m.loss == "bpr"
     assert m.clone().get_params() == m.get_params()
+
+
+def test_recency_weights_halve_every_half_life():
+    """Ages count each user's interactions back from the latest (timestamps, then row order); weights are
+    0.5 ** (age / half_life), normalised to mean 1."""
+    import pandas as pd
+
+    from cofirec.data.dataset import Interactions
+    from cofirec.models.neural.base import recency_weights
+
+    frame = pd.DataFrame({"user": [1, 1, 1, 2, 2], "item": [1, 2, 3, 1, 2], "rating": [5, 4, 3, 2, 1], "timestamp": [30, 10, 20, 5, 5]})
+    data = Interactions.from_frame(frame)
+    w = recency_weights(data, np.arange(5), half_life=1.0)
+    raw = np.array([1.0, 0.25, 0.5, 0.5, 1.0])  # user 1: ages 0, 2, 1; user 2 (tied times): the later row is newest
+    np.testing.assert_allclose(w, raw / raw.mean(), rtol=1e-6)
+    np.testing.assert_allclose(recency_weights(data, np.array([1, 2]), half_life=1.0), np.array([0.5, 1.0]) / 0.75, rtol=1e-6)
+
+
+def test_weighted_losses_are_weighted_means():
+    pos, neg, w = torch.tensor([2.0, 0.0]), torch.tensor([[0.0], [1.0]]), torch.tensor([3.0, 1.0])
+    per_row = -torch.nn.functional.logsigmoid(pos[:, None] - neg)[:, 0]
+    assert float(bpr_loss(pos, neg, w)) == pytest.approx(float((per_row * w).sum() / 4), rel=1e-6)
+    assert float(bpr_loss(pos, neg, torch.ones(2))) == pytest.approx(float(bpr_loss(pos, neg)), rel=1e-6)
+    logits, target = torch.tensor([[2.0, 0.0], [0.0, 1.0]]), torch.tensor([0, 0])
+    ce = torch.nn.functional.cross_entropy(logits, target, reduction="none")
+    assert float(full_softmax_loss(logits, target, w)) == pytest.approx(float((ce * w).sum() / 4), rel=1e-6)
+
+
+def test_recency_parameter_trains_every_loss_family(data):
+    imp = data.as_implicit()
+    for kw in ({"loss": "bce"}, {"loss": "bpr"}, {"loss": "full_softmax"}):
+        model = EmbeddingDot(factors=4, epochs=2, batch_size=64, recency=10.0, **kw).fit(imp)
+        assert np.isfinite(model.history_[-1]["loss"])
+    EmbeddingDot(factors=4, epochs=2, batch_size=64, recency=10.0).fit(data)  # explicit MSE
+    with pytest.raises(ConfigError, match="recency must be >= 0"):
+        EmbeddingDot(recency=-1.0, epochs=1).fit(data)

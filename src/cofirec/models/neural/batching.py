@@ -23,28 +23,33 @@ class PairTensors:
 
     users, items : int64 tensors, shape (n,)
     targets : float32 tensor, shape (n,) (ratings in training units, or 0/1 labels)
+    weights : float32 tensor, shape (n,), or None
+        Per-example loss weights (None: all equal).
     """
 
     users: torch.Tensor
     items: torch.Tensor
     targets: torch.Tensor
+    weights: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return int(self.users.shape[0])
 
     @classmethod
-    def from_arrays(cls, users: np.ndarray, items: np.ndarray, targets: np.ndarray) -> "PairTensors":
+    def from_arrays(cls, users: np.ndarray, items: np.ndarray, targets: np.ndarray, weights: np.ndarray | None = None) -> "PairTensors":
         return cls(
             users=torch.as_tensor(np.asarray(users, dtype=np.int64)),
             items=torch.as_tensor(np.asarray(items, dtype=np.int64)),
             targets=torch.as_tensor(np.asarray(targets, dtype=np.float32)),
+            weights=None if weights is None else torch.as_tensor(np.asarray(weights, dtype=np.float32)),
         )
 
     def subset(self, rows: torch.Tensor) -> "PairTensors":
-        return PairTensors(self.users[rows], self.items[rows], self.targets[rows])
+        return PairTensors(self.users[rows], self.items[rows], self.targets[rows], None if self.weights is None else self.weights[rows])
 
     def to(self, device: torch.device | str) -> "PairTensors":
-        return PairTensors(self.users.to(device), self.items.to(device), self.targets.to(device))
+        w = None if self.weights is None else self.weights.to(device)
+        return PairTensors(self.users.to(device), self.items.to(device), self.targets.to(device), w)
 
 
 def batch_indices(n: int, batch_size: int, generator: torch.Generator | None = None, shuffle: bool = True) -> Iterator[torch.Tensor]:
@@ -135,18 +140,21 @@ class NegativeSampler:
         return out
 
 
-def expand_pointwise(users: torch.Tensor, items: torch.Tensor, targets: torch.Tensor, negatives: torch.Tensor | None) -> PairTensors:
+def expand_pointwise(users: torch.Tensor, items: torch.Tensor, targets: torch.Tensor, negatives: torch.Tensor | None,
+                     weights: torch.Tensor | None = None) -> PairTensors:
     """Positives plus their sampled negatives (label 0) as one flat pointwise set.
 
-    users, items, targets : (n,); negatives : (n, k) item indices or None.
+    users, items, targets : (n,); negatives : (n, k) item indices or None; weights : (n,) or None (each
+    negative gets its positive's weight).
     Returns n * (1 + k) triples: the n given ones first, then the negatives row by row.
     """
     if negatives is None or negatives.shape[1] == 0:
-        return PairTensors(users, items, targets)
+        return PairTensors(users, items, targets, weights)
     k = negatives.shape[1]
     neg_users = users.repeat_interleave(k)
     return PairTensors(
         torch.cat([users, neg_users]),
         torch.cat([items, negatives.reshape(-1)]),
         torch.cat([targets, torch.zeros(len(neg_users), dtype=targets.dtype)]),
+        None if weights is None else torch.cat([weights, weights.repeat_interleave(k)]),
     )

@@ -162,7 +162,7 @@ class Trainer:
         if pairwise or listwise:
             step_data = train
         else:
-            step_data = expand_pointwise(train.users, train.items, train.targets, negatives)
+            step_data = expand_pointwise(train.users, train.items, train.targets, negatives, train.weights)
         n = len(step_data)
         total, count = 0.0, 0
         bar = _Progress(self.progress, n, f"epoch {epoch}/{cfg.epochs}")
@@ -191,7 +191,7 @@ class Trainer:
         dev = self.config.device
         users, items, targets = batch.users.to(dev), batch.items.to(dev), batch.targets.to(dev)
         scores = self.model._forward(self.module, users, items)
-        loss = pointwise_loss(self.config.loss, scores, targets, self.config.ordinal)
+        loss = pointwise_loss(self.config.loss, scores, targets, self.config.ordinal, weights=_on(batch.weights, dev))
         return self._step(loss, users, items), len(users)
 
     def _pairwise_step(self, batch: PairTensors, negatives: torch.Tensor) -> tuple[float, int]:
@@ -201,13 +201,13 @@ class Trainer:
         all_users = torch.cat([users, users.repeat_interleave(k)])
         all_items = torch.cat([batch.items.to(dev), negatives.to(dev).reshape(-1)])
         scores = self.model._forward(self.module, all_users, all_items)
-        loss = pairwise_loss(self.config.loss, scores[:b], scores[b:].view(b, k))
+        loss = pairwise_loss(self.config.loss, scores[:b], scores[b:].view(b, k), weights=_on(batch.weights, dev))
         return self._step(loss, all_users, all_items), b
 
     def _listwise_step(self, batch: PairTensors) -> tuple[float, int]:
         dev = self.config.device
         users, items = batch.users.to(dev), batch.items.to(dev)
-        loss = full_softmax_loss(self.model._forward_all(self.module, users), items)
+        loss = full_softmax_loss(self.model._forward_all(self.module, users), items, weights=_on(batch.weights, dev))
         return self._step(loss, users, items), len(users)
 
     def _step(self, loss: torch.Tensor, users: torch.Tensor, items: torch.Tensor) -> float:
@@ -268,6 +268,10 @@ class Trainer:
             t = torch.cat([torch.ones(u), torch.zeros(neg_k.numel())])
             loss = pointwise_loss(self.config.loss, s, t)
         return {"val_loss": float(loss), "val_hr@10": float(hit.float().mean()), "val_ndcg@10": float(ndcg.mean())}
+
+
+def _on(weights: torch.Tensor | None, device: torch.device) -> torch.Tensor | None:
+    return None if weights is None else weights.to(device)
 
 
 def _copy_state(module: nn.Module) -> dict[str, torch.Tensor]:

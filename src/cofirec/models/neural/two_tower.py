@@ -31,6 +31,7 @@ from cofirec.models.neural.base import NeuralRecommender
 from cofirec.models.neural.batching import NegativeSampler, PairTensors
 from cofirec.models.neural.features import SideFeatures
 from cofirec.models.neural.init import init_tensor_
+from cofirec.models.neural.losses import weighted_mean
 from cofirec.models.neural.modules.two_tower import TwoTowerNet
 from cofirec.models.neural.trainer import Trainer, ValidationSet
 
@@ -260,5 +261,6 @@ class InBatchTrainer(Trainer):
             extra = torch.einsum("bd,bkd->bk", u, vn) / self.temperature - float(np.log(k / module.items.single.shape[0]))
             extra = extra.masked_fill(neg == items[:, None], float("-inf"))
             logits = torch.cat([logits, extra], dim=1)
-        loss = F.cross_entropy(logits, torch.arange(len(users), device=dev))
+        per_row = F.cross_entropy(logits, torch.arange(len(users), device=dev), reduction="none")
+        loss = weighted_mean(per_row, None if batch.weights is None else batch.weights.to(dev))
         return self._step(loss, users, items), len(users)
