@@ -53,6 +53,8 @@ NCF_MODELS: dict[str, tuple[str, dict]] = {
                                                      "patience": 3}),
     "embedding-dot-full-softmax-f256": ("embedding-dot", {**COMMON, "factors": 256, "loss": "full_softmax", "lr": 0.002, "batch_size": 1024,
                                                           "epochs": 14, "patience": 3}),
+    "embedding-dot-full-softmax-recency": ("embedding-dot", {**COMMON, "factors": 128, "loss": "full_softmax", "lr": 0.002, "batch_size": 1024,
+                                                             "epochs": 12, "patience": 3, "recency": 10.0}),
 }
 EXPLICIT_MODELS: dict[str, tuple[str, dict]] = {
     "baseline": ("baseline", {}),
