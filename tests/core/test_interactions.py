@@ -99,3 +99,11 @@ def test_as_implicit_records_its_minimum_rating_for_the_model():
     pos = data.as_implicit(min_rating=4)
     assert pos.meta["implicit_min_rating"] == 4.0 and len(pos) == int((data.ratings >= 4).sum())
     assert "implicit_min_rating" not in data.as_implicit().meta
+
+
+def test_recency_rank_counts_back_from_each_users_latest():
+    df = pd.DataFrame({"user": [1, 1, 1, 2, 2], "item": [1, 2, 3, 1, 2], "rating": [5, 4, 3, 2, 1], "timestamp": [30, 10, 20, 5, 5]})
+    data = Interactions.from_frame(df)
+    assert data.recency_rank().tolist() == [0, 2, 1, 1, 0]  # user 2's tie: the later row is the more recent
+    no_time = Interactions.from_frame(df.drop(columns="timestamp"), timestamp_col=None)
+    assert no_time.recency_rank().tolist() == [2, 1, 0, 1, 0]

@@ -222,6 +222,14 @@ class Interactions:
         meta = dict(self.meta) if min_rating is None else {**self.meta, "implicit_min_rating": float(min_rating)}
         return replace(data, ratings=np.ones(len(data), dtype=np.float32), kind="implicit", raw_ratings=None, meta=meta)
 
+    def recency_rank(self) -> np.ndarray:
+        """Age of each interaction within its user's history: 0 for the user's latest, 1 for the one before...
+        (by timestamp; ties, and data without timestamps, by position: a later row counts as more recent).
+        int64 array, shape (n,)."""
+        position = np.arange(len(self))
+        keys = (-position,) if self.timestamps is None else (-position, -self.timestamps)
+        return rank_within_user(self.users, keys)[0]
+
     # ------------------------------------------------------------------ mean normalisation
     @property
     def global_mean(self) -> float:
@@ -294,6 +302,28 @@ class Interactions:
 
 
 # ---------------------------------------------------------------------- helpers
+def rank_within_user(users: np.ndarray, sort_keys: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Position of each row inside its user's group, ordered by ``sort_keys`` (np.lexsort order, user last).
+
+    Returns
+    -------
+    rank : int64 array, shape (n,)
+        0 for the first row of each user in the given order.
+    counts : int64 array, shape (n,)
+        Number of rows of the row's user.
+    """
+    order = np.lexsort((*sort_keys, users))
+    su = users[order]
+    starts = np.flatnonzero(np.r_[True, su[1:] != su[:-1]])
+    sizes = np.diff(np.r_[starts, len(su)])
+    group_start = np.repeat(starts, sizes)
+    rank = np.empty(len(users), dtype=np.int64)
+    rank[order] = np.arange(len(users)) - group_start
+    counts = np.empty(len(users), dtype=np.int64)
+    counts[order] = np.repeat(sizes, sizes)
+    return rank, counts
+
+
 def _clean_ids(values: np.ndarray) -> np.ndarray:
     """Raw ids as int64 when they are all integers, else as str."""
     if values.dtype.kind in "iu":

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cofirec.data.dataset import Interactions
+from cofirec.data.dataset import Interactions, rank_within_user
 from cofirec.data.idmap import IdMap
 from cofirec.errors import ConfigError, DataError
 
@@ -93,33 +93,12 @@ def _make_split(data: Interactions, test_mask: np.ndarray, name: str) -> Split:
     return Split(train=train, test=test, name=name)
 
 
-def _rank_within_user(users: np.ndarray, sort_keys: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Position of each row inside its user's group, ordered by ``sort_keys`` (np.lexsort order, user last).
-
-    Returns
-    -------
-    rank : int64 array, shape (n,)
-        0 for the first row of each user in the given order.
-    counts : int64 array, shape (n,)
-        Number of rows of the row's user.
-    """
-    order = np.lexsort((*sort_keys, users))
-    su = users[order]
-    starts = np.flatnonzero(np.r_[True, su[1:] != su[:-1]])
-    sizes = np.diff(np.r_[starts, len(su)])
-    group_start = np.repeat(starts, sizes)
-    rank = np.empty(len(users), dtype=np.int64)
-    rank[order] = np.arange(len(users)) - group_start
-    counts = np.empty(len(users), dtype=np.int64)
-    counts[order] = np.repeat(sizes, sizes)
-    return rank, counts
-
 
 def _per_user_holdout_mask(data: Interactions, ratio: float, seed: int) -> np.ndarray:
     """Random ``round(ratio * count)`` rows of each user (half rounds up), at most ``count - 1``."""
     rng = np.random.default_rng(seed)
     shuffle_key = rng.random(len(data))
-    rank, counts = _rank_within_user(data.users, (shuffle_key,))
+    rank, counts = rank_within_user(data.users, (shuffle_key,))
     n_test = np.minimum(np.floor(ratio * counts + 0.5).astype(np.int64), counts - 1)
     return rank < n_test
 
@@ -166,9 +145,8 @@ def leave_last_out(data: Interactions, n: int = 1) -> Split:
     if int(n) != n or n < 1:
         raise ConfigError(f"leave_last_out: n must be a positive integer, got {n!r}")
     n = int(n)
-    position = np.arange(len(data))
-    rank, counts = _rank_within_user(data.users, (-position, -data.timestamps))
-    mask = (rank < n) & (counts > n)
+    counts = np.bincount(data.users, minlength=data.n_users)[data.users]
+    mask = (data.recency_rank() < n) & (counts > n)
     return _make_split(data, mask, f"loo(n={n})")
 
 

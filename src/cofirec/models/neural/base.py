@@ -471,13 +471,7 @@ def recency_weights(data: Interactions, rows: np.ndarray, half_life: float) -> n
     """Loss weights (len(rows),) of training rows: ``0.5 ** (age / half_life)``, where age counts each user's
     rows back from their latest (0 = latest; by timestamp, ties and data without timestamps by row order),
     normalised to mean 1."""
-    ts = data.timestamps[rows] if data.timestamps is not None else np.arange(len(rows))
-    users = data.users[rows]
-    order = np.lexsort((-np.arange(len(rows)), -np.asarray(ts), users))
-    sorted_users = users[order]
-    starts = np.r_[0, np.flatnonzero(sorted_users[1:] != sorted_users[:-1]) + 1] if len(rows) else np.zeros(0, dtype=np.int64)
-    age = np.empty(len(rows), dtype=np.float64)
-    age[order] = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
+    age = data.subset(rows).recency_rank()
     w = 0.5 ** (age / float(half_life))
     return (w / w.mean()).astype(np.float32) if len(w) else w.astype(np.float32)
 

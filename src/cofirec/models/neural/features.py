@@ -434,15 +434,11 @@ def with_history(table: EncodedFeatures, data, length: int) -> EncodedFeatures:
     (n_users, w) with ``w = min(length, most items of one user)`` (at least 1), so a long ``length`` costs
     nothing on data with short histories.
     """
-    ts = data.timestamps if data.timestamps is not None else np.arange(len(data))
-    order = np.lexsort((-np.arange(len(data)), -np.asarray(ts), data.users))
-    users, items = data.users[order], data.items[order]
-    starts = np.r_[0, np.flatnonzero(users[1:] != users[:-1]) + 1]
-    rank = np.arange(len(users)) - np.repeat(starts, np.diff(np.r_[starts, len(users)]))
+    rank = data.recency_rank()
     length = max(1, min(int(length), int(rank.max()) + 1 if len(rank) else 1))
     keep = rank < length
     hist = np.zeros((len(table), length), dtype=np.int64)
-    hist[users[keep], rank[keep]] = items[keep].astype(np.int64) + 1
+    hist[data.users[keep], rank[keep]] = data.items[keep].astype(np.int64) + 1
     return EncodedFeatures(
         single=table.single,
         multi=np.hstack([table.multi, hist]),
