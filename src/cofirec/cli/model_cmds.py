@@ -148,7 +148,8 @@ def train(
         from cofirec.data.splits import validation_split
 
         fit_data, valid = validation_split(fit_data, validation, opts["seed"])
-    model.fit(fit_data, validation=valid, progress=not json_out, also_seen=data)  # low ratings and validation pairs stay "seen"
+    also_seen = None if fit_data is data else data  # ratings below an implicit threshold, validation pairs: still "seen"
+    model.fit(fit_data, validation=valid, progress=not json_out, also_seen=also_seen)
     model.save(out)
     report.update(_fit_summary(model, fit_data, valid, out))
     if json_out:
@@ -438,6 +439,7 @@ def _recommend_all(model: Any, n: int, *, exclude_seen: bool, batch_size: int, a
         raise ConfigError(f"--batch-size {batch_size}: expected a positive number")
     ids = model.user_map_.ids
     title_of = getattr(model, "item_titles_", None)
+    title_of = None if title_of is None else np.asarray(title_of, dtype=object)
     write = sys.stdout.write
     if not as_lines:
         write("[")
@@ -446,7 +448,7 @@ def _recommend_all(model: Any, n: int, *, exclude_seen: bool, batch_size: int, a
         batch = ids[b0 : b0 + batch_size]
         recs = model.recommend(batch, n=n, exclude_seen=exclude_seen)
         items = recs.items.tolist()
-        titles = None if title_of is None else np.asarray(title_of, dtype=object)[model.item_map_.lookup(recs.items.ravel())].reshape(recs.items.shape).tolist()
+        titles = None if title_of is None else title_of[model.item_map_.lookup(recs.items.ravel())].reshape(recs.items.shape).tolist()
         scores = np.round(recs.scores.astype(np.float64), 6)
         finite = np.isfinite(scores)
         score_lists = scores.tolist()
