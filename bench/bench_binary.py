@@ -100,12 +100,18 @@ DEEPFM_GRID: list[dict] = [
 ``SWEEP_BASE``); the winner on top of ``SWEEP_BASE`` is ``CONFIGS['deepfm']``."""
 
 
-def load_split(folder: Path):
+LIKE = 4.0
+"""Ratings at or above this are likes."""
+
+
+def load_split(folder: Path, ratings: bool = False):
+    """The benchmark's random 80/20 split (seed 0) of the like/dislike labels, or with ``ratings`` of the same
+    pairs with their 1-5 ratings (the same rows go to test: binarising keeps the row order)."""
     from cofirec.data.movielens import load_movielens_1m
     from cofirec.data.splits import random_split
 
-    data = load_movielens_1m(folder).binarize(4.0)
-    return random_split(data, 0.2, seed=0)
+    data = load_movielens_1m(folder)
+    return random_split(data if ratings else data.binarize(LIKE), 0.2, seed=0)
 
 
 def run_cofirec(label: str, train, test) -> dict:
@@ -208,37 +214,53 @@ def run_lightfm(train, test) -> dict | None:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def sweep_one(args: tuple[Path, int, dict]) -> dict:
-    """Fit DeepFM with ``SWEEP_BASE`` updated by ``extra`` on train minus a validation slice; score the slice."""
+def sweep_one(args: tuple[Path, int, dict, dict]) -> dict:
+    """Fit a setting (``base`` updated by ``extra``) on train minus a validation slice; score the slice.
+
+    ``extra`` may name ``model`` (default ``deepfm``) and ``target``: ``"binary"`` (default, the like/dislike
+    labels) or ``"ratings"`` (regress the 1-5 ratings of the same pairs with MSE; AUC of the predicted rating
+    against the slice's labels, no log-loss).
+    """
     from cofirec.data.splits import random_split
+    from cofirec.evaluate import metrics
     from cofirec.evaluate.runner import evaluate
     from cofirec.models.registry import create_model
 
-    folder, index, extra = args
-    train, _ = load_split(folder)
+    folder, index, base, extra = args
+    extra = dict(extra)
+    name, target = extra.pop("model", "deepfm"), extra.pop("target", "binary")
+    train, _ = load_split(folder, ratings=target == "ratings")
     fit, val = random_split(train, 0.1, seed=1)
-    params = {**SWEEP_BASE, **extra}
-    model = create_model("deepfm", params)
+    params = {**base, **extra} if name == "deepfm" else extra
+    model = create_model(name, params)
     start = time.perf_counter()
     model.fit(fit, validation=val)
-    res = evaluate(model, val, protocol="binary")
-    return {"index": index, "params": extra, "val_auc": res["auc"], "val_logloss": res["logloss"], "best_epoch": int(model.best_epoch_),
-            "epochs_run": int(model.epochs_run_), "fit_s": time.perf_counter() - start}
+    fit_s = time.perf_counter() - start
+    if target == "ratings":
+        labels = (val.ratings >= LIKE).astype(np.float64)
+        auc, logloss = metrics.auc(labels, model.predict(val.user_map.to_raw(val.users), val.item_map.to_raw(val.items))), None
+    else:
+        res = evaluate(model, val, protocol="binary")
+        auc, logloss = res["auc"], res["logloss"]
+    return {"index": index, "params": {"model": name, "target": target, **extra}, "val_auc": auc, "val_logloss": logloss,
+            "best_epoch": int(model.best_epoch_), "epochs_run": int(model.epochs_run_), "fit_s": fit_s}
 
 
-def run_sweep(folder: Path, grid_path: Path, out: Path | None, jobs: int, seconds: float = float("inf")) -> None:
-    """Run :func:`sweep_one` for every setting of the JSON list at ``grid_path`` (``jobs`` processes); settings
-    not finished after ``seconds`` are dropped (the workers are terminated)."""
+def run_sweep(folder: Path, grid_path: Path, out: Path | None, jobs: int, seconds: float = float("inf"), base: str = "old") -> None:
+    """Run :func:`sweep_one` for every setting of the JSON list at ``grid_path`` (``jobs`` processes) on top of
+    ``SWEEP_BASE`` (``base="old"``) or ``CONFIGS["deepfm"]`` (``"tuned"``); settings not finished after
+    ``seconds`` are dropped (the workers are terminated)."""
     import multiprocessing as mp
 
     grid = DEEPFM_GRID if str(grid_path) == "default" else json.loads(grid_path.read_text())
-    tasks = [(folder, i, dict(g)) for i, g in enumerate(grid)]
+    base_params = dict(SWEEP_BASE if base == "old" else CONFIGS["deepfm"][1])
+    tasks = [(folder, i, base_params, dict(g)) for i, g in enumerate(grid)]
     deadline = time.monotonic() + seconds
     with mp.get_context("spawn").Pool(jobs) as pool:
         results = pool.imap_unordered(sweep_one, tasks)
         for _ in tasks:
             try:
-                row = results.next(timeout=max(deadline - time.monotonic(), 0.01))
+                row = results.next(timeout=max(deadline - time.monotonic(), 0.01) if seconds != float("inf") else None)
             except mp.TimeoutError:
                 print(f"sweep: stopped after {seconds:g} s", file=sys.stderr, flush=True)
                 break
@@ -265,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--deepfm", default=None, help="JSON dict of DeepFM parameters on top of CONFIGS['deepfm']")
     ap.add_argument("--jobs", type=int, default=1, help="processes for --sweep")
     ap.add_argument("--sweep-seconds", type=float, default=float("inf"), help="stop --sweep after this many seconds")
+    ap.add_argument("--sweep-base", choices=("old", "tuned"), default="old", help="settings --sweep starts from: SWEEP_BASE or CONFIGS['deepfm']")
     args = ap.parse_args(argv)
     if args.merge:
         print(table([row for path in args.merge for row in json.loads(path.read_text())]))
@@ -275,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.deepfm:
         CONFIGS["deepfm"] = ("deepfm", {**CONFIGS["deepfm"][1], **json.loads(args.deepfm)})
     if args.sweep is not None:
-        run_sweep(args.data, args.sweep, args.out, args.jobs, args.sweep_seconds)
+        run_sweep(args.data, args.sweep, args.out, args.jobs, args.sweep_seconds, args.sweep_base)
         return 0
     train, test = load_split(args.data)
     print(f"{args.data.name}: train {len(train):,} / test {len(test):,} labelled pairs, like rate {test.ratings.mean():.3f}", flush=True)

@@ -103,6 +103,36 @@ def test_id_reg_weights_the_id_embeddings_in_the_penalty(data):
             assert float(net.penalty(u, i)) == pytest.approx((w * ids + feats) / 3, rel=1e-5)
 
 
+def test_linear_and_multi_reg_add_first_order_weights_and_multi_valued_rows(data):
+    """linear_reg penalises the first-order weights (ids id_reg times more), multi_reg the mean squared norm of each
+    multi-valued field's entries (genres, history); checked against a by-hand sum."""
+    import torch
+
+    net = _small(history=5).fit(data.binarize()).module_
+    u, i = torch.tensor([0, 1, 2]), torch.tensor([3, 4, 3])
+    with torch.no_grad():
+        base = float(net.penalty(u, i))
+        extra_lin, extra_multi = 0.0, 0.0
+        for fields, (single, multi) in ((net.user_fields, net.users(u)), (net.item_fields, net.items(i))):
+            idx = single + fields.single_offsets
+            lin = fields.linear.weight[:, 0][idx].pow(2)
+            extra_lin += float(net.id_reg * lin[:, 0].sum() + lin[:, 1:].sum())
+            table = fields.embedding.weight
+            for start, end in fields.multi_slices:
+                for b in range(len(u)):
+                    ids = [int(x) for x in multi[b, start:end] if x > 0]
+                    offset = int(fields.multi_offsets[start])
+                    if ids:
+                        extra_multi += float(table[[offset + x for x in ids]].pow(2).sum(dim=1).mean())
+        assert extra_lin > 0 and extra_multi > 0
+        net.linear_reg, net.multi_reg = 2.0, 0.5
+        assert float(net.penalty(u, i)) == pytest.approx(base + (2.0 * extra_lin + 0.5 * extra_multi) / 3, rel=1e-5)
+    with pytest.raises(ConfigError, match="linear_reg"):
+        DeepFM(linear_reg=-1.0).fit(data)
+    with pytest.raises(ConfigError, match="multi_reg"):
+        DeepFM(multi_reg=-0.5).fit(data)
+
+
 def test_defaults_use_history_and_input_dropout(data):
     """The benchmark-chosen defaults: item history (capped at the longest history), dropout on the field inputs."""
     model = DeepFM(epochs=1).fit(data.binarize())

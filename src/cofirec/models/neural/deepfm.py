@@ -45,6 +45,12 @@ class DeepFM(SideFeatures, NeuralRecommender):
         Normalisation after each hidden layer of the deep part.
     id_reg : float
         Weight of the user/item id embeddings in the ``reg`` penalty relative to side-feature embeddings.
+    linear_reg : float
+        Weight of the first-order weights (the user/item biases among them) in the ``reg`` penalty, relative to
+        the embeddings of the same field; 0 leaves them unpenalised.
+    multi_reg : float
+        Weight in the ``reg`` penalty of the multi-valued fields' embeddings (genres, history; each pair pays the
+        mean squared norm of its entries, as SVD++ penalises its implicit factors); 0 leaves them unpenalised.
     **common
         Training parameters of :class:`~cofirec.models.neural.base.NeuralRecommender`. Defaults changed here:
         ``negatives=0`` (binary data already has labelled dislikes), ``holdout=0.1`` and ``patience=2`` (the
@@ -76,6 +82,8 @@ class DeepFM(SideFeatures, NeuralRecommender):
         embed_dropout: float = 0.2,
         norm: Literal["none", "batch", "layer"] = "none",
         id_reg: float = 30.0,
+        linear_reg: float = 0.0,
+        multi_reg: float = 0.0,
         epochs: int = 20,
         batch_size: int = 2048,
         lr: float = 0.001,
@@ -95,6 +103,8 @@ class DeepFM(SideFeatures, NeuralRecommender):
         self.embed_dropout = embed_dropout
         self.norm = norm
         self.id_reg = id_reg
+        self.linear_reg = linear_reg
+        self.multi_reg = multi_reg
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -109,8 +119,9 @@ class DeepFM(SideFeatures, NeuralRecommender):
                 raise ConfigError(f"{self.name}: {key} must be in [0, 1), got {getattr(self, key)}")
         if self.norm not in ("none", "batch", "layer"):
             raise ConfigError(f"{self.name}: norm must be none, batch or layer, got {self.norm!r}")
-        if self.id_reg < 0:
-            raise ConfigError(f"{self.name}: id_reg must be >= 0, got {self.id_reg}")
+        for key in ("id_reg", "linear_reg", "multi_reg"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"{self.name}: {key} must be >= 0, got {getattr(self, key)}")
 
     def _fit(self, data: Interactions, validation: Interactions | None) -> None:
         if data.kind == "implicit" and self.negatives < 1:
@@ -119,7 +130,8 @@ class DeepFM(SideFeatures, NeuralRecommender):
 
     def _build_module(self) -> nn.Module:
         module = DeepFMNet(self.user_spec_, self.item_spec_, self.n_users_, self.n_items_, self.factors, tuple(self.hidden), self.dropout,
-                           history=self.user_spec_["multi_lens"][-1] if self.history else 0, embed_dropout=self.embed_dropout, norm=self.norm, id_reg=self.id_reg)
+                           history=self.user_spec_["multi_lens"][-1] if self.history else 0, embed_dropout=self.embed_dropout, norm=self.norm, id_reg=self.id_reg,
+                           linear_reg=self.linear_reg, multi_reg=self.multi_reg)
         self._fill_tables(module)
         return module
 

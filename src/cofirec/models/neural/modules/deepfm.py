@@ -66,6 +66,21 @@ class FieldEmbedder(nn.Module):
             vecs = torch.cat([vecs, torch.stack(pooled, dim=1)], dim=1)
         return vecs, lin
 
+    def squared_norms(self, single: torch.Tensor, multi: torch.Tensor, *, with_multi: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Batch sums of squared norms, per field: single-valued embeddings (n_single,), their first-order weights
+        (n_single,; zeros without ``linear``) and, per multi-valued field, the mean over each row's entries of the
+        squared embedding norms (n_multi,; empty unless ``with_multi``)."""
+        idx = single + self.single_offsets
+        emb = self.embedding(idx).pow(2).sum(dim=(0, 2))
+        lin = self.linear(idx).pow(2).sum(dim=(0, 2)) if self.linear is not None else torch.zeros_like(emb)
+        per_field = []
+        if with_multi and self.multi_slices:
+            sq_rows = self.embedding.weight.pow(2).sum(dim=1, keepdim=True)
+            keep, multi_idx = multi > 0, multi + self.multi_offsets
+            per_field = [_MeanBag(multi_idx[:, a:b], keep[:, a:b])(sq_rows).sum() for a, b in self.multi_slices]
+        multi_sq = torch.stack(per_field) if per_field else emb.new_zeros(0)
+        return emb, lin, multi_sq
+
 
 class _MeanBag:
     """Mean of the embedding rows of each row's kept indices, via ``embedding_bag`` over the kept entries only
@@ -77,9 +92,10 @@ class _MeanBag:
         self.offsets = torch.cumsum(counts, 0) - counts
         self.weights = (1.0 / counts.clamp(min=1).float()).repeat_interleave(counts)
 
-    def __call__(self, table: nn.Embedding) -> torch.Tensor:
-        w = self.weights.to(table.weight.dtype)
-        return F.embedding_bag(self.flat, table.weight, self.offsets, mode="sum", per_sample_weights=w)
+    def __call__(self, table: nn.Embedding | torch.Tensor) -> torch.Tensor:
+        weight = table.weight if isinstance(table, nn.Embedding) else table
+        w = self.weights.to(weight.dtype)
+        return F.embedding_bag(self.flat, weight, self.offsets, mode="sum", per_sample_weights=w)
 
 
 def mlp(in_dim: int, hidden: Sequence[int], dropout: float = 0.0, out_dim: int | None = None, norm: str = "none") -> nn.Sequential:
@@ -146,13 +162,22 @@ class DeepFMNet(nn.Module):
         Normalisation after each hidden layer of the deep part.
     id_reg : float
         Weight of the id-field embeddings in :meth:`penalty` relative to the side-feature fields.
+    linear_reg : float
+        Weight of the first-order weights in :meth:`penalty` (id fields again ``id_reg`` times more); 0 leaves
+        them unpenalised.
+    multi_reg : float
+        Weight in :meth:`penalty` of the multi-valued fields' embedding rows (genres, history: the mean squared
+        norm of each pair's entries, as SVD++ penalises its implicit factors); 0 leaves them unpenalised.
     """
 
     def __init__(self, user_spec: dict, item_spec: dict, n_users: int, n_items: int, dim: int = 16, hidden: Sequence[int] = (256, 128),
-                 dropout: float = 0.1, history: int = 0, embed_dropout: float = 0.0, norm: str = "none", id_reg: float = 1.0) -> None:
+                 dropout: float = 0.1, history: int = 0, embed_dropout: float = 0.0, norm: str = "none", id_reg: float = 1.0,
+                 linear_reg: float = 0.0, multi_reg: float = 0.0) -> None:
         super().__init__()
         self.history = int(history)
         self.id_reg = float(id_reg)
+        self.linear_reg = float(linear_reg)
+        self.multi_reg = float(multi_reg)
         self.embed_dropout = nn.Dropout(embed_dropout) if embed_dropout > 0 else nn.Identity()
         self.users = EntityTable(n_users, len(user_spec["single_cards"]), int(sum(user_spec["multi_lens"])))
         self.items = EntityTable(n_items, len(item_spec["single_cards"]), int(sum(item_spec["multi_lens"])))
@@ -186,15 +211,21 @@ class DeepFMNet(nn.Module):
         self.bias.fill_(value)
 
     def penalty(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        """Squared norm of the single-valued field embeddings used by the batch, per pair (the ``reg`` term).
+        """Squared norms of the field embeddings used by the batch, per pair (the ``reg`` term).
 
-        The id fields (column 0) count ``id_reg`` times, the side-feature fields once.
+        Single-valued fields count once, the id fields (column 0) ``id_reg`` times; first-order weights count
+        ``linear_reg`` times as much and multi-valued fields ``multi_reg`` times (0: not penalised).
         """
-        us, _ = self.users(users)
-        its, _ = self.items(items)
-        ue = self.user_fields.embedding(us + self.user_fields.single_offsets).pow(2).sum(dim=(0, 2))  # (n_user_single,)
-        ie = self.item_fields.embedding(its + self.item_fields.single_offsets).pow(2).sum(dim=(0, 2))
-        total = self.id_reg * (ue[0] + ie[0]) + ue[1:].sum() + ie[1:].sum()
+        total = users.new_zeros((), dtype=torch.float32)
+        for fields, (single, multi) in ((self.user_fields, self.users(users)), (self.item_fields, self.items(items))):
+            emb, lin, multi_sq = fields.squared_norms(single, multi, with_multi=bool(self.multi_reg))
+            weights = torch.ones_like(emb)
+            weights[0] = self.id_reg
+            total = total + (weights * emb).sum()
+            if self.linear_reg:
+                total = total + self.linear_reg * (weights * lin).sum()
+            if self.multi_reg:
+                total = total + self.multi_reg * multi_sq.sum()
         return total / max(len(users), 1)
 
     @torch.no_grad()
