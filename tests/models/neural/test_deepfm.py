@@ -133,6 +133,57 @@ def test_linear_and_multi_reg_add_first_order_weights_and_multi_valued_rows(data
         DeepFM(multi_reg=-0.5).fit(data)
 
 
+@pytest.mark.parametrize("mode", ["detached", "separate"])
+def test_deep_embeddings_contract(data, mode):
+    model = check_recommender(lambda: _small(deep_embeddings=mode, history=5), data.binarize(4.0))
+    assert model.module_.deep_embeddings == mode
+    assert hasattr(model.module_, "deep_user_fields") == (mode == "separate")
+
+
+def _fm_output(net, users, items):
+    """bias + first-order + FM pairwise terms, without the deep part (reference for the gradient tests)."""
+    import torch
+
+    ue, ul = net.user_fields(*net.users(users))
+    ie, il = net.item_fields(*net.items(items))
+    fields = torch.cat([ue, ie], dim=1)
+    return net.bias + ul + il + 0.5 * (fields.sum(dim=1).pow(2) - fields.pow(2).sum(dim=1)).sum(dim=1)
+
+
+def test_detached_deep_part_sends_no_gradient_into_the_embeddings(data):
+    """With deep_embeddings="detached" the embeddings get the FM part's gradient only; "shared" adds the MLP's."""
+    import torch
+
+    net = _small(deep_embeddings="detached", history=0).fit(data.binarize()).module_
+    u, i = torch.tensor([0, 1, 2, 5]), torch.tensor([3, 4, 3, 7])
+
+    def embedding_grad(fn):
+        net.zero_grad()
+        fn(u, i).sum().backward()
+        return net.user_fields.embedding.weight.grad.clone(), net.deep[0].weight.grad
+
+    full, deep_grad = embedding_grad(net)
+    fm_only, _ = embedding_grad(lambda a, b: _fm_output(net, a, b))
+    assert torch.allclose(full, fm_only, atol=1e-6) and deep_grad is not None and deep_grad.abs().sum() > 0
+    net.deep_embeddings = "shared"
+    shared, _ = embedding_grad(net)
+    assert not torch.allclose(shared, fm_only, atol=1e-6)
+
+
+def test_separate_deep_embeddings_are_penalised(data):
+    import torch
+
+    net = _small(deep_embeddings="separate", history=0).fit(data.binarize()).module_
+    u, i = torch.tensor([0, 1]), torch.tensor([3, 4])
+    with torch.no_grad():
+        both = float(net.penalty(u, i))
+        net.deep_user_fields.embedding.weight.zero_()
+        net.deep_item_fields.embedding.weight.zero_()
+        assert float(net.penalty(u, i)) < both
+    with pytest.raises(ConfigError, match="deep_embeddings"):
+        DeepFM(deep_embeddings="tied").fit(data)
+
+
 def test_defaults_use_history_and_input_dropout(data):
     """The benchmark-chosen defaults: item history (capped at the longest history), dropout on the field inputs."""
     model = DeepFM(epochs=1).fit(data.binarize())

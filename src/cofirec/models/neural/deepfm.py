@@ -13,7 +13,7 @@ from cofirec.errors import ConfigError
 from cofirec.models.neural.base import NeuralRecommender
 from cofirec.models.neural.features import SideFeatures
 from cofirec.models.neural.init import init_tensor_
-from cofirec.models.neural.modules.deepfm import DeepFMNet
+from cofirec.models.neural.modules.deepfm import DEEP_EMBEDDINGS, DeepFMNet
 
 
 class DeepFM(SideFeatures, NeuralRecommender):
@@ -51,6 +51,9 @@ class DeepFM(SideFeatures, NeuralRecommender):
     multi_reg : float
         Weight in the ``reg`` penalty of the multi-valued fields' embeddings (genres, history; each pair pays the
         mean squared norm of its entries, as SVD++ penalises its implicit factors); 0 leaves them unpenalised.
+    deep_embeddings : {"shared", "detached", "separate"}
+        What the deep part reads: the FM's field vectors ("shared", the paper's design), the same vectors
+        without back-propagating into them ("detached"), or field embeddings of its own ("separate").
     **common
         Training parameters of :class:`~cofirec.models.neural.base.NeuralRecommender`. Defaults changed here:
         ``negatives=0`` (binary data already has labelled dislikes), ``holdout=0.1`` and ``patience=2`` (the
@@ -84,6 +87,7 @@ class DeepFM(SideFeatures, NeuralRecommender):
         id_reg: float = 30.0,
         linear_reg: float = 0.0,
         multi_reg: float = 0.0,
+        deep_embeddings: Literal["shared", "detached", "separate"] = "shared",
         epochs: int = 20,
         batch_size: int = 2048,
         lr: float = 0.001,
@@ -105,6 +109,7 @@ class DeepFM(SideFeatures, NeuralRecommender):
         self.id_reg = id_reg
         self.linear_reg = linear_reg
         self.multi_reg = multi_reg
+        self.deep_embeddings = deep_embeddings
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -117,6 +122,8 @@ class DeepFM(SideFeatures, NeuralRecommender):
         for key in ("dropout", "embed_dropout"):
             if not 0.0 <= getattr(self, key) < 1.0:
                 raise ConfigError(f"{self.name}: {key} must be in [0, 1), got {getattr(self, key)}")
+        if self.deep_embeddings not in DEEP_EMBEDDINGS:
+            raise ConfigError(f"{self.name}: deep_embeddings must be one of {', '.join(DEEP_EMBEDDINGS)}, got {self.deep_embeddings!r}")
         if self.norm not in ("none", "batch", "layer"):
             raise ConfigError(f"{self.name}: norm must be none, batch or layer, got {self.norm!r}")
         for key in ("id_reg", "linear_reg", "multi_reg"):
@@ -131,7 +138,7 @@ class DeepFM(SideFeatures, NeuralRecommender):
     def _build_module(self) -> nn.Module:
         module = DeepFMNet(self.user_spec_, self.item_spec_, self.n_users_, self.n_items_, self.factors, tuple(self.hidden), self.dropout,
                            history=self.user_spec_["multi_lens"][-1] if self.history else 0, embed_dropout=self.embed_dropout, norm=self.norm, id_reg=self.id_reg,
-                           linear_reg=self.linear_reg, multi_reg=self.multi_reg)
+                           linear_reg=self.linear_reg, multi_reg=self.multi_reg, deep_embeddings=self.deep_embeddings)
         self._fill_tables(module)
         return module
 

@@ -138,6 +138,10 @@ class EntityTable(nn.Module):
         return self.single[index], self.multi[index]
 
 
+DEEP_EMBEDDINGS: tuple[str, ...] = ("shared", "detached", "separate")
+"""What the deep part of :class:`DeepFMNet` reads (see its ``deep_embeddings``)."""
+
+
 class DeepFMNet(nn.Module):
     """DeepFM: ``bias + first-order + FM pairwise interactions + MLP(concat of field vectors)``.
 
@@ -168,12 +172,21 @@ class DeepFMNet(nn.Module):
     multi_reg : float
         Weight in :meth:`penalty` of the multi-valued fields' embedding rows (genres, history: the mean squared
         norm of each pair's entries, as SVD++ penalises its implicit factors); 0 leaves them unpenalised.
+    deep_embeddings : {"shared", "detached", "separate"}
+        What the deep part reads: the FM's field vectors with gradients into them ("shared", the paper's
+        design), the same vectors without gradients into them ("detached": the embeddings learn from the FM
+        part alone and the MLP learns on top of them), or field embeddings of its own ("separate", penalised
+        like the FM's). Under Adam the MLP's gradient swamps the small pairwise one and the shared embeddings
+        learn little of the user x item interaction (bench/RESULTS.md).
     """
 
     def __init__(self, user_spec: dict, item_spec: dict, n_users: int, n_items: int, dim: int = 16, hidden: Sequence[int] = (256, 128),
                  dropout: float = 0.1, history: int = 0, embed_dropout: float = 0.0, norm: str = "none", id_reg: float = 1.0,
-                 linear_reg: float = 0.0, multi_reg: float = 0.0) -> None:
+                 linear_reg: float = 0.0, multi_reg: float = 0.0, deep_embeddings: str = "shared") -> None:
         super().__init__()
+        if deep_embeddings not in DEEP_EMBEDDINGS:
+            raise ValueError(f"deep_embeddings must be one of {DEEP_EMBEDDINGS}, got {deep_embeddings!r}")
+        self.deep_embeddings = deep_embeddings
         self.history = int(history)
         self.id_reg = float(id_reg)
         self.linear_reg = float(linear_reg)
@@ -183,6 +196,9 @@ class DeepFMNet(nn.Module):
         self.items = EntityTable(n_items, len(item_spec["single_cards"]), int(sum(item_spec["multi_lens"])))
         self.user_fields = FieldEmbedder(user_spec["single_cards"], user_spec["multi_cards"], user_spec["multi_lens"], dim, linear=True)
         self.item_fields = FieldEmbedder(item_spec["single_cards"], item_spec["multi_cards"], item_spec["multi_lens"], dim, linear=True)
+        if deep_embeddings == "separate":
+            self.deep_user_fields = FieldEmbedder(user_spec["single_cards"], user_spec["multi_cards"], user_spec["multi_lens"], dim)
+            self.deep_item_fields = FieldEmbedder(item_spec["single_cards"], item_spec["multi_cards"], item_spec["multi_lens"], dim)
         n_fields = self.user_fields.n_fields + self.item_fields.n_fields
         self.deep = mlp(n_fields * dim, hidden, dropout, out_dim=1, norm=norm)
         self.bias = nn.Parameter(torch.zeros(()))
@@ -194,7 +210,11 @@ class DeepFMNet(nn.Module):
         fields = torch.cat([ue, ie], dim=1)  # (B, F, d)
         total = fields.sum(dim=1)
         fm = 0.5 * (total.pow(2) - fields.pow(2).sum(dim=1)).sum(dim=1)
-        deep = self.deep(self.embed_dropout(fields).flatten(1))[:, 0]
+        if self.deep_embeddings == "separate":
+            deep_in = torch.cat([self.deep_user_fields(u_single, u_multi)[0], self.deep_item_fields(i_single, i_multi)[0]], dim=1)
+        else:
+            deep_in = fields.detach() if self.deep_embeddings == "detached" else fields
+        deep = self.deep(self.embed_dropout(deep_in).flatten(1))[:, 0]
         return self.bias + ul + il + fm + deep
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
@@ -217,7 +237,10 @@ class DeepFMNet(nn.Module):
         ``linear_reg`` times as much and multi-valued fields ``multi_reg`` times (0: not penalised).
         """
         total = users.new_zeros((), dtype=torch.float32)
-        for fields, (single, multi) in ((self.user_fields, self.users(users)), (self.item_fields, self.items(items))):
+        tables = [(self.user_fields, self.users(users)), (self.item_fields, self.items(items))]
+        if self.deep_embeddings == "separate":
+            tables += [(self.deep_user_fields, tables[0][1]), (self.deep_item_fields, tables[1][1])]
+        for fields, (single, multi) in tables:
             emb, lin, multi_sq = fields.squared_norms(single, multi, with_multi=bool(self.multi_reg))
             weights = torch.ones_like(emb)
             weights[0] = self.id_reg
