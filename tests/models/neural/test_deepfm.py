@@ -23,7 +23,7 @@ def data():
 
 
 def _small(**kw) -> DeepFM:
-    return DeepFM(factors=4, hidden=(8,), epochs=2, batch_size=128, **kw)
+    return DeepFM(**{"factors": 4, "hidden": (8,), "epochs": 2, "batch_size": 128, **kw})
 
 
 def test_contract_binary(data):
@@ -140,11 +140,26 @@ def test_deep_embeddings_contract(data, mode):
     assert hasattr(model.module_, "deep_user_fields") == (mode == "separate")
 
 
-def _fm_output(net, users, items):
+def test_no_hidden_layers_is_a_plain_factorisation_machine(data):
+    import torch
+
+    model = check_recommender(lambda: _small(hidden=(), history=5), data.binarize(4.0))
+    net = model.module_
+    assert net.deep is None
+    u, i = torch.tensor([0, 1, 2]), torch.tensor([3, 4, 5])
+    with torch.no_grad():
+        assert torch.allclose(net(u, i), _fm_output(net, u, i, history=5), atol=1e-6)
+
+
+def _fm_output(net, users, items, history: int = 0):
     """bias + first-order + FM pairwise terms, without the deep part (reference for the gradient tests)."""
     import torch
 
-    ue, ul = net.user_fields(*net.users(users))
+    u_single, u_multi = net.users(users)
+    if history:
+        hist = u_multi[:, -history:]
+        u_multi = torch.cat([u_multi[:, :-history], hist.masked_fill(hist == items[:, None] + 1, 0)], dim=1)
+    ue, ul = net.user_fields(u_single, u_multi)
     ie, il = net.item_fields(*net.items(items))
     fields = torch.cat([ue, ie], dim=1)
     return net.bias + ul + il + 0.5 * (fields.sum(dim=1).pow(2) - fields.pow(2).sum(dim=1)).sum(dim=1)

@@ -28,7 +28,7 @@ class DeepFM(SideFeatures, NeuralRecommender):
     factors : int
         Field embedding size (shared by the FM and the deep part).
     hidden : tuple of int
-        Widths of the deep part's hidden layers.
+        Widths of the deep part's hidden layers; ``()`` drops the deep part (a plain factorisation machine).
     dropout : float
         Dropout after each hidden layer.
     features : {"both", "user", "item", "none"}

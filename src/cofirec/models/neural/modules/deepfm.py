@@ -154,7 +154,7 @@ class DeepFMNet(nn.Module):
     dim : int
         Field embedding size (shared by the FM and the deep part).
     hidden : sequence of int
-        Widths of the deep part.
+        Widths of the deep part's hidden layers; empty: no deep part (a plain factorisation machine).
     dropout : float
         Dropout after each hidden layer.
     history : int
@@ -196,11 +196,11 @@ class DeepFMNet(nn.Module):
         self.items = EntityTable(n_items, len(item_spec["single_cards"]), int(sum(item_spec["multi_lens"])))
         self.user_fields = FieldEmbedder(user_spec["single_cards"], user_spec["multi_cards"], user_spec["multi_lens"], dim, linear=True)
         self.item_fields = FieldEmbedder(item_spec["single_cards"], item_spec["multi_cards"], item_spec["multi_lens"], dim, linear=True)
-        if deep_embeddings == "separate":
+        if deep_embeddings == "separate" and len(hidden):
             self.deep_user_fields = FieldEmbedder(user_spec["single_cards"], user_spec["multi_cards"], user_spec["multi_lens"], dim)
             self.deep_item_fields = FieldEmbedder(item_spec["single_cards"], item_spec["multi_cards"], item_spec["multi_lens"], dim)
         n_fields = self.user_fields.n_fields + self.item_fields.n_fields
-        self.deep = mlp(n_fields * dim, hidden, dropout, out_dim=1, norm=norm)
+        self.deep = mlp(n_fields * dim, hidden, dropout, out_dim=1, norm=norm) if len(hidden) else None
         self.bias = nn.Parameter(torch.zeros(()))
 
     def forward_features(self, u_single: torch.Tensor, u_multi: torch.Tensor, i_single: torch.Tensor, i_multi: torch.Tensor) -> torch.Tensor:
@@ -210,12 +210,17 @@ class DeepFMNet(nn.Module):
         fields = torch.cat([ue, ie], dim=1)  # (B, F, d)
         total = fields.sum(dim=1)
         fm = 0.5 * (total.pow(2) - fields.pow(2).sum(dim=1)).sum(dim=1)
+        return self.bias + ul + il + fm + self._deep_output(fields, u_single, u_multi, i_single, i_multi)
+
+    def _deep_output(self, fields: torch.Tensor, u_single: torch.Tensor, u_multi: torch.Tensor, i_single: torch.Tensor, i_multi: torch.Tensor) -> torch.Tensor | float:
+        """The deep part's output (B,), on the inputs ``deep_embeddings`` names; 0 without a deep part."""
+        if self.deep is None:
+            return 0.0
         if self.deep_embeddings == "separate":
             deep_in = torch.cat([self.deep_user_fields(u_single, u_multi)[0], self.deep_item_fields(i_single, i_multi)[0]], dim=1)
         else:
             deep_in = fields.detach() if self.deep_embeddings == "detached" else fields
-        deep = self.deep(self.embed_dropout(deep_in).flatten(1))[:, 0]
-        return self.bias + ul + il + fm + deep
+        return self.deep(self.embed_dropout(deep_in).flatten(1))[:, 0]
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """Raw outputs (B,) for (user index, item index) pairs (logits for binary targets)."""
@@ -238,7 +243,7 @@ class DeepFMNet(nn.Module):
         """
         total = users.new_zeros((), dtype=torch.float32)
         tables = [(self.user_fields, self.users(users)), (self.item_fields, self.items(items))]
-        if self.deep_embeddings == "separate":
+        if self.deep is not None and self.deep_embeddings == "separate":
             tables += [(self.deep_user_fields, tables[0][1]), (self.deep_item_fields, tables[1][1])]
         for fields, (single, multi) in tables:
             emb, lin, multi_sq = fields.squared_norms(single, multi, with_multi=bool(self.multi_reg))
