@@ -151,6 +151,28 @@ def test_no_hidden_layers_is_a_plain_factorisation_machine(data):
         assert torch.allclose(net(u, i), _fm_output(net, u, i, history=5), atol=1e-6)
 
 
+def test_fm_fields_ids_crosses_only_user_id_item_id_and_history(data):
+    """fm_fields="ids": the pairwise part is p_u.q_i + h_u.q_i + p_u.h_u (h_u = mean history vector); the side
+    features keep their first-order weights."""
+    import torch
+
+    model = check_recommender(lambda: _small(hidden=(), history=5, fm_fields="ids"), data.binarize(4.0))
+    net = model.module_
+    names = model.user_spec_["names"]
+    u, i = torch.tensor([0, 1, 2]), torch.tensor([3, 4, 5])
+    with torch.no_grad():
+        u_single, u_multi = net.users(u)
+        hist = u_multi[:, -5:]
+        u_multi = torch.cat([u_multi[:, :-5], hist.masked_fill(hist == i[:, None] + 1, 0)], dim=1)
+        ue, ul = net.user_fields(u_single, u_multi)
+        ie, il = net.item_fields(*net.items(i))
+        p, h, q = ue[:, 0], ue[:, names.index("history")], ie[:, 0]
+        expected = net.bias + ul + il + (p * q).sum(1) + (h * q).sum(1) + (p * h).sum(1)
+        assert torch.allclose(net(u, i), expected, atol=1e-6)
+    with pytest.raises(ConfigError, match="fm_fields"):
+        DeepFM(fm_fields="some").fit(data)
+
+
 def _fm_output(net, users, items, history: int = 0):
     """bias + first-order + FM pairwise terms, without the deep part (reference for the gradient tests)."""
     import torch

@@ -13,7 +13,7 @@ from cofirec.errors import ConfigError
 from cofirec.models.neural.base import NeuralRecommender
 from cofirec.models.neural.features import SideFeatures
 from cofirec.models.neural.init import init_tensor_
-from cofirec.models.neural.modules.deepfm import DEEP_EMBEDDINGS, DeepFMNet
+from cofirec.models.neural.modules.deepfm import DEEP_EMBEDDINGS, FM_FIELDS, DeepFMNet
 
 
 class DeepFM(SideFeatures, NeuralRecommender):
@@ -54,6 +54,9 @@ class DeepFM(SideFeatures, NeuralRecommender):
     deep_embeddings : {"shared", "detached", "separate"}
         What the deep part reads: the FM's field vectors ("shared", the paper's design), the same vectors
         without back-propagating into them ("detached"), or field embeddings of its own ("separate").
+    fm_fields : {"all", "ids"}
+        Fields the FM part crosses: all of them (the paper), or only the user id, item id and history (the
+        side features then act through their first-order weights and the deep part).
     **common
         Training parameters of :class:`~cofirec.models.neural.base.NeuralRecommender`. Defaults changed here:
         ``negatives=0`` (binary data already has labelled dislikes), ``holdout=0.1`` and ``patience=2`` (the
@@ -88,6 +91,7 @@ class DeepFM(SideFeatures, NeuralRecommender):
         linear_reg: float = 0.0,
         multi_reg: float = 0.0,
         deep_embeddings: Literal["shared", "detached", "separate"] = "shared",
+        fm_fields: Literal["all", "ids"] = "all",
         epochs: int = 20,
         batch_size: int = 2048,
         lr: float = 0.001,
@@ -110,6 +114,7 @@ class DeepFM(SideFeatures, NeuralRecommender):
         self.linear_reg = linear_reg
         self.multi_reg = multi_reg
         self.deep_embeddings = deep_embeddings
+        self.fm_fields = fm_fields
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -124,6 +129,8 @@ class DeepFM(SideFeatures, NeuralRecommender):
                 raise ConfigError(f"{self.name}: {key} must be in [0, 1), got {getattr(self, key)}")
         if self.deep_embeddings not in DEEP_EMBEDDINGS:
             raise ConfigError(f"{self.name}: deep_embeddings must be one of {', '.join(DEEP_EMBEDDINGS)}, got {self.deep_embeddings!r}")
+        if self.fm_fields not in FM_FIELDS:
+            raise ConfigError(f"{self.name}: fm_fields must be one of {', '.join(FM_FIELDS)}, got {self.fm_fields!r}")
         if self.norm not in ("none", "batch", "layer"):
             raise ConfigError(f"{self.name}: norm must be none, batch or layer, got {self.norm!r}")
         for key in ("id_reg", "linear_reg", "multi_reg"):
@@ -138,7 +145,8 @@ class DeepFM(SideFeatures, NeuralRecommender):
     def _build_module(self) -> nn.Module:
         module = DeepFMNet(self.user_spec_, self.item_spec_, self.n_users_, self.n_items_, self.factors, tuple(self.hidden), self.dropout,
                            history=self.user_spec_["multi_lens"][-1] if self.history else 0, embed_dropout=self.embed_dropout, norm=self.norm, id_reg=self.id_reg,
-                           linear_reg=self.linear_reg, multi_reg=self.multi_reg, deep_embeddings=self.deep_embeddings)
+                           linear_reg=self.linear_reg, multi_reg=self.multi_reg, deep_embeddings=self.deep_embeddings,
+                           fm_fields=self.fm_fields)
         self._fill_tables(module)
         return module
 

@@ -141,6 +141,9 @@ class EntityTable(nn.Module):
 DEEP_EMBEDDINGS: tuple[str, ...] = ("shared", "detached", "separate")
 """What the deep part of :class:`DeepFMNet` reads (see its ``deep_embeddings``)."""
 
+FM_FIELDS: tuple[str, ...] = ("all", "ids")
+"""Which fields the FM part of :class:`DeepFMNet` crosses (see its ``fm_fields``)."""
+
 
 class DeepFMNet(nn.Module):
     """DeepFM: ``bias + first-order + FM pairwise interactions + MLP(concat of field vectors)``.
@@ -178,14 +181,20 @@ class DeepFMNet(nn.Module):
         part alone and the MLP learns on top of them), or field embeddings of its own ("separate", penalised
         like the FM's). Under Adam the MLP's gradient swamps the small pairwise one and the shared embeddings
         learn little of the user x item interaction (bench/RESULTS.md).
+    fm_fields : {"all", "ids"}
+        Fields whose pairwise interactions the FM part sums: every field (the paper), or only the user id, the
+        item id and the user's item history (matrix factorisation with SVD++'s implicit term; the side features
+        then reach the output through their first-order weights and the deep part).
     """
 
     def __init__(self, user_spec: dict, item_spec: dict, n_users: int, n_items: int, dim: int = 16, hidden: Sequence[int] = (256, 128),
                  dropout: float = 0.1, history: int = 0, embed_dropout: float = 0.0, norm: str = "none", id_reg: float = 1.0,
-                 linear_reg: float = 0.0, multi_reg: float = 0.0, deep_embeddings: str = "shared") -> None:
+                 linear_reg: float = 0.0, multi_reg: float = 0.0, deep_embeddings: str = "shared", fm_fields: str = "all") -> None:
         super().__init__()
         if deep_embeddings not in DEEP_EMBEDDINGS:
             raise ValueError(f"deep_embeddings must be one of {DEEP_EMBEDDINGS}, got {deep_embeddings!r}")
+        if fm_fields not in FM_FIELDS:
+            raise ValueError(f"fm_fields must be one of {FM_FIELDS}, got {fm_fields!r}")
         self.deep_embeddings = deep_embeddings
         self.history = int(history)
         self.id_reg = float(id_reg)
@@ -200,6 +209,10 @@ class DeepFMNet(nn.Module):
             self.deep_user_fields = FieldEmbedder(user_spec["single_cards"], user_spec["multi_cards"], user_spec["multi_lens"], dim)
             self.deep_item_fields = FieldEmbedder(item_spec["single_cards"], item_spec["multi_cards"], item_spec["multi_lens"], dim)
         n_fields = self.user_fields.n_fields + self.item_fields.n_fields
+        self.fm_index: list[int] | None = None
+        if fm_fields == "ids":
+            user_names = list(user_spec["names"])
+            self.fm_index = [k for k, name in enumerate(user_names) if name in ("id", "history")] + [len(user_names) + list(item_spec["names"]).index("id")]
         self.deep = mlp(n_fields * dim, hidden, dropout, out_dim=1, norm=norm) if len(hidden) else None
         self.bias = nn.Parameter(torch.zeros(()))
 
@@ -208,8 +221,9 @@ class DeepFMNet(nn.Module):
         ue, ul = self.user_fields(u_single, u_multi)
         ie, il = self.item_fields(i_single, i_multi)
         fields = torch.cat([ue, ie], dim=1)  # (B, F, d)
-        total = fields.sum(dim=1)
-        fm = 0.5 * (total.pow(2) - fields.pow(2).sum(dim=1)).sum(dim=1)
+        crossed = fields if self.fm_index is None else fields[:, self.fm_index]
+        total = crossed.sum(dim=1)
+        fm = 0.5 * (total.pow(2) - crossed.pow(2).sum(dim=1)).sum(dim=1)
         return self.bias + ul + il + fm + self._deep_output(fields, u_single, u_multi, i_single, i_multi)
 
     def _deep_output(self, fields: torch.Tensor, u_single: torch.Tensor, u_multi: torch.Tensor, i_single: torch.Tensor, i_multi: torch.Tensor) -> torch.Tensor | float:
