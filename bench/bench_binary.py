@@ -4,6 +4,8 @@ Protocol: ratings >= 4 are likes (1), the rest dislikes (0); random 80/20 split 
 side features from ML-1M ``users.dat`` / ``movies.dat``. Every cofirec model picks its epoch count on a seeded
 10% validation slice of the training data (``holdout=0.1``, early stopping, best weights restored) and is
 scored with ``cofirec.evaluate.runner.evaluate(model, test, protocol="binary")``: AUC, log-loss, accuracy.
+With ``--refit`` each cofirec model is then fitted again on the whole training split for the epoch count its
+validation slice chose, and that model is scored (the stage-1 AUC is kept beside it).
 LightFM (logistic loss, with the same user/item features) runs in ``bench/.venv-peers`` when it is installed
 there; its epoch count is chosen on the same kind of validation slice.
 
@@ -11,12 +13,16 @@ Usage::
 
     .venv/bin/python bench/bench_binary.py                      # all models, prints a markdown table
     .venv/bin/python bench/bench_binary.py --models deepfm,cosine-cf --out bench/results/binary.json
+    .venv/bin/python bench/bench_binary.py --models deepfm-ordinal --refit      # the best DeepFM, refitted
     .venv/bin/python bench/bench_binary.py --sweep default --out sweep.jsonl --jobs 6   # DeepFM settings
+    .venv/bin/python bench/bench_binary.py --sweep grid.json --sweep-base tuned --jobs 14   # on top of CONFIGS["deepfm"]
 
 ``--sweep`` never looks at the test split: it carves a seeded 10% validation slice out of the training split
 (``random_split(train, 0.1, seed=1)``), fits DeepFM with each setting of the JSON list (dicts of DeepFM
-parameters on top of ``SWEEP_BASE``) on the rest, early-stopped on that slice, and reports the slice's
-AUC and log-loss; one JSON line per setting.
+parameters on top of ``SWEEP_BASE``, or of ``CONFIGS["deepfm"]`` with ``--sweep-base tuned``) on the rest,
+early-stopped on that slice, and reports the slice's AUC and log-loss; one JSON line per setting. A setting
+may name another ``model`` (its parameters then stand alone) and ``"target": "ratings"`` (regress the 1-5
+ratings of the same pairs; the slice's AUC is that of the predicted rating).
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ PEERS_PY = ROOT / "bench" / ".venv-peers" / "bin" / "python"
 CONFIGS: dict[str, tuple[str, dict]] = {
     "deepfm": ("deepfm", dict(factors=32, hidden=(256, 128), dropout=0.0, embed_dropout=0.2, history=400, lr=0.001, batch_size=2048, reg=1e-4,
                               id_reg=30.0, epochs=20)),
+    "deepfm-ordinal": ("deepfm", dict(factors=32, hidden=(256, 128), dropout=0.0, embed_dropout=0.2, history=400, lr=0.001, batch_size=2048, reg=1e-4,
+                                      id_reg=30.0, epochs=20, loss="ordinal", linear_reg=1.0, multi_reg=10.0)),
     "cosine-cf": ("cosine-cf", dict(factors=64, lr=0.003, batch_size=2048, epochs=30)),
     "embedding-dot": ("embedding-dot", dict(factors=64, loss="bce", negatives=0, lr=0.001, batch_size=2048, reg=1e-4, holdout=0.1, patience=2, epochs=30)),
 }
@@ -285,7 +293,7 @@ def table(rows: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DATA, help="ml-1m-half folder (ML-1M layout)")
-    ap.add_argument("--models", default="deepfm,cosine-cf,embedding-dot,lightfm")
+    ap.add_argument("--models", default="deepfm,deepfm-ordinal,cosine-cf,embedding-dot,lightfm")
     ap.add_argument("--out", type=Path, default=None, help="also write the rows as JSON here")
     ap.add_argument("--merge", type=Path, nargs="+", default=None, help="only print the table of earlier --out files")
     ap.add_argument("--sweep", type=Path, default=None, help="JSON list of DeepFM settings to score on a validation slice of train ('default': DEEPFM_GRID)")
