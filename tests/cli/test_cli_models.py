@@ -190,6 +190,29 @@ def test_ordinal_loss_trains_like_dislike_from_the_ratings_file(cli, synth_file,
     assert 0.5 < metrics["auc"] <= 1.0 and 0 < metrics["logloss"] < 1.0
 
 
+def test_refit_trains_again_on_all_of_train_for_the_chosen_epochs(cli, synth_file, tmp_path):
+    """--validation 0.2 --refit: early stopping picks the epoch count, then the saved model is fitted on every
+    training row (validation put back) for exactly that many epochs, with no held-out slice."""
+    out = tmp_path / "mf"
+    res = cli("train", "mf", "--train", synth_file, "--epochs", "40", "--param", "patience=2", "--validation", "0.2", "--refit", "--out", out, "--json")
+    assert res.code == 0, res.stderr
+    report = res.json()
+    n_rows = len(pd.read_csv(synth_file, sep="\t"))
+    assert report["train_interactions"] == n_rows and report["validation_interactions"] == 0
+    chosen = report["refit"]["epochs"]
+    assert 1 <= chosen < 40 and report["epochs_run"] == chosen
+    assert all(not k.startswith("val_") for k in report["last_epoch"])
+    params = json.loads((out / "manifest.json").read_text())["params"]
+    assert params["epochs"] == chosen and params["patience"] == 0
+
+
+def test_refit_without_early_stopping_is_a_clear_error(cli, synth_file, tmp_path):
+    res = cli("train", "mf", "--train", synth_file, "--epochs", "3", "--refit", "--out", tmp_path / "m")
+    assert res.code == 2 and "refit needs a model whose epoch count was chosen by early stopping" in res.stderr
+    res = cli("train", "item-knn", "--train", synth_file, "--validation", "0.2", "--refit", "--out", tmp_path / "k")
+    assert res.code == 2 and "refit needs" in res.stderr
+
+
 def test_binary_target_defaults_to_binary_protocol(cli, synth_file, tmp_path):
     out = tmp_path / "bin"
     res = cli("train", "baseline", "--dataset", synth_file, "--split", "random", "--target", "binary:4", "--out", out, "--json")

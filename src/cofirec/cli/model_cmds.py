@@ -106,6 +106,7 @@ def train(
     device: Annotated[str | None, typer.Option("--device", help="cpu | cuda | auto (models with a 'device' parameter).", show_default=False)] = None,
     epochs: Annotated[int | None, typer.Option("--epochs", help="Shortcut for --param epochs=N.", show_default=False)] = None,
     validation: Annotated[float | None, typer.Option("--validation", help="Carve this fraction of train for early stopping.", show_default=False)] = None,
+    refit: Annotated[bool, typer.Option("--refit", help="After early stopping, fit again on all the training data for the chosen epoch count.")] = False,
     data_dir: DataDirOpt = None,
     columns: ColumnsOpt = None,
     on_bad_lines: OnBadLinesOpt = "error",
@@ -150,6 +151,11 @@ def train(
         fit_data, valid = validation_split(fit_data, validation, opts["seed"])
     also_seen = None if fit_data is data else data  # ratings below an implicit threshold, validation pairs: still "seen"
     model.fit(fit_data, validation=valid, progress=not json_out, also_seen=also_seen)
+    if refit:
+        full = apply_target(data, tgt)
+        stage1, model = model, model.refit(full, progress=not json_out, also_seen=None if full is data else data)
+        report["refit"] = {"epochs": int(stage1.best_epoch_), "stage1_last_epoch": stage1.history_[-1] if stage1.history_ else None}
+        fit_data, valid = full, None
     model.save(out)
     report.update(_fit_summary(model, fit_data, valid, out))
     if json_out:
@@ -264,6 +270,8 @@ def _print_train_report(report: dict[str, Any]) -> None:
         last = report.get("last_epoch") or {}
         extra = ", ".join(f"{k}={fmt_number(v)}" for k, v in last.items() if k != "epoch" and isinstance(v, (int, float)))
         console.print(f"epochs: {report['epochs_run']}" + (f"; last: {extra}" if extra else ""))
+    if report.get("refit"):
+        console.print(f"refitted on all {report['train_interactions']:,} training interactions for the {report['refit']['epochs']} epochs early stopping chose")
     console.print(f"saved model to {report['out']}", markup=False, soft_wrap=True)
     split = report.get("split")
     if split:

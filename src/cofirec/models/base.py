@@ -58,6 +58,10 @@ class Recommendations:
         return out
 
 
+EPOCH_PARAMS: tuple[str, ...] = ("epochs", "iterations")
+"""Names under which iterative models take their number of passes (what :meth:`Recommender.refit` sets)."""
+
+
 class Recommender:
     """Base class: ``fit(data) -> self``, ``predict``, ``recommend``, ``similar_items``, ``save``.
 
@@ -104,6 +108,24 @@ class Recommender:
     def clone(self) -> "Recommender":
         """An unfitted copy with the same parameters."""
         return type(self)(**self.get_params())
+
+    def refit(self, data: Interactions, **fit_kwargs: Any) -> "Recommender":
+        """A new model fitted on ``data`` (typically the training data with the validation part put back) for
+        the epoch count this fitted model's early stopping chose, with no held-out slice and no early stopping.
+
+        Needs a model trained with validation data (``fit(..., validation=...)`` or a ``holdout``); raises
+        ConfigError otherwise. ``fit_kwargs`` go to ``fit`` (``also_seen``, ``progress``, ...).
+        """
+        params = self.get_params()
+        key = next((k for k in EPOCH_PARAMS if k in params), None)
+        best = getattr(self, "best_epoch_", None)
+        validated = any(k.startswith("val_") for record in getattr(self, "history_", None) or [] for k in record)
+        if key is None or not best or not validated:
+            raise ConfigError(f"{self.name}: refit needs a model whose epoch count was chosen by early stopping on validation data "
+                              "(fit with validation data, or a model with a holdout)")
+        changes: dict[str, Any] = {key: int(best)}
+        changes.update({k: v for k, v in (("holdout", 0.0), ("patience", 0)) if k in params})
+        return self.clone().set_params(**changes).fit(data, **fit_kwargs)
 
     @classmethod
     def from_params(cls, params: dict[str, Any] | None = None) -> "Recommender":
