@@ -139,7 +139,7 @@ def run_cofirec(label: str, train, test, refit: bool = False) -> dict:
     if refit:
         row.update({f"stage1_{k}": res[k] for k in ("auc", "logloss", "accuracy")})
         start = time.perf_counter()
-        model = create_model(name, {**params, "epochs": int(model.best_epoch_), "holdout": 0.0, "patience": 0}).fit(train)
+        model = model.refit(train)
         fit_s += time.perf_counter() - start
         res = evaluate(model, test, protocol="binary")
     row.update(auc=res["auc"], logloss=res["logloss"], accuracy=res["accuracy"], best_epoch=int(model.best_epoch_),

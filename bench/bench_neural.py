@@ -126,7 +126,7 @@ def job_ncf(key: str, data_dir: Path, quick: bool, refit: bool = False) -> dict:
         if refit:
             res1 = evaluate(stage1, test, protocol="sampled", negatives=negatives, k=(10,))
             out.update(stage1_hr10=res1["hr@10"], stage1_ndcg10=res1["ndcg@10"])
-            final = create_model(name, {**params, "epochs": int(stage1.best_epoch_), "patience": 0}).fit(train)
+            final = stage1.refit(train)
     else:
         final = create_model(name, params).fit(train)
     out["refit"] = refit
