@@ -407,10 +407,16 @@ NOTES = """### Notes
 """
 
 
-def write_results(text: str, command: str) -> None:
+def _load_range(records: dict[str, dict[str, dict]]) -> str:
+    """"a-b": the 1-minute load averages the jobs recorded as they ended (or "not recorded")."""
+    loads = [r["load_avg"] for section in records.values() for r in section.values() if r.get("load_avg") is not None]
+    return f"{min(loads):.1f}-{max(loads):.1f}" if loads else "not recorded"
+
+
+def write_results(text: str, command: str, records: dict[str, dict[str, dict]]) -> None:
     path = ROOT / "bench" / "RESULTS.md"
     head = (f"## Neural CF (GMF, MLP, NeuMF, EmbeddingDot)\n\n{command} on {platform.machine()} with {os.cpu_count()} CPUs "
-            f"(shared machine, load average {os.getloadavg()[0]:.1f} at the end), torch threads per job: see the "
+            f"(shared machine, load average {_load_range(records)} as the jobs ended), torch threads per job: see the "
             f"throughput table (1 unless noted), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n"
             "Wall-clock seconds are inflated by the shared machine's load; CPU s is the process CPU time.\n\n")
     block = f"{MARK_START}\n{head}{text}\n{NOTES}{MARK_END}"
@@ -467,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
     text = report(records)
     print(text)
     if args.write_results and not args.quick:
-        write_results(text, args.ran or "`python bench/bench_neural.py " + " ".join(argv if argv is not None else sys.argv[1:]) + "`")
+        write_results(text, records=records, command=args.ran or "`python bench/bench_neural.py " + " ".join(argv if argv is not None else sys.argv[1:]) + "`")
     return 0
 
 
