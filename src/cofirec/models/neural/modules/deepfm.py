@@ -66,13 +66,14 @@ class FieldEmbedder(nn.Module):
             vecs = torch.cat([vecs, torch.stack(pooled, dim=1)], dim=1)
         return vecs, lin
 
-    def squared_norms(self, single: torch.Tensor, multi: torch.Tensor, *, with_multi: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def squared_norms(self, single: torch.Tensor, multi: torch.Tensor, *, with_linear: bool = True, with_multi: bool = True
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Batch sums of squared norms, per field: single-valued embeddings (n_single,), their first-order weights
-        (n_single,; zeros without ``linear``) and, per multi-valued field, the mean over each row's entries of the
-        squared embedding norms (n_multi,; empty unless ``with_multi``)."""
+        (n_single,; zeros without ``linear`` or ``with_linear``) and, per multi-valued field, the mean over each
+        row's entries of the squared embedding norms (n_multi,; empty unless ``with_multi``)."""
         idx = single + self.single_offsets
         emb = self.embedding(idx).pow(2).sum(dim=(0, 2))
-        lin = self.linear(idx).pow(2).sum(dim=(0, 2)) if self.linear is not None else torch.zeros_like(emb)
+        lin = self.linear(idx).pow(2).sum(dim=(0, 2)) if self.linear is not None and with_linear else torch.zeros_like(emb)
         per_field = []
         if with_multi and self.multi_slices:
             sq_rows = self.embedding.weight.pow(2).sum(dim=1, keepdim=True)
@@ -260,7 +261,7 @@ class DeepFMNet(nn.Module):
         if self.deep is not None and self.deep_embeddings == "separate":
             tables += [(self.deep_user_fields, tables[0][1]), (self.deep_item_fields, tables[1][1])]
         for fields, (single, multi) in tables:
-            emb, lin, multi_sq = fields.squared_norms(single, multi, with_multi=bool(self.multi_reg))
+            emb, lin, multi_sq = fields.squared_norms(single, multi, with_linear=bool(self.linear_reg), with_multi=bool(self.multi_reg))
             weights = torch.ones_like(emb)
             weights[0] = self.id_reg
             total = total + (weights * emb).sum()
