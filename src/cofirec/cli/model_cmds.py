@@ -127,6 +127,8 @@ def train(
     if validation is not None and not 0.0 < validation < 1.0:
         raise ConfigError(f"--validation {validation}: expected a fraction between 0 and 1")
     model = _build_model(spec_name, spec_params, params, epochs=epochs, device=device, seed=cfg.seed if cfg is not None else None)
+    if refit:
+        _check_refit(model, validation)
     tgt = parse_target(opts["target"], opts["implicit"])
 
     data = _load_training_data(
@@ -162,6 +164,16 @@ def train(
         emit_json(report)
         return
     _print_train_report(report)
+
+
+def _check_refit(model: Any, validation: float | None) -> None:
+    """Fail before any fitting when --refit cannot work: no epoch count, or nothing to early-stop on."""
+    from cofirec.models.base import EPOCH_PARAMS
+
+    params = model.get_params()
+    if not any(k in params for k in EPOCH_PARAMS) or (validation is None and not params.get("holdout")):
+        raise ConfigError(f"--refit: {model.name}: refit needs a model whose epoch count was chosen by early stopping on validation data "
+                          "(an iterative model with --validation F, or with a holdout)")
 
 
 def _merge_config(cfg, **cli: Any) -> dict[str, Any]:
