@@ -90,9 +90,8 @@ def _of_floats(f: np.ndarray) -> _Canonical:
 
 def _of_text(values: np.ndarray, missing: np.ndarray | None = None) -> _Canonical:
     """Canonical forms of text values, computed once per distinct value."""
-    t = pd.Series(values, dtype=object).str.strip()
-    codes, uniq = pd.factorize(t.fillna(""), sort=False)
-    u = pd.Series(np.asarray(uniq, dtype=object), dtype=object)
+    codes, uniq = pd.factorize(np.asarray(values, dtype=object), sort=False, use_na_sentinel=False)
+    u = pd.Series(np.asarray(uniq, dtype=object), dtype=object).fillna("").astype(str).str.strip()
     plain = u.str.fullmatch(_PLAIN_INT)
     whole_float = ~plain & u.str.fullmatch(_WHOLE_FLOAT)
     whole = u.where(~whole_float, u.str.replace(r"\.0+$", "", regex=True))
