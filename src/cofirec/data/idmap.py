@@ -53,18 +53,21 @@ class _Canonical:
     fractional: np.ndarray  # a number with a non-zero fraction
     from_float: np.ndarray  # a whole number written as a float
     text: np.ndarray | None  # canonical text where not ``is_int``; None when every value is_int
+    text_everywhere: bool = False  # ``text`` holds the canonical text of every value (str array)
 
     def texts(self) -> np.ndarray:
         """Canonical text of every value (whole numbers in plain decimal), str array."""
         if self.text is None:
             return self.ints.astype(str)
+        if self.text_everywhere:
+            return self.text
         out = self.text.astype(object)
         out[self.is_int] = self.ints[self.is_int].astype(str)
         return out.astype(str) if len(out) else np.empty(0, dtype=str)
 
     def take(self, codes: np.ndarray) -> "_Canonical":
         pick = {k: getattr(self, k)[codes] for k in ("ints", "is_int", "missing", "numeric", "fractional", "from_float")}
-        return _Canonical(**pick, text=None if self.text is None else self.text[codes])
+        return _Canonical(**pick, text=None if self.text is None else self.text[codes], text_everywhere=self.text_everywhere)
 
 
 def _of_ints(ints: np.ndarray) -> _Canonical:
@@ -107,7 +110,8 @@ def _of_text(values: np.ndarray, missing: np.ndarray | None = None) -> _Canonica
         numeric=u.str.fullmatch(_DECIMAL).to_numpy(dtype=bool),
         fractional=u.str.fullmatch(_FRACTIONAL).to_numpy(dtype=bool),
         from_float=whole_float.to_numpy(dtype=bool),
-        text=whole.to_numpy(dtype=object),
+        text=whole.to_numpy(dtype=str) if len(whole) else np.empty(0, dtype=str),
+        text_everywhere=True,
     ).take(codes)
     if missing is not None and missing.any():
         canon.missing |= missing

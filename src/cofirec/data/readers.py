@@ -718,6 +718,7 @@ def _plain_int64(col: pa.ChunkedArray) -> np.ndarray | None:
     leading zeros, which pyarrow's cast would accept: ``007`` -> 7); ``None`` otherwise (the id policy then
     decides, in :meth:`Interactions.from_frame`)."""
     try:
+        pc.cast(col.slice(0, 1024), pa.int64())  # a failing cast of a whole text column is slow: try the head first
         ints = pc.cast(col, pa.int64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
