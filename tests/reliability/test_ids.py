@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cofirec.data.dataset import Interactions
 from cofirec.data.idmap import IdMap, parse_ids
@@ -87,6 +89,40 @@ def test_leading_zeros_on_the_compiled_fast_path(monkeypatch, tmp_path):
     assert read_ratings_file(plain).user_map.is_integer
 
 
+def _write_path_variant(tmp_path, variant: str, rows: list[tuple[str, str, str]]) -> Path:
+    """The same rows as a file that the reader takes through the given path."""
+    if variant == "parquet":
+        path = tmp_path / "r.parquet"
+        pd.DataFrame(rows, columns=["user", "item", "rating"]).assign(rating=lambda f: f.rating.astype(float)).to_parquet(path)
+        return path
+    sep = "::" if variant == "double-colon" else "\t"
+    text = "".join(sep.join(r) + "\n" for r in rows)
+    if variant == "careful":  # a bad line sends the file to the line-by-line parser (read with skip)
+        text += "1\t2\n"
+    if variant == "gzip":
+        import gzip
+
+        path = tmp_path / "r.tsv.gz"
+        path.write_bytes(gzip.compress(text.encode()))
+        return path
+    path = tmp_path / "r.dat"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.filterwarnings("ignore:.*skipped 1 bad line")
+@pytest.mark.parametrize("variant", ["fast", "double-colon", "gzip", "careful", "parquet"])
+def test_every_reader_path_follows_the_policy(tmp_path, variant):
+    zeros = _write_path_variant(tmp_path, variant, [("007", "1", "5"), ("7", "2", "4"), ("07", "3", "3")])
+    data = _quiet_read(zeros, on_bad_lines="skip")
+    assert sorted(data.user_map.ids.tolist()) == ["007", "07", "7"] and data.item_map.is_integer
+    (tmp_path / "r.dat").unlink(missing_ok=True)
+    floats = _write_path_variant(tmp_path, variant, [("196.0", "1", "5"), ("196", "2", "4"), ("3.0", "3", "3")])
+    with pytest.warns(UserWarning, match="user ids written as floats"):
+        data = read_ratings_file(floats, on_bad_lines="skip")
+    assert data.user_map.ids.tolist() == [3, 196]
+
+
 def test_huge_ids_are_kept_exact_not_cast_to_int64_min():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no "invalid value encountered in cast"
@@ -152,6 +188,37 @@ def test_written_string_ids_read_back_the_same(tmp_path):
     data = read_ratings_file(CORPUS / "leading_zero_ids.tsv")
     back = read_ratings_file(write_ratings_file(data, tmp_path / "out.tsv"))
     assert back.user_map == data.user_map
+
+
+_INT64 = st.integers(-(2**63), 2**63 - 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_INT64, min_size=1, max_size=20))
+def test_plain_and_float_spellings_of_int64_are_the_integers(xs):
+    assert parse_ids([str(x) for x in xs]).tolist() == xs
+    with pytest.warns(UserWarning, match="written as floats"):
+        assert parse_ids([f"{x}.0" for x in xs]).tolist() == xs
+    padded = [f"0{abs(x)}" for x in xs]  # leading zeros: a string column, spelled as written
+    assert parse_ids(padded).tolist() == padded
+
+
+_ID_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Zs", "Cc")), min_size=1, max_size=6).filter(lambda t: t.strip() == t and t)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(_ID_TEXT, _INT64.map(str), _INT64.map(lambda x: f"{x}.0")), min_size=1, max_size=20))
+def test_every_id_is_found_by_its_own_spelling(xs):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ids = parse_ids(xs)
+    except DataError:  # a column of numbers with a fraction
+        return
+    vocab = IdMap(pd.unique(ids))
+    idx = vocab.lookup(xs)
+    assert (idx >= 0).all()
+    assert vocab.lookup(ids).tolist() == idx.tolist()
 
 
 # ---------------------------------------------------------------------- from_frame
