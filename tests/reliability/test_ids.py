@@ -312,6 +312,15 @@ def test_one_text_test_id_is_unknown_alone(train_file):
         assert out["test_users_unknown"] == 1, protocol
 
 
+def test_python_api_lookups_convert_each_id(train_file):
+    model = create_model("item-knn").fit(_quiet_read(train_file))
+    recs = model.recommend(np.array(["3", "bob", "4.0"], dtype=object), n=3)
+    assert recs.known.tolist() == [True, False, True]
+    assert recs.items[0].tolist() == model.recommend(3, n=3).items.tolist()
+    assert model.predict(["3", 3.0], ["5", "5.0"]).tolist() == [model.predict([3], [5])[0]] * 2
+    assert model.similar_items("5.0", n=2).items.tolist() == model.similar_items(5, n=2).items.tolist()
+
+
 # ---------------------------------------------------------------------- command line
 def _jsonl(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
