@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from cofirec.data.idmap import IdMap
+from cofirec.data.idmap import IdMap, parse_ids
 from cofirec.errors import DataError
 
 
@@ -78,7 +78,9 @@ class Interactions:
 
         Duplicate (user, item) pairs: with ``duplicates="latest"`` the latest one (by timestamp, then by
         position in the frame) is kept and a warning gives the count; ``"error"`` raises :class:`DataError`.
-        Vocabularies are sorted raw ids, so indices are stable for the same data.
+        Vocabularies are sorted raw ids, so indices are stable for the same data. Id columns follow the id
+        policy (:mod:`cofirec.data.idmap`): int64 when every id is a whole number that fits, else strings;
+        missing ids (None, NaN, "") and fractional numbers are a :class:`DataError`.
         """
         for col in (user_col, item_col):
             if col not in df.columns:
@@ -87,8 +89,8 @@ class Interactions:
             raise DataError(f"{name or 'data'}: no interactions")
         has_rating = rating_col is not None and rating_col in df.columns
         has_ts = timestamp_col is not None and timestamp_col in df.columns
-        user_raw = _clean_ids(df[user_col].to_numpy())
-        item_raw = _clean_ids(df[item_col].to_numpy())
+        user_raw = parse_ids(df[user_col], what="user", source=name or "data")
+        item_raw = parse_ids(df[item_col], what="item", source=name or "data")
         user_codes, user_ids = _factorize_sorted(user_raw)
         item_codes, item_ids = _factorize_sorted(item_raw)
         if has_rating:
@@ -324,21 +326,6 @@ def rank_within_user(users: np.ndarray, sort_keys: tuple[np.ndarray, ...]) -> tu
     return rank, counts
 
 
-def _clean_ids(values: np.ndarray) -> np.ndarray:
-    """Raw ids as int64 when they are all integers, else as str."""
-    if values.dtype.kind in "iu":
-        return values.astype(np.int64)
-    if values.dtype.kind == "f":
-        if np.isfinite(values).all() and np.all(np.mod(values, 1) == 0):
-            return values.astype(np.int64)
-        return values.astype(str)
-    as_str = pd.Series(values).astype(str).str.strip()
-    as_int = pd.to_numeric(as_str, errors="coerce")
-    if as_int.notna().all() and (as_str.str.fullmatch(r"-?\d+")).all():
-        return as_int.to_numpy(dtype=np.int64)
-    return as_str.to_numpy(dtype=str)
-
-
 def _factorize_sorted(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Codes into the sorted unique ids (like ``pd.factorize(raw, sort=True)``), O(n) for compact integer ids."""
     if raw.dtype.kind == "i" and len(raw):
@@ -388,16 +375,12 @@ def _group_means(groups: np.ndarray, values: np.ndarray, n: int, default: float)
 
 
 def _align_index(frame: pd.DataFrame, idmap: IdMap) -> pd.DataFrame:
-    frame = frame.copy()
-    idx = frame.index.to_numpy()
-    if idmap.is_integer:
-        idx = pd.to_numeric(pd.Series(idx).astype(str), errors="coerce").to_numpy()
-        keep = ~np.isnan(idx)
-        frame = frame[keep]
-        frame.index = idx[keep].astype(np.int64)
-    else:
-        frame.index = pd.Index(idx.astype(str))
-    return frame
+    """``frame`` re-indexed by its ids converted to ``idmap``'s kind (id policy); rows whose id cannot be of
+    that kind are dropped, and of ids that become equal (``1`` and ``1.0``) the first is kept."""
+    ids, ok = idmap.convert(frame.index)
+    frame = frame[ok].copy()
+    frame.index = pd.Index(ids[ok], name=frame.index.name)
+    return frame[~frame.index.duplicated()]
 
 
 def _fmt_rating(v: float) -> str:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from cofirec.data.dataset import Interactions
+from cofirec.data.idmap import parse_ids
 from cofirec.data.readers import read_ratings_file
 from cofirec.errors import DataError
 
@@ -101,7 +102,7 @@ def _metadata_100k(folder: Path) -> tuple[pd.DataFrame | None, pd.DataFrame | No
     users = items = None
     if (folder / "u.user").is_file():
         raw = _read_table(folder / "u.user", "|", ["user", "age", "gender", "occupation", "zip"], "latin-1")
-        users = _user_frame(raw["user"], raw["age"], raw["gender"], raw["occupation"], raw["zip"])
+        users = _user_frame(raw["user"], raw["age"], raw["gender"], raw["occupation"], raw["zip"], folder / "u.user")
     if (folder / "u.item").is_file():
         genres = _genres_100k(folder)
         names = ["item", "title", "release_date", "video_release_date", "url", *genres]
@@ -109,7 +110,7 @@ def _metadata_100k(folder: Path) -> tuple[pd.DataFrame | None, pd.DataFrame | No
         dates = pd.to_datetime(raw["release_date"], format="%d-%b-%Y", errors="coerce")
         year = pd.Series(dates.dt.year, dtype="Int64").fillna(_year_from_title(raw["title"]))
         flags = raw[genres].apply(pd.to_numeric, errors="coerce").fillna(0).astype(np.int64)
-        items = _item_frame(raw["item"], raw["title"], year, _join_flags(flags, genres))
+        items = _item_frame(raw["item"], raw["title"], year, _join_flags(flags, genres), folder / "u.item")
     return users, items
 
 
@@ -151,10 +152,10 @@ def _metadata_1m(folder: Path) -> tuple[pd.DataFrame | None, pd.DataFrame | None
         known = code.between(0, len(names) - 1).fillna(False).to_numpy(dtype=bool)
         occupation = raw["occupation"].astype(str).to_numpy(dtype=object)
         occupation[known] = names[code[known].astype(int).to_numpy()]
-        users = _user_frame(raw["user"], raw["age"], raw["gender"], pd.Series(occupation), raw["zip"])
+        users = _user_frame(raw["user"], raw["age"], raw["gender"], pd.Series(occupation), raw["zip"], folder / "users.dat")
     if (folder / "movies.dat").is_file():
         raw = _read_table(folder / "movies.dat", "::", ["item", "title", "genres"], "latin-1")
-        items = _item_frame(raw["item"], raw["title"], _year_from_title(raw["title"]), raw["genres"])
+        items = _item_frame(raw["item"], raw["title"], _year_from_title(raw["title"]), raw["genres"], folder / "movies.dat")
     return users, items
 
 
@@ -185,7 +186,7 @@ def _metadata_latest(folder: Path) -> tuple[None, pd.DataFrame | None]:
         raise DataError(f"{path}, line 1: missing column(s) {sorted(missing)} (have {list(raw.columns)})")
     title = raw["title"].str.strip()
     genres = raw["genres"].where(raw["genres"] != "(no genres listed)", "")
-    return None, _item_frame(raw["movieId"], title, _year_from_title(title), genres)
+    return None, _item_frame(raw["movieId"], title, _year_from_title(title), genres, path)
 
 
 # ---------------------------------------------------------------------- metadata only
@@ -243,7 +244,7 @@ def _read_table(path: Path, sep: str, names: list[str], encoding: str) -> pd.Dat
     return frame
 
 
-def _user_frame(user, age, gender, occupation, zip_code) -> pd.DataFrame:
+def _user_frame(user, age, gender, occupation, zip_code, source: Path) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "age": pd.to_numeric(pd.Series(age).reset_index(drop=True), errors="coerce").astype("Int64"),
@@ -252,11 +253,11 @@ def _user_frame(user, age, gender, occupation, zip_code) -> pd.DataFrame:
             "zip": pd.Series(zip_code).reset_index(drop=True).astype(str),
         }
     )
-    frame.index = _id_index(user, "user")
+    frame.index = _id_index(user, "user", source)
     return frame[_USER_COLUMNS]
 
 
-def _item_frame(item, title, year, genres) -> pd.DataFrame:
+def _item_frame(item, title, year, genres, source: Path) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "title": pd.Series(title).reset_index(drop=True).astype(str),
@@ -264,16 +265,13 @@ def _item_frame(item, title, year, genres) -> pd.DataFrame:
             "genres": pd.Series(genres).reset_index(drop=True).fillna("").astype(str),
         }
     )
-    frame.index = _id_index(item, "item")
+    frame.index = _id_index(item, "item", source)
     return frame[_ITEM_COLUMNS]
 
 
-def _id_index(ids, name: str) -> pd.Index:
-    s = pd.Series(ids).astype(str).str.strip()
-    num = pd.to_numeric(s, errors="coerce")
-    if num.notna().all():
-        return pd.Index(num.astype(np.int64).to_numpy(), name=name)
-    return pd.Index(s.to_numpy(), name=name)
+def _id_index(ids, name: str, source: Path) -> pd.Index:
+    """Metadata ids under the id policy (:func:`~cofirec.data.idmap.parse_ids`): ``007`` stays apart from ``7``."""
+    return pd.Index(parse_ids(pd.Series(ids).to_numpy(dtype=object), what=name, source=str(source)), name=name)
 
 
 def _year_from_title(title: pd.Series) -> pd.Series:

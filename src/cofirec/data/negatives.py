@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from cofirec.data.dataset import Interactions
+from cofirec.data.idmap import parse_ids
 from cofirec.errors import ConfigError, DataError
 
 __all__ = ["SampledNegatives", "read_ncf_negatives", "sample_negatives"]
@@ -238,7 +239,8 @@ def read_ncf_negatives(path: str | Path) -> SampledNegatives:
     """Read an NCF ``.test.negative`` file: per line ``(user,item)`` then tab-separated negative item ids.
 
     Rows may hold different numbers of negatives; they are padded to the longest row (``mask`` marks real
-    entries, padding is -1 for integer ids and "" for string ids). Ids stay raw (NCF ids are 0-based ints).
+    entries, padding is -1 for integer ids and "" for string ids). Ids stay raw (NCF ids are 0-based ints) and
+    follow the id policy (:mod:`cofirec.data.idmap`): a column is integer only when every id in it is.
     """
     path = Path(path)
     if not path.is_file():
@@ -258,20 +260,12 @@ def read_ncf_negatives(path: str | Path) -> SampledNegatives:
         counts[lineno - 1] = len(parts)
         tokens.extend(parts)
     pairs = [h.split(",", 1) for h in heads]
-    users = _parse_ids([p[0].strip() for p in pairs])
-    positives = _parse_ids([p[1].strip() for p in pairs])
-    flat = _parse_ids(tokens) if tokens else np.empty(0, dtype=np.int64)
+    users = parse_ids(np.asarray([p[0] for p in pairs], dtype=object), what="user", source=str(path))
+    positives = parse_ids(np.asarray([p[1] for p in pairs], dtype=object), what="item", source=str(path))
+    flat = parse_ids(np.asarray(tokens, dtype=object), what="negative item", source=str(path)) if tokens else np.empty(0, dtype=np.int64)
     width = int(counts.max())
     mask = np.arange(width)[None, :] < counts[:, None]
     pad = -1 if flat.dtype.kind == "i" else ""
     negatives = np.full((len(lines), width), pad, dtype=flat.dtype)
     negatives[mask] = flat
     return SampledNegatives(users=users, positives=positives, negatives=negatives, mask=mask)
-
-
-def _parse_ids(values: list[str]) -> np.ndarray:
-    arr = np.asarray(values, dtype=str)
-    try:
-        return arr.astype(np.int64)
-    except ValueError:
-        return arr

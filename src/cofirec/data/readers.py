@@ -16,7 +16,11 @@ Bad input policy
 * an empty file, a file with only a header, a binary file, text that is not UTF-8 (unless ``encoding`` is
   given), an undetectable separator, unknown or missing columns: :class:`DataError`;
 * duplicate (user, item) pairs: the latest is kept and a warning gives the count
-  (:meth:`Interactions.from_frame`).
+  (:meth:`Interactions.from_frame`);
+* ids follow the id policy of :mod:`cofirec.data.idmap` on every path (fast, careful, Parquet): a column is
+  int64 only when every id is a plain decimal integer that fits (``007`` keeps the column as strings, so it
+  stays apart from ``7``); ``196.0`` is read as 196 with a warning; a column of numbers with fractions is an
+  error.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from typing import Literal, Sequence
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from cofirec.data.dataset import Interactions
@@ -145,7 +150,7 @@ class _Layout:
     header: bool
     names: list[str | None]  # canonical name or None (skipped) per field, in file order
     n_fields: int
-    int_ids: dict[str, bool]  # per id column: parse as int64 on the fast path?
+    int_ids: dict[str, bool]  # per id column: plain integers in the sampled lines (numba fast path gate)?
     ignored: list[str]
 
 
@@ -231,7 +236,8 @@ def _numeric_fast(path: Path, layout: _Layout) -> pd.DataFrame | None:
     global _numeric_kernel
     if len(layout.sep) != 1 or layout.sep == '"' or not all(layout.int_ids.values()):
         return None
-    codes = np.array([0 if n is None else (2 if n == "rating" else 1) for n in layout.names], dtype=np.int64)
+    kinds = {None: 0, "rating": 2, "user": 3, "item": 3}
+    codes = np.array([kinds.get(n, 1) for n in layout.names], dtype=np.int64)
     if _numeric_kernel is None:
         import numba
 
@@ -242,13 +248,13 @@ def _numeric_fast(path: Path, layout: _Layout) -> pd.DataFrame | None:
     if layout.header and start == 0:
         return None
     n_max = data.count(b"\n") + 1
-    n_int, n_float = int((codes == 1).sum()), int((codes == 2).sum())
+    n_int, n_float = int(((codes == 1) | (codes == 3)).sum()), int((codes == 2).sum())
     ints, floats, n_rows, bad_at = _numeric_kernel(buf, start, ord(layout.sep), codes, n_int, n_float, n_max, _P10)
     if bad_at >= 0 or n_rows == 0:
         return None
     cols, ii, fi = {}, 0, 0
     for name, code in zip(layout.names, codes):
-        if code == 1:
+        if code == 1 or code == 3:
             cols[name] = ints[ii, :n_rows]
             ii += 1
         elif code == 2:
@@ -261,7 +267,8 @@ def _parse_numeric(buf, start, sep, codes, n_int, n_float, n_max, p10):
     """Parse delimited all-numeric text (compiled with numba on first use; see :func:`_numeric_fast`).
 
     ``codes`` per field: 0 skip, 1 int64, 2 float64 (``[-]digits[.digits]``, at most 15 digits, so that
-    ``mantissa / 10**k`` is exactly what ``strtod`` gives). Returns ``ints`` (n_int, n_max), ``floats``
+    ``mantissa / 10**k`` is exactly what ``strtod`` gives), 3 id: int64 without leading zeros (``007`` and
+    ``-0`` send the file to the reader that keeps such ids as strings). Returns ``ints`` (n_int, n_max), ``floats``
     (n_float, n_max), the number of rows, and the byte offset of the first line it cannot parse (-1 if none).
     """
     ints = np.empty((n_int, n_max), dtype=np.int64)
@@ -307,7 +314,9 @@ def _parse_numeric(buf, start, sep, codes, n_int, n_float, n_max, p10):
                         pos += 1
                 if nd == 0 or nd > 15 or (code == 2 and nd - frac == 0):
                     return ints, floats, row, line_start
-                if code == 1:
+                if code == 3 and buf[pos - nd] == 48 and (nd > 1 or neg):
+                    return ints, floats, row, line_start
+                if code != 2:
                     ints[ii, row] = -mant if neg else mant
                     ii += 1
                 else:
@@ -472,7 +481,7 @@ def _detect_layout(path: Path, lines, columns, sep, header) -> _Layout:
     for col in ("user", "item"):
         k = names.index(col)
         vals = [f[k] for _, f in body if len(f) > k]
-        int_ids[col] = bool(vals) and all(re.fullmatch(r"-?\d{1,18}", v) for v in vals)
+        int_ids[col] = bool(vals) and all(re.fullmatch(r"0|-?[1-9]\d{0,17}", v) for v in vals)
     return _Layout(sep=sep, header=bool(header), names=names, n_fields=n_fields, int_ids=int_ids, ignored=ignored)
 
 
@@ -595,7 +604,7 @@ def _arrow_read(data: bytes | Path, layout: _Layout, typed: bool, skip_header: b
     types: dict[str, pa.DataType] = {}
     for col in include:
         if col in ("user", "item"):
-            types[col] = pa.int64() if (typed and layout.int_ids[col]) else pa.string()
+            types[col] = pa.string()  # ids as text: pyarrow's int64 would read 007 as 7 (see _plain_int64)
         elif col == "rating":
             types[col] = pa.float64() if typed else pa.string()
         else:
@@ -704,12 +713,31 @@ def _as_float(s: pd.Series) -> np.ndarray:
     return pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+def _plain_int64(col: pa.ChunkedArray) -> np.ndarray | None:
+    """A text id column as int64 when every value is a plain decimal integer that fits (no ``+``, spaces or
+    leading zeros, which pyarrow's cast would accept: ``007`` -> 7); ``None`` otherwise (the id policy then
+    decides, in :meth:`Interactions.from_frame`)."""
+    try:
+        pc.cast(col.slice(0, 1024), pa.int64())  # a failing cast of a whole text column is slow: try the head first
+        ints = pc.cast(col, pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    zero_led = pc.or_(pc.and_(pc.starts_with(col, "0"), pc.greater(pc.binary_length(col), 1)), pc.starts_with(col, "-0"))
+    if ints.null_count or pc.any(zero_led).as_py():
+        return None
+    return ints.to_numpy()
+
+
 def _typed_frame(table: pa.Table) -> pd.DataFrame:
-    """Arrow columns -> numpy -> frame, without pandas' block consolidation copies."""
+    """Arrow columns -> numpy -> frame, without pandas' block consolidation copies; id columns as int64 when
+    they are plain integers, else as text."""
     cols = {}
     for name in table.column_names:
         col = table.column(name)
-        if col.null_count == 0 and pa.types.is_primitive(col.type):
+        ints = _plain_int64(col) if name in ("user", "item") and pa.types.is_string(col.type) else None
+        if ints is not None:
+            cols[name] = ints
+        elif col.null_count == 0 and pa.types.is_primitive(col.type):
             cols[name] = col.to_numpy()
         else:
             cols[name] = col.to_pandas()
@@ -809,7 +837,9 @@ def _to_interactions(frame: pd.DataFrame, path: Path, label: str, skipped: int, 
         try:
             data = Interactions.from_frame(frame, name=label)
         except DataError as exc:
-            raise DataError(f"{path}: {exc}") from None
+            text = str(exc)
+            text = text[len(label) + 1 :].lstrip() if text.startswith(f"{label}:") else text
+            raise DataError(f"{path}: {text}") from None
     for w in caught:  # re-emit (duplicates) naming the file rather than its label
         text = str(w.message)
         text = f"{path}:{text[len(label) + 1:]}" if text.startswith(f"{label}:") else f"{path}: {text}"
