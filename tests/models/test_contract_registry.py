@@ -12,8 +12,8 @@ from cofirec.testing import check_recommender
 FAST = {
     "baseline": {"epochs": 3},
     "mf": {"epochs": 3, "factors": 8},
-    "als": {"iterations": 2, "factors": 8},
-    "ials": {"iterations": 2, "factors": 8},
+    "als": {"epochs": 2, "factors": 8},
+    "ials": {"epochs": 2, "factors": 8},
     "bpr": {"epochs": 2, "factors": 8},
     "embedding-dot": {"epochs": 1, "factors": 8},
     "cosine-cf": {"epochs": 1, "factors": 8},
