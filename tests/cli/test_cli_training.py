@@ -29,6 +29,11 @@ def test_validation_on_implicit_ml100k_keeps_a_useful_model(cli, real_data, tmp_
     assert scores["val"] >= scores["plain"] - 0.03 and scores["val"] > 0.3
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread(monkeypatch):
+    monkeypatch.setenv("COFIREC_THREADS", "1")  # tiny torch models: extra threads only wait on each other
+
+
 @pytest.mark.parametrize("name, extra", [("mf", []), ("als", []), ("bpr", ["--implicit"]), ("baseline", ["--param", "method=sgd"]),
                                          ("embedding-dot", ["--param", "device=cpu", "--param", "batch_size=256"])])
 def test_refit_runs_exactly_the_chosen_epoch_count(cli, synth_file, tmp_path, name, extra):

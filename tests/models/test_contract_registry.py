@@ -26,6 +26,11 @@ FAST = {
 KINDS = ("explicit", "implicit", "binary")
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread(monkeypatch):
+    monkeypatch.setenv("COFIREC_THREADS", "1")  # tiny torch models: extra threads only wait on each other
+
+
 @pytest.fixture(scope="module")
 def datasets():
     base = make_synthetic(n_users=40, n_items=30, density=0.2, seed=7)

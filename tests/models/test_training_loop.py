@@ -36,6 +36,11 @@ def _embedding_dot():
 RANKERS["embedding-dot"] = _embedding_dot
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread(monkeypatch):
+    monkeypatch.setenv("COFIREC_THREADS", "1")  # tiny torch models: extra threads only wait on each other
+
+
 @pytest.fixture(scope="module")
 def planted_split():
     return user_ratio_split(make_planted_implicit(n_users=300, n_items=120, seed=0), 0.2, seed=0)
