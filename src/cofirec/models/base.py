@@ -121,7 +121,8 @@ class Recommender:
 
     def refit(self, data: Interactions, **fit_kwargs: Any) -> "Recommender":
         """A new model fitted on ``data`` (typically the training data with the validation part put back) for
-        the epoch count this fitted model's early stopping chose, with no held-out slice and no early stopping.
+        the epoch count this fitted model's early stopping chose (``best_epoch_``: epochs count from 1 for every
+        model), with no held-out slice and no early stopping.
 
         Needs a model trained with validation data (``fit(..., validation=...)`` or a ``holdout``); raises
         ConfigError otherwise. ``fit_kwargs`` go to ``fit`` (``also_seen``, ``progress``, ...).
@@ -174,7 +175,7 @@ class Recommender:
         ``callbacks`` are called after each epoch; ``progress`` shows a progress bar. ``also_seen``: more
         interactions the users already had that are not training signal (ratings below an implicit threshold,
         a carved-out validation part): never recommended back with ``exclude_seen``; pairs of users or items
-        unknown to ``data`` are ignored.
+        unknown to ``data`` are ignored. Validation rankings during training still rank the validation pairs.
         """
         self._validate_params()
         if not isinstance(data, Interactions):
