@@ -76,6 +76,13 @@ def test_validation_ranking_excludes_training_pairs_only(planted_split):
     assert truth.multiply(exclude).nnz == 0
 
 
+def test_validation_made_only_of_training_pairs_is_no_validation(planted_split):
+    """Nothing to find: no validation numbers (a constant 0.0 would early-stop at epoch 1)."""
+    train, _ = planted_split
+    model = BPR(factors=4, epochs=3, patience=0).fit(train, validation=train.subset(np.arange(200)))
+    assert model.best_epoch_ == 3 and not any(k.startswith("val_") for r in model.history_ for k in r)
+
+
 # ---------------------------------------------------------------------- finite models only
 FLOAT_PARAMS = [(name, key) for name in MODELS for key, hint in get_model_class(name).param_types().items() if "float" in str(hint)]
 

@@ -75,7 +75,7 @@ def ranking_validation(model: Recommender, train: sp.csr_matrix, validation: Int
     """``(truth, exclude)`` for early stopping on a ranking metric, or None without validation data.
 
     ``truth``: the validation positives (n_users, n_items) in model indices, pairs that are also training pairs
-    dropped. ``exclude``: what validation rankings leave out: the training pairs (``train``, binary CSR) and
+    dropped (None when nothing is left). ``exclude``: what validation rankings leave out: the training pairs (``train``, binary CSR) and
     other seen pairs (``also_seen``: ratings below an implicit threshold...), but never a validation positive,
     even when a front end also marked the validation pairs as seen (they are what the ranking must find).
     """
@@ -86,6 +86,8 @@ def ranking_validation(model: Recommender, train: sp.csr_matrix, validation: Int
     train = train.astype(np.float32)
     train.data[:] = 1.0
     truth = _drop_pairs(truth, train)
+    if truth.nnz == 0:
+        return None
     exclude = _drop_pairs(model.seen_.astype(np.float32), truth) + train
     exclude.data[:] = 1.0
     return truth, exclude.tocsr()
