@@ -60,6 +60,14 @@ def validation_pairs(model: Recommender, validation: Interactions | None) -> tup
     return u[keep], i[keep], validation.ratings[keep].astype(np.float32)
 
 
+def validation_rmse(model: Recommender, pairs: tuple[np.ndarray, np.ndarray, np.ndarray]) -> float:
+    """RMSE of the model's current predictions (clipped to the training range, as the rating protocol does) on
+    validation pairs from :func:`validation_pairs`."""
+    users, items, ratings = pairs
+    pred = np.clip(model._predict_pairs(users, items), model.rating_min_, model.rating_max_)
+    return rmse(pred, ratings)
+
+
 def validation_csr(model: Recommender, validation: Interactions | None) -> sp.csr_matrix | None:
     """Validation positives as a CSR matrix (n_users, n_items) in the model's indices, or None."""
     pairs = validation_pairs(model, validation)

@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from cofirec.data.dataset import Interactions
 from cofirec.kernels.als import explicit_half_step, single_threaded_blas
 from cofirec.models.base import Recommender
-from cofirec.models._factor import FactorScoring, check_non_negative, check_positive, rmse, validation_pairs
+from cofirec.models._factor import FactorScoring, check_non_negative, check_positive, validation_pairs, validation_rmse
 from cofirec.models._iterative import IterativeModel
 
 
@@ -110,9 +110,7 @@ class ExplicitALS(IterativeModel, FactorScoring, Recommender):
         return {"loss": sse + self._penalty(data, s["P"], s["Q"], s["bu"], s["bi"]), "train_rmse": float(np.sqrt(sse / len(data)))}
 
     def _validate(self) -> dict[str, float]:
-        users, items, ratings = self._run.val
-        pred = np.clip(self._predict_pairs(users, items), self.rating_min_, self.rating_max_)
-        return {"val_rmse": rmse(pred, ratings)}
+        return {"val_rmse": validation_rmse(self, self._run.val)}
 
     def _get_state(self) -> dict[str, np.ndarray]:
         return self._run.state

@@ -18,7 +18,7 @@ import numpy as np
 
 from cofirec.data.dataset import Interactions
 from cofirec.kernels.mf import implicit_user_term, sgd_epoch, svdpp_epoch
-from cofirec.models._factor import FactorScoring, check_non_negative, check_positive, rmse, validation_pairs
+from cofirec.models._factor import FactorScoring, check_non_negative, check_positive, validation_pairs, validation_rmse
 from cofirec.models._iterative import IterativeModel
 from cofirec.models.base import Recommender
 
@@ -141,9 +141,7 @@ class BiasedMF(IterativeModel, FactorScoring, Recommender):
         return record
 
     def _validate(self) -> dict[str, float]:
-        users, items, ratings = self._run.val
-        pred = np.clip(self._predict_pairs(users, items), self.rating_min_, self.rating_max_)
-        return {"val_rmse": rmse(pred, ratings)}
+        return {"val_rmse": validation_rmse(self, self._run.val)}
 
     def _get_state(self) -> dict[str, np.ndarray]:
         return self._run.state
