@@ -35,11 +35,11 @@ PEERS_VENV = BENCH / ".venv-peers"
 PEERS_REQ = BENCH / "peers_requirements.txt"
 
 # hyperparameters of the implicit-feedback comparison (same for cofirec and implicit where they overlap)
-IALS = {"factors": 16, "iterations": 12, "reg": 3.0, "alpha": 3.0}  # best plain-reg setting on ML-100K validation
-IALS_TIMING = {"factors": 64, "iterations": 15, "reg": 3.0, "alpha": 3.0}
+IALS = {"factors": 16, "epochs": 12, "reg": 3.0, "alpha": 3.0}  # best plain-reg setting on ML-100K validation
+IALS_TIMING = {"factors": 64, "epochs": 15, "reg": 3.0, "alpha": 3.0}
 # iALS with frequency-scaled reg, best on each dataset's validation split (carved from the training part)
-IALS_TUNED = {"ml-100k-implicit": {"factors": 16, "reg": 0.1, "reg_exponent": 1.0, "iterations": 15},
-              "ml-1m-half-implicit": {"factors": 64, "reg": 0.3, "reg_exponent": 1.0, "iterations": 15}}
+IALS_TUNED = {"ml-100k-implicit": {"factors": 16, "reg": 0.1, "reg_exponent": 1.0, "epochs": 15},
+              "ml-1m-half-implicit": {"factors": 64, "reg": 0.3, "reg_exponent": 1.0, "epochs": 15}}
 # SVD++ settings chosen on a 10% validation split of u1.base (see bench/RESULTS.md)
 SVDPP = {"implicit_feedback": True, "lr": 0.007, "reg": 0.08, "reg_implicit": 0.2, "epochs": 26}
 
@@ -107,11 +107,11 @@ def _implicit_runs(name, train, test, out_dir, info) -> dict:
 
     def als(p):  # implicit's confidence is alpha * r; cofirec's is 1 + alpha * r: match them for binary data
         return AlternatingLeastSquares(factors=p["factors"], regularization=p["reg"], alpha=1.0 + p["alpha"],
-                                       iterations=p["iterations"], random_state=0, calculate_training_loss=False)
+                                       iterations=p["epochs"], random_state=0, calculate_training_loss=False)
 
     runs = {
         "implicit ALS": lambda: als(info["ials"]),
-        f"implicit ALS {info['ials_timing']['factors']}f/{info['ials_timing']['iterations']}it (timing)": lambda: als(info["ials_timing"]),
+        f"implicit ALS {info['ials_timing']['factors']}f/{info['ials_timing']['epochs']}it (timing)": lambda: als(info["ials_timing"]),
         "implicit BPR": lambda: BayesianPersonalizedRanking(factors=64, random_state=0),
     }
     for label, make in runs.items():
@@ -189,7 +189,7 @@ def cofirec_models(protocol: str, name: str) -> dict:
     else:
         wanted = [("popularity", "popularity", {}), ("item-knn", "item-knn", {}), ("user-knn", "user-knn", {}), ("ease", "ease", {}),
                   ("ials", "ials", {}), ("ials plain reg (= implicit ALS settings)", "ials", {**IALS, "reg_exponent": 0.0}),
-                  *([("ials val-tuned", "ials", IALS_TUNED[name])] if name in IALS_TUNED else []), (f"ials {IALS_TIMING['factors']}f/{IALS_TIMING['iterations']}it (timing)", "ials", {**IALS_TIMING, "reg_exponent": 0.0, "track_loss": False}),
+                  *([("ials val-tuned", "ials", IALS_TUNED[name])] if name in IALS_TUNED else []), (f"ials {IALS_TIMING['factors']}f/{IALS_TIMING['epochs']}it (timing)", "ials", {**IALS_TIMING, "reg_exponent": 0.0, "track_loss": False}),
                   ("bpr", "bpr", {})]
     for label, key, params in wanted:
         c = cls(key)

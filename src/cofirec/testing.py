@@ -85,7 +85,41 @@ def check_recommender(factory: Callable[[], Recommender], data: Interactions, *,
     twin = factory().fit(data)
     assert np.allclose(twin.score_users(users), model.score_users(users), atol=1e-5), "same seed must give same scores"
     assert model.clone().get_params() == model.get_params()
+    if "epochs" in model.get_params():
+        check_refit(factory, data)
     return model
+
+
+_MONITORED = (("val_ndcg@10", max), ("val_rmse", min), ("val_loss", min))
+"""Validation numbers early stopping follows, in order of preference, and which way is better."""
+
+
+def check_refit(factory: Callable[[], Recommender], data: Interactions) -> Recommender:
+    """Assert the epoch contract of an iterative model (one with an ``epochs`` parameter); returns the refit model.
+
+    Fitted with validation data, epochs are numbered 1, 2, ... in ``history_`` with validation numbers, and
+    ``best_epoch_`` names the epoch whose state was kept (with ``patience``: the best validation number); ``refit``
+    then trains exactly ``best_epoch_`` epochs on all of ``data``, without validation.
+    """
+    from cofirec.data.splits import user_ratio_split
+
+    fit, val = user_ratio_split(data, 0.25, seed=0)
+    stage1 = factory().fit(fit, validation=val)
+    history = stage1.history_
+    assert [r["epoch"] for r in history] == list(range(1, len(history) + 1)), "epochs must be numbered from 1"
+    assert any(k.startswith("val_") for k in history[0]), "a fit with validation data records validation numbers"
+    best = int(stage1.best_epoch_)
+    assert 1 <= best <= len(history), f"best_epoch_={best} must name a recorded epoch (1..{len(history)})"
+    if "patience" in stage1.get_params():
+        key, pick = next((k, f) for k, f in _MONITORED if k in history[0])
+        values = [r[key] for r in history]
+        assert abs(values[best - 1] - pick(values)) <= 1e-6, f"best_epoch_={best} must be the epoch with the best {key}"
+    again = stage1.refit(data)
+    assert again.get_params()["epochs"] == best, "refit trains for the epoch count early stopping chose"
+    assert [r["epoch"] for r in again.history_] == list(range(1, best + 1)), f"refit must run exactly best_epoch_={best} epochs"
+    assert not any(k.startswith("val_") for r in again.history_ for k in r), "refit trains without validation"
+    assert again.n_users == data.compact().n_users
+    return again
 
 
 def _unknown_id(data: Interactions):

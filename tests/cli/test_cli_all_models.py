@@ -7,7 +7,7 @@ import pytest
 from cofirec.models.registry import available_models, get_model_class
 
 # keep each model tiny and quick: fewer epochs/factors where the model has such parameters
-_FAST = {"epochs": "1", "iterations": "1", "factors": "4", "embedding_dim": "4", "k": "10", "batch_size": "256"}
+_FAST = {"epochs": "1", "factors": "4", "k": "10", "batch_size": "256"}
 
 
 def _fast_params(name: str) -> list[str]:

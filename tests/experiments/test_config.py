@@ -177,4 +177,4 @@ def test_models_as_a_table_of_name_to_params(tmp_path):
 def test_unknown_parameter_in_tune_space_is_refused_when_the_file_is_read(tmp_path):
     text = 'dataset = "ml-100k"\n[tune.space.ease]\nl3 = { type = "float", low = 1, high = 10 }\n'
     msg = error_of(write(tmp_path, "t.toml", text))
-    assert msg.startswith("t.toml: tune.space.ease.l3: unknown parameter for model 'ease' (known: l2, max_items")
+    assert msg.startswith("t.toml: tune.space.ease.l3: unknown parameter for model 'ease' (known: max_items, reg")

@@ -63,7 +63,7 @@ def test_biases_recover_planted_offsets():
 
 def test_als_and_sgd_share_the_optimum(data):
     als = BiasBaseline(reg_user=5.0, reg_item=3.0, epochs=30).fit(data)
-    sgd = BiasBaseline(reg_user=5.0, reg_item=3.0, epochs=150, method="sgd", learning_rate=0.01).fit(data)
+    sgd = BiasBaseline(reg_user=5.0, reg_item=3.0, epochs=150, method="sgd", lr=0.01).fit(data)
     assert len(sgd.history_) == 150 and sgd.history_[-1]["train_rmse"] < sgd.history_[0]["train_rmse"]
     assert np.abs(als.item_bias_ - sgd.item_bias_).max() < 0.05
     assert np.abs(als.user_bias_ - sgd.user_bias_).max() < 0.05
@@ -73,7 +73,7 @@ def test_als_and_sgd_share_the_optimum(data):
 def test_sgd_reports_validation_rmse(data):
     rows = np.random.default_rng(0).random(len(data)) < 0.2
     train, val = data.subset(~rows), data.subset(rows)
-    model = BiasBaseline(method="sgd", epochs=8, learning_rate=0.01).fit(train, validation=val)
+    model = BiasBaseline(method="sgd", epochs=8, lr=0.01).fit(train, validation=val)
     val_rmse = [r["val_rmse"] for r in model.history_]
     assert len(val_rmse) == 8 and val_rmse[-1] < val_rmse[0]
     frame = val.to_frame()
@@ -94,7 +94,7 @@ def test_unknown_user_gets_item_baseline(data):
     assert not known[0] and np.isclose(pred[0], model.mu_ + model.item_bias_[3], atol=1e-5)
 
 
-@pytest.mark.parametrize("params", [{"reg_user": -1.0}, {"epochs": 0}, {"learning_rate": 0.0}, {"method": "newton"}])
+@pytest.mark.parametrize("params", [{"reg_user": -1.0}, {"epochs": 0}, {"lr": 0.0}, {"method": "newton"}])
 def test_bad_params_are_refused(params, data):
     with pytest.raises(ConfigError):
         BiasBaseline(**params).fit(data)

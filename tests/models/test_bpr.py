@@ -48,7 +48,7 @@ def test_early_stopping_keeps_best(implicit):
     train, test = user_ratio_split(implicit, 0.2, seed=0)
     model = BPR(factors=16, epochs=100, lr=0.05, patience=1).fit(train, validation=test)
     curve = [h["val_ndcg@10"] for h in model.history_]
-    assert model.best_epoch_ == int(np.argmax(curve))
+    assert model.best_epoch_ == 1 + int(np.argmax(curve))
     assert len(curve) < 100
 
 

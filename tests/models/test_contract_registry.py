@@ -12,8 +12,8 @@ from cofirec.testing import check_recommender
 FAST = {
     "baseline": {"epochs": 3},
     "mf": {"epochs": 3, "factors": 8},
-    "als": {"iterations": 2, "factors": 8},
-    "ials": {"iterations": 2, "factors": 8},
+    "als": {"epochs": 2, "factors": 8},
+    "ials": {"epochs": 2, "factors": 8},
     "bpr": {"epochs": 2, "factors": 8},
     "embedding-dot": {"epochs": 1, "factors": 8},
     "cosine-cf": {"epochs": 1, "factors": 8},
@@ -24,6 +24,11 @@ FAST = {
     "two-tower": {"epochs": 1, "factors": 8, "hidden": (16,), "out_dim": 8},
 }
 KINDS = ("explicit", "implicit", "binary")
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread(monkeypatch):
+    monkeypatch.setenv("COFIREC_THREADS", "1")  # tiny torch models: extra threads only wait on each other
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ def data() -> Interactions:
 
 @pytest.mark.parametrize("variant", ["explicit", "implicit"])
 def test_contract(variant, data):
-    check_recommender(lambda: EASE(l2=50.0), data if variant == "explicit" else data.as_implicit())
+    check_recommender(lambda: EASE(reg=50.0), data if variant == "explicit" else data.as_implicit())
 
 
 def test_weights_match_per_column_ridge():
@@ -43,7 +43,7 @@ def test_weights_match_per_column_ridge():
 
 
 def test_scores_are_history_times_weights(data):
-    model = EASE(l2=20.0).fit(data.as_implicit())
+    model = EASE(reg=20.0).fit(data.as_implicit())
     users = np.arange(10)
     want = data.to_csr("binary").toarray()[users] @ model.weights_
     np.testing.assert_allclose(model._score(users), want, rtol=1e-5, atol=1e-6)
@@ -51,17 +51,17 @@ def test_scores_are_history_times_weights(data):
     np.testing.assert_allclose(model._predict_pairs(users, items), want[np.arange(10), items], rtol=1e-5, atol=1e-6)
 
 
-def test_stronger_l2_shrinks_weights(data):
-    weak = EASE(l2=1.0).fit(data)
-    strong = EASE(l2=1000.0).fit(data)
+def test_stronger_reg_shrinks_weights(data):
+    weak = EASE(reg=1.0).fit(data)
+    strong = EASE(reg=1000.0).fit(data)
     assert np.abs(strong.weights_).sum() < 0.2 * np.abs(weak.weights_).sum()
 
 
 def test_too_many_items_is_refused(data):
     with pytest.raises(DataError, match="max_items"):
         EASE(max_items=10).fit(data)
-    with pytest.raises(ConfigError, match="l2"):
-        EASE(l2=0.0).fit(data)
+    with pytest.raises(ConfigError, match="reg"):
+        EASE(reg=0.0).fit(data)
 
 
 @pytest.mark.realdata

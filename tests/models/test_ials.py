@@ -27,16 +27,16 @@ def implicit():
 
 @pytest.mark.parametrize("kw", [{}, {"solver": "cholesky", "confidence": "log"}])
 def test_contract(implicit, kw):
-    check_recommender(lambda: ImplicitALS(factors=8, iterations=4, **kw), implicit)
+    check_recommender(lambda: ImplicitALS(factors=8, epochs=4, **kw), implicit)
 
 
 def test_contract_on_synthetic_as_implicit():
-    check_recommender(lambda: ImplicitALS(factors=8, iterations=4), make_synthetic(n_users=60, n_items=40, seed=1).as_implicit())
+    check_recommender(lambda: ImplicitALS(factors=8, epochs=4), make_synthetic(n_users=60, n_items=40, seed=1).as_implicit())
 
 
 def test_beats_popularity_and_loss_decreases(implicit):
     train, test = user_ratio_split(implicit, 0.2, seed=0)
-    model = ImplicitALS(factors=8, iterations=10, reg=1.0, alpha=5.0).fit(train, validation=test)
+    model = ImplicitALS(factors=8, epochs=10, reg=1.0, alpha=5.0).fit(train, validation=test)
     pop = Popularity().fit(train)
     ours = evaluate(model, test, protocol="ranking", k=10)["ndcg@10"]
     assert ours > evaluate(pop, test, protocol="ranking", k=10)["ndcg@10"] + 0.02
@@ -45,8 +45,8 @@ def test_beats_popularity_and_loss_decreases(implicit):
 
 
 def test_cg_approaches_exact_solver(implicit):
-    exact = ImplicitALS(factors=6, iterations=3, solver="cholesky").fit(implicit)
-    cg = ImplicitALS(factors=6, iterations=3, solver="cg", cg_steps=12).fit(implicit)
+    exact = ImplicitALS(factors=6, epochs=3, solver="cholesky").fit(implicit)
+    cg = ImplicitALS(factors=6, epochs=3, solver="cg", cg_steps=12).fit(implicit)
     users = implicit.user_map.ids[:50]
     np.testing.assert_allclose(cg.score_users(users), exact.score_users(users), atol=2e-3)
 
@@ -76,7 +76,7 @@ def test_ml100k_per_user_holdout_ndcg():
 
 
 def test_track_loss_off_gives_same_factors(implicit):
-    with_loss = ImplicitALS(factors=6, iterations=3).fit(implicit)
-    without = ImplicitALS(factors=6, iterations=3, track_loss=False).fit(implicit)
+    with_loss = ImplicitALS(factors=6, epochs=3).fit(implicit)
+    without = ImplicitALS(factors=6, epochs=3, track_loss=False).fit(implicit)
     assert "loss" in with_loss.history_[0] and "loss" not in without.history_[0]
     np.testing.assert_array_equal(with_loss.item_factors_, without.item_factors_)

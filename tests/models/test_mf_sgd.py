@@ -35,14 +35,14 @@ def test_history_and_early_stopping(synth_split, rmse):
     assert len(model.history_) < 200 and "val_rmse" in model.history_[0]
     assert losses[1] < losses[0]
     best = min(h["val_rmse"] for h in model.history_)
-    assert model.best_epoch_ == int(np.argmin([h["val_rmse"] for h in model.history_]))
+    assert model.best_epoch_ == 1 + int(np.argmin([h["val_rmse"] for h in model.history_]))
     assert rmse(model, test) == pytest.approx(best, abs=2e-3)  # best epoch restored (predict clips like val)
 
 
 def test_callbacks_and_progress(synth):
     seen = []
     BiasedMF(factors=4, epochs=3).fit(synth, callbacks=[lambda m, rec: seen.append(rec["epoch"])], progress=True)
-    assert seen == [0, 1, 2]
+    assert seen == [1, 2, 3]
 
 
 @pytest.mark.parametrize("bad", [{"factors": 0}, {"lr": -1.0}, {"reg": -0.1}, {"center": "item"}])

@@ -29,7 +29,7 @@ Example (TOML)::
     label = "mf-64"                # optional display name (to compare one model with two settings)
     params = { factors = 64, epochs = 20 }
 
-    # models may also be given as tables, one per model: [models.ease] then l2 = 300
+    # models may also be given as tables, one per model: [models.ease] then reg = 300
 
     [tune]
     metric = "ndcg@10"

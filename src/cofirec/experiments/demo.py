@@ -25,8 +25,8 @@ STAR_WARS = "Star Wars (1977)"
 LINEUP: list[tuple[str, list[str], dict[str, dict], dict[str, dict]]] = [
     ("baseline", ["popularity"], {}, {}),
     ("memory-based", ["item-knn", "user-knn"], {"item-knn": {"k": 50}}, {"item-knn": {"k": 30}}),
-    ("matrix factorisation", ["mf", "als"], {"mf": {"factors": 64, "epochs": 25}, "als": {"factors": 32, "iterations": 8}},
-     {"mf": {"factors": 32, "epochs": 8}, "als": {"factors": 16, "iterations": 3}}),
+    ("matrix factorisation", ["mf", "als"], {"mf": {"factors": 64, "epochs": 25}, "als": {"factors": 32, "epochs": 8}},
+     {"mf": {"factors": 32, "epochs": 8}, "als": {"factors": 16, "epochs": 3}}),
     ("neural", ["embedding-dot", "neumf"], {"embedding-dot": {"factors": 32, "epochs": 5}, "neumf": {"epochs": 4}},
      {"embedding-dot": {"factors": 16, "epochs": 2}, "neumf": {"epochs": 1}}),
 ]

@@ -24,32 +24,23 @@ Spec = dict[str, Any] | int | float | str | bool | list
 
 COMMON: dict[str, Spec] = {
     "factors": {"type": "int", "low": 8, "high": 128, "log": True},
-    "embedding_dim": {"type": "int", "low": 8, "high": 128, "log": True},
-    "dim": {"type": "int", "low": 8, "high": 128, "log": True},
     "reg": {"type": "float", "low": 1e-4, "high": 1.0, "log": True},
-    "regularization": {"type": "float", "low": 1e-4, "high": 1.0, "log": True},
-    "l2": {"type": "float", "low": 1e-6, "high": 1e-1, "log": True},
     "weight_decay": {"type": "float", "low": 1e-7, "high": 1e-2, "log": True},
     "lr": {"type": "float", "low": 1e-4, "high": 1e-1, "log": True},
-    "learning_rate": {"type": "float", "low": 1e-4, "high": 1e-1, "log": True},
     "epochs": {"type": "int", "low": 5, "high": 40},
-    "iterations": {"type": "int", "low": 5, "high": 30},
     "k": {"type": "int", "low": 10, "high": 200, "log": True},
-    "neighbors": {"type": "int", "low": 10, "high": 200, "log": True},
     "shrinkage": {"type": "float", "low": 0.0, "high": 200.0},
-    "shrink": {"type": "float", "low": 0.0, "high": 200.0},
     "dropout": {"type": "float", "low": 0.0, "high": 0.5},
     "alpha": {"type": "float", "low": 1.0, "high": 100.0, "log": True},
     "damping": {"type": "float", "low": 0.0, "high": 25.0},
     "negatives": {"type": "int", "low": 1, "high": 8},
-    "n_negatives": {"type": "int", "low": 1, "high": 8},
     "batch_size": {"type": "categorical", "choices": [256, 512, 1024, 2048]},
 }
 """Default specs by parameter name, used for every model that takes a parameter of that name."""
 
 PER_MODEL: dict[str, dict[str, Spec]] = {
     "baseline": {"reg": {"type": "float", "low": 0.1, "high": 50.0, "log": True}, "epochs": {"type": "int", "low": 2, "high": 20}},
-    "ease": {"reg": {"type": "float", "low": 10.0, "high": 5000.0, "log": True}, "l2": {"type": "float", "low": 10.0, "high": 5000.0, "log": True}},
+    "ease": {"reg": {"type": "float", "low": 10.0, "high": 5000.0, "log": True}},
     "als": {"reg": {"type": "float", "low": 1e-3, "high": 10.0, "log": True}, "epochs": {"type": "int", "low": 3, "high": 25}},
     "ials": {"reg": {"type": "float", "low": 1e-3, "high": 10.0, "log": True}, "epochs": {"type": "int", "low": 3, "high": 25}},
     "mf": {"reg": {"type": "float", "low": 1e-3, "high": 0.3, "log": True}, "lr": {"type": "float", "low": 1e-3, "high": 0.05, "log": True}},

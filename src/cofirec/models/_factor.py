@@ -1,15 +1,14 @@
 """Pieces shared by the factor models (biased MF, explicit ALS, implicit ALS, BPR).
 
 Dot-product scoring from ``user_factors_``/``item_factors_``, mapping a validation set onto a model's indices,
-early stopping, a progress bar over epochs (on stderr, so ``--json`` output stays clean) and parameter checks.
+the validation metrics early stopping follows and parameter checks. The epoch loop itself is
+:mod:`cofirec.models._iterative`.
 """
 
 from __future__ import annotations
 
-import contextlib
-from typing import Iterator, Literal
-
 import numpy as np
+import scipy.sparse as sp
 
 from cofirec.data.dataset import Interactions
 from cofirec.errors import ConfigError
@@ -61,10 +60,16 @@ def validation_pairs(model: Recommender, validation: Interactions | None) -> tup
     return u[keep], i[keep], validation.ratings[keep].astype(np.float32)
 
 
-def validation_csr(model: Recommender, validation: Interactions | None):
-    """Validation positives as a CSR matrix (n_users, n_items) in the model's indices, or None."""
-    import scipy.sparse as sp
+def validation_rmse(model: Recommender, pairs: tuple[np.ndarray, np.ndarray, np.ndarray]) -> float:
+    """RMSE of the model's current predictions (clipped to the training range, as the rating protocol does) on
+    validation pairs from :func:`validation_pairs`."""
+    users, items, ratings = pairs
+    pred = np.clip(model._predict_pairs(users, items), model.rating_min_, model.rating_max_)
+    return rmse(pred, ratings)
 
+
+def validation_csr(model: Recommender, validation: Interactions | None) -> sp.csr_matrix | None:
+    """Validation positives as a CSR matrix (n_users, n_items) in the model's indices, or None."""
     pairs = validation_pairs(model, validation)
     if pairs is None:
         return None
@@ -74,15 +79,46 @@ def validation_csr(model: Recommender, validation: Interactions | None):
     return m
 
 
-def ranking_ndcg(model: Recommender, truth, k: int = 10, max_users: int = 2000, seed: int = 0) -> float:
-    """Mean NDCG@k over (up to ``max_users`` sampled) users with validation positives, seen items excluded.
+def ranking_validation(model: Recommender, train: sp.csr_matrix, validation: Interactions | None) -> tuple[sp.csr_matrix, sp.csr_matrix] | None:
+    """``(truth, exclude)`` for early stopping on a ranking metric, or None without validation data.
 
-    ``truth`` is a CSR (n_users, n_items) of held-out positives in model indices. A small self-contained
-    metric for early stopping only (the evaluation package owns the reported numbers).
+    ``truth``: the validation positives (n_users, n_items) in model indices, pairs that are also training pairs
+    dropped (None when nothing is left). ``exclude``: what validation rankings leave out: the training pairs (``train``, binary CSR) and
+    other seen pairs (``also_seen``: ratings below an implicit threshold...), but never a validation positive,
+    even when a front end also marked the validation pairs as seen (they are what the ranking must find).
+    """
+    truth = validation_csr(model, validation)
+    if truth is None:
+        return None
+    truth.data[:] = 1.0
+    train = train.astype(np.float32)
+    train.data[:] = 1.0
+    truth = _drop_pairs(truth, train)
+    if truth.nnz == 0:
+        return None
+    exclude = _drop_pairs(model.seen_.astype(np.float32), truth) + train
+    exclude.data[:] = 1.0
+    return truth, exclude.tocsr()
+
+
+def _drop_pairs(matrix: sp.csr_matrix, pairs: sp.csr_matrix) -> sp.csr_matrix:
+    """``matrix`` (binary) without the nonzero pairs of ``pairs`` (binary)."""
+    out = (matrix - matrix.multiply(pairs)).tocsr()
+    out.eliminate_zeros()
+    return out
+
+
+def ranking_ndcg(model: Recommender, truth: sp.csr_matrix, exclude: sp.csr_matrix, k: int = 10, max_users: int = 2000, seed: int = 0) -> float:
+    """Mean NDCG@k over (up to ``max_users`` sampled) users with validation positives, ``exclude`` left out.
+
+    ``truth`` and ``exclude`` come from :func:`ranking_validation`. A small self-contained metric for early
+    stopping only (the evaluation package owns the reported numbers).
     """
     from cofirec.kernels.topk import topk_rows
 
     users = np.flatnonzero(np.diff(truth.indptr) > 0)
+    if len(users) == 0:
+        return 0.0
     if len(users) > max_users:
         users = np.sort(np.random.default_rng(seed).choice(users, max_users, replace=False))
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
@@ -91,7 +127,8 @@ def ranking_ndcg(model: Recommender, truth, k: int = 10, max_users: int = 2000, 
     for b0 in range(0, len(users), block):
         ub = users[b0 : b0 + block]
         scores = model._score(ub)
-        model._mask_seen(scores, ub)
+        sub = exclude[ub]
+        scores[np.repeat(np.arange(len(ub)), np.diff(sub.indptr)), sub.indices] = -np.inf
         idx, _ = topk_rows(scores, k)
         hits = np.take_along_axis(truth[ub].toarray(), idx, axis=1) > 0
         dcg = (hits * discounts).sum(axis=1)
@@ -99,50 +136,6 @@ def ranking_ndcg(model: Recommender, truth, k: int = 10, max_users: int = 2000, 
         idcg = np.cumsum(discounts)[n_rel - 1]
         total += float((dcg / idcg).sum())
     return total / len(users)
-
-
-class EarlyStopping:
-    """Tracks a validation number (lower is better when ``mode="min"``) and keeps the best state's copies."""
-
-    def __init__(self, patience: int, mode: Literal["min", "max"] = "min") -> None:
-        self.patience = patience
-        self.sign = 1.0 if mode == "min" else -1.0
-        self.best = np.inf
-        self.best_epoch = -1
-        self.best_state: dict[str, np.ndarray] | None = None
-        self.bad = 0
-
-    def update(self, epoch: int, value: float, state: dict[str, np.ndarray]) -> bool:
-        """Record ``value`` for ``epoch``; returns True when training should stop."""
-        v = self.sign * value
-        if v < self.best - 1e-7:
-            self.best = v
-            self.best_epoch = epoch
-            self.best_state = {k: a.copy() for k, a in state.items()}
-            self.bad = 0
-            return False
-        self.bad += 1
-        return self.bad > self.patience
-
-
-@contextlib.contextmanager
-def epoch_progress(enabled: bool, total: int, description: str) -> Iterator:
-    """A rich progress bar over epochs (or a no-op); yields ``advance(**fields)``."""
-    if not enabled:
-        yield lambda **fields: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.fields[info]}"), transient=True, console=Console(stderr=True)) as bar:
-        task = bar.add_task(description, total=total, info="")
-
-        def advance(**fields: float) -> None:
-            info = " ".join(f"{k}={v:.4f}" for k, v in fields.items())
-            bar.update(task, advance=1, info=info)
-
-        yield advance
 
 
 def check_positive(model: Recommender, **values: float) -> None:

@@ -11,6 +11,7 @@ flat after ~10 rounds; see ``bench/RESULTS.md``.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Literal
 
 import numpy as np
@@ -19,10 +20,11 @@ import scipy.sparse as sp
 from cofirec.data.dataset import Interactions
 from cofirec.kernels.als import explicit_half_step, single_threaded_blas
 from cofirec.models.base import Recommender
-from cofirec.models._factor import EarlyStopping, FactorScoring, check_non_negative, check_positive, epoch_progress, rmse, validation_pairs
+from cofirec.models._factor import FactorScoring, check_non_negative, check_positive, validation_pairs, validation_rmse
+from cofirec.models._iterative import IterativeModel
 
 
-class ExplicitALS(FactorScoring, Recommender):
+class ExplicitALS(IterativeModel, FactorScoring, Recommender):
     """Biased matrix factorisation of explicit ratings fitted by alternating least squares.
 
     ``r_hat(u, i) = offset + b_u + b_i + p_u . q_i`` minimising
@@ -32,7 +34,7 @@ class ExplicitALS(FactorScoring, Recommender):
     Parameters
     ----------
     factors : latent dimension k.
-    iterations : maximum number of (user step, item step) rounds.
+    epochs : maximum number of (user step, item step) rounds.
     reg, reg_bias : L2 weights of factors and biases.
     weighted_reg : weighted-lambda regularisation (scale by the row's number of ratings).
     biases : learn user and item biases (solved jointly with the factors).
@@ -43,12 +45,13 @@ class ExplicitALS(FactorScoring, Recommender):
     """
 
     name = "als"
+    renamed_params = {"iterations": "epochs"}
     supported_kinds = frozenset({"explicit", "binary"})
 
     def __init__(
         self,
         factors: int = 64,
-        iterations: int = 10,
+        epochs: int = 10,
         reg: float = 0.1,
         reg_bias: float = 0.01,
         weighted_reg: bool = True,
@@ -59,7 +62,7 @@ class ExplicitALS(FactorScoring, Recommender):
         random_state: int = 0,
     ) -> None:
         self.factors = factors
-        self.iterations = iterations
+        self.epochs = epochs
         self.reg = reg
         self.reg_bias = reg_bias
         self.weighted_reg = weighted_reg
@@ -70,12 +73,13 @@ class ExplicitALS(FactorScoring, Recommender):
         self.random_state = random_state
 
     def _check_params(self) -> None:
-        check_positive(self, factors=self.factors, iterations=self.iterations)
+        check_positive(self, factors=self.factors, epochs=self.epochs)
         check_non_negative(self, reg=self.reg, reg_bias=self.reg_bias, init_std=self.init_std, patience=self.patience)
         if self.reg == 0:
             check_positive(self, reg=self.reg)  # an unregularised Gram matrix can be singular
 
-    def _fit(self, data: Interactions, validation: Interactions | None) -> None:
+    # ------------------------------------------------------------------ the epoch hooks of IterativeModel
+    def _init_training(self, data: Interactions, validation: Interactions | None) -> bool:
         rng = np.random.default_rng(self.random_state)
         k = self.factors
         offset = data.global_mean if self.center == "global" else 0.0
@@ -85,40 +89,37 @@ class ExplicitALS(FactorScoring, Recommender):
         by_user.sort_indices()
         by_item = by_user.T.tocsr()
         by_item.sort_indices()
-        P = np.zeros((data.n_users, k), dtype=np.float32)
-        Q = rng.normal(0.0, self.init_std, (data.n_items, k)).astype(np.float32)
-        bu = np.zeros(data.n_users, dtype=np.float32)
-        bi = np.zeros(data.n_items, dtype=np.float32)
-        val = validation_pairs(self, validation)
-        stopper = EarlyStopping(self.patience, "min")
-        reg, reg_b = float(self.reg), float(self.reg_bias)
-        with epoch_progress(self._progress, self.iterations, self.name) as advance, single_threaded_blas():
-            for it in range(self.iterations):
-                explicit_half_step(by_user.indptr, by_user.indices, by_user.data, Q, bi, P, bu, reg, reg_b, self.weighted_reg, self.biases)
-                explicit_half_step(by_item.indptr, by_item.indices, by_item.data, P, bu, Q, bi, reg, reg_b, self.weighted_reg, self.biases)
-                self._set_state(P, Q, bu, bi)
-                train_pred = self._predict_pairs(data.users, data.items) - offset
-                sse = float(np.sum((targets - train_pred).astype(np.float64) ** 2))
-                record = {"epoch": it, "loss": sse + self._penalty(data, P, Q, bu, bi), "train_rmse": float(np.sqrt(sse / len(data)))}
-                stop = False
-                if val is not None:
-                    pred = np.clip(self._predict_pairs(val[0], val[1]), self.rating_min_, self.rating_max_)
-                    record["val_rmse"] = rmse(pred, val[2])
-                    stop = stopper.update(it, record["val_rmse"], {"P": P, "Q": Q, "bu": bu, "bi": bi})
-                self._report_epoch(record)
-                advance(**{k: v for k, v in record.items() if k in ("loss", "val_rmse")})
-                if stop:
-                    break
-        if stopper.best_state is not None:
-            s = stopper.best_state
-            self._set_state(s["P"], s["Q"], s["bu"], s["bi"])
-            self.best_epoch_ = int(stopper.best_epoch)
+        state = {"P": np.zeros((data.n_users, k), dtype=np.float32), "Q": rng.normal(0.0, self.init_std, (data.n_items, k)).astype(np.float32),
+                 "bu": np.zeros(data.n_users, dtype=np.float32), "bi": np.zeros(data.n_items, dtype=np.float32)}
+        self._run = SimpleNamespace(data=data, offset=offset, targets=targets, by_user=by_user, by_item=by_item, state=state,
+                                    val=validation_pairs(self, validation))
+        return self._run.val is not None
 
-    def _set_state(self, P: np.ndarray, Q: np.ndarray, bu: np.ndarray, bi: np.ndarray) -> None:
-        self.user_factors_ = P.copy()
-        self.item_factors_ = Q.copy()
-        self.user_bias_ = bu.copy()
-        self.item_bias_ = bi.copy()
+    def _training_context(self):
+        return single_threaded_blas()
+
+    def _train_epoch(self, epoch: int) -> dict:
+        run, s = self._run, self._run.state
+        reg, reg_b = float(self.reg), float(self.reg_bias)
+        explicit_half_step(run.by_user.indptr, run.by_user.indices, run.by_user.data, s["Q"], s["bi"], s["P"], s["bu"], reg, reg_b, self.weighted_reg, self.biases)
+        explicit_half_step(run.by_item.indptr, run.by_item.indices, run.by_item.data, s["P"], s["bu"], s["Q"], s["bi"], reg, reg_b, self.weighted_reg, self.biases)
+        self._set_state(s)
+        data = run.data
+        train_pred = self._predict_pairs(data.users, data.items) - run.offset
+        sse = float(np.sum((run.targets - train_pred).astype(np.float64) ** 2))
+        return {"loss": sse + self._penalty(data, s["P"], s["Q"], s["bu"], s["bi"]), "train_rmse": float(np.sqrt(sse / len(data)))}
+
+    def _validate(self) -> dict[str, float]:
+        return {"val_rmse": validation_rmse(self, self._run.val)}
+
+    def _get_state(self) -> dict[str, np.ndarray]:
+        return self._run.state
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.user_factors_ = np.array(state["P"], copy=True)
+        self.item_factors_ = np.array(state["Q"], copy=True)
+        self.user_bias_ = np.array(state["bu"], copy=True)
+        self.item_bias_ = np.array(state["bi"], copy=True)
 
     def _penalty(self, data: Interactions, P, Q, bu, bi) -> float:
         if self.weighted_reg:

@@ -159,7 +159,7 @@ def load_model(path: str | Path) -> Any:
         if _sha256(fpath) != digest:
             raise ArtifactError(f"{fpath}: checksum mismatch, the file is damaged or was changed after saving")
     cls = get_model_class(manifest["model"])
-    params = {k: (tuple(v) if isinstance(v, list) else v) for k, v in manifest["params"].items()}
+    params = {k: (tuple(v) if isinstance(v, list) else v) for k, v in cls.upgrade_params(manifest["params"]).items()}
     model = cls(**{k: v for k, v in params.items() if k in cls.param_names()})
     try:
         with np.load(path / ARRAYS, allow_pickle=False) as npz:

@@ -58,7 +58,7 @@ class Recommendations:
         return out
 
 
-EPOCH_PARAMS: tuple[str, ...] = ("epochs", "iterations")
+EPOCH_PARAMS: tuple[str, ...] = ("epochs",)
 """Names under which iterative models take their number of passes (what :meth:`Recommender.refit` sets)."""
 
 
@@ -76,6 +76,9 @@ class Recommender:
     """Feedback kinds (``Interactions.kind``) this model can be fitted on."""
     predicts_ratings: ClassVar[bool] = True
     """Whether ``predict`` returns values on the rating scale for explicit data (then they are clipped)."""
+    renamed_params: ClassVar[dict[str, str]] = {}
+    """Old parameter name -> current name, so artifacts saved under the old name still load (see
+    :meth:`upgrade_params`); ``--param OLD=...`` is refused with a message naming the new name."""
 
     # ------------------------------------------------------------------ parameters (scikit-learn habits)
     @classmethod
@@ -94,14 +97,21 @@ class Recommender:
         sig = inspect.signature(cls.__init__)
         return {n: sig.parameters[n].default for n in cls.param_names()}
 
+    @classmethod
+    def upgrade_params(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` with renamed parameters (``renamed_params``, e.g. ``iterations`` -> ``epochs``) under their current names."""
+        return {cls.renamed_params.get(k, k): v for k, v in params.items()}
+
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {n: getattr(self, n) for n in self.param_names()}
 
     def set_params(self, **params: Any) -> "Recommender":
+        from cofirec.models.params import unknown_parameter
+
         known = set(self.param_names())
         for k, v in params.items():
             if k not in known:
-                raise ConfigError(f"{self.name or type(self).__name__}: unknown parameter {k!r} (known: {', '.join(sorted(known))})")
+                raise unknown_parameter(type(self), k)
             setattr(self, k, v)
         return self
 
@@ -111,7 +121,8 @@ class Recommender:
 
     def refit(self, data: Interactions, **fit_kwargs: Any) -> "Recommender":
         """A new model fitted on ``data`` (typically the training data with the validation part put back) for
-        the epoch count this fitted model's early stopping chose, with no held-out slice and no early stopping.
+        the epoch count this fitted model's early stopping chose (``best_epoch_``: epochs count from 1 for every
+        model), with no held-out slice and no early stopping.
 
         Needs a model trained with validation data (``fit(..., validation=...)`` or a ``holdout``); raises
         ConfigError otherwise. ``fit_kwargs`` go to ``fit`` (``also_seen``, ``progress``, ...).
@@ -164,7 +175,7 @@ class Recommender:
         ``callbacks`` are called after each epoch; ``progress`` shows a progress bar. ``also_seen``: more
         interactions the users already had that are not training signal (ratings below an implicit threshold,
         a carved-out validation part): never recommended back with ``exclude_seen``; pairs of users or items
-        unknown to ``data`` are ignored.
+        unknown to ``data`` are ignored. Validation rankings during training still rank the validation pairs.
         """
         self._validate_params()
         if not isinstance(data, Interactions):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Literal
 
 import numpy as np
 
 from cofirec.data.dataset import Interactions
 from cofirec.errors import ConfigError
-from cofirec.kernels.bias import als_biases, bias_objective, sgd_bias_epoch
+from cofirec.kernels.bias import als_bias_step, bias_objective, sgd_bias_epoch
+from cofirec.models._iterative import IterativeModel
 from cofirec.models.base import Recommender
 
 
@@ -68,12 +70,12 @@ class Popularity(Recommender):
         return self.item_scores_
 
 
-class BiasBaseline(Recommender):
+class BiasBaseline(IterativeModel, Recommender):
     """Regularised user and item biases: r_ui ~ mu + b_u + b_i (Koren 2010, Surprise's ``BaselineOnly``).
 
     Minimises ``sum (r_ui - mu - b_u - b_i)^2 + reg_user * sum b_u^2 + reg_item * sum b_i^2`` by ALS
-    (alternating closed-form updates, :func:`cofirec.kernels.bias.als_biases`) or SGD (shuffled passes,
-    ``learning_rate``; the regulariser of a bias is spread over its ratings so both methods share the
+    (alternating closed-form updates, :func:`cofirec.kernels.bias.als_bias_step`) or SGD (shuffled passes,
+    learning rate ``lr``; the regulariser of a bias is spread over its ratings so both methods share the
     optimum). On implicit data every value is 1, so the model reduces to a (shrunken) popularity ranking.
 
     The fitted biases (``user_bias_``, ``item_bias_``, ``mu_``) are what the kNN models' explicit
@@ -88,6 +90,7 @@ class BiasBaseline(Recommender):
     """
 
     name = "baseline"
+    renamed_params = {"learning_rate": "lr"}
 
     def __init__(
         self,
@@ -95,14 +98,14 @@ class BiasBaseline(Recommender):
         reg_item: float = 2.0,
         epochs: int = 10,
         method: Literal["als", "sgd"] = "als",
-        learning_rate: float = 0.005,
+        lr: float = 0.005,
         random_state: int = 0,
     ) -> None:
         self.reg_user = reg_user
         self.reg_item = reg_item
         self.epochs = epochs
         self.method = method
-        self.learning_rate = learning_rate
+        self.lr = lr
         self.random_state = random_state
 
     def _check_params(self) -> None:
@@ -110,47 +113,59 @@ class BiasBaseline(Recommender):
             raise ConfigError(f"baseline: reg_user and reg_item must be >= 0, got {self.reg_user}, {self.reg_item}")
         if self.epochs < 1:
             raise ConfigError(f"baseline: epochs must be >= 1, got {self.epochs}")
-        if self.learning_rate <= 0:
-            raise ConfigError(f"baseline: learning_rate must be > 0, got {self.learning_rate}")
+        if not self.lr > 0:
+            raise ConfigError(f"baseline: lr must be > 0, got {self.lr}")
 
-    def fit_biases(self, data: Interactions, validation: Interactions | None = None) -> tuple[float, np.ndarray, np.ndarray]:
-        """Global mean and biases for compacted ``data``: (mu, user_bias (n_users,), item_bias (n_items,)), float64.
-
-        SGD reports each epoch (``train_rmse``, and ``val_rmse`` on ``validation`` when given) through
-        ``_report_epoch`` when called from :meth:`fit`.
-        """
+    def fit_biases(self, data: Interactions) -> tuple[float, np.ndarray, np.ndarray]:
+        """Global mean and biases for compacted ``data``, without the rest of ``fit`` (what the kNN models start
+        from): (mu, user_bias (n_users,), item_bias (n_items,)), float64."""
         self._validate_params()
-        mu = float(data.global_mean)
-        users, items = data.users.astype(np.int64), data.items.astype(np.int64)
-        ratings = data.ratings.astype(np.float64)
-        if self.method == "als":
-            bu, bi = als_biases(users, items, ratings, data.n_users, data.n_items, mu, self.reg_user, self.reg_item, self.epochs)
-            return mu, bu, bi
-        return mu, *self._sgd(users, items, ratings, data, mu, validation)
-
-    def _sgd(self, users, items, ratings, data: Interactions, mu: float, validation: Interactions | None) -> tuple[np.ndarray, np.ndarray]:
-        rng = np.random.default_rng(self.random_state)
-        bu, bi = np.zeros(data.n_users), np.zeros(data.n_items)
-        user_decay = self.reg_user / np.maximum(np.bincount(users, minlength=data.n_users), 1)
-        item_decay = self.reg_item / np.maximum(np.bincount(items, minlength=data.n_items), 1)
-        val = _validation_pairs(data, validation) if validation is not None else None
-        reporting = hasattr(self, "history_") and getattr(self, "_callbacks", None) is not None
-        for epoch in range(self.epochs):
-            order = rng.permutation(len(ratings))
-            sse = sgd_bias_epoch(users, items, ratings, order, mu, bu, bi, self.learning_rate, user_decay, item_decay)
-            if reporting:
-                record = {"epoch": epoch + 1, "train_rmse": float(np.sqrt(sse / len(ratings)))}
-                if val is not None:
-                    record["val_rmse"] = _bias_rmse(val, mu, bu, bi)
-                self._report_epoch(record)
-        return bu, bi
+        state = self._train_quietly(data)
+        return float(data.global_mean), state["bu"], state["bi"]
 
     def _fit(self, data: Interactions, validation: Interactions | None) -> None:
-        mu, bu, bi = self.fit_biases(data, validation)
-        self.mu_ = mu
-        self.user_bias_ = bu.astype(np.float32)
-        self.item_bias_ = bi.astype(np.float32)
-        self.objective_ = bias_objective(data.users, data.items, data.ratings, mu, bu, bi, self.reg_user, self.reg_item)
+        self.mu_ = float(data.global_mean)
+        super()._fit(data, validation)
+        bu, bi = self.user_bias_.astype(np.float64), self.item_bias_.astype(np.float64)
+        self.objective_ = bias_objective(data.users, data.items, data.ratings, self.mu_, bu, bi, self.reg_user, self.reg_item)
+
+    # ------------------------------------------------------------------ the epoch hooks of IterativeModel
+    def _init_training(self, data: Interactions, validation: Interactions | None) -> bool:
+        users, items = data.users.astype(np.int64), data.items.astype(np.int64)
+        ratings = data.ratings.astype(np.float64)
+        self._run = SimpleNamespace(
+            users=users, items=items, ratings=ratings, mu=float(data.global_mean), n_users=data.n_users, n_items=data.n_items,
+            rng=np.random.default_rng(self.random_state), residual=ratings - float(data.global_mean),
+            user_decay=self.reg_user / np.maximum(np.bincount(users, minlength=data.n_users), 1),
+            item_decay=self.reg_item / np.maximum(np.bincount(items, minlength=data.n_items), 1),
+            state={"bu": np.zeros(data.n_users), "bi": np.zeros(data.n_items)},
+            val=_validation_pairs(data, validation) if validation is not None and len(validation) else None,
+        )
+        return self._run.val is not None
+
+    def _train_epoch(self, epoch: int) -> dict:
+        run, s = self._run, self._run.state
+        if self.method == "als":  # item biases first, as Surprise's baseline ALS
+            s["bi"] = als_bias_step(run.items, run.users, run.residual, s["bu"], run.n_items, self.reg_item)
+            s["bu"] = als_bias_step(run.users, run.items, run.residual, s["bi"], run.n_users, self.reg_user)
+            err = run.residual - s["bu"][run.users] - s["bi"][run.items]
+            sse = float(err @ err)
+        else:
+            order = run.rng.permutation(len(run.ratings))
+            sse = sgd_bias_epoch(run.users, run.items, run.ratings, order, run.mu, s["bu"], s["bi"], self.lr, run.user_decay, run.item_decay)
+        self._set_state(s)
+        return {"train_rmse": float(np.sqrt(sse / len(run.ratings)))}
+
+    def _validate(self) -> dict[str, float]:
+        s = self._run.state
+        return {"val_rmse": _bias_rmse(self._run.val, self._run.mu, s["bu"], s["bi"])}
+
+    def _get_state(self) -> dict[str, np.ndarray]:
+        return self._run.state
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.user_bias_ = state["bu"].astype(np.float32)
+        self.item_bias_ = state["bi"].astype(np.float32)
 
     def _score(self, users: np.ndarray) -> np.ndarray:
         return self._clip((self.mu_ + self.user_bias_[users][:, None] + self.item_bias_[None, :]).astype(np.float32))

@@ -6,15 +6,18 @@ interacted with, uniformly; the numba kernel takes one SGD step on ``-log sigmoi
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
 from cofirec.data.dataset import Interactions
 from cofirec.kernels.bpr import bpr_epoch
 from cofirec.models.base import Recommender
-from cofirec.models._factor import EarlyStopping, FactorScoring, check_non_negative, check_positive, epoch_progress, ranking_ndcg, validation_csr
+from cofirec.models._factor import FactorScoring, check_non_negative, check_positive, ranking_ndcg, ranking_validation
+from cofirec.models._iterative import IterativeModel
 
 
-class BPR(FactorScoring, Recommender):
+class BPR(IterativeModel, FactorScoring, Recommender):
     """Matrix factorisation with item biases fitted by BPR-Opt; scores ``b_i + p_u . q_i``.
 
     Parameters
@@ -31,6 +34,7 @@ class BPR(FactorScoring, Recommender):
 
     name = "bpr"
     predicts_ratings = False
+    monitor = ("val_ndcg@10", "max")
 
     def __init__(
         self,
@@ -60,40 +64,38 @@ class BPR(FactorScoring, Recommender):
         check_positive(self, factors=self.factors, epochs=self.epochs, lr=self.lr, lr_decay=self.lr_decay)
         check_non_negative(self, reg=self.reg, reg_bias=self.reg_bias, init_std=self.init_std, patience=self.patience)
 
-    def _fit(self, data: Interactions, validation: Interactions | None) -> None:
+    # ------------------------------------------------------------------ the epoch hooks of IterativeModel
+    def _init_training(self, data: Interactions, validation: Interactions | None) -> bool:
         rng = np.random.default_rng(self.random_state)
         k = self.factors
         csr = data.to_csr("binary")
         users_of = np.repeat(np.arange(data.n_users, dtype=np.int32), np.diff(csr.indptr))
         P = rng.normal(0.0, self.init_std, (data.n_users, k)).astype(np.float32)
         Q = rng.normal(0.0, self.init_std, (data.n_items, k)).astype(np.float32)
-        b = np.zeros(data.n_items, dtype=np.float32)
         self.user_bias_ = np.zeros(data.n_users, dtype=np.float32)
         self.user_offset_ = np.zeros(data.n_users, dtype=np.float32)
-        truth = validation_csr(self, validation)
-        stopper = EarlyStopping(self.patience, "max")
-        lr = float(self.lr)
-        with epoch_progress(self._progress, self.epochs, self.name) as advance:
-            for epoch in range(self.epochs):
-                seed = int(rng.integers(2**31 - 1))
-                loss, acc = bpr_epoch(csr.indptr, csr.indices, users_of, csr.nnz, seed, P, Q, b, lr, self.reg, self.reg_bias, self.biases)
-                self._set_state(P, Q, b)
-                record = {"epoch": epoch, "loss": float(loss), "train_auc": float(acc), "lr": lr}
-                stop = False
-                if truth is not None:
-                    record["val_ndcg@10"] = ranking_ndcg(self, truth, 10)
-                    stop = stopper.update(epoch, record["val_ndcg@10"], {"P": P, "Q": Q, "b": b})
-                self._report_epoch(record)
-                advance(**{k: v for k, v in record.items() if k in ("loss", "val_ndcg@10")})
-                if stop or not np.isfinite(loss):
-                    break
-                lr *= self.lr_decay
-        if stopper.best_state is not None:
-            s = stopper.best_state
-            self._set_state(s["P"], s["Q"], s["b"])
-            self.best_epoch_ = int(stopper.best_epoch)
+        self._run = SimpleNamespace(rng=rng, csr=csr, users_of=users_of, lr=float(self.lr),
+                                    state={"P": P, "Q": Q, "b": np.zeros(data.n_items, dtype=np.float32)},
+                                    ranking=ranking_validation(self, csr, validation))
+        return self._run.ranking is not None
 
-    def _set_state(self, P: np.ndarray, Q: np.ndarray, b: np.ndarray) -> None:
-        self.user_factors_ = P.copy()
-        self.item_factors_ = Q.copy()
-        self.item_bias_ = b.copy()
+    def _train_epoch(self, epoch: int) -> dict:
+        run, s = self._run, self._run.state
+        seed = int(run.rng.integers(2**31 - 1))
+        loss, acc = bpr_epoch(run.csr.indptr, run.csr.indices, run.users_of, run.csr.nnz, seed, s["P"], s["Q"], s["b"], run.lr,
+                              self.reg, self.reg_bias, self.biases)
+        self._set_state(s)
+        record = {"loss": float(loss), "train_auc": float(acc), "lr": run.lr}
+        run.lr *= self.lr_decay
+        return record
+
+    def _validate(self) -> dict[str, float]:
+        return {"val_ndcg@10": ranking_ndcg(self, *self._run.ranking, 10)}
+
+    def _get_state(self) -> dict[str, np.ndarray]:
+        return self._run.state
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.user_factors_ = np.array(state["P"], copy=True)
+        self.item_factors_ = np.array(state["Q"], copy=True)
+        self.item_bias_ = np.array(state["b"], copy=True)

@@ -37,34 +37,37 @@ def _inverse(g: np.ndarray) -> np.ndarray:
     try:
         return np.linalg.inv(g)
     except np.linalg.LinAlgError as exc:
-        raise DataError(f"ease: cannot invert the regularised Gram matrix ({exc}); raise l2") from exc
+        raise DataError(f"ease: cannot invert the regularised Gram matrix ({exc}); raise reg") from exc
 
 
 class EASE(Recommender):
     """EASE^R (Steck, "Embarrassingly Shallow Autoencoders for Sparse Data", WWW 2019).
 
     Learns a dense item x item weight matrix ``B`` (``weights_``, float32 (n_items, n_items)) with zero
-    diagonal minimising ``|X - X B|^2 + l2 |B|^2`` in closed form; a user's scores are ``X_u B``. ``X`` is the
+    diagonal minimising ``|X - X B|^2 + reg |B|^2`` in closed form; a user's scores are ``X_u B``. ``X`` is the
     binary interaction matrix (explicit ratings count as interactions), so scores rank items and are not
     ratings. Fitting inverts an n_items x n_items matrix: O(n_items^3) time and 8 n_items^2 bytes; more than
     ``max_items`` items is refused.
 
-    Defaults: ``l2`` checked on ml-100k ``u1.base`` as implicit data with a per-user 80/20 holdout carved
-    from it (``u1.test`` never used), validation NDCG@10 over unseen items for l2 = 50/100/200/300/500/1000/
+    ``reg`` is Steck's lambda (called ``l2`` before; saved models with that name still load).
+
+    Defaults: ``reg`` checked on ml-100k ``u1.base`` as implicit data with a per-user 80/20 holdout carved
+    from it (``u1.test`` never used), validation NDCG@10 over unseen items for reg = 50/100/200/300/500/1000/
     2000: 0.288/0.305/0.311/0.315/0.313/0.306/0.296 (popularity 0.164). 300 and 500 are within noise; 500
     (Steck's choice for larger data, where the optimum grows with the number of users) is kept.
     """
 
     name = "ease"
+    renamed_params = {"l2": "reg"}
     predicts_ratings = False
 
-    def __init__(self, l2: float = 500.0, max_items: int = 20_000) -> None:
-        self.l2 = l2
+    def __init__(self, reg: float = 500.0, max_items: int = 20_000) -> None:
+        self.reg = reg
         self.max_items = max_items
 
     def _check_params(self) -> None:
-        if self.l2 <= 0:
-            raise ConfigError(f"ease: l2 must be > 0, got {self.l2}")
+        if self.reg <= 0:
+            raise ConfigError(f"ease: reg must be > 0, got {self.reg}")
         if self.max_items < 1:
             raise ConfigError(f"ease: max_items must be >= 1, got {self.max_items}")
 
@@ -76,7 +79,7 @@ class EASE(Recommender):
             )
         x = self.seen_.astype(np.float64)
         gram = (x.T @ x).toarray()
-        self.weights_ = ease_weights(gram, self.l2).astype(np.float32)
+        self.weights_ = ease_weights(gram, self.reg).astype(np.float32)
 
     def _score(self, users: np.ndarray) -> np.ndarray:
         return np.asarray(self.seen_[users] @ self.weights_, dtype=np.float32)

@@ -16,6 +16,7 @@ it is the default. See ``bench/RESULTS.md``.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Literal
 
 import numpy as np
@@ -24,10 +25,11 @@ import scipy.sparse as sp
 from cofirec.data.dataset import Interactions
 from cofirec.kernels.als import implicit_cg_half_step, implicit_direct_half_step, implicit_loss, single_threaded_blas
 from cofirec.models.base import Recommender
-from cofirec.models._factor import EarlyStopping, FactorScoring, check_non_negative, check_positive, epoch_progress, ranking_ndcg, validation_csr
+from cofirec.models._factor import FactorScoring, check_non_negative, check_positive, ranking_ndcg, ranking_validation
+from cofirec.models._iterative import IterativeModel
 
 
-class ImplicitALS(FactorScoring, Recommender):
+class ImplicitALS(IterativeModel, FactorScoring, Recommender):
     """Weighted matrix factorisation of implicit feedback fitted by alternating least squares.
 
     Minimises ``sum_{u,i} c_ui (p_ui - x_u . y_i)^2 + reg (|X|^2 + |Y|^2)`` over all user-item pairs.
@@ -36,7 +38,7 @@ class ImplicitALS(FactorScoring, Recommender):
     Parameters
     ----------
     factors : latent dimension k.
-    iterations : maximum number of (user step, item step) rounds.
+    epochs : maximum number of (user step, item step) rounds.
     reg : L2 weight of the factors.
     alpha : confidence scale.
     confidence : ``linear`` (``1 + alpha r``) or ``log`` (``1 + alpha log(1 + r / epsilon)``).
@@ -54,11 +56,14 @@ class ImplicitALS(FactorScoring, Recommender):
 
     name = "ials"
     predicts_ratings = False
+    monitor = ("val_ndcg@10", "max")
+    divergence_hint = "lower alpha or reg_exponent, or rescale the interaction values"
+    renamed_params = {"iterations": "epochs"}
 
     def __init__(
         self,
         factors: int = 32,
-        iterations: int = 15,
+        epochs: int = 15,
         reg: float = 0.3,
         alpha: float = 3.0,
         confidence: Literal["linear", "log"] = "linear",
@@ -72,7 +77,7 @@ class ImplicitALS(FactorScoring, Recommender):
         random_state: int = 0,
     ) -> None:
         self.factors = factors
-        self.iterations = iterations
+        self.epochs = epochs
         self.reg = reg
         self.alpha = alpha
         self.confidence = confidence
@@ -86,7 +91,7 @@ class ImplicitALS(FactorScoring, Recommender):
         self.random_state = random_state
 
     def _check_params(self) -> None:
-        check_positive(self, factors=self.factors, iterations=self.iterations, cg_steps=self.cg_steps, epsilon=self.epsilon)
+        check_positive(self, factors=self.factors, epochs=self.epochs, cg_steps=self.cg_steps, epsilon=self.epsilon)
         check_non_negative(self, reg=self.reg, alpha=self.alpha, init_std=self.init_std, patience=self.patience)
 
     def confidences(self, values: np.ndarray) -> np.ndarray:
@@ -96,7 +101,8 @@ class ImplicitALS(FactorScoring, Recommender):
             return (1.0 + self.alpha * np.log1p(r / self.epsilon)).astype(np.float32)
         return (1.0 + self.alpha * r).astype(np.float32)
 
-    def _fit(self, data: Interactions, validation: Interactions | None) -> None:
+    # ------------------------------------------------------------------ the epoch hooks of IterativeModel
+    def _init_training(self, data: Interactions, validation: Interactions | None) -> bool:
         rng = np.random.default_rng(self.random_state)
         k = self.factors
         conf = self.confidences(data.ratings)
@@ -109,28 +115,29 @@ class ImplicitALS(FactorScoring, Recommender):
         self.user_bias_ = np.zeros(data.n_users, dtype=np.float32)
         self.item_bias_ = np.zeros(data.n_items, dtype=np.float32)
         self.user_offset_ = np.zeros(data.n_users, dtype=np.float32)
-        truth = validation_csr(self, validation)
-        stopper = EarlyStopping(self.patience, "max")
-        with epoch_progress(self._progress, self.iterations, self.name) as advance, single_threaded_blas():
-            for it in range(self.iterations):
-                self._half_step(cu, Y, X, self._row_reg(cu))
-                self._half_step(ci, X, Y, self._row_reg(ci))
-                self.user_factors_, self.item_factors_ = X, Y
-                record: dict = {"epoch": it}
-                if self.track_loss:
-                    record["loss"] = implicit_loss(cu, X, Y, self.reg)
-                stop = False
-                if truth is not None:
-                    record["val_ndcg@10"] = ranking_ndcg(self, truth, 10)
-                    stop = stopper.update(it, record["val_ndcg@10"], {"X": X, "Y": Y})
-                self._report_epoch(record)
-                advance(**{k: v for k, v in record.items() if k != "epoch"})
-                if stop:
-                    break
-        if stopper.best_state is not None:
-            X, Y = stopper.best_state["X"], stopper.best_state["Y"]
-            self.best_epoch_ = int(stopper.best_epoch)
-        self.user_factors_, self.item_factors_ = X.copy(), Y.copy()
+        self._set_state({"X": X, "Y": Y})
+        self._run = SimpleNamespace(cu=cu, ci=ci, reg_u=self._row_reg(cu), reg_i=self._row_reg(ci), state={"X": X, "Y": Y},
+                                    ranking=ranking_validation(self, data.to_csr("binary"), validation))
+        return self._run.ranking is not None
+
+    def _training_context(self):
+        return single_threaded_blas()
+
+    def _train_epoch(self, epoch: int) -> dict:
+        run, X, Y = self._run, self._run.state["X"], self._run.state["Y"]
+        self._half_step(run.cu, Y, X, run.reg_u)
+        self._half_step(run.ci, X, Y, run.reg_i)
+        return {"loss": implicit_loss(run.cu, X, Y, self.reg)} if self.track_loss else {}
+
+    def _validate(self) -> dict[str, float]:
+        return {"val_ndcg@10": ranking_ndcg(self, *self._run.ranking, 10)}
+
+    def _get_state(self) -> dict[str, np.ndarray]:
+        return self._run.state
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        """The working factors are the fitted ones while training; the best epoch's copies replace them at the end."""
+        self.user_factors_, self.item_factors_ = state["X"], state["Y"]
 
     def _row_reg(self, conf: sp.csr_matrix) -> np.ndarray:
         """Per-row extra L2 weight on top of ``reg``: ``reg * (n_u ** reg_exponent - 1)`` (zeros when 0)."""

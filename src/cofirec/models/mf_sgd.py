@@ -11,18 +11,20 @@ RMSE 0.903) came from the same held-out part. ``u1.test`` was never used for cho
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Literal
 
 import numpy as np
 
 from cofirec.data.dataset import Interactions
 from cofirec.kernels.mf import implicit_user_term, sgd_epoch, svdpp_epoch
-from cofirec.models._factor import EarlyStopping, FactorScoring, check_non_negative, check_positive, epoch_progress, rmse, validation_pairs
+from cofirec.models._factor import FactorScoring, check_non_negative, check_positive, validation_pairs, validation_rmse
+from cofirec.models._iterative import IterativeModel
 from cofirec.models.base import Recommender
 
 
 # ---------------------------------------------------------------------- the model
-class BiasedMF(FactorScoring, Recommender):
+class BiasedMF(IterativeModel, FactorScoring, Recommender):
     """Biased matrix factorisation (Funk SVD) trained by SGD over shuffled ratings (numba).
 
     ``r_hat(u, i) = offset_u + b_u + b_i + p_u . q_i`` minimising the squared error on observed ratings plus
@@ -42,8 +44,8 @@ class BiasedMF(FactorScoring, Recommender):
     center : fixed mean normalisation subtracted before learning: ``none``, ``global`` mean or ``user`` mean.
     biases : learn user and item biases.
     implicit_feedback : add the SVD++ implicit term.
-    patience : epochs without validation improvement before stopping (only with ``validation``); the best
-        epoch's parameters are kept.
+    patience : epochs without validation RMSE improvement before stopping (only with ``validation``); the best
+        epoch's parameters are kept (``best_epoch_``, counted from 1).
     random_state : seed of initialisation and shuffling.
     """
 
@@ -97,14 +99,12 @@ class BiasedMF(FactorScoring, Recommender):
             return data.user_means()
         return np.zeros(data.n_users, dtype=np.float32)
 
-    def _fit(self, data: Interactions, validation: Interactions | None) -> None:
+    # ------------------------------------------------------------------ the epoch hooks of IterativeModel
+    def _init_training(self, data: Interactions, validation: Interactions | None) -> bool:
         rng = np.random.default_rng(self.random_state)
         k = self.factors
         P = rng.normal(0.0, self.init_std, (data.n_users, k)).astype(np.float32)
         Q = rng.normal(0.0, self.init_std, (data.n_items, k)).astype(np.float32)
-        Y = np.zeros((data.n_items, k), dtype=np.float32) if self.implicit_feedback else None
-        bu = np.zeros(data.n_users, dtype=np.float32)
-        bi = np.zeros(data.n_items, dtype=np.float32)
         self.user_offset_ = self._offsets(data)
         users = data.users.astype(np.int32)
         items = data.items.astype(np.int32)
@@ -115,49 +115,52 @@ class BiasedMF(FactorScoring, Recommender):
 
             csr = sp.csr_matrix((targets, (users, items)), shape=(data.n_users, data.n_items))
             csr.sort_indices()
-        val = validation_pairs(self, validation)
-        stopper = EarlyStopping(self.patience, "min")
-        lr = float(self.lr)
-        lr_b = float(self.lr_bias if self.lr_bias is not None else self.lr)
-        reg_y = float(self.reg if self.reg_implicit is None else self.reg_implicit)
-        with epoch_progress(self._progress, self.epochs, f"{self.name}") as advance:
-            for epoch in range(self.epochs):
-                if csr is None:
-                    order = rng.permutation(len(users)).astype(np.int64)
-                    sse = sgd_epoch(users, items, targets, order, P, Q, bu, bi, lr, lr_b, self.reg, self.reg_bias, self.biases)
-                else:
-                    uorder = rng.permutation(data.n_users).astype(np.int64)
-                    sse = svdpp_epoch(csr.indptr, csr.indices, csr.data, uorder, int(rng.integers(2**31 - 1)),
-                                      P, Q, Y, bu, bi, lr, lr_b, self.reg, self.reg_bias, reg_y, self.biases)
-                self._set_state(P, Q, Y, bu, bi, csr)
-                record = {"epoch": epoch, "loss": self._loss(sse, P, Q, Y, bu, bi), "train_rmse": float(np.sqrt(sse / len(users))), "lr": lr}
-                stop = False
-                if val is not None:
-                    pred = np.clip(self._predict_pairs(val[0], val[1]), self.rating_min_, self.rating_max_)
-                    record["val_rmse"] = rmse(pred, val[2])
-                    stop = stopper.update(epoch, record["val_rmse"], {"P": P, "Q": Q, "bu": bu, "bi": bi, **({"Y": Y} if Y is not None else {})})
-                self._report_epoch(record)
-                advance(**{k: v for k, v in record.items() if k in ("loss", "val_rmse")})
-                if stop or not np.isfinite(sse):
-                    break
-                lr *= self.lr_decay
-                lr_b *= self.lr_decay
-        if stopper.best_state is not None:
-            s = stopper.best_state
-            self._set_state(s["P"], s["Q"], s.get("Y"), s["bu"], s["bi"], csr)
-            self.best_epoch_ = int(stopper.best_epoch)
+        self._run = SimpleNamespace(
+            rng=rng, users=users, items=items, targets=targets, csr=csr, n_users=data.n_users,
+            lr=float(self.lr), lr_bias=float(self.lr_bias if self.lr_bias is not None else self.lr),
+            reg_y=float(self.reg if self.reg_implicit is None else self.reg_implicit), val=validation_pairs(self, validation),
+            state={"P": P, "Q": Q, "bu": np.zeros(data.n_users, dtype=np.float32), "bi": np.zeros(data.n_items, dtype=np.float32),
+                   **({"Y": np.zeros((data.n_items, k), dtype=np.float32)} if self.implicit_feedback else {})},
+        )
+        return self._run.val is not None
 
-    def _set_state(self, P, Q, Y, bu, bi, csr) -> None:
-        user_vec = P if Y is None else P + implicit_user_term(csr.indptr, csr.indices, Y)
-        self.user_factors_ = user_vec.copy()
-        self.item_factors_ = Q.copy()
-        self.user_bias_ = bu.copy()
-        self.item_bias_ = bi.copy()
+    def _train_epoch(self, epoch: int) -> dict:
+        run, s = self._run, self._run.state
+        if run.csr is None:
+            order = run.rng.permutation(len(run.users)).astype(np.int64)
+            sse = sgd_epoch(run.users, run.items, run.targets, order, s["P"], s["Q"], s["bu"], s["bi"], run.lr, run.lr_bias,
+                            self.reg, self.reg_bias, self.biases)
+        else:
+            uorder = run.rng.permutation(run.n_users).astype(np.int64)
+            sse = svdpp_epoch(run.csr.indptr, run.csr.indices, run.csr.data, uorder, int(run.rng.integers(2**31 - 1)),
+                              s["P"], s["Q"], s["Y"], s["bu"], s["bi"], run.lr, run.lr_bias, self.reg, self.reg_bias, run.reg_y, self.biases)
+        self._set_state(s)
+        record = {"loss": self._loss(sse, s), "train_rmse": float(np.sqrt(sse / len(run.users))), "lr": run.lr}
+        run.lr *= self.lr_decay
+        run.lr_bias *= self.lr_decay
+        return record
 
-    def _loss(self, sse: float, P, Q, Y, bu, bi) -> float:
+    def _validate(self) -> dict[str, float]:
+        return {"val_rmse": validation_rmse(self, self._run.val)}
+
+    def _get_state(self) -> dict[str, np.ndarray]:
+        return self._run.state
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        """Fitted factors from the working arrays (SVD++: the user vectors include the implicit term)."""
+        Y = state.get("Y")
+        P = state["P"] if Y is None else state["P"] + implicit_user_term(self._run.csr.indptr, self._run.csr.indices, Y)
+        self.user_factors_ = np.array(P, copy=True)
+        self.item_factors_ = np.array(state["Q"], copy=True)
+        self.user_bias_ = np.array(state["bu"], copy=True)
+        self.item_bias_ = np.array(state["bi"], copy=True)
+
+    def _loss(self, sse: float, state: dict[str, np.ndarray]) -> float:
         """Objective after the epoch: squared error (accumulated during the pass) plus penalties."""
-        pen = self.reg * (float(np.sum(P.astype(np.float64) ** 2)) + float(np.sum(Q.astype(np.float64) ** 2)))
-        pen += self.reg_bias * (float(np.sum(bu.astype(np.float64) ** 2)) + float(np.sum(bi.astype(np.float64) ** 2)))
-        if Y is not None:
-            pen += float(self.reg if self.reg_implicit is None else self.reg_implicit) * float(np.sum(Y.astype(np.float64) ** 2))
+        def sq(a: np.ndarray) -> float:
+            return float(np.sum(a.astype(np.float64) ** 2))
+
+        pen = self.reg * (sq(state["P"]) + sq(state["Q"])) + self.reg_bias * (sq(state["bu"]) + sq(state["bi"]))
+        if "Y" in state:
+            pen += self._run.reg_y * sq(state["Y"])
         return float(sse) + pen

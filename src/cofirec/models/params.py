@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import types
 import typing
 from typing import Any, Literal
@@ -30,17 +31,44 @@ def coerce_params(cls: type, params: dict[str, Any]) -> dict[str, Any]:
     for key, value in params.items():
         key = key.replace("-", "_")
         if key not in types_:
-            raise ConfigError(f"{cls.name or cls.__name__}: unknown parameter {key!r} (known: {', '.join(sorted(types_))})")
+            raise unknown_parameter(cls, key)
         out[key] = coerce_value(f"{cls.name or cls.__name__}.{key}", types_[key], value)
     return out
 
 
+def unknown_parameter(cls: type, key: str) -> ConfigError:
+    """The error for a parameter name ``cls`` does not take (naming the new name of a renamed one)."""
+    label = getattr(cls, "name", "") or cls.__name__
+    new = getattr(cls, "renamed_params", {}).get(key)
+    if new is not None:
+        return ConfigError(f"{label}: parameter {key!r} was renamed to {new!r}")
+    return ConfigError(f"{label}: unknown parameter {key!r} (known: {', '.join(sorted(cls.param_names()))})")
+
+
 def check_param_types(model: Any) -> None:
-    """Raise ConfigError when a parameter value does not match its annotation."""
+    """Raise ConfigError when a parameter value does not match its annotation (or is a NaN/infinite number)."""
     for key, hint in type(model).param_types().items():
         value = getattr(model, key)
         if not _matches(hint, value):
-            raise ConfigError(f"{model.name or type(model).__name__}: parameter {key}={value!r} should be {_describe(hint)}")
+            raise ConfigError(_mismatch(f"{model.name or type(model).__name__}: parameter {key}", hint, value))
+
+
+def _mismatch(label: str, hint: Any, value: Any) -> str:
+    if _has_non_finite(value):
+        return f"{label}={value!r} must be a finite number (NaN and infinity are refused)"
+    return f"{label}={value!r} should be {_describe(hint)}"
+
+
+def _has_non_finite(value: Any) -> bool:
+    """Whether ``value`` is (text of) a NaN/infinite number, or a sequence holding one."""
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return any(_has_non_finite(p) for p in value.strip("()[]").split(",")) if "," in value else False
+    if isinstance(value, (tuple, list)):
+        return any(_has_non_finite(v) for v in value)
+    return isinstance(value, float) and not math.isfinite(value)
 
 
 def coerce_value(label: str, hint: Any, value: Any) -> Any:
@@ -52,7 +80,7 @@ def coerce_value(label: str, hint: Any, value: Any) -> Any:
             return tuple(value)
         if isinstance(value, int) and not isinstance(value, bool) and _matches(hint, float(value)):
             return float(value)
-        raise ConfigError(f"{label}={value!r} should be {_describe(hint)}")
+        raise ConfigError(_mismatch(label, hint, value))
     text = value.strip()
     for candidate in _candidates(hint):
         try:
@@ -61,7 +89,7 @@ def coerce_value(label: str, hint: Any, value: Any) -> Any:
             continue
         if _matches(hint, converted):
             return converted
-    raise ConfigError(f"{label}={value!r} should be {_describe(hint)}")
+    raise ConfigError(_mismatch(label, hint, value))
 
 
 def _candidates(hint: Any) -> list[Any]:
@@ -119,8 +147,8 @@ def _matches(hint: Any, value: Any) -> bool:
         return isinstance(value, bool)
     if hint is int:
         return isinstance(value, int) and not isinstance(value, bool)
-    if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is float:  # finite only: a NaN or infinite hyperparameter trains a NaN model
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and (isinstance(value, int) or math.isfinite(value))
     if hint is str:
         return isinstance(value, str)
     if origin is Literal:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from cofirec.errors import ConfigError
+from cofirec.errors import ConfigError, DataError
 from cofirec.models.neural.batching import NegativeSampler, PairTensors, batch_indices, expand_pointwise
 from cofirec.models.neural.losses import LISTWISE, PAIRWISE, RANKING, full_softmax_loss, pairwise_loss, pointwise_loss
 from cofirec.models.neural.optim import make_optimizer
@@ -123,6 +123,7 @@ class Trainer:
         bad_epochs = 0
         for epoch in range(1, self.config.epochs + 1):
             record = {"epoch": epoch, **self.train_epoch(train, epoch)}
+            self._check_finite(epoch, record)
             if validation is not None:
                 record.update(self.evaluate(validation))
             records.append(record)
@@ -145,6 +146,17 @@ class Trainer:
         if best_state is not None:
             self.module.load_state_dict(best_state)
         return records
+
+    def _check_finite(self, epoch: int, record: dict) -> None:
+        """DataError when the epoch left a non-finite loss or weight: training diverged (nothing is returned or saved)."""
+        bad = [] if math.isfinite(record["loss"]) else ["loss"]
+        with torch.no_grad():
+            bad += [name for name, p in self.module.named_parameters() if not bool(torch.isfinite(p).all())][:3]
+        if bad:
+            lo, hi = getattr(self.model, "rating_min_", None), getattr(self.model, "rating_max_", None)
+            scale = f" (ratings range from {lo:g} to {hi:g})" if lo is not None and getattr(self.model, "kind_", "") == "explicit" else ""
+            raise DataError(f"{self.model.name}: training diverged at epoch {epoch} (non-finite {', '.join(bad)}): "
+                            f"lower the learning rate (lr={self.config.lr:g}) or rescale the ratings{scale}")
 
     def train_epoch(self, train: PairTensors, epoch: int = 0) -> dict:
         """One pass over ``train`` (plus fresh negatives).
