@@ -50,6 +50,8 @@ MetadataOpt = Annotated[
     typer.Option("--metadata", help="MovieLens folder with titles and side features for the ids of a plain file.", show_default=False),
 ]
 ImplicitOpt = Annotated[bool, typer.Option("--implicit", help="Treat every interaction as a positive (ratings dropped).")]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="More than 10% of test users or items unknown to the model is an error, not a warning.")]
+AllowUnknownOpt = Annotated[bool, typer.Option("--allow-unknown", help="Evaluate even when every test user (or item) is unknown to the model (a warning).")]
 TargetOpt = Annotated[
     str | None,
     typer.Option("--target", help="explicit | implicit[:MIN] | binary:T (rating >= T is a like).", show_default=False),

@@ -35,12 +35,15 @@ class SampledNegatives:
         string ids).
     mask : bool array, shape (n, m)
         True where ``negatives`` holds a real item (rows may have fewer than ``m`` negatives).
+    name : str
+        Where they come from (the file read), for messages.
     """
 
     users: np.ndarray
     positives: np.ndarray
     negatives: np.ndarray
     mask: np.ndarray
+    name: str = ""
 
     def __post_init__(self) -> None:
         n = len(self.users)
@@ -256,7 +259,7 @@ def _fill_dense(neg, filled, rows, codes, seen: _SeenSet, n_cand, need, rng) -> 
 
 
 # ---------------------------------------------------------------------- matching negatives to test pairs
-def match_test_pairs(neg: SampledNegatives, test: Interactions, source: str = "the negatives") -> SampledNegatives:
+def match_test_pairs(neg: SampledNegatives, test: Interactions) -> SampledNegatives:
     """The negatives of every (user, item) pair of ``test``, looked up in ``neg`` by user and held-out item.
 
     The rows of the result are the test pairs, in the test's order; each takes the negatives of the first
@@ -265,7 +268,7 @@ def match_test_pairs(neg: SampledNegatives, test: Interactions, source: str = "t
     from ``neg``, or a user whose held-out item there is another one.
     """
     t_users, t_items = test.user_map.to_raw(test.users), test.item_map.to_raw(test.items)
-    user_codes, n_users = _joint_codes(np.asarray(neg.users), t_users)
+    user_codes, _ = _joint_codes(np.asarray(neg.users), t_users)
     item_codes, n_items = _joint_codes(np.asarray(neg.positives), t_items)
     keys = user_codes * max(n_items, 1) + item_codes
     neg_keys, test_keys = keys[: len(neg)], keys[len(neg) :]
@@ -274,9 +277,9 @@ def match_test_pairs(neg: SampledNegatives, test: Interactions, source: str = "t
     pos = np.minimum(np.searchsorted(sorted_keys, test_keys), max(len(sorted_keys) - 1, 0))
     found = sorted_keys[pos] == test_keys if len(sorted_keys) else np.zeros(len(test_keys), dtype=bool)
     if not found.all():
-        _raise_mismatch(neg, test, ~found, user_codes[: len(neg)], user_codes[len(neg) :], source)
+        _raise_mismatch(neg, test, ~found, user_codes[: len(neg)], user_codes[len(neg) :])
     rows = order[pos]
-    return SampledNegatives(users=t_users, positives=t_items, negatives=neg.negatives[rows], mask=neg.mask[rows])
+    return SampledNegatives(users=t_users, positives=t_items, negatives=neg.negatives[rows], mask=neg.mask[rows], name=neg.name)
 
 
 def _joint_codes(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, int]:
@@ -287,14 +290,12 @@ def _joint_codes(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, int]:
     return codes.astype(np.int64), len(uniques)
 
 
-def _raise_mismatch(neg: SampledNegatives, test: Interactions, missing: np.ndarray, neg_users, test_users, source: str) -> None:
-    users_in_neg = np.zeros(int(max(neg_users.max(initial=-1), test_users.max(initial=-1))) + 1, dtype=bool)
-    users_in_neg[neg_users] = True
-    first_row = np.full(len(users_in_neg), -1, dtype=np.int64)
+def _raise_mismatch(neg: SampledNegatives, test: Interactions, missing: np.ndarray, neg_users, test_users) -> None:
+    first_row = np.full(int(max(neg_users.max(initial=-1), test_users.max(initial=-1))) + 1, -1, dtype=np.int64)
     uniq, first = np.unique(neg_users, return_index=True)
-    first_row[uniq] = first  # first row of each user in neg
+    first_row[uniq] = first  # first row of each user in neg, -1 for users it lacks
     rows = np.flatnonzero(missing)
-    absent = ~users_in_neg[test_users[rows]]
+    absent = first_row[test_users[rows]] < 0
     examples = []
     for r in rows[:3]:
         user, item = test.user_map.to_raw(test.users[r : r + 1])[0], test.item_map.to_raw(test.items[r : r + 1])[0]
@@ -302,9 +303,10 @@ def _raise_mismatch(neg: SampledNegatives, test: Interactions, missing: np.ndarr
         where = "not in it" if at < 0 else f"its held-out item there is {_plain(neg.positives[at])!r}"
         examples.append(f"user {_plain(user)!r} with test item {_plain(item)!r}: {where}")
     raise DataError(
-        f"{source} do not match {test.name or 'the test data'}: {len(rows):,} of {len(test):,} test pairs have no row "
-        f"({int(len(np.unique(test_users[rows][absent]))):,} users missing, {int((~absent).sum()):,} pairs with a different "
-        f"held-out item); first: {'; '.join(examples)}. Use the negatives made for this test split (or sample them)"
+        f"{'negatives file ' + neg.name if neg.name else 'the negatives table'} does not match the test pairs of "
+        f"{test.name or 'the test data'}: {len(rows):,} of {len(test):,} test pairs have no row "
+        f"({int(len(np.unique(test_users[rows][absent]))):,} users missing, {int((~absent).sum()):,} pairs whose user "
+        f"has another held-out item there); first: {'; '.join(examples)}. Use the negatives made for this test split (or sample them)"
     )
 
 
@@ -345,7 +347,7 @@ def read_ncf_negatives(path: str | Path) -> SampledNegatives:
     pad = -1 if flat.dtype.kind == "i" else ""
     negatives = np.full((len(lines), width), pad, dtype=flat.dtype)
     negatives[mask] = flat
-    return SampledNegatives(users=users, positives=positives, negatives=negatives, mask=mask)
+    return SampledNegatives(users=users, positives=positives, negatives=negatives, mask=mask, name=str(path))
 
 
 def _parse_ids(values: list[str]) -> np.ndarray:

@@ -107,8 +107,8 @@ def load_negatives(cfg: ExperimentConfig, train: Interactions, test: Interaction
     """Negatives for the sampled protocol: read from ``cfg.negatives`` or sampled (99 per test pair, ``cfg.seed``)."""
     from cofirec.data import negatives as neg
 
-    if cfg.negatives:
-        return neg.read_ncf_negatives(cfg.negatives)
+    if cfg.negatives:  # the test pairs stay those of test; a file that does not cover them is an error here
+        return neg.match_test_pairs(neg.read_ncf_negatives(cfg.negatives), test)
     return neg.sample_negatives(train, test, n=99, seed=cfg.seed)
 
 
