@@ -281,3 +281,26 @@ def test_cli_tune_on_another_dataset_in_the_same_report(cli, tmp_path):
     res = cli(*base, "--dataset", tmp_path / "b.tsv")
     assert res.code == 2 and "another --report folder" in res.stderr
 
+
+
+def test_tune_refuses_a_stored_study_without_a_fingerprint(tmp_path):
+    import optuna
+
+    from cofirec.experiments.tune import tune
+
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    old = optuna.create_study(storage=storage, study_name="cofirec:popularity:ndcg@10", direction="maximize")
+    old.optimize(lambda trial: 0.5, n_trials=1)  # a study written before fingerprints were recorded
+    with pytest.raises(ConfigError, match="no data fingerprint"):
+        tune("popularity", make_synthetic(n_users=60, n_items=40, density=0.2, seed=1), trials=2, storage=storage, refit=False)
+
+
+def test_cli_compare_with_a_negatives_file_of_another_split(cli, loo, tmp_path):
+    write_ratings_file(loo.train, tmp_path / "train.tsv", header=True)
+    write_ratings_file(loo.test, tmp_path / "test.tsv", header=True)
+    shifted = loo.test.to_frame()
+    shifted["item"] = np.roll(shifted["item"].to_numpy(), 1)
+    write_ncf(tmp_path / "test.negative", sample_negatives(loo.train, Interactions.from_frame(shifted), n=10, seed=0, allow_fewer=True))
+    res = cli("compare", "--train", tmp_path / "train.tsv", "--test", tmp_path / "test.tsv", "--negatives", tmp_path / "test.negative",
+              "--protocol", "sampled", "--models", "popularity", "--implicit")
+    assert res.code == 2 and "does not match the test pairs" in res.stderr and "fitted" not in res.stderr

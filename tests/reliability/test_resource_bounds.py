@@ -48,7 +48,7 @@ def test_cli_sample_negatives_beyond_the_catalogue(cli, loo, tmp_path):
     assert cli("train", "popularity", "--train", tmp_path / "train.tsv", "--implicit", "--out", tmp_path / "m").code == 0
     res = cli("evaluate", tmp_path / "m", "--test", tmp_path / "test.tsv", "--sample-negatives", "100000")
     assert res.code == 2 and "unseen items" in res.stderr and "ask for at most" in res.stderr
-    most = int(res.stderr.split("ask for at most ")[1].split()[0])
+    most = int(res.stderr.split("ask for at most ")[1].split()[0].replace(",", ""))
     ok = cli("evaluate", tmp_path / "m", "--test", tmp_path / "test.tsv", "--sample-negatives", str(most), "--json")
     assert ok.code == 0, ok.stderr
     assert ok.json()["negatives_per_row"] == most

@@ -126,11 +126,11 @@ def _check_enough_unseen(test: Interactions, available: np.ndarray, n: int, n_ca
     worst = int(np.argmin(available))
     user = test.user_map.to_raw(test.users[worst : worst + 1])[0]
     most = int(available.min())
-    hint = f"ask for at most {most}" if most > 0 else "some test users have seen every candidate item"
+    hint = f"ask for at most {most:,}" if most > 0 else "some test users have seen every candidate item"
     raise DataError(
         f"sample_negatives: {n:,} negatives per test row asked, but user {user.item() if hasattr(user, 'item') else user!r} "
         f"has only {most:,} unseen items (of {n_cand:,} items in the training data); {int(short.sum()):,} of {len(test):,} "
-        f"test rows cannot get {n:,} negatives; {hint} (command line: --sample-negatives N)"
+        f"test rows cannot get {n:,} negatives; {hint}"
     )
 
 
