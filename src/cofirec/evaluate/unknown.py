@@ -31,7 +31,7 @@ UNKNOWN_THRESHOLD = 0.10
 class UnknownIdsWarning(UserWarning):
     """Many test users or items are unknown to the model; ``report`` holds the counts."""
 
-    def __init__(self, message: str, report: "UnknownReport") -> None:
+    def __init__(self, message: str, report: "UnknownReport | None" = None) -> None:
         super().__init__(message)
         self.report = report
 
