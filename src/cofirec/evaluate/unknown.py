@@ -120,7 +120,7 @@ def check_unknown(
             f"{what}: {report.describe()}; the test data does not share ids with the training data (another dataset, "
             "or ids written differently?); pass --allow-unknown (API: allow_unknown=True) to evaluate anyway"
         )
-    message = f"{what}: {report.describe()}; their metrics are the fallback's, not the model's"
+    message = f"{what}: {report.describe()}; the model cannot score them (they get its fallback, or count as misses)"
     if strict:
         raise UnknownIdError(f"{message} (more than {threshold:.0%} unknown is an error with --strict)")
     warnings.warn(UnknownIdsWarning(message, report), stacklevel=2)
