@@ -15,10 +15,9 @@ from typing import Annotated, Any
 
 import typer
 
-from cofirec.cli.common import (
-    AllowUnknownOpt, ColumnsOpt, DataDirOpt, ImplicitOpt, JsonOpt, MetadataOpt, StrictOpt, TargetOpt, emit_json, fmt_number, note, stdout_console,
-)
+from cofirec.cli.common import ColumnsOpt, DataDirOpt, ImplicitOpt, JsonOpt, MetadataOpt, TargetOpt, emit_json, fmt_number, note, stdout_console
 from cofirec.errors import CofirecError, ConfigError
+from cofirec.cli.common import AllowUnknownOpt, StrictOpt  # unknown-id policy options
 
 DatasetOpt = Annotated[str | None, typer.Option("--dataset", "-d", help="Dataset name (ml-100k, ...), MovieLens folder or ratings file.", show_default=False)]
 TrainOpt = Annotated[Path | None, typer.Option("--train", help="Training file (with --test; no split is made).", show_default=False)]
@@ -211,6 +210,8 @@ def compare_cmd(
     split_seed: SplitSeedOpt = None,
     protocol: ProtocolOpt = None,
     k: KOpt = None,
+    strict: StrictOpt = False,
+    allow_unknown: AllowUnknownOpt = False,
     negatives: NegativesOpt = None,
     params: ParamOpt = None,
     seed: SeedOpt = None,
@@ -221,8 +222,6 @@ def compare_cmd(
     metadata: MetadataOpt = None,
     implicit: ImplicitOpt = False,
     target: TargetOpt = None,
-    strict: StrictOpt = False,
-    allow_unknown: AllowUnknownOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Fit several models on one split and compare them with the same metrics, timings and sizes.

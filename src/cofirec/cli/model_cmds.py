@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cofirec.cli.common import (
-    AllowUnknownOpt,
     ColumnsOpt,
     DataDirOpt,
     DownloadOpt,
@@ -21,7 +20,6 @@ from cofirec.cli.common import (
     JsonOpt,
     MetadataOpt,
     OnBadLinesOpt,
-    StrictOpt,
     TargetOpt,
     align_to_model,
     apply_target,
@@ -39,6 +37,7 @@ from cofirec.cli.common import (
     to_jsonable,
 )
 from cofirec.errors import ConfigError, DataError, UnknownIdError
+from cofirec.cli.common import AllowUnknownOpt, StrictOpt  # unknown-id policy options
 
 if TYPE_CHECKING:  # pragma: no cover
     from cofirec.data.dataset import Interactions
@@ -306,9 +305,9 @@ def evaluate(
     sample_negatives: Annotated[int | None, typer.Option("--sample-negatives", help="Sample N negatives per test row (sampled protocol).", show_default=False)] = None,
     k: Annotated[str, typer.Option("--k", help="Cut-offs of top-k metrics, e.g. 10,20.")] = "10",
     relevance: Annotated[float | None, typer.Option("--relevance", help="Test ratings >= T count as relevant (ranking) or as likes (binary).", show_default=False)] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for --sample-negatives.")] = 0,
     strict: StrictOpt = False,
     allow_unknown: AllowUnknownOpt = False,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for --sample-negatives.")] = 0,
     columns: ColumnsOpt = None,
     on_bad_lines: OnBadLinesOpt = "error",
     json_out: JsonOpt = False,
