@@ -27,7 +27,8 @@ def user_items(data: Interactions) -> dict:
 def check_valid(train: Interactions, test: Interactions, neg: SampledNegatives, n: int) -> None:
     seen_train, seen_test = user_items(train), user_items(test)
     candidates = set(train.item_map.to_raw(np.flatnonzero(train.item_counts() > 0)).tolist())
-    assert neg.negatives.shape == (len(test), n) and neg.mask.shape == (len(test), n)
+    width = min(n, len(candidates))  # allow_fewer: never wider than the catalogue
+    assert neg.negatives.shape == (len(test), width) and neg.mask.shape == (len(test), width)
     test_frame = test.to_frame()
     assert np.array_equal(neg.users, test_frame["user"].to_numpy())
     assert np.array_equal(neg.positives, test_frame["item"].to_numpy())
@@ -75,7 +76,7 @@ def test_crowded_users_get_every_remaining_item():
     )
     data = Interactions.from_frame(frame)
     s = leave_last_out(data)  # test: (1, 6), (2, 7), (3, 8)
-    neg = sample_negatives(s.train, s.test, n=5, seed=0)
+    neg = sample_negatives(s.train, s.test, n=5, seed=0, allow_fewer=True)
     check_valid(s.train, s.test, neg, 5)
     rows = dict(zip(neg.users.tolist(), range(len(neg))))
     # candidates are the train items 1-5 and 7 (6 and 8 occur only in test)
@@ -86,7 +87,7 @@ def test_crowded_users_get_every_remaining_item():
 
 
 def test_large_request_uses_the_exact_path(split):
-    neg = sample_negatives(split.train, split.test, n=280, seed=1)  # most users cannot have 280
+    neg = sample_negatives(split.train, split.test, n=280, seed=1, allow_fewer=True)  # most users cannot have 280
     check_valid(split.train, split.test, neg, 280)
     assert not neg.mask.all()
 
@@ -101,9 +102,9 @@ def test_negatives_property(cells, n, seed):
     frame = pd.DataFrame(sorted(cells), columns=["user", "item"]).assign(rating=1.0)
     data = Interactions.from_frame(frame)
     s = random_split(data, test_ratio=0.3, seed=seed)
-    neg = sample_negatives(s.train, s.test, n=n, seed=seed)
+    neg = sample_negatives(s.train, s.test, n=n, seed=seed, allow_fewer=True)
     check_valid(s.train, s.test, neg, n)
-    assert np.array_equal(neg.negatives, sample_negatives(s.train, s.test, n=n, seed=seed).negatives)
+    assert np.array_equal(neg.negatives, sample_negatives(s.train, s.test, n=n, seed=seed, allow_fewer=True).negatives)
 
 
 def test_bad_arguments(split):

@@ -50,6 +50,8 @@ MetadataOpt = Annotated[
     typer.Option("--metadata", help="MovieLens folder with titles and side features for the ids of a plain file.", show_default=False),
 ]
 ImplicitOpt = Annotated[bool, typer.Option("--implicit", help="Treat every interaction as a positive (ratings dropped).")]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="More than 10% of test users or items unknown to the model is an error, not a warning.")]
+AllowUnknownOpt = Annotated[bool, typer.Option("--allow-unknown", help="Evaluate even when every test user (or item) is unknown to the model (a warning).")]
 TargetOpt = Annotated[
     str | None,
     typer.Option("--target", help="explicit | implicit[:MIN] | binary:T (rating >= T is a like).", show_default=False),
@@ -239,16 +241,22 @@ def report_skipped(data: "Interactions", caught_messages: Sequence[str] = ()) ->
 
 
 def attach_metadata(data: "Interactions", folder: Path | None) -> "Interactions":
-    """Attach titles and side features from a MovieLens folder (``--metadata``)."""
+    """Attach titles and side features from a MovieLens folder (``--metadata``).
+
+    Refused (error) when the folder describes under 90% of the data's users or items, or when its titles
+    disagree with the data's own: metadata of another dataset (:func:`cofirec.data.metadata.check_metadata`).
+    """
     if folder is None:
         return data
     if not Path(folder).exists():
         raise FileNotFoundError(2, "no such metadata folder", str(folder))
+    from cofirec.data.metadata import check_metadata
     from cofirec.data.movielens import load_metadata
 
     user_features, item_features = load_metadata(Path(folder))
     if user_features is None and item_features is None:
         raise DataError(f"{folder}: no MovieLens metadata found (expected u.item/u.user, movies.dat/users.dat or movies.csv)")
+    check_metadata(data, user_features, item_features, source=f"--metadata {folder}")
     return data.with_features(user_features=user_features, item_features=item_features)
 
 

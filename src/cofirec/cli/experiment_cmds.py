@@ -17,6 +17,7 @@ import typer
 
 from cofirec.cli.common import ColumnsOpt, DataDirOpt, ImplicitOpt, JsonOpt, MetadataOpt, TargetOpt, emit_json, fmt_number, note, stdout_console
 from cofirec.errors import CofirecError, ConfigError
+from cofirec.cli.common import AllowUnknownOpt, StrictOpt  # unknown-id policy options
 
 DatasetOpt = Annotated[str | None, typer.Option("--dataset", "-d", help="Dataset name (ml-100k, ...), MovieLens folder or ratings file.", show_default=False)]
 TrainOpt = Annotated[Path | None, typer.Option("--train", help="Training file (with --test; no split is made).", show_default=False)]
@@ -209,6 +210,8 @@ def compare_cmd(
     split_seed: SplitSeedOpt = None,
     protocol: ProtocolOpt = None,
     k: KOpt = None,
+    strict: StrictOpt = False,
+    allow_unknown: AllowUnknownOpt = False,
     negatives: NegativesOpt = None,
     params: ParamOpt = None,
     seed: SeedOpt = None,
@@ -221,7 +224,11 @@ def compare_cmd(
     target: TargetOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Fit several models on one split and compare them with the same metrics, timings and sizes."""
+    """Fit several models on one split and compare them with the same metrics, timings and sizes.
+
+    Before fitting: more than 10% of the test users or items missing from train prints a warning
+    (--strict: an error); all of them missing is an error unless --allow-unknown.
+    """
     from cofirec.experiments.compare import run_comparison
 
     cfg = build_config(config, label="compare", dataset=dataset, train=train, test=test, data_dir=data_dir, columns=columns,
@@ -238,7 +245,7 @@ def compare_cmd(
         elif not json_out:
             note(f"{label}: fitted in {row['fit_s']:.2f}s, evaluated in {row['eval_s']:.2f}s")
 
-    result, path = run_comparison(cfg, report_dir=report, command=command, on_model=progress)
+    result, path = run_comparison(cfg, report_dir=report, command=command, on_model=progress, strict=strict, allow_unknown=allow_unknown)
     if json_out:
         emit_json({"command": command, "protocol": result.protocol, "k": list(result.k), "data": result.data, "metrics": result.metrics,
                    "rows": result.rows, "report": str(path) if path else None})

@@ -37,6 +37,7 @@ from cofirec.cli.common import (
     to_jsonable,
 )
 from cofirec.errors import ConfigError, DataError, UnknownIdError
+from cofirec.cli.common import AllowUnknownOpt, StrictOpt  # unknown-id policy options
 
 if TYPE_CHECKING:  # pragma: no cover
     from cofirec.data.dataset import Interactions
@@ -304,12 +305,19 @@ def evaluate(
     sample_negatives: Annotated[int | None, typer.Option("--sample-negatives", help="Sample N negatives per test row (sampled protocol).", show_default=False)] = None,
     k: Annotated[str, typer.Option("--k", help="Cut-offs of top-k metrics, e.g. 10,20.")] = "10",
     relevance: Annotated[float | None, typer.Option("--relevance", help="Test ratings >= T count as relevant (ranking) or as likes (binary).", show_default=False)] = None,
+    strict: StrictOpt = False,
+    allow_unknown: AllowUnknownOpt = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed for --sample-negatives.")] = 0,
     columns: ColumnsOpt = None,
     on_bad_lines: OnBadLinesOpt = "error",
     json_out: JsonOpt = False,
 ) -> None:
-    """Evaluate a saved model on a test file (same transforms as in training)."""
+    """Evaluate a saved model on a test file (same transforms as in training).
+
+    More than 10% of the test users or items unknown to the model prints a warning (--strict: an error);
+    all of them unknown is an error unless --allow-unknown. With --negatives the test pairs still come
+    from --test and their negatives are looked up in the file by user and held-out item.
+    """
     import cofirec
 
     ks = parse_int_list(k, "--k")
@@ -328,10 +336,12 @@ def evaluate(
     elif negatives is not None or sample_negatives is not None:
         raise ConfigError(f"negatives apply to the sampled protocol, not {protocol!r}")
     from cofirec.evaluate.runner import evaluate as run_evaluation
+    from cofirec.evaluate.unknown import UnknownReport
 
-    metrics = run_evaluation(model, test_data, protocol=protocol, k=ks, negatives=negs, relevance_threshold=relevance)
+    metrics = run_evaluation(model, test_data, protocol=protocol, k=ks, negatives=negs, relevance_threshold=relevance,
+                             strict=strict, allow_unknown=allow_unknown)
     if json_out:
-        emit_json(metrics)
+        emit_json({**metrics, "unknown": UnknownReport.from_metrics(metrics).as_dict()})
         return
     from rich.markup import escape
 

@@ -12,12 +12,13 @@ from cofirec.data.dataset import Interactions
 from cofirec.data.idmap import parse_ids
 from cofirec.errors import ConfigError, DataError
 
-__all__ = ["SampledNegatives", "read_ncf_negatives", "sample_negatives"]
+__all__ = ["SampledNegatives", "match_test_pairs", "read_ncf_negatives", "sample_negatives"]
 
 _MAX_ROUNDS = 30
 _DENSE_BLOCK_CELLS = 8_000_000
 _REJECTION_BLOCK_ROWS = 50_000
 _BITMAP_CELLS = 64_000_000
+_REJECTION_BLOCK_CELLS = 32_000_000
 
 
 @dataclass
@@ -35,12 +36,15 @@ class SampledNegatives:
         string ids).
     mask : bool array, shape (n, m)
         True where ``negatives`` holds a real item (rows may have fewer than ``m`` negatives).
+    name : str
+        Where they come from (the file read), for messages.
     """
 
     users: np.ndarray
     positives: np.ndarray
     negatives: np.ndarray
     mask: np.ndarray
+    name: str = ""
 
     def __post_init__(self) -> None:
         n = len(self.users)
@@ -66,13 +70,15 @@ def _sorted_unique(values: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- sampling
-def sample_negatives(train: Interactions, test: Interactions, n: int = 99, seed: int = 0) -> SampledNegatives:
+def sample_negatives(train: Interactions, test: Interactions, n: int = 99, seed: int = 0, *, allow_fewer: bool = False) -> SampledNegatives:
     """Draw ``n`` negatives for every test row: items the user has interacted with in neither train nor test.
 
-    Candidates are the items with at least one training interaction (those a fitted model can score). Rows
-    whose user has fewer than ``n`` candidates left get all of them (the rest is masked). Sampling is
-    vectorised rejection sampling over all rows at once, with an exact fallback for users who have seen
-    most of the catalogue; the result depends only on the data and ``seed``.
+    Candidates are the items with at least one training interaction (those a fitted model can score). A
+    user with fewer than ``n`` candidates left is an error (the numbers are in the message), unless
+    ``allow_fewer``: then that user's rows get all of them (the rest is masked) and the width is at most
+    the number of candidates, so memory stays bounded by test rows x catalogue. Sampling is vectorised
+    rejection sampling over all rows at once, with an exact fallback for users who have seen most of the
+    catalogue; the result depends only on the data and ``seed``.
     """
     if int(n) != n or n < 1:
         raise ConfigError(f"sample_negatives: n must be a positive integer, got {n!r}")
@@ -85,17 +91,20 @@ def sample_negatives(train: Interactions, test: Interactions, n: int = 99, seed:
     n_cand = len(candidates)
     te_code, seen = _seen_pairs(train, test, candidates)
     available = n_cand - seen.n_seen(te_code)
+    if not allow_fewer:
+        _check_enough_unseen(test, available, n, n_cand)
     need = np.minimum(available, n)
 
     rng = np.random.default_rng(seed)
-    neg = np.full((len(test), n), -1, dtype=np.int32 if n_cand < 2**31 - 1 else np.int64)
+    neg = np.full((len(test), min(n, n_cand)), -1, dtype=np.int32 if n_cand < 2**31 - 1 else np.int64)
     filled = np.zeros(len(test), dtype=np.int64)
     # dense rows: the user has seen so much that rejection would be slow; choose exactly among the rest
     dense = (available < 2 * n) | (available < 0.25 * n_cand)
     _fill_dense(neg, filled, np.flatnonzero(dense & (need > 0)), te_code, seen, n_cand, need, rng)
     sparse_rows = np.flatnonzero(~dense)
-    for b0 in range(0, len(sparse_rows), _REJECTION_BLOCK_ROWS):  # bounded memory on large test sets
-        rows = sparse_rows[b0 : b0 + _REJECTION_BLOCK_ROWS]
+    block_rows = max(1, min(_REJECTION_BLOCK_ROWS, _REJECTION_BLOCK_CELLS // (4 * neg.shape[1] + 8)))
+    for b0 in range(0, len(sparse_rows), block_rows):  # bounded memory on large test sets
+        rows = sparse_rows[b0 : b0 + block_rows]
         leftover = _fill_by_rejection(neg, filled, rows, te_code, seen, n_cand, need, rng)
         _fill_dense(neg, filled, leftover, te_code, seen, n_cand, need, rng)
 
@@ -107,6 +116,22 @@ def sample_negatives(train: Interactions, test: Interactions, n: int = 99, seed:
         positives=test.item_map.to_raw(test.items),
         negatives=neg_raw,
         mask=mask,
+    )
+
+
+def _check_enough_unseen(test: Interactions, available: np.ndarray, n: int, n_cand: int) -> None:
+    """DataError naming the numbers when some test row's user has fewer than ``n`` unseen candidates."""
+    short = available < n
+    if not short.any():
+        return
+    worst = int(np.argmin(available))
+    user = test.user_map.to_raw(test.users[worst : worst + 1])[0]
+    most = int(available.min())
+    hint = f"ask for at most {most:,}" if most > 0 else "some test users have seen every candidate item"
+    raise DataError(
+        f"sample_negatives: {n:,} negatives per test row asked, but user {user.item() if hasattr(user, 'item') else user!r} "
+        f"has only {most:,} unseen items (of {n_cand:,} items in the training data); {int(short.sum()):,} of {len(test):,} "
+        f"test rows cannot get {n:,} negatives; {hint}"
     )
 
 
@@ -234,6 +259,62 @@ def _fill_dense(neg, filled, rows, codes, seen: _SeenSet, n_cand, need, rng) -> 
         filled[rb] = np.maximum(filled[rb], need[rb])
 
 
+# ---------------------------------------------------------------------- matching negatives to test pairs
+def match_test_pairs(neg: SampledNegatives, test: Interactions) -> SampledNegatives:
+    """The negatives of every (user, item) pair of ``test``, looked up in ``neg`` by user and held-out item.
+
+    The rows of the result are the test pairs, in the test's order; each takes the negatives of the first
+    row of ``neg`` with the same user and positive item (rows of ``neg`` for other users are not used). A
+    test pair with no such row is a :class:`DataError` that names the first mismatches: a user missing
+    from ``neg``, or a user whose held-out item there is another one.
+    """
+    t_users, t_items = test.user_map.to_raw(test.users), test.item_map.to_raw(test.items)
+    user_codes, _ = _joint_codes(np.asarray(neg.users), t_users)
+    item_codes, n_items = _joint_codes(np.asarray(neg.positives), t_items)
+    keys = user_codes * max(n_items, 1) + item_codes
+    neg_keys, test_keys = keys[: len(neg)], keys[len(neg) :]
+    order = np.argsort(neg_keys, kind="stable")  # first occurrence of a key comes first
+    sorted_keys = neg_keys[order]
+    pos = np.minimum(np.searchsorted(sorted_keys, test_keys), max(len(sorted_keys) - 1, 0))
+    found = sorted_keys[pos] == test_keys if len(sorted_keys) else np.zeros(len(test_keys), dtype=bool)
+    if not found.all():
+        _raise_mismatch(neg, test, ~found, user_codes[: len(neg)], user_codes[len(neg) :])
+    rows = order[pos]
+    return SampledNegatives(users=t_users, positives=t_items, negatives=neg.negatives[rows], mask=neg.mask[rows], name=neg.name)
+
+
+def _joint_codes(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, int]:
+    """Integer codes of the values of ``a`` then ``b`` in one vocabulary (compared as strings if kinds differ)."""
+    if a.dtype.kind != b.dtype.kind:
+        a, b = a.astype(str), b.astype(str)
+    codes, uniques = pd.factorize(np.concatenate([a, b]))
+    return codes.astype(np.int64), len(uniques)
+
+
+def _raise_mismatch(neg: SampledNegatives, test: Interactions, missing: np.ndarray, neg_users, test_users) -> None:
+    first_row = np.full(int(max(neg_users.max(initial=-1), test_users.max(initial=-1))) + 1, -1, dtype=np.int64)
+    uniq, first = np.unique(neg_users, return_index=True)
+    first_row[uniq] = first  # first row of each user in neg, -1 for users it lacks
+    rows = np.flatnonzero(missing)
+    absent = first_row[test_users[rows]] < 0
+    examples = []
+    for r in rows[:3]:
+        user, item = test.user_map.to_raw(test.users[r : r + 1])[0], test.item_map.to_raw(test.items[r : r + 1])[0]
+        at = first_row[test_users[r]]
+        where = "not in it" if at < 0 else f"its held-out item there is {_plain(neg.positives[at])!r}"
+        examples.append(f"user {_plain(user)!r} with test item {_plain(item)!r}: {where}")
+    raise DataError(
+        f"{'negatives file ' + neg.name if neg.name else 'the negatives table'} does not match the test pairs of "
+        f"{test.name or 'the test data'}: {len(rows):,} of {len(test):,} test pairs have no row "
+        f"({int(len(np.unique(test_users[rows][absent]))):,} users missing, {int((~absent).sum()):,} pairs whose user "
+        f"has another held-out item there); first: {'; '.join(examples)}. Use the negatives made for this test split (or sample them)"
+    )
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
 # ---------------------------------------------------------------------- NCF files
 def read_ncf_negatives(path: str | Path) -> SampledNegatives:
     """Read an NCF ``.test.negative`` file: per line ``(user,item)`` then tab-separated negative item ids.
@@ -268,4 +349,4 @@ def read_ncf_negatives(path: str | Path) -> SampledNegatives:
     pad = -1 if flat.dtype.kind == "i" else ""
     negatives = np.full((len(lines), width), pad, dtype=flat.dtype)
     negatives[mask] = flat
-    return SampledNegatives(users=users, positives=positives, negatives=negatives, mask=mask)
+    return SampledNegatives(users=users, positives=positives, negatives=negatives, mask=mask, name=str(path))

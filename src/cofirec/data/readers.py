@@ -119,6 +119,8 @@ def read_ratings_file(
         raise DataError(f"{path}: no such file")
     if path.is_dir():
         raise DataError(f"{path}: is a folder, expected a ratings file")
+    if not path.is_file():  # a device (/dev/zero), FIFO or socket: reading it may never end
+        raise DataError(f"{path}: not a regular file (a device, pipe or socket); save the ratings to a file first")
     label = name or path.name
     if path.suffix.lower() in (".parquet", ".pq"):
         frame, skipped, first_bad = _read_parquet(path, columns, on_bad_lines)

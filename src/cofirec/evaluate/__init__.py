@@ -16,11 +16,15 @@ from cofirec.evaluate.metrics import (
     rmse,
 )
 from cofirec.evaluate.runner import PROTOCOLS, evaluate
+from cofirec.evaluate.unknown import UnknownIdsWarning, UnknownReport, check_unknown, unknown_report
 
 __all__ = [
     "PROTOCOLS",
+    "UnknownIdsWarning",
+    "UnknownReport",
     "accuracy",
     "auc",
+    "check_unknown",
     "coverage",
     "evaluate",
     "hr_at_k",
@@ -33,4 +37,5 @@ __all__ = [
     "precision_at_k",
     "recall_at_k",
     "rmse",
+    "unknown_report",
 ]

@@ -19,9 +19,10 @@ from typing import Literal, Sequence
 import numpy as np
 
 from cofirec.data.dataset import Interactions
-from cofirec.data.negatives import SampledNegatives
+from cofirec.data.negatives import SampledNegatives, match_test_pairs
 from cofirec.errors import ConfigError, DataError
 from cofirec.evaluate import metrics as M
+from cofirec.evaluate.unknown import UnknownReport, check_unknown, unknown_report
 
 __all__ = ["PROTOCOLS", "evaluate"]
 
@@ -40,6 +41,8 @@ def evaluate(
     negatives: SampledNegatives | None = None,
     relevance_threshold: float | None = None,
     batch_size: int | None = None,
+    strict: bool = False,
+    allow_unknown: bool = False,
 ) -> dict[str, float]:
     """Evaluate a fitted model on held-out interactions.
 
@@ -48,7 +51,9 @@ def evaluate(
     model : Recommender
         A fitted model (raw ids of ``test`` must be in the model's id space to count as known).
     test : Interactions
-        Held-out interactions (for ``sampled`` only used for counts; may then be None).
+        Held-out interactions. For ``sampled`` the test pairs, whose negatives are looked up in
+        ``negatives`` by user and held-out item (a pair missing there is an error); None: the rows of
+        ``negatives`` as they are.
     protocol : "rating", "binary", "ranking" or "sampled"
         See the module docstring.
     k : int or sequence of int
@@ -61,17 +66,23 @@ def evaluate(
     batch_size : int, optional
         Pairs per ``predict`` call (rating, binary; default 1,000,000), users per ``recommend`` call
         (ranking; default 1,024), or rows per ``predict`` call (sampled; default ~1,000,000 pairs).
+    strict, allow_unknown : bool
+        Unknown-id policy (:mod:`cofirec.evaluate.unknown`): more than 10% of the distinct test users or
+        items unknown to the model is an :class:`~cofirec.evaluate.unknown.UnknownIdsWarning`, an error
+        with ``strict``; all of them unknown is an error unless ``allow_unknown``.
 
     Returns
     -------
     dict
         Flat ``{name: value}``: the protocol's metrics (``"ndcg@10"`` ...) plus counts such as
-        ``users_evaluated`` and ``test_users_unknown``.
+        ``users_evaluated``, ``test_users`` / ``test_users_unknown`` and ``test_items`` /
+        ``test_items_unknown`` (distinct ids of the test data, and those unknown to the model).
 
     Notes
     -----
-    Test users unknown to the model score zero on every ranking metric (ranking and sampled) and are
-    counted in ``test_users_unknown``; for rating and binary they get the model's fallback prediction.
+    Test users unknown to the model score zero on every ranking metric (ranking and sampled); for rating
+    and binary they get the model's fallback prediction. The rating protocol needs a model that predicts
+    ratings, fitted on explicit ratings.
     """
     if protocol not in PROTOCOLS:
         raise ConfigError(f"unknown evaluation protocol {protocol!r} (known: {', '.join(PROTOCOLS)})")
@@ -81,16 +92,47 @@ def evaluate(
     if protocol == "sampled":
         if negatives is None:
             raise ConfigError("the 'sampled' protocol needs negatives (cofirec.data.negatives.sample_negatives or read_ncf_negatives)")
-        return _evaluate_sampled(model, negatives, _check_ks(k), batch_size)
+        if isinstance(test, Interactions):
+            negatives = match_test_pairs(negatives, test)
+        report = _check_unknown(model, negatives, strict, allow_unknown)
+        return _with_counts(_evaluate_sampled(model, negatives, _check_ks(k), batch_size), report)
     if not isinstance(test, Interactions):
         raise DataError(f"evaluate expects an Interactions test set, got {type(test).__name__}")
     if len(test) == 0:
         raise DataError(f"evaluate: the test set {test.name or ''} has no interactions".replace("  ", " "))
     if protocol == "rating":
-        return _evaluate_rating(model, test, batch_size)
+        _check_predicts_ratings(model)
+    report = _check_unknown(model, test, strict, allow_unknown)
+    if protocol == "rating":
+        return _with_counts(_evaluate_rating(model, test, batch_size), report)
     if protocol == "binary":
-        return _evaluate_binary(model, test, relevance_threshold, batch_size)
-    return _evaluate_ranking(model, test, _check_ks(k), relevance_threshold, batch_size)
+        return _with_counts(_evaluate_binary(model, test, relevance_threshold, batch_size), report)
+    return _with_counts(_evaluate_ranking(model, test, _check_ks(k), relevance_threshold, batch_size), report)
+
+
+def _check_unknown(model, test, strict: bool, allow_unknown: bool) -> UnknownReport:
+    report = unknown_report(model, test)
+    check_unknown(report, strict=strict, allow_unknown=allow_unknown, what=f"evaluate {getattr(model, 'name', '') or type(model).__name__}")
+    return report
+
+
+def _with_counts(out: dict[str, float], report: UnknownReport) -> dict[str, float]:
+    """``out`` with the distinct test users/items and how many are unknown (the report's counts)."""
+    out.update(test_users=report.of_users, test_users_unknown=report.users, test_items=report.of_items, test_items_unknown=report.items)
+    return out
+
+
+def _check_predicts_ratings(model) -> None:
+    """The rating protocol compares predictions with ratings: refuse models whose scores are not ratings."""
+    kind = getattr(model, "kind_", "explicit")
+    name = getattr(model, "name", "") or type(model).__name__
+    if kind != "explicit":
+        use = "the binary protocol (--protocol binary)" if kind == "binary" else "the ranking or sampled protocol (--protocol ranking)"
+        raise ConfigError(f"rating protocol: {name} was fitted on {kind} data, so its scores are not ratings and rmse/mae "
+                          f"would be meaningless; use {use}, or fit on explicit ratings")
+    if not getattr(model, "predicts_ratings", True):
+        raise ConfigError(f"rating protocol: {name} ranks items but does not predict ratings, so rmse/mae would be "
+                          "meaningless; use the ranking protocol (--protocol ranking)")
 
 
 # ---------------------------------------------------------------------- helpers

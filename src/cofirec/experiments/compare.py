@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -139,6 +140,8 @@ def compare(
     keep_models: bool = False,
     measure_size: bool = True,
     on_model: Callable[[str, dict], None] | None = None,
+    strict: bool = False,
+    allow_unknown: bool = False,
 ) -> ComparisonResult:
     """Fit every model on ``train`` and evaluate it on ``test`` with the same evaluator.
 
@@ -159,6 +162,10 @@ def compare(
         Save each model to a temporary folder to measure its artifact size.
     on_model : callable or None
         Called with (label, row) after each model (progress display).
+    strict, allow_unknown : bool
+        Unknown-id policy (:mod:`cofirec.evaluate.unknown`), applied once to train vs test before any model
+        is fitted: more than 10% of the test users or items absent from train warns (``strict``: error),
+        all of them absent is an error unless ``allow_unknown``. The counts are in ``result.data["unknown"]``.
 
     Returns
     -------
@@ -170,6 +177,7 @@ def compare(
             raise ConfigError("compare: give train and test interactions, or a Split as the second argument")
         train, test = train.train, train.test
     specs = normalize_models(models)
+    unknown = check_test_ids(train, test, strict=strict, allow_unknown=allow_unknown, what="compare")
     k = tuple(int(x) for x in k)
     rows: list[dict[str, Any]] = []
     histories: dict[str, list[dict]] = {}
@@ -187,7 +195,8 @@ def compare(
             fitted[spec.display] = model
         if on_model is not None:
             on_model(spec.display, row)
-    data = {"name": train.name, "train": len(train), "test": len(test), "users": int(train.n_users), "items": int(train.n_items), "kind": train.kind}
+    data = {"name": train.name, "train": len(train), "test": len(test), "users": int(train.n_users), "items": int(train.n_items), "kind": train.kind,
+            "unknown": unknown.as_dict()}
     return ComparisonResult(rows=rows, metrics=metric_names, histories=histories, protocol=protocol, k=k, data=data, models=fitted)
 
 
@@ -207,7 +216,7 @@ def _run_one(spec: ModelSpec, train, test, *, protocol, k, negatives, seed, vali
         row["fit_s"] = time.perf_counter() - start
         row["epochs"] = len(getattr(model, "history_", []) or [])
         start = time.perf_counter()
-        metrics = run_evaluate(model, test, protocol=protocol, k=k, negatives=negatives)
+        metrics = run_evaluate(model, test, protocol=protocol, k=k, negatives=negatives, quiet_unknown=True)
         row["eval_s"] = time.perf_counter() - start
         row["recommend_s"] = time_recommend(model, test, max(k))
     except CofirecError as exc:
@@ -220,14 +229,34 @@ def _run_one(spec: ModelSpec, train, test, *, protocol, k, negatives, seed, vali
     return row, model
 
 
-def run_evaluate(model: Any, test: Interactions, *, protocol: str, k: Sequence[int], negatives: Any = None) -> dict[str, float]:
-    """``cofirec.evaluate.runner.evaluate`` with the options it accepts; values as plain floats."""
-    from cofirec.evaluate.runner import evaluate
+def check_test_ids(train: Interactions, test: Interactions, *, strict: bool = False, allow_unknown: bool = False, what: str = "compare"):
+    """The unknown-id report of ``test`` against the users/items of ``train``, with the policy applied
+    (:func:`cofirec.evaluate.unknown.check_unknown`: a warning, or an error) before anything is fitted."""
+    from cofirec.evaluate.unknown import check_unknown, unknown_report
 
-    kwargs: dict[str, Any] = {"protocol": protocol, "k": tuple(k)}
+    report = unknown_report(train, test)
+    check_unknown(report, strict=strict, allow_unknown=allow_unknown, what=what)
+    return report
+
+
+def run_evaluate(
+    model: Any, test: Interactions, *, protocol: str, k: Sequence[int], negatives: Any = None, quiet_unknown: bool = False
+) -> dict[str, float]:
+    """``cofirec.evaluate.runner.evaluate`` with the options it accepts; values as plain floats.
+
+    ``quiet_unknown``: skip the unknown-id policy (already applied by the caller, or validation data the
+    library carved out itself); the counts are still in the result.
+    """
+    from cofirec.evaluate.runner import evaluate
+    from cofirec.evaluate.unknown import UnknownIdsWarning
+
+    kwargs: dict[str, Any] = {"protocol": protocol, "k": tuple(k), "allow_unknown": quiet_unknown}
     if negatives is not None:
         kwargs["negatives"] = negatives
-    result = evaluate(model, test, **kwargs)
+    with warnings.catch_warnings():
+        if quiet_unknown:
+            warnings.simplefilter("ignore", UnknownIdsWarning)
+        result = evaluate(model, test, **kwargs)
     return {key: (float(v) if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) else v) for key, v in dict(result).items()}
 
 
@@ -287,8 +316,12 @@ def run_comparison(
     prepared: Any = None,
     keep_models: bool = False,
     on_model: Callable[[str, dict], None] | None = None,
+    strict: bool = False,
+    allow_unknown: bool = False,
 ) -> tuple[ComparisonResult, Path | None]:
     """Load the data of ``cfg``, compare its models and (with ``report_dir``) write the report.
+
+    ``strict`` / ``allow_unknown``: the unknown-id policy of :func:`compare`.
 
     Returns the result and the path of ``report.html`` (None without ``report_dir``).
     """
@@ -299,7 +332,7 @@ def run_comparison(
     prepared = prepared if prepared is not None else prepare_data(cfg)
     result = compare(
         cfg.models, prepared.train, prepared.test, protocol=cfg.protocol, k=cfg.k, negatives=prepared.negatives,
-        seed=cfg.seed, keep_models=keep_models, on_model=on_model,
+        seed=cfg.seed, keep_models=keep_models, on_model=on_model, strict=strict, allow_unknown=allow_unknown,
     )
     result.data["name"] = prepared.name
     path = None

@@ -93,7 +93,7 @@ def prepare_data(cfg: ExperimentConfig) -> PreparedData:
     else:
         raise ConfigError("no data: give a dataset (name, folder or file) or train and test files")
     if cfg.metadata is not None:
-        train, test = _attach_metadata(train, cfg.metadata), _attach_metadata(test, cfg.metadata)
+        train, test = _attach_metadata(train, cfg.metadata, check=True), _attach_metadata(test, cfg.metadata)
     train, test = apply_target(train, cfg), apply_target(test, cfg)
     negatives = None
     if cfg.protocol == "sampled":
@@ -107,15 +107,18 @@ def load_negatives(cfg: ExperimentConfig, train: Interactions, test: Interaction
     """Negatives for the sampled protocol: read from ``cfg.negatives`` or sampled (99 per test pair, ``cfg.seed``)."""
     from cofirec.data import negatives as neg
 
-    if cfg.negatives:
-        return neg.read_ncf_negatives(cfg.negatives)
+    if cfg.negatives:  # the test pairs stay those of test; a file that does not cover them is an error here
+        return neg.match_test_pairs(neg.read_ncf_negatives(cfg.negatives), test)
     return neg.sample_negatives(train, test, n=99, seed=cfg.seed)
 
 
-def _attach_metadata(data: Interactions, folder: str) -> Interactions:
+def _attach_metadata(data: Interactions, folder: str, check: bool = False) -> Interactions:
+    from cofirec.data.metadata import check_metadata
     from cofirec.data.movielens import load_metadata
 
     user_features, item_features = load_metadata(Path(folder))
+    if check:  # metadata of another dataset: an error (the test part shares the train's ids)
+        check_metadata(data, user_features, item_features, source=f"metadata {folder}")
     return data.with_features(user_features=user_features, item_features=item_features)
 
 

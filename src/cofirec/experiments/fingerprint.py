@@ -54,6 +54,14 @@ def data_sha256(data: Interactions) -> str:
     return h.hexdigest()
 
 
+def split_sha256(*parts: Interactions) -> str:
+    """sha256 over the :func:`data_sha256` of each part, in order (e.g. a train/validation split)."""
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(data_sha256(part).encode("ascii"))
+    return h.hexdigest()
+
+
 def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str]:
     """Installed versions of cofirec and its main dependencies (``"not installed"`` when missing)."""
     out = {"python": platform.python_version()}

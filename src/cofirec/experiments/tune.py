@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence
 
 from cofirec.data.dataset import Interactions
 from cofirec.errors import CofirecError, ConfigError
-from cofirec.experiments.compare import is_lower_better, is_quality_metric, run_evaluate, with_seed
+from cofirec.experiments.compare import check_test_ids, is_lower_better, is_quality_metric, run_evaluate, with_seed
 from cofirec.experiments.config import ModelSpec, check_params
 
 FINISHED_STATES = ("COMPLETE", "PRUNED")
@@ -208,7 +208,7 @@ class EpochPruner:
                 return float(record[key])
         if self.can_evaluate:
             try:
-                metrics = run_evaluate(model, self.validation, protocol=self.protocol, k=self.k, negatives=self.negatives)
+                metrics = run_evaluate(model, self.validation, protocol=self.protocol, k=self.k, negatives=self.negatives, quiet_unknown=True)
             except (AttributeError, CofirecError, ValueError, IndexError, TypeError, RuntimeError):
                 self.can_evaluate = False
             else:
@@ -248,6 +248,8 @@ def tune(
     prune: bool = True,
     refit: bool = True,
     on_trial: Callable[[dict], None] | None = None,
+    strict: bool = False,
+    allow_unknown: bool = False,
 ) -> TuneResult:
     """Search hyperparameters of ``model`` on a validation split of ``train``; refit the best, test it once.
 
@@ -287,6 +289,12 @@ def tune(
         Refit the best parameters on the whole ``train`` and evaluate on ``test``.
     on_trial : callable or None
         Called with each finished trial's record (progress display).
+    strict, allow_unknown : bool
+        Unknown-id policy for ``test`` against ``train`` (:mod:`cofirec.evaluate.unknown`), applied before
+        the search starts.
+
+    A stored study records the fingerprint of its training/validation split (``data_sha256``); resuming it
+    on other data, another split or another validation seed is an error, as mixing trials would be.
     """
     import optuna
 
@@ -307,6 +315,11 @@ def tune(
     fit_part, valid = split.train, split.test
     if len(valid) == 0:
         raise ConfigError(f"validation split of {train.name or 'train'} is empty: too little data for tuning")
+    if test is not None:
+        check_test_ids(train, test, strict=strict, allow_unknown=allow_unknown, what="tune")
+    from cofirec.experiments.fingerprint import split_sha256
+
+    fingerprint = split_sha256(fit_part, valid)
 
     url = "memory" if storage is None else (str(storage) if "://" in str(storage) else sqlite_url(storage))
     name = study_name or study_name_for(model, metric)
@@ -315,9 +328,9 @@ def tune(
     existing = _load_existing(store, name)
     n_before = 0 if existing is None else _count_finished(existing)
     if existing is not None:
-        _check_same_search(existing, model, metric, protocol)
+        _check_same_search(existing, model, metric, protocol, fingerprint, url)
     study = _open_study(store, name, direction, seed=seed + n_before, trials=trials, prune=prune)
-    for key, value in (("model", model), ("metric", metric), ("protocol", protocol)):
+    for key, value in (("model", model), ("metric", metric), ("protocol", protocol), ("data_sha256", fingerprint)):
         study.set_user_attr(key, value)
     objective = _Objective(cls, model, fit_part, valid, metric=metric, protocol=protocol, ks=ks, space={**(space or {}), **fixed},
                            seed=seed, prune=prune, minimize=direction == "minimize")
@@ -363,7 +376,7 @@ def _refit(result: TuneResult, cls: type, train, test, protocol, ks, negatives, 
     row["epochs"] = len(getattr(final, "history_", []) or [])
     if test is not None:
         start = time.perf_counter()
-        result.test_metrics = run_evaluate(final, test, protocol=protocol, k=ks, negatives=negatives)
+        result.test_metrics = run_evaluate(final, test, protocol=protocol, k=ks, negatives=negatives, quiet_unknown=True)
         row["eval_s"] = time.perf_counter() - start
         row.update(result.test_metrics)
     result.final_row = row
@@ -417,7 +430,7 @@ class _Objective:
             trial.set_user_attr("params", {k: v for k, v in shown.items() if _jsonable_scalar(v)})
             if pruner.source is not None:
                 trial.set_user_attr("pruning_signal", pruner.source)
-        metrics = run_evaluate(rec, self.valid, protocol=self.protocol, k=self.ks)
+        metrics = run_evaluate(rec, self.valid, protocol=self.protocol, k=self.ks, quiet_unknown=True)
         if self.metric not in metrics:
             available = ", ".join(m for m in metrics if is_quality_metric(m))
             raise _MetricMissing(f"metric {self.metric!r} is not computed by the {self.protocol} protocol (available: {available})")
@@ -457,11 +470,19 @@ def _count_finished(study: Any) -> int:
     return sum(1 for t in study.trials if t.state.name in FINISHED_STATES)
 
 
-def _check_same_search(study: Any, model: str, metric: str, protocol: str) -> None:
+def _check_same_search(study: Any, model: str, metric: str, protocol: str, fingerprint: str, url: str) -> None:
     attrs = study.user_attrs
     for key, value in (("model", model), ("metric", metric), ("protocol", protocol)):
         if key in attrs and attrs[key] != value:
             raise ConfigError(f"study {study.study_name!r} in this storage searched {key} {attrs[key]!r}, not {value!r}; use another --report folder")
+    stored = attrs.get("data_sha256")
+    if stored != fingerprint and (stored is not None or study.trials):
+        was = "has no data fingerprint (made by an older cofirec)" if stored is None else f"was run on other data (fingerprint {stored[:12]})"
+        raise ConfigError(
+            f"study {study.study_name!r} in {url} {was}; this training/validation split (other dataset, split, seed or "
+            f"validation ratio) has fingerprint {fingerprint[:12]}, and mixing their trials would compare unlike scores; "
+            "use another --report folder (or --storage), or delete that study file to start afresh"
+        )
 
 
 def _trial_record(t: Any) -> dict[str, Any]:
