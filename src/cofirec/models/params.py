@@ -41,6 +41,18 @@ def check_param_types(model: Any) -> None:
         value = getattr(model, key)
         if not _matches(hint, value):
             raise ConfigError(f"{model.name or type(model).__name__}: parameter {key}={value!r} should be {_describe(hint)}")
+    _check_seeds(model)
+
+
+SEED_PARAMS = ("random_state", "seed")
+
+
+def _check_seeds(model: Any) -> None:
+    """Seeds must be non-negative integers (numpy refuses negative seeds deep inside ``fit`` otherwise)."""
+    for key in SEED_PARAMS:
+        value = getattr(model, key, None)
+        if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+            raise ConfigError(f"{model.name or type(model).__name__}: parameter {key}={value} should be a non-negative integer seed")
 
 
 def coerce_value(label: str, hint: Any, value: Any) -> Any:
