@@ -114,7 +114,7 @@ def test_unknown_and_excess_column_names(tmp_path):
     path.write_text("1,10,4\n2,11,5\n")
     with pytest.raises(DataError, match=r"r.csv: unknown column name 'film'"):
         read_ratings_file(path, columns=["user", "film", "rating"])
-    with pytest.raises(DataError, match=r"r.csv, line 1: columns= names 4 columns but the line has 3 fields"):
+    with pytest.raises(DataError, match=r"r.csv, line 1: --columns / columns= names 4 columns but the line has 3 fields"):
         read_ratings_file(path, columns=["user", "item", "rating", "timestamp"])
     with pytest.raises(DataError, match=r"no item column"):
         read_ratings_file(path, columns=["user", "-", "rating"])
