@@ -436,7 +436,7 @@ def recommend(
             raise UnknownIdError(f"unknown user {label}: not in the training data of {model_dir}")
         note(f"user {label} is not in the training data: showing the non-personalised fallback ranking ({_fallback_name(model)})")
     if fmt == "json":
-        emit_json(records[0] if len(records) == 1 else records)
+        emit_json(records)  # always a list of records (one per user), as with --all-users --json
     elif fmt == "jsonl":
         emit_jsonl(to_jsonable(records))
     else:

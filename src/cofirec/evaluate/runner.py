@@ -175,7 +175,9 @@ def _evaluate_binary(model, test: Interactions, threshold: float | None, batch_s
         raise DataError(
             f"binary protocol needs probabilities, but {type(model).__name__} predicted values in [{lo:g}, {hi:g}]"
             + (" (with NaN)" if np.isnan(prob).any() else "")
-            + "; use a model that outputs probabilities (fitted on Interactions.binarize data) or the ranking protocol"
+            + ("; it was fitted on binary labels but its scores are not probabilities: use the ranking protocol (--protocol ranking)"
+               if getattr(model, "kind_", None) == "binary" else
+               "; fit a model on like/dislike labels (--target binary:T / Interactions.binarize) or use the ranking protocol")
         )
     prob = np.clip(prob, M.PROBA_EPS, 1.0 - M.PROBA_EPS)
     return {

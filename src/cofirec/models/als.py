@@ -44,6 +44,7 @@ class ExplicitALS(FactorScoring, Recommender):
 
     name = "als"
     supported_kinds = frozenset({"explicit", "binary"})
+    regresses_labels = True  # squared loss on 0/1 labels: predictions clipped to [0, 1] are like probabilities
 
     def __init__(
         self,

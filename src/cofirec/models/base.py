@@ -126,6 +126,9 @@ class Recommender:
     """Feedback kinds (``Interactions.kind``) this model can be fitted on."""
     predicts_ratings: ClassVar[bool] = True
     """Whether ``predict`` returns values on the rating scale for explicit data (then they are clipped)."""
+    regresses_labels: ClassVar[bool] = False
+    """Whether the model fits binary (0/1 label) data by regression: ``predict`` then clips to the label range,
+    so the binary protocol can read the predictions as like probabilities."""
 
     # ------------------------------------------------------------------ parameters (scikit-learn habits)
     @classmethod
@@ -344,7 +347,7 @@ class Recommender:
         out[cold_user] = self._unknown_user_scores()[i[cold_user]]
         if known.any():
             out[known] = self._predict_pairs(u[known], i[known])
-        if self.predicts_ratings and self.kind_ == "explicit":
+        if (self.predicts_ratings and self.kind_ == "explicit") or (self.regresses_labels and self.kind_ == "binary"):
             np.clip(out, self.rating_min_, self.rating_max_, out=out)
         return (out, known) if return_known else out
 
