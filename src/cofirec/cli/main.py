@@ -47,13 +47,15 @@ def error_line(exc: BaseException) -> tuple[str, int]:
     if isinstance(exc, OSError):
         return _os_error_line(exc), EXIT_USER_ERROR
     text = _one_line(str(exc))
+    if isinstance(exc, MemoryError):
+        return f"out of memory{': ' + text if text else ''} (use smaller parameters or data)", EXIT_FAILURE
     head = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
     return f"internal error: {head} (a bug in cofirec; rerun with 'cofirec --debug ...' or COFIREC_DEBUG=1 for the traceback)", EXIT_FAILURE
 
 
 def error_kind(exc: BaseException) -> str:
     """A stable short name of an error for ``--json`` output: ``config``, ``data``, ``unknown_id``, ``artifact``,
-    ``not_fitted``, ``dataset_not_found``, ``file``, ``usage``, ``interrupted`` or ``internal``."""
+    ``not_fitted``, ``dataset_not_found``, ``file``, ``usage``, ``interrupted``, ``memory`` or ``internal``."""
     from typer._click.exceptions import UsageError
 
     if isinstance(exc, KeyboardInterrupt):
@@ -67,7 +69,7 @@ def error_kind(exc: BaseException) -> str:
         return "error"
     if isinstance(exc, OSError):
         return "file"
-    return "internal"
+    return "memory" if isinstance(exc, MemoryError) else "internal"
 
 
 def wants_json(args: Sequence[str]) -> bool:

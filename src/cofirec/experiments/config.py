@@ -49,6 +49,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from cofirec._seeds import check_seed
 from cofirec.errors import ConfigError
 
 PROTOCOLS = ("rating", "ranking", "sampled", "binary")
@@ -296,6 +297,7 @@ def config_from_dict(
     cfg.columns = v.columns(raw.get("columns"), "columns")
     cfg.implicit = v.typed(raw, "implicit", bool, "", False)
     cfg.seed = v.typed(raw, "seed", int, "", 0)
+    check_seed(cfg.seed, f"{label}: seed")
     cfg.protocol = v.choice(raw, "protocol", PROTOCOLS, "", "ranking")
     cfg.k = v.k_list(raw.get("k", [10, 20]), "k")
     cfg.split = v.split(raw.get("split", {}))

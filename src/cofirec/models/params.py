@@ -6,6 +6,7 @@ import types
 import typing
 from typing import Any, Literal
 
+from cofirec._seeds import check_seed
 from cofirec.errors import ConfigError
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -51,8 +52,8 @@ def _check_seeds(model: Any) -> None:
     """Seeds must be non-negative integers (numpy refuses negative seeds deep inside ``fit`` otherwise)."""
     for key in SEED_PARAMS:
         value = getattr(model, key, None)
-        if isinstance(value, int) and not isinstance(value, bool) and value < 0:
-            raise ConfigError(f"{model.name or type(model).__name__}: parameter {key}={value} should be a non-negative integer seed")
+        if isinstance(value, int) and not isinstance(value, bool):
+            check_seed(value, f"{model.name or type(model).__name__}: parameter {key}")
 
 
 def coerce_value(label: str, hint: Any, value: Any) -> Any:
