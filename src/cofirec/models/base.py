@@ -101,6 +101,14 @@ def _placeholder_id(ids: np.ndarray) -> Any:
     return next(o for o in options if o not in taken)
 
 
+def raw_id_array(values: Any, what: str) -> np.ndarray:
+    """Raw ids (a scalar or a flat sequence) as a 1-d array; DataError naming ``what`` for nested lists."""
+    arr = np.atleast_1d(np.asarray(values))
+    if arr.ndim != 1:
+        raise DataError(f"{what}: expected one id or a flat list of ids, got an array of shape {arr.shape}")
+    return arr
+
+
 def check_top_n(n: Any, what: str = "recommend") -> int:
     """``n`` of a top-N call as an int; ConfigError unless it is a positive integer."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
@@ -337,10 +345,10 @@ class Recommender:
         Ratings are clipped to the training range.
         """
         self._check_fitted()
-        u = self.user_map_.lookup(users)
-        i = self.item_map_.lookup(items)
+        u = self.user_map_.lookup(raw_id_array(users, "predict: users"))
+        i = self.item_map_.lookup(raw_id_array(items, "predict: items"))
         if len(u) != len(i):
-            raise ValueError(f"predict: {len(u)} users but {len(i)} items")
+            raise DataError(f"predict: {len(u)} users but {len(i)} items (one item per user, pairwise)")
         known = (u >= 0) & (i >= 0)
         out = np.full(len(u), self.global_mean_ if self.kind_ != "implicit" else 0.0, dtype=np.float32)
         cold_user = (u < 0) & (i >= 0)
@@ -369,11 +377,11 @@ class Recommender:
         n = check_top_n(n)
         self._check_fitted()
         single = np.ndim(users) == 0
-        raw_users = np.atleast_1d(np.asarray(users))
+        raw_users = raw_id_array(users, "recommend: users")
         uidx = self.user_map_.lookup(raw_users)
         allowed = None
         if candidates is not None:
-            cidx = self.item_map_.lookup(candidates)
+            cidx = self.item_map_.lookup(raw_id_array(candidates, "recommend: candidates"))
             allowed = np.zeros(self.n_items, dtype=bool)
             allowed[cidx[cidx >= 0]] = True
         n_eff = int(min(n, self.n_items))
