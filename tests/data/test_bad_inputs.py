@@ -43,6 +43,7 @@ ERRORS = {
     "whitespace_line.tsv": (2, "expected 3 fields, got 1", (1, 2)),
     "blank_lines_between.tsv": (7, "expected 3 fields, got 2", (1, 3)),
     "quoted_ids.csv": (4, "expected 3 fields, got 2", (1, 2)),
+    "rating_and_label.tsv": (1, "pick one with --columns / columns=: user,item,rating,-,timestamp reads 'rating'", None),
 }
 
 

@@ -355,12 +355,13 @@ def evaluate(
 
 
 def default_protocol(model: Any, *, sampled: bool = False) -> str:
-    """sampled with negatives; binary for binary models; rating for explicit rating predictors; else ranking."""
+    """sampled with negatives; binary for binary models that predict labels; rating for explicit rating
+    predictors; else ranking (binary labels: the likes are the relevant items)."""
     if sampled:
         return "sampled"
     kind = getattr(model, "kind_", "explicit")
     if kind == "binary":
-        return "binary"
+        return "binary" if getattr(model, "predicts_ratings", True) else "ranking"
     if kind == "explicit" and getattr(model, "predicts_ratings", True):
         return "rating"
     return "ranking"

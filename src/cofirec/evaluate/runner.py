@@ -56,7 +56,8 @@ def evaluate(
     negatives : SampledNegatives
         Required by ``sampled``: each row's user, positive item and negatives (raw ids).
     relevance_threshold : float, optional
-        ``ranking``: only test rows with rating >= threshold are relevant (users with none are left out).
+        ``ranking``: only test rows with rating >= threshold are relevant (users with none are left out);
+        without it every test row is relevant, except for binary test data, where the likes (label 1) are.
         ``binary``: labels are ``rating >= threshold``.
     batch_size : int, optional
         Pairs per ``predict`` call (rating, binary; default 1,000,000), users per ``recommend`` call
@@ -193,7 +194,10 @@ def _evaluate_binary(model, test: Interactions, threshold: float | None, batch_s
 
 # ---------------------------------------------------------------------- full ranking
 def _evaluate_ranking(model, test: Interactions, ks: list[int], threshold: float | None, batch_size: int | None) -> dict[str, float]:
-    relevant = np.ones(len(test), dtype=bool) if threshold is None else test.ratings >= threshold
+    if threshold is None:  # binary labels: the likes are the relevant items, dislikes are not
+        relevant = test.ratings > 0 if test.kind == "binary" else np.ones(len(test), dtype=bool)
+    else:
+        relevant = test.ratings >= threshold
     if not relevant.any():
         raise DataError(f"ranking protocol: no test rating >= {threshold} in {test.name or 'the test set'}")
     rel_users = test.users[relevant].astype(np.int64)
