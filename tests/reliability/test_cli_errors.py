@@ -330,3 +330,22 @@ def test_piped_stderr_has_no_blank_lines(ratings, tmp_path):
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "" not in proc.stderr.splitlines() and "" not in proc.stdout.splitlines(), (proc.stdout, proc.stderr)
+
+
+def test_unusable_tune_storage_is_a_user_error(cli, ratings):
+    """Was exit 1 with sqlalchemy's NoSuchModuleError."""
+    res = cli("tune", "mean", "--train", ratings, "--test", ratings, "--trials", "1", "--storage", "bogus://x")
+    one_error_line(res, "--storage", "bogus://x")
+
+
+def test_cli_user_who_has_seen_everything(cli, tmp_path):
+    """Was a list of the user's own items under 'items this user has not rated'."""
+    path = tmp_path / "all.tsv"
+    path.write_text("user\titem\trating\n1\t10\t5\n1\t11\t3\n2\t10\t4\n")
+    assert cli("train", "popularity", "--train", path, "--out", tmp_path / "m").code == 0
+    res = cli("recommend", tmp_path / "m", "--user", "1", "--user", "2", "--json")
+    assert res.code == 0, res.stderr
+    assert [r["items"] for r in res.json()] == [[], [11]]
+    assert "fewer than 10 items left" in res.stderr
+    lines = cli("recommend", tmp_path / "m", "--all-users", "-n", "5").stdout.splitlines()
+    assert [json.loads(line)["items"] for line in lines] == [[], [11]]
