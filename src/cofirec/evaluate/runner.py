@@ -161,8 +161,8 @@ def _binary_labels(model, test: Interactions, threshold: float | None) -> np.nda
     if fitted_threshold is not None:
         return (r >= fitted_threshold).astype(np.float64)
     raise DataError(
-        f"binary protocol: test ratings of {test.name or 'the test set'} are not 0/1; pass relevance_threshold "
-        "(e.g. 4.0; command line: --relevance 4) or binarize the data"
+        f"binary protocol: test ratings of {test.name or 'the test set'} are not 0/1; give the like threshold "
+        "with --relevance 4 (Python: relevance_threshold=4.0), or fit and test on labels (--target binary:4)"
     )
 
 
