@@ -4,7 +4,7 @@ Every command lives in a small module (``data_cmds``, ``model_cmds``, ``experime
 to :data:`app` through ``register(app)``. Errors a user can cause (:class:`~cofirec.errors.CofirecError`,
 missing files, usage mistakes, Ctrl-C) end as one line ``error: <message>`` on stderr and exit code 2;
 anything else is a bug: one line ``error: internal error: ...`` and exit code 1. ``cofirec --debug CMD`` (or
-``COFIREC_DEBUG=1``) shows the full traceback instead. Under ``--json`` (or ``--format json``) the error is
+``COFIREC_DEBUG=1``) shows the full traceback instead. Under ``--json`` (or ``--format json/jsonl``) the error is
 also printed on stdout as one JSON object ``{"error": ..., "kind": ..., "exit_code": ...}``.
 """
 
