@@ -349,3 +349,10 @@ def test_cli_user_who_has_seen_everything(cli, tmp_path):
     assert "fewer than 10 items left" in res.stderr
     lines = cli("recommend", tmp_path / "m", "--all-users", "-n", "5").stdout.splitlines()
     assert [json.loads(line)["items"] for line in lines] == [[], [11]]
+
+
+def test_compare_json_with_every_model_failing_prints_one_document(cli, ratings):
+    """Was the results document followed by the error object: stdout no longer parsed as JSON."""
+    res = cli("compare", "--train", ratings, "--test", ratings, "--models", "mf", "--implicit", "--json")
+    assert res.code == 2
+    assert res.json()["kind"] == "error" and "no model finished" in res.json()["error"]

@@ -260,6 +260,9 @@ def compare_cmd(
             note(f"{label}: fitted in {row['fit_s']:.2f}s, evaluated in {row['eval_s']:.2f}s")
 
     result, path = run_comparison(cfg, report_dir=report, command=command, on_model=progress)
+    failed = sum(1 for row in result.rows if row.get("error"))
+    if json_out and result.rows and failed == len(result.rows):  # stdout gets the one error object, not two documents
+        raise CofirecError(f"compare: no model finished ({failed} of {len(result.rows)} failed or were skipped; see the notes above)")
     if json_out:
         emit_json({"command": command, "protocol": result.protocol, "k": list(result.k), "data": result.data, "metrics": result.metrics,
                    "rows": result.rows, "report": str(path) if path else None})
@@ -267,7 +270,6 @@ def compare_cmd(
         print_comparison(result)
         if path is not None:
             stdout_console().print(f"report: {path}", markup=False)
-    failed = sum(1 for row in result.rows if row.get("error"))
     if result.rows and failed == len(result.rows):
         raise CofirecError(f"compare: no model finished ({failed} of {len(result.rows)} failed or were skipped; see the notes above)")
 
