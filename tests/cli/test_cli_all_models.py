@@ -46,7 +46,7 @@ def test_model_through_cli(cli, tiny_file, tmp_path, name):
     assert {"rmse", "ndcg@5", "auc"} & set(values)
     rec = cli("recommend", out, "--user", "1", "-n", "3", "--json")
     assert rec.code == 0, rec.stderr
-    assert len(rec.json()["items"]) == 3
+    assert len(rec.json()[0]["items"]) == 3
     sim = cli("similar", out, "--item", "2", "-n", "3", "--json")
     assert sim.code == 0, sim.stderr
     assert 2 not in sim.json()["items"]

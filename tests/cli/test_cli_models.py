@@ -98,7 +98,7 @@ def test_recommend_one_user_excludes_seen_and_follows_popularity(cli, pop_run):
     user = int(train.user.iloc[0])
     res = cli("recommend", pop_run, "--user", user, "-n", "5", "--json")
     assert res.code == 0, res.stderr
-    rec = res.json()
+    [rec] = res.json()  # always a list of records, one per user
     assert rec["user"] == user and rec["known"] is True and len(rec["items"]) == 5
     seen = set(train.item[train.user == user])
     assert not seen & set(rec["items"])
@@ -119,7 +119,7 @@ def test_recommend_table_mentions_unseen(cli, pop_run):
 def test_recommend_unknown_user_falls_back_with_notice(cli, pop_run):
     res = cli("recommend", pop_run, "--user", "424242", "-n", "4", "--json")
     assert res.code == 0, res.stderr
-    rec = res.json()
+    [rec] = res.json()
     assert rec["known"] is False and len(rec["items"]) == 4
     assert "424242" in res.stderr and "not in the training data" in res.stderr
     counts = _frame(pop_run / "train.tsv").item.value_counts()
@@ -133,7 +133,7 @@ def test_recommend_all_users_jsonl(cli, pop_run):
     train = _frame(pop_run / "train.tsv")
     assert [r["user"] for r in lines] == sorted(train.user.unique().tolist())
     assert all(set(r) == {"user", "items", "scores", "known"} and len(r["items"]) == 3 for r in lines)
-    one = cli("recommend", pop_run, "--user", lines[10]["user"], "-n", "3", "--json").json()
+    one = cli("recommend", pop_run, "--user", lines[10]["user"], "-n", "3", "--json").json()[0]
     assert one == lines[10], "a streamed line carries the same fields and values as --user"
 
 
@@ -141,7 +141,7 @@ def test_recommend_all_users_lines_carry_titles(cli, synth_file, synth_items, tm
     out = tmp_path / "pop-titles"
     assert cli("train", "popularity", "--train", synth_file, "--metadata", synth_items, "--out", out).code == 0
     lines = [json.loads(line) for line in cli("recommend", out, "--all-users", "-n", "2").stdout.splitlines()]
-    one = cli("recommend", out, "--user", lines[3]["user"], "-n", "2", "--json").json()
+    one = cli("recommend", out, "--user", lines[3]["user"], "-n", "2", "--json").json()[0]
     assert lines[3] == one and len(one["titles"]) == 2 and one["titles"][0].startswith("Item ")
 
 
@@ -269,7 +269,7 @@ def test_metadata_titles_and_title_lookup(cli, synth_file, synth_items, tmp_path
     out = tmp_path / "pop"
     res = cli("train", "popularity", "--train", synth_file, "--metadata", synth_items, "--out", out)
     assert res.code == 0, res.stderr
-    rec = cli("recommend", out, "--user", "1", "-n", "3", "--json").json()
+    rec = cli("recommend", out, "--user", "1", "-n", "3", "--json").json()[0]
     assert len(rec["titles"]) == 3 and all(t.startswith(f"Item {i} (") for i, t in zip(rec["items"], rec["titles"]))
     one = cli("similar", out, "--item", "ITEM 7 (", "-n", "2", "--json")  # case-insensitive substring
     assert one.code == 0, one.stderr
@@ -302,9 +302,9 @@ def test_recommend_all_users_json_array_and_include_seen(cli, pop_run):
     user = int(train.user[train.item == top.index[0]].iloc[0])  # a user who rated the most popular item
     best = set(top[top == top.iloc[0]].index.tolist())
     seen = set(train.item[train.user == user].tolist())
-    rec = cli("recommend", pop_run, "--user", user, "-n", "1", "--include-seen", "--json").json()
+    rec = cli("recommend", pop_run, "--user", user, "-n", "1", "--include-seen", "--json").json()[0]
     assert rec["items"][0] in best
-    rec = cli("recommend", pop_run, "--user", user, "-n", "1", "--json").json()
+    rec = cli("recommend", pop_run, "--user", user, "-n", "1", "--json").json()[0]
     assert rec["items"][0] not in seen
 
 
@@ -364,5 +364,5 @@ def test_implicit_target_never_recommends_low_rated_items_back(cli, synth_file, 
     n_unrated = ratings.item.nunique() - len(rated)
     res = cli("recommend", out, "--user", user, "-n", n_unrated + 5, "--json")
     assert res.code == 0, res.stderr
-    items = {int(i) for i in res.json()["items"]}
+    items = {int(i) for i in res.json()[0]["items"]}
     assert items and not items & rated

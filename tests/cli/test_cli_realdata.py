@@ -57,7 +57,7 @@ def test_title_lookup_and_similar(cli, runs):
 
 def test_recommend_titles_and_all_users(cli, runs):
     res = cli("recommend", runs / "item-knn", "--user", "1", "-n", "5", "--json")
-    rec = res.json()
+    [rec] = res.json()
     assert rec["known"] and len(rec["titles"]) == 5 and all(rec["titles"])
     seen = {int(line.split("\t")[1]) for line in (runs / "item-knn" / "train.tsv").read_text().splitlines()[1:] if line.startswith("1\t")}
     assert not seen & set(rec["items"])

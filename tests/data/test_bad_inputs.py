@@ -43,6 +43,7 @@ ERRORS = {
     "whitespace_line.tsv": (2, "expected 3 fields, got 1", (1, 2)),
     "blank_lines_between.tsv": (7, "expected 3 fields, got 2", (1, 3)),
     "quoted_ids.csv": (4, "expected 3 fields, got 2", (1, 2)),
+    "rating_and_label.tsv": (1, "pick one with --columns / columns=: user,item,rating,-,timestamp reads 'rating'", None),
 }
 
 
@@ -114,7 +115,7 @@ def test_unknown_and_excess_column_names(tmp_path):
     path.write_text("1,10,4\n2,11,5\n")
     with pytest.raises(DataError, match=r"r.csv: unknown column name 'film'"):
         read_ratings_file(path, columns=["user", "film", "rating"])
-    with pytest.raises(DataError, match=r"r.csv, line 1: columns= names 4 columns but the line has 3 fields"):
+    with pytest.raises(DataError, match=r"r.csv, line 1: --columns / columns= names 4 columns but the line has 3 fields"):
         read_ratings_file(path, columns=["user", "item", "rating", "timestamp"])
     with pytest.raises(DataError, match=r"no item column"):
         read_ratings_file(path, columns=["user", "-", "rating"])
@@ -148,7 +149,7 @@ def test_unrecognised_header_tells_how_to_name_the_columns(tmp_path):
         read_ratings_file(path)
     wide = tmp_path / "w.tsv"
     wide.write_text("1\t2\t5\t9\t7\n")
-    with pytest.raises(DataError, match=r"5 fields but no header.*columns=.*--columns"):
+    with pytest.raises(DataError, match=r"5 fields but no header.*--columns.*columns="):
         read_ratings_file(wide)
 
 

@@ -104,7 +104,7 @@ def test_binary_needs_probabilities(hand):
     model = Popularity().fit(train.binarize(4.0))  # counts, not probabilities
     with pytest.raises(DataError, match=r"needs probabilities.*\[0.444444, 3\]"):
         evaluate(model, test.binarize(4.0), protocol="binary")
-    with pytest.raises(DataError, match=r"not 0/1; pass relevance_threshold \(e.g. 4.0; command line: --relevance 4\)"):
+    with pytest.raises(DataError, match=r"not 0/1; give the like threshold with --relevance 4 \(Python: relevance_threshold=4.0\)"):
         evaluate(GlobalMean().fit(train), test, protocol="binary")
 
 

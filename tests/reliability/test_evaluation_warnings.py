@@ -236,7 +236,7 @@ def test_metadata_titles_must_agree_with_the_data(cli, real_data, tmp_path):
     same = cli("train", "popularity", "--train", real_data("ml-100k") / "u1.base", "--metadata", real_data("ml-100k"), "--out", tmp_path / "ok")
     assert same.code == 0, same.stderr
     rec = cli("recommend", tmp_path / "ok", "--user", "1", "--json")
-    assert rec.json()["titles"][0]
+    assert rec.json()[0]["titles"][0]
 
 
 def test_check_metadata_on_synthetic_frames():

@@ -36,6 +36,14 @@ ColumnsOpt = Annotated[
     str | None,
     typer.Option("--columns", help="Column order of a plain ratings file, e.g. user,item,rating,timestamp.", show_default=False),
 ]
+SepOpt = Annotated[
+    str | None,
+    typer.Option("--sep", help="Field separator of a ratings file: a character or string, or tab, comma, space, pipe, semicolon (default: detected).", show_default=False),
+]
+EncodingOpt = Annotated[
+    str | None,
+    typer.Option("--encoding", help="Text encoding of a ratings file that is not UTF-8, e.g. latin-1.", show_default=False),
+]
 OnBadLinesOpt = Annotated[
     str,
     typer.Option("--on-bad-lines", help="Malformed lines: 'error' (default, names file and line) or 'skip' (counted)."),
@@ -54,7 +62,7 @@ StrictOpt = Annotated[bool, typer.Option("--strict", help="More than 10% of test
 AllowUnknownOpt = Annotated[bool, typer.Option("--allow-unknown", help="Evaluate even when every test user (or item) is unknown to the model (a warning).")]
 TargetOpt = Annotated[
     str | None,
-    typer.Option("--target", help="explicit | implicit[:MIN] | binary:T (rating >= T is a like).", show_default=False),
+    typer.Option("--target", help="explicit | implicit[:MIN] | binary:T (rating >= T is a like; bare 'binary' only for 0/1 label data).", show_default=False),
 ]
 
 _TARGET_RE = re.compile(r"^(explicit|rating|implicit|binary)(?::(-?\d+(?:\.\d+)?))?$")
@@ -129,6 +137,31 @@ def parse_columns(text: str | None) -> list[str] | None:
     return cols
 
 
+_SEP_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "space": " ", "pipe": "|", "semicolon": ";"}
+
+
+def parse_sep(text: str | None) -> str | None:
+    """``--sep``: a literal separator, or a name (tab, comma, space, pipe, semicolon; ``\\t`` for tab)."""
+    if text is None:
+        return None
+    sep = _SEP_NAMES.get(text.strip().lower(), text)
+    if sep == "":
+        raise ConfigError("--sep '': give a separator such as tab, comma or '::'")
+    return sep
+
+
+def parse_encoding(text: str | None) -> str | None:
+    """``--encoding``: a codec name Python knows (checked here, so a typo is a clear error)."""
+    if text is None:
+        return None
+    import codecs
+
+    try:
+        return codecs.lookup(text.strip()).name
+    except LookupError:
+        raise ConfigError(f"--encoding {text!r}: unknown text encoding (e.g. utf-8, latin-1, cp1252)") from None
+
+
 def parse_on_bad_lines(value: str) -> Literal["error", "skip"]:
     value = value.strip().lower()
     if value not in ("error", "skip"):
@@ -156,7 +189,11 @@ class Target:
 
 
 def parse_target(text: str | None, implicit: bool = False) -> Target:
-    """``--target`` and ``--implicit`` -> :class:`Target` (``binary`` without a threshold means 4)."""
+    """``--target`` and ``--implicit`` -> :class:`Target`.
+
+    ``binary`` without a threshold keeps value None: it applies to data that already holds 0/1 labels;
+    :func:`apply_target` refuses it for explicit ratings (which need ``binary:T``).
+    """
     if text is None or not text.strip():
         return Target("implicit") if implicit else Target()
     m = _TARGET_RE.match(text.strip().lower())
@@ -166,8 +203,6 @@ def parse_target(text: str | None, implicit: bool = False) -> Target:
     value = float(m.group(2)) if m.group(2) is not None else None
     if implicit and kind != "implicit":
         raise ConfigError(f"--implicit contradicts --target {text}")
-    if kind == "binary" and value is None:
-        value = 4.0
     if kind == "explicit" and value is not None:
         raise ConfigError(f"--target {text!r}: explicit takes no threshold")
     return Target(kind, value)  # type: ignore[arg-type]
@@ -181,21 +216,31 @@ def load_source(
     columns: str | None = None,
     on_bad_lines: str = "error",
     download: bool = True,
+    sep: str | None = None,
+    encoding: str | None = None,
+    ignore_label: bool = False,
 ) -> "Interactions":
-    """Load a dataset name, MovieLens-layout folder or plain ratings file; report skipped lines and warnings."""
+    """Load a dataset name, MovieLens-layout folder or plain ratings file; report skipped lines and warnings.
+
+    ``ignore_label``: a file with both a rating and a 0/1 label column is read with its ratings (for
+    ``--target binary:T``, which derives the labels), with a note, instead of being refused.
+    """
     mode = parse_on_bad_lines(on_bad_lines)
     cols = parse_columns(columns)
+    reader = {"sep": parse_sep(sep), "encoding": parse_encoding(encoding)}
     try:
         from cofirec.data.resolve import load_dataset
     except ModuleNotFoundError as exc:  # resolver not installed: plain files still work
         if exc.name != "cofirec.data.resolve":
             raise
         if Path(source).is_file():
-            return read_file(source, columns=columns, on_bad_lines=mode)
+            return read_file(source, columns=columns, on_bad_lines=mode, sep=sep, encoding=encoding, ignore_label=ignore_label)
         raise DataError(f"{source}: not a file, and dataset names/folders need cofirec.data.resolve (not available)") from None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        data = load_dataset(str(source), data_dir=data_dir, columns=cols, on_bad_lines=mode, download=download)
+        data = _with_label_choice(
+            lambda c: load_dataset(str(source), data_dir=data_dir, columns=c, on_bad_lines=mode, download=download, **reader), cols, ignore_label
+        )
     for w in caught:
         if issubclass(w.category, (UserWarning, RuntimeWarning)):
             note(str(w.message))
@@ -203,7 +248,15 @@ def load_source(
     return data
 
 
-def read_file(path: str | Path, *, columns: str | None = None, on_bad_lines: str = "error") -> "Interactions":
+def read_file(
+    path: str | Path,
+    *,
+    columns: str | None = None,
+    on_bad_lines: str = "error",
+    sep: str | None = None,
+    encoding: str | None = None,
+    ignore_label: bool = False,
+) -> "Interactions":
     """Read a plain ratings file (train/test files written by ``cofirec split``/``train``, or any ratings file)."""
     path = Path(path)
     if not path.exists():
@@ -214,12 +267,27 @@ def read_file(path: str | Path, *, columns: str | None = None, on_bad_lines: str
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        data = read_ratings_file(path, columns=parse_columns(columns), on_bad_lines=parse_on_bad_lines(on_bad_lines))
+        mode, reader = parse_on_bad_lines(on_bad_lines), {"sep": parse_sep(sep), "encoding": parse_encoding(encoding)}
+        data = _with_label_choice(lambda c: read_ratings_file(path, columns=c, on_bad_lines=mode, **reader), parse_columns(columns), ignore_label)
     for w in caught:
         if issubclass(w.category, (UserWarning, RuntimeWarning)):
             note(str(w.message))
     report_skipped(data, caught_messages=[str(w.message) for w in caught])
     return data
+
+
+def _with_label_choice(read, columns: list[str] | None, ignore_label: bool) -> "Interactions":
+    """``read(columns)``; a rating + label header clash is resolved to the ratings (with a note) when
+    ``ignore_label`` is set and no ``--columns`` was given, else the reader's error (naming the flags) stands."""
+    from cofirec.data.readers import DuplicateColumnError
+
+    try:
+        return read(columns)
+    except DuplicateColumnError as exc:
+        if not ignore_label or columns is not None or exc.rating_columns is None:
+            raise
+        note("the file has both rating and label columns: --target binary derives likes from the ratings, the label column is ignored")
+        return read(exc.rating_columns)
 
 
 def skipped_lines(data: "Interactions") -> int:
@@ -276,11 +344,18 @@ def apply_target(data: "Interactions", target: Target) -> "Interactions":
             raise DataError(f"{data.name or 'data'}: --target implicit:{target.value:g} keeps no interaction ({_rating_range(data)})")
         return out
     if target.kind == "binary":
+        import numpy as np
+
         if data.kind == "binary":
             return data
         if data.kind != "explicit":
             raise DataError(f"{data.name or 'data'}: --target binary needs explicit ratings, data is {data.kind}")
-        threshold = float(target.value if target.value is not None else 4.0)
+        if target.value is None and np.isin(data.ratings, (0.0, 1.0)).all():
+            target = Target("binary", 1.0)  # a 0/1 label column read as ratings: 1 is a like
+        if target.value is None:
+            raise ConfigError(f"--target binary: {data.name or 'the data'} holds ratings ({_rating_range(data)}), not 0/1 labels; "
+                              "give the like threshold, e.g. --target binary:4 (rating >= 4 is a like)")
+        threshold = float(target.value)
         out = data.binarize(threshold)
         positives = int(out.ratings.sum()) if len(out) else 0
         if len(out) and positives in (0, len(out)):

@@ -11,8 +11,10 @@ from cofirec.cli.common import (
     ColumnsOpt,
     DataDirOpt,
     DownloadOpt,
+    EncodingOpt,
     JsonOpt,
     OnBadLinesOpt,
+    SepOpt,
     emit_json,
     fmt_number,
     load_source,
@@ -55,12 +57,14 @@ def info(
     source: SourceArg,
     data_dir: DataDirOpt = None,
     columns: ColumnsOpt = None,
+    sep: SepOpt = None,
+    encoding: EncodingOpt = None,
     on_bad_lines: OnBadLinesOpt = "error",
     download: DownloadOpt = True,
     json_out: JsonOpt = False,
 ) -> None:
     """Users, items, ratings, sparsity, rating histogram and activity quantiles of a dataset."""
-    data = load_source(source, data_dir=data_dir, columns=columns, on_bad_lines=on_bad_lines, download=download)
+    data = load_source(source, data_dir=data_dir, columns=columns, on_bad_lines=on_bad_lines, download=download, sep=sep, encoding=encoding)
     stats = data.stats()
     n_skipped = skipped_lines(data)
     if n_skipped:
@@ -121,12 +125,14 @@ def split(
     fold: Annotated[int, typer.Option("--fold", help="Which fold is the test set (kfold).")] = 0,
     data_dir: DataDirOpt = None,
     columns: ColumnsOpt = None,
+    sep: SepOpt = None,
+    encoding: EncodingOpt = None,
     on_bad_lines: OnBadLinesOpt = "error",
     download: DownloadOpt = True,
     json_out: JsonOpt = False,
 ) -> None:
     """Split a dataset into OUT/train.tsv and OUT/test.tsv and print the split report."""
-    data = load_source(source, data_dir=data_dir, columns=columns, on_bad_lines=on_bad_lines, download=download)
+    data = load_source(source, data_dir=data_dir, columns=columns, on_bad_lines=on_bad_lines, download=download, sep=sep, encoding=encoding)
     _, report = write_split(data, out, method=method, test_ratio=test_ratio, seed=seed, k=k, fold=fold)
     if json_out:
         emit_json(report)

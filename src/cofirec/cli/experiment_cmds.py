@@ -15,7 +15,22 @@ from typing import Annotated, Any
 
 import typer
 
-from cofirec.cli.common import ColumnsOpt, DataDirOpt, ImplicitOpt, JsonOpt, MetadataOpt, TargetOpt, emit_json, fmt_number, note, stdout_console
+from cofirec.cli.common import (
+    ColumnsOpt,
+    DataDirOpt,
+    EncodingOpt,
+    ImplicitOpt,
+    JsonOpt,
+    MetadataOpt,
+    SepOpt,
+    TargetOpt,
+    emit_json,
+    fmt_number,
+    note,
+    parse_encoding,
+    parse_sep,
+    stdout_console,
+)
 from cofirec.errors import CofirecError, ConfigError
 from cofirec.cli.common import AllowUnknownOpt, StrictOpt  # unknown-id policy options
 
@@ -49,6 +64,8 @@ def build_config(
     test: Path | None = None,
     data_dir: Path | None = None,
     columns: str | None = None,
+    sep: str | None = None,
+    encoding: str | None = None,
     metadata: Path | None = None,
     implicit: bool = False,
     target: str | None = None,
@@ -74,7 +91,8 @@ def build_config(
         raw.update(dataset=dataset, train=None, test=None)
     if train is not None or test is not None:
         raw.update(train=_path(train), test=_path(test), dataset=None)
-    for key, value in (("data_dir", _path(data_dir)), ("columns", columns), ("metadata", _path(metadata)), ("target", target),
+    for key, value in (("data_dir", _path(data_dir)), ("columns", columns), ("sep", parse_sep(sep)), ("encoding", parse_encoding(encoding)),
+                       ("metadata", _path(metadata)), ("target", target),
                        ("seed", seed), ("protocol", protocol), ("negatives", _path(negatives))):
         if value is not None:
             raw[key] = value
@@ -160,7 +178,8 @@ def reproduce_command(command: str, cfg, report_dir: Path | None, extra: list[st
         else:
             args += ["--train", str(cfg.train), "--test", str(cfg.test)]
         for flag, value in (("--columns", cfg.columns if isinstance(cfg.columns, str) or cfg.columns is None else ",".join(cfg.columns)),
-                            ("--metadata", cfg.metadata), ("--target", cfg.target), ("--negatives", cfg.negatives)):
+                            ("--sep", cfg.sep), ("--encoding", cfg.encoding), ("--metadata", cfg.metadata), ("--target", cfg.target),
+                            ("--negatives", cfg.negatives)):
             if value is not None:
                 args += [flag, str(value)]
         if cfg.implicit:
@@ -219,6 +238,8 @@ def compare_cmd(
     report: ReportOpt = None,
     data_dir: DataDirOpt = None,
     columns: ColumnsOpt = None,
+    sep: SepOpt = None,
+    encoding: EncodingOpt = None,
     metadata: MetadataOpt = None,
     implicit: ImplicitOpt = False,
     target: TargetOpt = None,
@@ -232,7 +253,7 @@ def compare_cmd(
     from cofirec.experiments.compare import run_comparison
 
     cfg = build_config(config, label="compare", dataset=dataset, train=train, test=test, data_dir=data_dir, columns=columns,
-                       metadata=metadata, implicit=implicit, target=target, split=split, test_ratio=test_ratio, folds=folds,
+                       sep=sep, encoding=encoding, metadata=metadata, implicit=implicit, target=target, split=split, test_ratio=test_ratio, folds=folds,
                        fold=fold, split_seed=split_seed, seed=seed, protocol=protocol, k=k, negatives=negatives, models=models,
                        params=params)
     command = reproduce_command("compare", cfg, report)
@@ -246,6 +267,9 @@ def compare_cmd(
             note(f"{label}: fitted in {row['fit_s']:.2f}s, evaluated in {row['eval_s']:.2f}s")
 
     result, path = run_comparison(cfg, report_dir=report, command=command, on_model=progress, strict=strict, allow_unknown=allow_unknown)
+    failed = sum(1 for row in result.rows if row.get("error"))
+    if json_out and result.rows and failed == len(result.rows):  # stdout gets the one error object, not two documents
+        raise CofirecError(f"compare: no model finished ({failed} of {len(result.rows)} failed or were skipped; see the notes above)")
     if json_out:
         emit_json({"command": command, "protocol": result.protocol, "k": list(result.k), "data": result.data, "metrics": result.metrics,
                    "rows": result.rows, "report": str(path) if path else None})
@@ -253,7 +277,6 @@ def compare_cmd(
         print_comparison(result)
         if path is not None:
             stdout_console().print(f"report: {path}", markup=False)
-    failed = sum(1 for row in result.rows if row.get("error"))
     if result.rows and failed == len(result.rows):
         raise CofirecError(f"compare: no model finished ({failed} of {len(result.rows)} failed or were skipped; see the notes above)")
 
@@ -323,6 +346,8 @@ def tune_cmd(
     report: ReportOpt = None,
     data_dir: DataDirOpt = None,
     columns: ColumnsOpt = None,
+    sep: SepOpt = None,
+    encoding: EncodingOpt = None,
     metadata: MetadataOpt = None,
     implicit: ImplicitOpt = False,
     target: TargetOpt = None,
@@ -338,7 +363,7 @@ def tune_cmd(
 
     if report is None and storage is None:
         raise ConfigError("tune: --report DIR is required (trials are stored in DIR/study.db so the search can resume)")
-    cfg = build_config(config, label="tune", dataset=dataset, train=train, test=test, data_dir=data_dir, columns=columns, metadata=metadata,
+    cfg = build_config(config, label="tune", dataset=dataset, train=train, test=test, data_dir=data_dir, columns=columns, sep=sep, encoding=encoding, metadata=metadata,
                        implicit=implicit, target=target, split=split, test_ratio=test_ratio, folds=folds, fold=fold, split_seed=split_seed,
                        seed=seed, k=k, require_models=False)
     if trials is not None:

@@ -3,13 +3,17 @@
 Every command lives in a small module (``data_cmds``, ``model_cmds``, ``experiment_cmds``) that adds itself
 to :data:`app` through ``register(app)``. Errors a user can cause (:class:`~cofirec.errors.CofirecError`,
 missing files, usage mistakes, Ctrl-C) end as one line ``error: <message>`` on stderr and exit code 2;
-anything else exits 1 with one line too. ``COFIREC_DEBUG=1`` shows the full traceback instead.
+anything else is a bug: one line ``error: internal error: ...`` and exit code 1. ``cofirec --debug CMD`` (or
+``COFIREC_DEBUG=1``) shows the full traceback instead. Under ``--json`` (or ``--format json/jsonl``) the error is
+also printed on stdout as one JSON object ``{"error": ..., "kind": ..., "exit_code": ...}``.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import os
+import re
 import sys
 import warnings
 from contextlib import contextmanager
@@ -24,7 +28,13 @@ EXIT_USER_ERROR = 2
 EXIT_FAILURE = 1
 
 
+_DEBUG_FLAG = {"on": False}  # set by the root ``--debug`` option for the command being run
+
+
 def debug_enabled() -> bool:
+    """``cofirec --debug`` or ``COFIREC_DEBUG=1``: show tracebacks instead of one-line errors."""
+    if _DEBUG_FLAG["on"]:
+        return True
     return os.environ.get("COFIREC_DEBUG", "").strip().lower() not in ("", "0", "false", "no", "off")
 
 
@@ -37,8 +47,49 @@ def error_line(exc: BaseException) -> tuple[str, int]:
     if isinstance(exc, OSError):
         return _os_error_line(exc), EXIT_USER_ERROR
     text = _one_line(str(exc))
+    if isinstance(exc, MemoryError):
+        return f"out of memory{': ' + text if text else ''} (use smaller parameters or data)", EXIT_FAILURE
     head = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    return f"{head} (set COFIREC_DEBUG=1 for the traceback)", EXIT_FAILURE
+    return f"internal error: {head} (a bug in cofirec; rerun with 'cofirec --debug ...' or COFIREC_DEBUG=1 for the traceback)", EXIT_FAILURE
+
+
+def error_kind(exc: BaseException) -> str:
+    """A stable short name of an error for ``--json`` output: ``config``, ``data``, ``unknown_id``, ``artifact``,
+    ``not_fitted``, ``dataset_not_found``, ``file``, ``usage``, ``interrupted``, ``memory`` or ``internal``."""
+    from typer._click.exceptions import UsageError
+
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    if isinstance(exc, UsageError):
+        return "usage"
+    if isinstance(exc, CofirecError):
+        for cls in type(exc).__mro__:
+            if cls is not CofirecError and issubclass(cls, CofirecError) and cls.__module__ == CofirecError.__module__:
+                return re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__.removesuffix("Error")).lower()
+        return "error"
+    if isinstance(exc, OSError):
+        return "file"
+    return "memory" if isinstance(exc, MemoryError) else "internal"
+
+
+def wants_json(args: Sequence[str]) -> bool:
+    """Whether a command's arguments ask for JSON output (``--json``, ``--format json``/``jsonl``)."""
+    args = list(args)
+    if "--" in args:
+        args = args[: args.index("--")]
+    for k, arg in enumerate(args):
+        if arg == "--json" or arg in ("--format=json", "--format=jsonl"):
+            return True
+        if arg == "--format" and k + 1 < len(args) and args[k + 1].lower() in ("json", "jsonl"):
+            return True
+    return False
+
+
+def report_error(message: str, kind: str, code: int, *, as_json: bool) -> None:
+    """The error line on stderr, and under ``--json`` the same error as one JSON object on stdout."""
+    sys.stderr.write(f"error: {message}\n")
+    if as_json:
+        sys.stdout.write(json.dumps({"error": message, "kind": kind, "exit_code": code}) + "\n")
 
 
 def _os_error_line(exc: OSError) -> str:
@@ -84,6 +135,8 @@ class CofirecGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
+        _DEBUG_FLAG["on"] = bool(ctx.params.get("debug"))
+        as_json = wants_json([*getattr(ctx, "_protected_args", []), *ctx.args])
         try:
             with warnings.catch_warnings(), rich_on_stderr():
                 if not debug_enabled():
@@ -95,7 +148,7 @@ class CofirecGroup(TyperGroup):
             if debug_enabled():
                 raise
             where = exc.ctx.command_path if exc.ctx is not None else "cofirec"
-            sys.stderr.write(f"error: {_one_line(exc.format_message())} (see '{where} --help')\n")
+            report_error(f"{_one_line(exc.format_message())} (see '{where} --help')", "usage", exc.exit_code, as_json=as_json)
             raise typer.Exit(exc.exit_code) from None
         except (typer.TyperException, BrokenPipeError):
             raise
@@ -103,7 +156,7 @@ class CofirecGroup(TyperGroup):
             if debug_enabled():
                 raise
             message, code = error_line(exc)
-            sys.stderr.write(f"error: {message}\n")
+            report_error(message, error_kind(exc), code, as_json=as_json)
             raise typer.Exit(code) from None
 
 
@@ -129,6 +182,7 @@ def _print_version(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", help="Print the cofirec version and exit.", is_eager=True, callback=_print_version),
+    debug: bool = typer.Option(False, "--debug", help="Show the full traceback of an error (same as COFIREC_DEBUG=1)."),
 ) -> None:
     """cofirec: collaborative-filtering recommenders: data, models, evaluation, experiments."""
 
@@ -164,6 +218,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from typer._click.exceptions import NoArgsIsHelpError
 
     args = list(sys.argv[1:] if argv is None else argv)
+    _DEBUG_FLAG["on"] = "--debug" in args[: next((k for k, a in enumerate(args) if not a.startswith("-")), len(args))]
     try:
         rv = app(args=args, prog_name="cofirec", standalone_mode=False)
     except NoArgsIsHelpError as exc:  # help was printed already
@@ -172,8 +227,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         if debug_enabled():
             raise
         where = exc.ctx.command_path if getattr(exc, "ctx", None) is not None else "cofirec"
-        sys.stderr.write(f"error: {_one_line(exc.format_message())} (see '{where} --help')\n")
-        sys.exit(getattr(exc, "exit_code", EXIT_USER_ERROR))
+        code = getattr(exc, "exit_code", EXIT_USER_ERROR)
+        report_error(f"{_one_line(exc.format_message())} (see '{where} --help')", "usage", code, as_json=wants_json(args))
+        sys.exit(code)
     except typer.Abort:
         sys.stderr.write("error: aborted\n")
         sys.exit(EXIT_FAILURE)
@@ -181,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if debug_enabled():
             raise
         message, code = error_line(exc)
-        sys.stderr.write(f"error: {message}\n")
+        report_error(message, error_kind(exc), code, as_json=wants_json(args))
         sys.exit(code)
     sys.exit(rv if isinstance(rv, int) else 0)
 

@@ -16,10 +16,12 @@ from cofirec.cli.common import (
     ColumnsOpt,
     DataDirOpt,
     DownloadOpt,
+    EncodingOpt,
     ImplicitOpt,
     JsonOpt,
     MetadataOpt,
     OnBadLinesOpt,
+    SepOpt,
     TargetOpt,
     align_to_model,
     apply_target,
@@ -110,6 +112,8 @@ def train(
     refit: Annotated[bool, typer.Option("--refit", help="After early stopping, fit again on all the training data for the chosen epoch count.")] = False,
     data_dir: DataDirOpt = None,
     columns: ColumnsOpt = None,
+    sep: SepOpt = None,
+    encoding: EncodingOpt = None,
     on_bad_lines: OnBadLinesOpt = "error",
     download: DownloadOpt = True,
     json_out: JsonOpt = False,
@@ -118,7 +122,7 @@ def train(
     cfg = _load_config(config)
     spec_name, spec_params = _pick_model(model_name, cfg)
     opts = _merge_config(
-        cfg, dataset=dataset, train_file=train_file, data_dir=data_dir, metadata=metadata, columns=columns, implicit=implicit,
+        cfg, dataset=dataset, train_file=train_file, data_dir=data_dir, metadata=metadata, columns=columns, sep=sep, encoding=encoding, implicit=implicit,
         target=target, split_method=split_method, test_ratio=test_ratio, seed=seed, k_folds=k_folds, fold=fold,
     )
     if out is None:
@@ -133,7 +137,8 @@ def train(
     tgt = parse_target(opts["target"], opts["implicit"])
 
     data = _load_training_data(
-        opts["dataset"], opts["train_file"], data_dir=opts["data_dir"], columns=opts["columns"], on_bad_lines=on_bad_lines, download=download
+        opts["dataset"], opts["train_file"], data_dir=opts["data_dir"], columns=opts["columns"], on_bad_lines=on_bad_lines, download=download,
+        sep=opts["sep"], encoding=opts["encoding"], ignore_label=tgt.kind == "binary" and tgt.value is not None,
     )
     data = attach_metadata(data, opts["metadata"])
     report: dict[str, Any] = {"model": spec_name, "params": model.get_params(), "data": data.name}
@@ -190,6 +195,9 @@ def _merge_config(cfg, **cli: Any) -> dict[str, Any]:
             opts[key] = Path(getattr(cfg, key))
     if opts["columns"] is None and cfg.columns is not None:
         opts["columns"] = cfg.columns if isinstance(cfg.columns, str) else ",".join(cfg.columns)
+    for key in ("sep", "encoding"):
+        if opts[key] is None:
+            opts[key] = getattr(cfg, key, None)
     if not opts["implicit"] and opts["target"] is None:
         opts["implicit"], opts["target"] = cfg.implicit, cfg.target
     if opts["split_method"] is None and opts["dataset"] is not None and opts["dataset"] == cfg.dataset:
@@ -262,14 +270,14 @@ def _build_model(
     return cls.from_params(merged)
 
 
-def _load_training_data(dataset, train_file, *, data_dir, columns, on_bad_lines, download) -> "Interactions":
+def _load_training_data(dataset, train_file, *, data_dir, columns, on_bad_lines, download, **reader: Any) -> "Interactions":
     if dataset is not None and train_file is not None:
         raise ConfigError("train: give either --dataset SOURCE or --train FILE, not both")
     if dataset is None and train_file is None:
         raise ConfigError("train: no data; give --dataset SOURCE (name, folder or file) or --train FILE")
     if train_file is not None:
-        return read_file(train_file, columns=columns, on_bad_lines=on_bad_lines)
-    return load_source(dataset, data_dir=data_dir, columns=columns, on_bad_lines=on_bad_lines, download=download)
+        return read_file(train_file, columns=columns, on_bad_lines=on_bad_lines, **reader)
+    return load_source(dataset, data_dir=data_dir, columns=columns, on_bad_lines=on_bad_lines, download=download, **reader)
 
 
 def _print_train_report(report: dict[str, Any]) -> None:
@@ -309,6 +317,8 @@ def evaluate(
     allow_unknown: AllowUnknownOpt = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed for --sample-negatives.")] = 0,
     columns: ColumnsOpt = None,
+    sep: SepOpt = None,
+    encoding: EncodingOpt = None,
     on_bad_lines: OnBadLinesOpt = "error",
     json_out: JsonOpt = False,
 ) -> None:
@@ -328,7 +338,8 @@ def evaluate(
     if sample_negatives is not None and sample_negatives <= 0:
         raise ConfigError(f"--sample-negatives {sample_negatives}: expected a positive number")
     model = cofirec.load(model_dir)
-    test_data = align_to_model(read_file(test, columns=columns, on_bad_lines=on_bad_lines), model)
+    binary_model = getattr(model, "kind_", None) == "binary" and getattr(model, "binary_threshold_", None) is not None
+    test_data = align_to_model(read_file(test, columns=columns, on_bad_lines=on_bad_lines, sep=sep, encoding=encoding, ignore_label=binary_model), model)
     protocol = protocol or default_protocol(model, sampled=negatives is not None or sample_negatives is not None)
     negs = None
     if protocol == "sampled":
@@ -354,12 +365,13 @@ def evaluate(
 
 
 def default_protocol(model: Any, *, sampled: bool = False) -> str:
-    """sampled with negatives; binary for binary models; rating for explicit rating predictors; else ranking."""
+    """sampled with negatives; binary for binary models that predict labels; rating for explicit rating
+    predictors; else ranking (binary labels: the likes are the relevant items)."""
     if sampled:
         return "sampled"
     kind = getattr(model, "kind_", "explicit")
     if kind == "binary":
-        return "binary"
+        return "binary" if getattr(model, "predicts_ratings", True) else "ranking"
     if kind == "explicit" and getattr(model, "predicts_ratings", True):
         return "rating"
     return "ranking"
@@ -434,8 +446,12 @@ def recommend(
         if no_fallback:
             raise UnknownIdError(f"unknown user {label}: not in the training data of {model_dir}")
         note(f"user {label} is not in the training data: showing the non-personalised fallback ranking ({_fallback_name(model)})")
+    short = [r["user"] for r in records if len(r["items"]) < n]
+    if short:
+        note(f"{len(short)} of {len(records)} users have fewer than {n} items left to recommend (their lists are shorter): "
+             + ", ".join(repr(u) for u in short[:5]) + (" ..." if len(short) > 5 else ""))
     if fmt == "json":
-        emit_json(records[0] if len(records) == 1 else records)
+        emit_json(records)  # always a list of records (one per user), as with --all-users --json
     elif fmt == "jsonl":
         emit_jsonl(to_jsonable(records))
     else:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from cofirec.data.dataset import Interactions
+from cofirec._seeds import check_seed
 from cofirec.data.idmap import parse_ids
 from cofirec.errors import ConfigError, DataError
 
@@ -83,6 +84,7 @@ def sample_negatives(train: Interactions, test: Interactions, n: int = 99, seed:
     if int(n) != n or n < 1:
         raise ConfigError(f"sample_negatives: n must be a positive integer, got {n!r}")
     n = int(n)
+    seed = check_seed(seed, "sample_negatives: seed")
     if len(test) == 0:
         raise DataError("sample_negatives: the test set is empty")
     candidates = np.flatnonzero(train.item_counts() > 0)  # train item indices

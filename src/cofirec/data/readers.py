@@ -62,7 +62,8 @@ _SEP_NAMES = {"::": "'::'", "\t": "tab", ",": "comma", "|": "'|'", ";": "';'", "
 _SUBST = b"\x1f"  # single byte standing in for '::' so pyarrow can parse it
 _HEAD_BYTES = 1 << 16  # bytes read to detect separator, header and id types
 _MAX_TIMESTAMP = float(2**63 - 1024)  # largest magnitude that survives float64 -> int64 without wrapping
-_COLUMNS_HINT = "give the column order with columns= (command line: --columns user,item,rating,timestamp; '-' skips one)"
+_COLUMNS_HINT = "give the column order with --columns user,item,rating,timestamp (Python: columns=[...]; '-' skips a field)"
+_LABEL_NAMES = frozenset({"label"})  # header names of a 0/1 like column (read as the rating when alone)
 
 
 def normalize_column_name(name: str) -> str | None:
@@ -377,7 +378,7 @@ def _load_bytes(path: Path, encoding: str | None) -> bytes:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise DataError(
             f"{path}, line {line}: not valid UTF-8 (byte 0x{raw[exc.start]:02x}); "
-            "pass encoding='latin-1' if the file is Latin-1"
+            "if the file is Latin-1 pass --encoding latin-1 / encoding='latin-1'"
         ) from None
     return raw
 
@@ -434,7 +435,7 @@ def _detect_sep(path: Path, lines: list[tuple[int, str]]) -> str:
         line_no, text = lines[0]
         raise DataError(
             f"{path}, line {line_no}: cannot detect the field separator in {text[:60]!r} "
-            "(expected tab, comma, '::', '|', ';' or space); pass sep="
+            "(expected tab, comma, '::', '|', ';' or space); give it with --sep / sep="
         )
     return best[2]
 
@@ -505,13 +506,40 @@ def _names_from_columns(path: Path, columns: Sequence, n_fields: int, line_no: i
             continue
         canon = normalize_column_name(col)
         if canon is None:
-            raise DataError(f"{path}: unknown column name {col!r} in columns=; use user, item, rating, timestamp or '-' to skip")
+            raise DataError(f"{path}: unknown column name {col!r} in --columns / columns=; use user, item, rating, timestamp or '-' to skip")
         if canon in names:
-            raise DataError(f"{path}: column {canon!r} given twice in columns={list(columns)}")
+            raise DataError(f"{path}: column {canon!r} given twice in --columns {','.join(str(c) for c in columns)}")
         names.append(canon)
     if len(names) > n_fields:
-        raise DataError(f"{path}, line {line_no}: columns= names {len(names)} columns but the line has {n_fields} fields")
+        raise DataError(f"{path}, line {line_no}: --columns / columns= names {len(names)} columns but the line has {n_fields} fields")
     return names + [None] * (n_fields - len(names))
+
+
+class DuplicateColumnError(DataError):
+    """A header with two fields that mean the same column (e.g. ``rating`` and ``label``); names the way out.
+
+    ``choices`` maps each of the clashing header fields to the ``--columns`` list that reads it and skips the
+    other; ``rating_columns`` is the list that keeps the ratings and skips a 0/1 label column (None unless the
+    clash is a rating and a label).
+    """
+
+    def __init__(self, path: Path, line_no: int, fields: list[str], canon: str) -> None:
+        canons = [normalize_column_name(f) for f in fields]
+        clash = [k for k, c in enumerate(canons) if c == canon]
+        self.choices = {fields[k]: [c if (c != canon or j == k) and c is not None else "-" for j, c in enumerate(canons)] for k in clash}
+        labels = [k for k in clash if _header_key(fields[k]) in _LABEL_NAMES]
+        keep = [k for k in clash if k not in labels]
+        self.rating_columns = self.choices[fields[keep[0]]] if canon == "rating" and labels and len(keep) == 1 else None
+        options = ", ".join(f"{','.join(cols)} reads {field!r}" for field, cols in self.choices.items())
+        extra = "; or give --target binary:T, which derives likes from the ratings and ignores the label" if self.rating_columns is not None else ""
+        super().__init__(
+            f"{path}, line {line_no}: header has {len(clash)} {canon} columns ({', '.join(repr(fields[k]) for k in clash)}); "
+            f"pick one with --columns / columns=: {options}{extra}"
+        )
+
+
+def _header_key(name: str) -> str:
+    return re.sub(r"[\s_\-\.]", "", str(name).strip().strip('"').lower())
 
 
 def _names_from_header(path: Path, fields: list[str], line_no: int) -> tuple[list[str | None], list[str]]:
@@ -520,7 +548,7 @@ def _names_from_header(path: Path, fields: list[str], line_no: int) -> tuple[lis
     for f in fields:
         canon = normalize_column_name(f)
         if canon is not None and canon in names:
-            raise DataError(f"{path}, line {line_no}: header has two {canon} columns ({fields})")
+            raise DuplicateColumnError(path, line_no, fields, canon)
         names.append(canon)
         if canon is None:
             ignored.append(f)

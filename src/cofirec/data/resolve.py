@@ -79,16 +79,19 @@ def load_dataset(
     columns: list[str] | None = None,
     on_bad_lines: Literal["error", "skip"] = "error",
     download: bool = True,
+    sep: str | None = None,
+    encoding: str | None = None,
 ) -> Interactions:
     """Load interactions from a dataset name, a MovieLens folder or a ratings file (see module docs).
 
     A plain ratings file that sits in a MovieLens folder (e.g. ``ml-100k/u1.base``) gets that folder's user and
-    item features. ``columns`` applies to plain files only.
+    item features. ``columns``, ``sep`` and ``encoding`` apply to plain files only.
     """
     path = resolve_source(source, data_dir=data_dir, download=download)
     if path.is_dir():
-        if columns is not None:
-            raise DataError(f"{path}: columns= applies to a ratings file, not to a dataset folder")
+        given = [flag for flag, value in (("--columns / columns=", columns), ("--sep / sep=", sep), ("--encoding / encoding=", encoding)) if value is not None]
+        if given:
+            raise DataError(f"{path}: {given[0]} applies to a ratings file, not to a dataset folder")
         if detect_layout(path) is None:
             raise DataError(
                 f"{path}: not a dataset folder (expected u.data for ML-100K, ratings.dat for ML-1M, "
@@ -98,7 +101,7 @@ def load_dataset(
     parent = path.parent
     in_movielens = detect_layout(parent) is not None
     name = f"{parent.name}/{path.name}" if in_movielens else path.name
-    data = read_ratings_file(path, columns=columns, on_bad_lines=on_bad_lines, name=name)
+    data = read_ratings_file(path, columns=columns, on_bad_lines=on_bad_lines, name=name, sep=sep, encoding=encoding)
     if in_movielens:
         users, items = load_metadata(parent)
         data = data.with_features(users, items)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from cofirec.data.dataset import Interactions, rank_within_user
 from cofirec.data.idmap import IdMap
+from cofirec._seeds import check_seed
 from cofirec.errors import ConfigError, DataError
 
 __all__ = [
@@ -186,6 +187,7 @@ def split_data(
 
     ``loo`` holds out one interaction per user; ``kfold`` returns fold ``fold`` of ``k``.
     """
+    seed = check_seed(seed, "split seed")
     canonical = SPLIT_METHODS.get(str(method).strip().lower())
     if canonical is None:
         raise ConfigError(f"unknown split method {method!r} (known: {', '.join(SPLIT_METHODS)})")
@@ -209,6 +211,7 @@ def validation_split(train: Interactions, ratio: float = 0.1, seed: int = 0) -> 
     ``Split.test`` (the validation set); the rest stay in ``Split.train``. Never touches the test data.
     """
     _check_data(train, "validation_split")
+    seed = check_seed(seed, "validation seed")
     ratio = _check_ratio(ratio, "ratio")
     mask = _per_user_holdout_mask(train, ratio, seed)
     split = _make_split(train, mask, f"validation(ratio={ratio:g}, seed={seed})")

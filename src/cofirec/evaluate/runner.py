@@ -61,7 +61,8 @@ def evaluate(
     negatives : SampledNegatives
         Required by ``sampled``: each row's user, positive item and negatives (raw ids).
     relevance_threshold : float, optional
-        ``ranking``: only test rows with rating >= threshold are relevant (users with none are left out).
+        ``ranking``: only test rows with rating >= threshold are relevant (users with none are left out);
+        without it every test row is relevant, except for binary test data, where the likes (label 1) are.
         ``binary``: labels are ``rating >= threshold``.
     batch_size : int, optional
         Pairs per ``predict`` call (rating, binary; default 1,000,000), users per ``recommend`` call
@@ -202,8 +203,8 @@ def _binary_labels(model, test: Interactions, threshold: float | None) -> np.nda
     if fitted_threshold is not None:
         return (r >= fitted_threshold).astype(np.float64)
     raise DataError(
-        f"binary protocol: test ratings of {test.name or 'the test set'} are not 0/1; pass relevance_threshold "
-        "(e.g. 4.0; command line: --relevance 4) or binarize the data"
+        f"binary protocol: test ratings of {test.name or 'the test set'} are not 0/1; give the like threshold "
+        "with --relevance 4 (Python: relevance_threshold=4.0), or fit and test on labels (--target binary:4)"
     )
 
 
@@ -217,7 +218,9 @@ def _evaluate_binary(model, test: Interactions, threshold: float | None, batch_s
         raise DataError(
             f"binary protocol needs probabilities, but {type(model).__name__} predicted values in [{lo:g}, {hi:g}]"
             + (" (with NaN)" if np.isnan(prob).any() else "")
-            + "; use a model that outputs probabilities (fitted on Interactions.binarize data) or the ranking protocol"
+            + ("; it was fitted on binary labels but its scores are not probabilities: use the ranking protocol (--protocol ranking)"
+               if getattr(model, "kind_", None) == "binary" else
+               "; fit a model on like/dislike labels (--target binary:T / Interactions.binarize) or use the ranking protocol")
         )
     prob = np.clip(prob, M.PROBA_EPS, 1.0 - M.PROBA_EPS)
     return {
@@ -233,7 +236,10 @@ def _evaluate_binary(model, test: Interactions, threshold: float | None, batch_s
 
 # ---------------------------------------------------------------------- full ranking
 def _evaluate_ranking(model, test: Interactions, ks: list[int], threshold: float | None, batch_size: int | None) -> dict[str, float]:
-    relevant = np.ones(len(test), dtype=bool) if threshold is None else test.ratings >= threshold
+    if threshold is None:  # binary labels: the likes are the relevant items, dislikes are not
+        relevant = test.ratings > 0 if test.kind == "binary" else np.ones(len(test), dtype=bool)
+    else:
+        relevant = test.ratings >= threshold
     if not relevant.any():
         raise DataError(f"ranking protocol: no test rating >= {threshold} in {test.name or 'the test set'}")
     rel_users = test.users[relevant].astype(np.int64)

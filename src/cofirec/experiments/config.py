@@ -49,6 +49,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from cofirec._seeds import check_seed
 from cofirec.errors import ConfigError
 
 PROTOCOLS = ("rating", "ranking", "sampled", "binary")
@@ -152,6 +153,8 @@ class ExperimentConfig:
         Item metadata file (titles, genres) for generic data.
     columns : str, list of str or None
         Column names/order of a generic ratings file (e.g. ``"user,item,rating,timestamp"``).
+    sep, encoding : str or None
+        Field separator and text encoding of generic ratings files (default: detected separator, UTF-8).
     implicit : bool
         Treat every interaction as a positive (ratings dropped).
     target : str or None
@@ -181,6 +184,8 @@ class ExperimentConfig:
     data_dir: str | None = None
     metadata: str | None = None
     columns: str | list[str] | None = None
+    sep: str | None = None
+    encoding: str | None = None
     implicit: bool = False
     target: str | None = None
     split: SplitConfig = field(default_factory=SplitConfig)
@@ -207,7 +212,7 @@ class ExperimentConfig:
         return self.seed if self.split.seed is None else self.split.seed
 
     def target_spec(self) -> tuple[str, float | None]:
-        """``target`` parsed: ("explicit", None), ("implicit", min_rating or None) or ("binary", threshold)."""
+        """``target`` parsed: ("explicit", None), ("implicit", min_rating or None) or ("binary", threshold or None)."""
         if self.implicit:
             return "implicit", None
         if not self.target:
@@ -216,9 +221,7 @@ class ExperimentConfig:
         assert m is not None  # checked at validation
         kind = "explicit" if m.group(1) == "rating" else m.group(1)
         value = float(m.group(2)) if m.group(2) is not None else None
-        if kind == "binary" and value is None:
-            value = 4.0
-        return kind, value
+        return kind, value  # bare "binary": None, for 0/1 label data only (see experiments.data.apply_target)
 
 
 # ---------------------------------------------------------------------- loading
@@ -289,11 +292,12 @@ def config_from_dict(
     v = _Validator(label)
     v.no_extra(raw, ExperimentConfig, "", exclude={"source"})
     cfg = ExperimentConfig(source=source)
-    for name in ("dataset", "train", "test", "data_dir", "metadata", "negatives", "target"):
+    for name in ("dataset", "train", "test", "data_dir", "metadata", "negatives", "target", "sep", "encoding"):
         setattr(cfg, name, v.opt_str(raw, name, ""))
     cfg.columns = v.columns(raw.get("columns"), "columns")
     cfg.implicit = v.typed(raw, "implicit", bool, "", False)
     cfg.seed = v.typed(raw, "seed", int, "", 0)
+    check_seed(cfg.seed, f"{label}: seed")
     cfg.protocol = v.choice(raw, "protocol", PROTOCOLS, "", "ranking")
     cfg.k = v.k_list(raw.get("k", [10, 20]), "k")
     cfg.split = v.split(raw.get("split", {}))

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from cofirec.data.dataset import Interactions
 from cofirec.errors import ConfigError
 from cofirec.experiments.config import ExperimentConfig
@@ -49,6 +51,11 @@ def apply_target(data: Interactions, cfg: ExperimentConfig) -> Interactions:
     if kind == "binary":
         if data.kind != "explicit":
             raise ConfigError(f"target {cfg.target!r}: needs explicit ratings, {data.name or 'data'} is {data.kind}")
+        if value is None:
+            if not np.isin(data.ratings, (0.0, 1.0)).all():
+                raise ConfigError(f"target 'binary': {data.name or 'the data'} holds ratings ({_rating_range(data)}), not 0/1 labels; "
+                                  "give the like threshold, e.g. 'binary:4' (--target binary:4: rating >= 4 is a like)")
+            value = 1.0
         out = data.binarize(float(value))
         positives = int(out.ratings.sum())
         if len(out) and positives in (0, len(out)):
@@ -80,6 +87,7 @@ def prepare_data(cfg: ExperimentConfig) -> PreparedData:
         from cofirec.data.splits import train_test_from_files
 
         kwargs = {"columns": _columns(cfg.columns)} if cfg.columns is not None else {}
+        kwargs.update(_reader_options(cfg))
         split = train_test_from_files(cfg.train, cfg.test, **kwargs)
         files = [Path(cfg.train), Path(cfg.test)]
         name = f"{Path(cfg.train).name} / {Path(cfg.test).name}"
@@ -137,7 +145,12 @@ def load_config_dataset(cfg: ExperimentConfig) -> Interactions:
         kwargs["data_dir"] = cfg.data_dir
     if cfg.columns is not None:
         kwargs["columns"] = _columns(cfg.columns)
-    return load_dataset(cfg.dataset, **kwargs)
+    return load_dataset(cfg.dataset, **kwargs, **_reader_options(cfg))
+
+
+def _reader_options(cfg: ExperimentConfig) -> dict[str, str]:
+    """``sep`` / ``encoding`` of the config (only those set), for the ratings-file reader."""
+    return {key: value for key, value in (("sep", cfg.sep), ("encoding", cfg.encoding)) if value is not None}
 
 
 def split_config_data(data: Interactions, cfg: ExperimentConfig):

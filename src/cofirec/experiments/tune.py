@@ -324,7 +324,7 @@ def tune(
     url = "memory" if storage is None else (str(storage) if "://" in str(storage) else sqlite_url(storage))
     name = study_name or study_name_for(model, metric)
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # failed trials are reported through on_trial, with their reason
-    store = None if url == "memory" else optuna.storages.RDBStorage(url)
+    store = None if url == "memory" else _open_storage(optuna, url)
     existing = _load_existing(store, name)
     n_before = 0 if existing is None else _count_finished(existing)
     if existing is not None:
@@ -382,6 +382,14 @@ def _refit(result: TuneResult, cls: type, train, test, protocol, ks, negatives, 
     result.final_row = row
     result.history = list(getattr(final, "history_", []) or [])
     result.final_model = final
+
+
+def _open_storage(optuna: Any, url: str) -> Any:
+    """An Optuna RDB storage; a URL it cannot open (unknown database kind, bad path) is a ConfigError."""
+    try:
+        return optuna.storages.RDBStorage(url)
+    except Exception as exc:  # sqlalchemy raises many kinds (NoSuchModuleError, ArgumentError, OperationalError)
+        raise ConfigError(f"--storage {url!r}: cannot open it as a study database ({type(exc).__name__}: {str(exc).splitlines()[0]})") from exc
 
 
 def _open_study(store: Any, name: str, direction: str, *, seed: int, trials: int, prune: bool) -> Any:

@@ -67,16 +67,18 @@ class EarlyStopping:
 
 @contextlib.contextmanager
 def epoch_progress(enabled: bool, total: int, description: str) -> Iterator:
-    """A rich progress bar over epochs (or a no-op) on stderr, so ``--json`` output stays clean; yields
-    ``advance(**fields)``."""
-    if not enabled:
+    """A rich progress bar over epochs on stderr (a no-op when disabled or stderr is not a terminal, so ``--json``
+    and piped output stay clean); yields ``advance(**fields)``."""
+    from rich.console import Console
+
+    console = Console(stderr=True) if enabled else None
+    if console is None or not console.is_terminal:
         yield lambda **fields: None
         return
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.fields[info]}"), transient=True, console=Console(stderr=True)) as bar:
+                  TextColumn("{task.fields[info]}"), transient=True, console=console) as bar:
         task = bar.add_task(description, total=total, info="")
 
         def advance(**fields: float) -> None:

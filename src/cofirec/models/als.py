@@ -47,6 +47,7 @@ class ExplicitALS(IterativeModel, FactorScoring, Recommender):
     name = "als"
     renamed_params = {"iterations": "epochs"}
     supported_kinds = frozenset({"explicit", "binary"})
+    regresses_labels = True  # squared loss on 0/1 labels: predictions clipped to [0, 1] are like probabilities
 
     def __init__(
         self,

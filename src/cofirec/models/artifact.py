@@ -130,6 +130,8 @@ def _json_default(value: Any) -> Any:
 def read_manifest(path: str | Path) -> dict:
     """The manifest of an artifact folder, checked for format and version."""
     path = Path(path)
+    if not path.exists():
+        raise ArtifactError(f"{path}: model folder does not exist")
     if path.is_file():
         raise ArtifactError(f"{path}: a model is a folder written by 'cofirec train --out' or model.save(), not a file")
     mpath = path / MANIFEST

@@ -35,15 +35,24 @@ _FALLBACK_DAMPING = 5.0
 class Recommendations:
     """Top-N lists: raw item ids and scores, best first.
 
-    For a batch of users ``items`` and ``scores`` have shape (n_users, n); for one user (a scalar id was
-    passed) they are 1-d. Slots with no item to show (fewer candidates than ``n``) hold score ``-inf``.
-    ``known`` says whether each user was in the training data (unknown users get the fallback ranking).
+    A list is never padded with items the user may not get: it is shorter than ``n`` when fewer items qualify
+    (too few ``candidates``, or the user has seen nearly every item). For one user (a scalar id was passed)
+    ``items`` and ``scores`` are 1-d and exactly that long. For a batch they have shape (n_users, width), width
+    the longest list; the empty slots at the end of shorter rows hold score ``-inf`` and a placeholder item id
+    that is not in the model's vocabulary, never a real item (``lengths`` gives each row's length,
+    :meth:`to_records` drops the empty slots). ``known`` says whether each user was in the training data
+    (unknown users get the fallback ranking).
     """
 
     users: np.ndarray
     items: np.ndarray
     scores: np.ndarray
     known: np.ndarray
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Number of real items in each list (a 0-d array for a single user)."""
+        return (np.asarray(self.scores) > -np.inf).sum(axis=-1)
 
     def to_records(self) -> list[dict]:
         """One ``{"user", "items", "scores", "known"}`` dict per user, plain Python values, empty slots dropped."""
@@ -53,9 +62,58 @@ class Recommendations:
         known = np.atleast_1d(self.known)
         out = []
         for u, its, scs, kn in zip(users.tolist(), items, scores, known.tolist()):
-            ok = np.isfinite(scs)
+            ok = scs > -np.inf
             out.append({"user": u, "items": its[ok].tolist(), "scores": [float(s) for s in scs[ok]], "known": bool(kn)})
         return out
+
+
+def ranked_lists(item_map: Any, idx: np.ndarray, vals: np.ndarray, users: np.ndarray, known: np.ndarray, *, single: bool) -> Recommendations:
+    """:class:`Recommendations` from top-k item indices and scores (``-inf``: excluded item, never shown).
+
+    Excluded slots are cut from the end (one user: exactly its list; a batch: down to the longest list) and the
+    remaining empty slots get score ``-inf`` and a placeholder id outside the vocabulary, so no excluded (seen,
+    non-candidate) item id is ever returned.
+    """
+    vals = np.asarray(vals, dtype=np.float32)
+    valid = vals > -np.inf
+    width = int((valid * np.arange(1, vals.shape[1] + 1)).max()) if valid.size else 0
+    if single and len(idx):
+        width = int(valid[0].sum())
+    idx, vals, valid = idx[:, :width], vals[:, :width].copy(), valid[:, :width]
+    items = item_map.to_raw(np.where(valid, idx, 0).ravel()).reshape(idx.shape)
+    if not valid.all():
+        items = items.copy()
+        items[~valid] = _placeholder_id(item_map.ids)
+        vals[~valid] = -np.inf
+    if single:
+        return Recommendations(users=users[0], items=items[0], scores=vals[0], known=np.bool_(known[0]))
+    return Recommendations(users=users, items=items, scores=vals, known=np.asarray(known, dtype=bool))
+
+
+def _placeholder_id(ids: np.ndarray) -> Any:
+    """An id of the vocabulary's type that is not in it (marks an empty slot of a batch of top-N lists)."""
+    if ids.dtype.kind in "iu":
+        info = np.iinfo(np.int64)
+        options = [-1] + ([int(ids.min()) - 1] if len(ids) and ids.min() > info.min else []) + ([int(ids.max()) + 1] if len(ids) and ids.max() < info.max else [])
+    else:
+        options = ["", "<none>"] + ["<none>" + "_" * k for k in range(1, len(ids) + 2)]
+    taken = set(ids.tolist())
+    return next(o for o in options if o not in taken)
+
+
+def raw_id_array(values: Any, what: str) -> np.ndarray:
+    """Raw ids (a scalar or a flat sequence) as a 1-d array; DataError naming ``what`` for nested lists."""
+    arr = np.atleast_1d(np.asarray(values))
+    if arr.ndim != 1:
+        raise DataError(f"{what}: expected one id or a flat list of ids, got an array of shape {arr.shape}")
+    return arr
+
+
+def check_top_n(n: Any, what: str = "recommend") -> int:
+    """``n`` of a top-N call as an int; ConfigError unless it is a positive integer."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ConfigError(f"{what}: n={n!r} should be a positive integer (the length of each list)")
+    return int(n)
 
 
 EPOCH_PARAMS: tuple[str, ...] = ("epochs",)
@@ -79,6 +137,9 @@ class Recommender:
     renamed_params: ClassVar[dict[str, str]] = {}
     """Old parameter name -> current name, so artifacts saved under the old name still load (see
     :meth:`upgrade_params`); ``--param OLD=...`` is refused with a message naming the new name."""
+    regresses_labels: ClassVar[bool] = False
+    """Whether the model fits binary (0/1 label) data by regression: ``predict`` then clips to the label range,
+    so the binary protocol can read the predictions as like probabilities."""
 
     # ------------------------------------------------------------------ parameters (scikit-learn habits)
     @classmethod
@@ -295,17 +356,17 @@ class Recommender:
         Ratings are clipped to the training range.
         """
         self._check_fitted()
-        u = self.user_map_.lookup(users)
-        i = self.item_map_.lookup(items)
+        u = self.user_map_.lookup(raw_id_array(users, "predict: users"))
+        i = self.item_map_.lookup(raw_id_array(items, "predict: items"))
         if len(u) != len(i):
-            raise ValueError(f"predict: {len(u)} users but {len(i)} items")
+            raise DataError(f"predict: {len(u)} users but {len(i)} items (one item per user, pairwise)")
         known = (u >= 0) & (i >= 0)
         out = np.full(len(u), self.global_mean_ if self.kind_ != "implicit" else 0.0, dtype=np.float32)
         cold_user = (u < 0) & (i >= 0)
         out[cold_user] = self._unknown_user_scores()[i[cold_user]]
         if known.any():
             out[known] = self._predict_pairs(u[known], i[known])
-        if self.predicts_ratings and self.kind_ == "explicit":
+        if (self.predicts_ratings and self.kind_ == "explicit") or (self.regresses_labels and self.kind_ == "binary"):
             np.clip(out, self.rating_min_, self.rating_max_, out=out)
         return (out, known) if return_known else out
 
@@ -320,16 +381,18 @@ class Recommender:
         """Top-``n`` items for each user (raw ids), best first.
 
         ``exclude_seen`` drops the user's training items; ``candidates`` (raw item ids) restricts the ranking to
-        those items. Unknown users get the fallback ranking (``known`` is False for them). A scalar user gives
-        1-d arrays.
+        those items (unknown ids are ignored). Lists are shorter than ``n`` when fewer items qualify; they are
+        never filled up with seen or non-candidate items (see :class:`Recommendations` for batches). Unknown
+        users get the fallback ranking (``known`` is False for them). A scalar user gives 1-d arrays.
         """
+        n = check_top_n(n)
         self._check_fitted()
         single = np.ndim(users) == 0
-        raw_users = np.atleast_1d(np.asarray(users))
+        raw_users = raw_id_array(users, "recommend: users")
         uidx = self.user_map_.lookup(raw_users)
         allowed = None
         if candidates is not None:
-            cidx = self.item_map_.lookup(candidates)
+            cidx = self.item_map_.lookup(raw_id_array(candidates, "recommend: candidates"))
             allowed = np.zeros(self.n_items, dtype=bool)
             allowed[cidx[cidx >= 0]] = True
         n_eff = int(min(n, self.n_items))
@@ -346,11 +409,7 @@ class Recommender:
             idx, vals = topk_rows(scores, n_eff)
             all_items[b0 : b0 + block] = idx
             all_scores[b0 : b0 + block] = vals
-        items_raw = self.item_map_.to_raw(all_items.ravel()).reshape(all_items.shape)
-        rec = Recommendations(users=raw_users, items=items_raw, scores=all_scores, known=uidx >= 0)
-        if single:
-            rec = Recommendations(users=raw_users[0], items=items_raw[0], scores=all_scores[0], known=np.bool_(uidx[0] >= 0))
-        return rec
+        return ranked_lists(self.item_map_, all_items, all_scores, raw_users, uidx >= 0, single=single)
 
     def score_users(self, users: Iterable | np.ndarray) -> np.ndarray:
         """Dense scores of every item (model's item order, see ``item_map_``) for raw user ids: (len(users), n_items)."""
@@ -380,6 +439,7 @@ class Recommender:
         Cosine similarity of the model's item vectors when it has them, else of the items' training
         interaction columns (co-occurrence). Result ``users`` holds the query items.
         """
+        n = check_top_n(n, "similar_items")
         self._check_fitted()
         single = np.ndim(items) == 0
         raw = np.atleast_1d(np.asarray(items))
@@ -387,10 +447,7 @@ class Recommender:
         sims = self._item_similarities(iidx)
         sims[np.arange(len(iidx)), iidx] = -np.inf
         idx, vals = topk_rows(sims, min(n, self.n_items - 1))
-        items_raw = self.item_map_.to_raw(idx.ravel()).reshape(idx.shape)
-        if single:
-            return Recommendations(users=raw[0], items=items_raw[0], scores=vals[0], known=np.bool_(True))
-        return Recommendations(users=raw, items=items_raw, scores=vals, known=np.ones(len(raw), dtype=bool))
+        return ranked_lists(self.item_map_, idx, vals, raw, np.ones(len(raw), dtype=bool), single=single)
 
     def _item_similarities(self, iidx: np.ndarray) -> np.ndarray:
         """Similarity of the query items to every item, float32 (len(iidx), n_items)."""

@@ -51,6 +51,7 @@ class BiasedMF(IterativeModel, FactorScoring, Recommender):
 
     name = "mf"
     supported_kinds = frozenset({"explicit", "binary"})
+    regresses_labels = True  # squared loss on 0/1 labels: predictions clipped to [0, 1] are like probabilities
 
     def __init__(
         self,

@@ -7,6 +7,7 @@ import types
 import typing
 from typing import Any, Literal
 
+from cofirec._seeds import check_seed
 from cofirec.errors import ConfigError
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -51,6 +52,7 @@ def check_param_types(model: Any) -> None:
         value = getattr(model, key)
         if not _matches(hint, value):
             raise ConfigError(_mismatch(f"{model.name or type(model).__name__}: parameter {key}", hint, value))
+    _check_seeds(model)
 
 
 def _mismatch(label: str, hint: Any, value: Any) -> str:
@@ -69,6 +71,17 @@ def _has_non_finite(value: Any) -> bool:
     if isinstance(value, (tuple, list)):
         return any(_has_non_finite(v) for v in value)
     return isinstance(value, float) and not math.isfinite(value)
+
+
+SEED_PARAMS = ("random_state", "seed")
+
+
+def _check_seeds(model: Any) -> None:
+    """Seeds must be non-negative integers (numpy refuses negative seeds deep inside ``fit`` otherwise)."""
+    for key in SEED_PARAMS:
+        value = getattr(model, key, None)
+        if isinstance(value, int) and not isinstance(value, bool):
+            check_seed(value, f"{model.name or type(model).__name__}: parameter {key}")
 
 
 def coerce_value(label: str, hint: Any, value: Any) -> Any:

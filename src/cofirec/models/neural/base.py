@@ -237,7 +237,7 @@ class NeuralRecommender(Recommender):
         if loss == "ordinal" and kind != "binary":
             raise ConfigError(f"{self.name}: loss='ordinal' learns like/dislike from ratings; fit binary data made by Interactions.binarize (--target binary:T)")
         if kind == "explicit" and loss != "mse":
-            raise ConfigError(f"{self.name}: loss={loss!r} ranks implicit feedback; explicit ratings need loss='mse' (or fit data.as_implicit())")
+            raise ConfigError(f"{self.name}: loss={loss!r} ranks implicit feedback; explicit ratings need loss='mse' (or fit implicit data: --implicit / data.as_implicit())")
         return loss
 
     def _check_listwise(self, module: nn.Module) -> None:
@@ -276,7 +276,7 @@ class NeuralRecommender(Recommender):
     def _fit(self, data: Interactions, validation: Interactions | None) -> None:
         self.loss_ = self._resolved_loss(data.kind)
         if self.loss_ == "ordinal" and data.raw_ratings is None:
-            raise ConfigError(f"{self.name}: loss='ordinal' needs the ratings behind the labels (binary data from Interactions.binarize)")
+            raise ConfigError(f"{self.name}: loss='ordinal' needs the ratings behind the labels (binary data from --target binary:T / Interactions.binarize)")
         self.n_users_ = int(data.n_users)
         self.n_items_ = int(data.n_items)
         self.device_ = str(_resolve_device(self.device, self.name))

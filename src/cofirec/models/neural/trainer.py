@@ -301,8 +301,10 @@ class _Progress:
         self._task = None
 
     def __enter__(self) -> "_Progress":
-        if self.enabled:
-            from rich.console import Console
+        from rich.console import Console
+
+        console = Console(stderr=True) if self.enabled else None
+        if console is not None and console.is_terminal:  # piped stderr: no bar, no blank line left behind
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             self._bar = Progress(
@@ -312,7 +314,7 @@ class _Progress:
                 TextColumn("loss {task.fields[loss]:.4f}"),
                 TimeElapsedColumn(),
                 transient=True,
-                console=Console(stderr=True),  # stdout stays clean for --json output
+                console=console,  # stdout stays clean for --json output
             )
             self._bar.__enter__()
             self._task = self._bar.add_task(self.label, total=self.total, loss=float("nan"))

@@ -26,7 +26,7 @@ from torch import nn
 from cofirec.data.dataset import Interactions
 from cofirec.errors import ConfigError, DataError
 from cofirec.kernels.topk import topk_rows
-from cofirec.models.base import Recommendations
+from cofirec.models.base import Recommendations, check_top_n, ranked_lists
 from cofirec.models.neural.base import NeuralRecommender
 from cofirec.models.neural.batching import NegativeSampler, PairTensors
 from cofirec.models.neural.features import SideFeatures
@@ -222,11 +222,8 @@ class TwoTower(SideFeatures, NeuralRecommender):
             mask[cidx[cidx >= 0]] = True
             allowed = allowed & mask[None, :]
         scores[~allowed] = -np.inf
-        idx, vals = topk_rows(scores, int(min(n, self.n_items)))
-        items = self.item_map_.to_raw(idx.ravel()).reshape(idx.shape)
-        if single:
-            return Recommendations(users=users[0], items=items[0], scores=vals[0], known=np.bool_(False))
-        return Recommendations(users=users, items=items, scores=vals, known=np.zeros(len(vecs), dtype=bool))
+        idx, vals = topk_rows(scores, int(min(check_top_n(n), self.n_items)))
+        return ranked_lists(self.item_map_, idx, vals, users, np.zeros(len(vecs), dtype=bool), single=single)
 
 
 class InBatchTrainer(Trainer):
