@@ -57,6 +57,7 @@ class EASE(Recommender):
 
     name = "ease"
     predicts_ratings = False
+    state_axes = {"weights_": ("items", "items")}  # checked when a saved model is loaded
 
     def __init__(self, l2: float = 500.0, max_items: int = 20_000) -> None:
         self.l2 = l2
