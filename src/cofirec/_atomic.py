@@ -140,11 +140,12 @@ def atomic_folder(path: str | Path, owned: Iterable[str]) -> Iterator[Path]:
     over into the new folder (hard link, else copy); a sub-folder there is refused up front, since swapping
     would have to move it. On failure or interruption the temporary folder is removed and ``path`` is untouched.
     """
+    shown = Path(path)
     path = Path(os.path.abspath(path))
     if path == Path(os.getcwd()):
-        raise OutputPathError(f"{path}: is the current folder; the output folder is replaced whole, so give a sub-folder name")
+        raise OutputPathError(f"{shown}: is the current folder; the output folder is replaced whole, so give a sub-folder name")
     owned = set(owned)
-    foreign = _foreign_entries(path, owned)
+    foreign = _foreign_entries(path, owned, shown)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path)
     tmp = _temp_sibling(path)
@@ -163,19 +164,19 @@ def atomic_folder(path: str | Path, owned: Iterable[str]) -> Iterator[Path]:
     _fsync_dir(path.parent)
 
 
-def _foreign_entries(path: Path, owned: set[str]) -> list[str]:
+def _foreign_entries(path: Path, owned: set[str], shown: Path) -> list[str]:
     """Names in ``path`` this writer does not own (checked before any work: refuse what cannot be carried)."""
     if not path.exists() and not path.is_symlink():
         return []
     if not path.is_dir():
-        raise OutputPathError(f"{path}: is a file; the output is written as a folder, give a new or existing folder name")
+        raise OutputPathError(f"{shown}: is a file; the output is written as a folder, give a new or existing folder name")
     if path.is_symlink():
-        raise OutputPathError(f"{path}: is a symbolic link; give the real folder (the output folder is replaced whole)")
+        raise OutputPathError(f"{shown}: is a symbolic link; give the real folder (the output folder is replaced whole)")
     names = sorted(e.name for e in path.iterdir() if e.name not in owned)
     dirs = [n for n in names if (path / n).is_dir() and not (path / n).is_symlink()]
     if dirs:
-        shown = ", ".join(f"{d}/" for d in dirs[:3]) + (" ..." if len(dirs) > 3 else "")
-        raise OutputPathError(f"{path}: holds other folders ({shown}); the output folder is replaced whole, so give a new or dedicated folder")
+        listed = ", ".join(f"{d}/" for d in dirs[:3]) + (" ..." if len(dirs) > 3 else "")
+        raise OutputPathError(f"{shown}: holds other folders ({listed}); the output folder is replaced whole, so give a new or dedicated folder")
     return names
 
 
