@@ -140,12 +140,9 @@ def atomic_folder(path: str | Path, owned: Iterable[str]) -> Iterator[Path]:
     over into the new folder (hard link, else copy); a sub-folder there is refused up front, since swapping
     would have to move it. On failure or interruption the temporary folder is removed and ``path`` is untouched.
     """
-    shown = Path(path)
-    path = Path(os.path.abspath(path))
-    if path == Path(os.getcwd()):
-        raise OutputPathError(f"{shown}: is the current folder; the output folder is replaced whole, so give a sub-folder name")
     owned = set(owned)
-    foreign = _foreign_entries(path, owned, shown)
+    foreign = check_folder_target(path, owned)
+    path = Path(os.path.abspath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path)
     tmp = _temp_sibling(path)
@@ -162,6 +159,16 @@ def atomic_folder(path: str | Path, owned: Iterable[str]) -> Iterator[Path]:
         _remove(tmp)
         raise
     _fsync_dir(path.parent)
+
+
+def check_folder_target(path: str | Path, owned: Iterable[str]) -> list[str]:
+    """Raise OutputPathError when :func:`atomic_folder` could not write ``path`` (call it before long work);
+    returns the names in ``path`` that the writer does not own and would carry over."""
+    shown = Path(path)
+    path = Path(os.path.abspath(path))
+    if path == Path(os.getcwd()):
+        raise OutputPathError(f"{shown}: is the current folder; the output folder is replaced whole, so give a sub-folder name")
+    return _foreign_entries(path, set(owned), shown)
 
 
 def _foreign_entries(path: Path, owned: set[str], shown: Path) -> list[str]:

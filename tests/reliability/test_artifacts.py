@@ -250,6 +250,23 @@ def test_duplicate_ids(saved):
     assert_damaged(folder, "damaged artifact", "unique")
 
 
+def test_garbage_arrays_file_with_matching_checksum(saved):
+    from cofirec._atomic import file_sha256
+
+    _, folder = saved
+    (folder / ARRAYS).write_bytes(b"PK\x03\x04 not a zip archive")
+    reseal(folder, lambda m: m["files"].__setitem__(ARRAYS, file_sha256(folder / ARRAYS)))
+    assert_damaged(folder, "damaged artifact", ARRAYS)
+
+
+def test_arrays_changed_after_saving(saved):
+    _, folder = saved
+    with open(folder / ARRAYS, "r+b") as f:
+        f.seek(-3, 2)
+        f.write(b"xyz")
+    assert_damaged(folder, "damaged artifact", "checksum")
+
+
 def test_stray_array(saved):
     _, folder = saved
     edit_arrays(folder, lambda a: a.__setitem__("extra_", np.zeros(3)))
@@ -325,3 +342,15 @@ def test_cli_train_out_onto_a_file_exits_2(cli, tmp_path, data):
     target.write_text("x")
     res = cli("train", "popularity", "--train", train, "--out", target)
     assert res.code == 2 and "is a file" in res.stderr, res.stderr
+
+
+def test_cli_output_folders_that_cannot_be_swapped_fail_up_front(cli, tmp_path, data):
+    from cofirec.cli.common import write_interactions
+
+    source = write_interactions(data, tmp_path / "ratings.tsv")
+    (tmp_path / "runs" / "other-model").mkdir(parents=True)
+    res = cli("train", "popularity", "--train", source, "--out", tmp_path / "runs")
+    assert res.code == 2 and "other folders" in res.stderr, res.stderr
+    res = cli("split", source, "--out", source)
+    assert res.code == 2 and "is a file" in res.stderr, res.stderr
+    assert (tmp_path / "runs" / "other-model").is_dir() and len(source.read_text()) > 0

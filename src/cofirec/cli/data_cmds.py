@@ -124,7 +124,11 @@ def split(
     download: DownloadOpt = True,
     json_out: JsonOpt = False,
 ) -> None:
-    """Split a dataset into OUT/train.tsv and OUT/test.tsv and print the split report."""
+    """Split a dataset into OUT/train.tsv, OUT/test.tsv and OUT/split.json and print the split report."""
+    from cofirec._atomic import check_folder_target
+    from cofirec.data.split_folder import SPLIT_FILES
+
+    check_folder_target(out, SPLIT_FILES)
     data = load_source(source, data_dir=data_dir, columns=columns, on_bad_lines=on_bad_lines, download=download)
     _, report = write_split(data, out, method=method, test_ratio=test_ratio, seed=seed, k=k, fold=fold)
     if json_out:

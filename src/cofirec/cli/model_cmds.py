@@ -122,6 +122,7 @@ def train(
     )
     if out is None:
         raise ConfigError("train: --out DIR is required (the folder the fitted model is saved in)")
+    _check_out_folder(out)
     if opts["split_method"] is not None and opts["dataset"] is None:
         raise ConfigError("train: --split applies to --dataset; a --train file is used whole")
     if validation is not None and not 0.0 < validation < 1.0:
@@ -169,6 +170,15 @@ def train(
         emit_json(report)
         return
     _print_train_report(report)
+
+
+def _check_out_folder(out: Path) -> None:
+    """Fail before any work when --out cannot take the model (a file, the current folder, a folder of folders)."""
+    from cofirec._atomic import check_folder_target
+    from cofirec.data.split_folder import SPLIT_FILES
+    from cofirec.models.artifact import MODEL_FILES
+
+    check_folder_target(out, (*MODEL_FILES, *SPLIT_FILES))
 
 
 def _check_refit(model: Any, validation: float | None) -> None:

@@ -171,7 +171,7 @@ def read_manifest(path: str | Path) -> dict:
     try:
         manifest = json.loads(mpath.read_text(encoding="utf-8"), parse_constant=_refuse_constant)
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
-        raise ArtifactError(f"{mpath}: damaged manifest ({exc})") from exc
+        raise damaged(path, f"{MANIFEST} is not valid JSON ({exc})") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ArtifactError(f"{path}: not a cofirec model artifact (format {manifest.get('format') if isinstance(manifest, dict) else None!r})")
     version = manifest.get("format_version")

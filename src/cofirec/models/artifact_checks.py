@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ def check_files(path: Path, manifest: dict) -> None:
     if not fpath.is_file():
         raise _damaged(path, f"missing file {ARRAYS}")
     if file_sha256(fpath) != files[ARRAYS]:
-        raise ArtifactError(f"{fpath}: checksum mismatch, the file is damaged or was changed after saving")
+        raise _damaged(path, f"{ARRAYS} checksum mismatch (the file is damaged or was changed after saving)")
     for key, kind in (("params", dict), ("state", dict), ("types", dict), ("model", str)):
         if not isinstance(manifest.get(key), kind):
             raise _damaged(path, f"manifest field {key!r} is missing or not a {kind.__name__}")
@@ -114,8 +115,8 @@ def read_arrays(fpath: Path) -> dict[str, np.ndarray]:
     try:
         with np.load(fpath, allow_pickle=False) as npz:
             return {k: npz[k] for k in npz.files}
-    except (ValueError, OSError, EOFError, KeyError) as exc:
-        raise ArtifactError(f"{fpath}: cannot read arrays ({exc})") from exc
+    except (ValueError, OSError, EOFError, KeyError, RuntimeError, zipfile.BadZipFile) as exc:
+        raise _damaged(fpath.parent, f"cannot read {fpath.name} ({_one_line(exc)})") from exc
 
 
 # ---------------------------------------------------------------------- fitted state
