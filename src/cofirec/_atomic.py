@@ -213,7 +213,11 @@ def _swap_in(tmp: Path, path: Path) -> None:
         return
     old = path.with_name(f".{path.name}{_TAG}{os.getpid()}-old-{secrets.token_hex(4)}")
     os.rename(path, old)
-    os.rename(tmp, path)
+    try:
+        os.rename(tmp, path)
+    except BaseException:
+        os.rename(old, path)  # put the old folder back: never leave the target missing
+        raise
     _remove(old)
 
 

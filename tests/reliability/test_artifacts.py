@@ -354,3 +354,17 @@ def test_cli_output_folders_that_cannot_be_swapped_fail_up_front(cli, tmp_path, 
     res = cli("split", source, "--out", source)
     assert res.code == 2 and "is a file" in res.stderr, res.stderr
     assert (tmp_path / "runs" / "other-model").is_dir() and len(source.read_text()) > 0
+
+
+def test_model_trained_on_a_gpu_loads_on_a_machine_without_one(fitted, tmp_path, data):
+    """device='cuda' in the params is where it was trained, not damage (the module is saved from the CPU)."""
+    folder = fitted["embedding-dot"].save(tmp_path / "gpu")
+
+    def edit(m):
+        m["params"]["device"] = "cuda"
+        m["state"]["device_"] = "cuda"
+
+    reseal(folder, edit)
+    again = cofirec.load(folder)
+    assert again.device == "cuda"
+    assert np.allclose(again.score_users(data.user_map.ids[:3]), fitted["embedding-dot"].score_users(data.user_map.ids[:3]), atol=1e-5)
