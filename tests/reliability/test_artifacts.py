@@ -129,6 +129,12 @@ def test_non_finite_param(saved):
     assert_damaged(folder, "damaged artifact", "lr")
 
 
+def test_missing_param(saved):
+    _, folder = saved
+    reseal(folder, lambda m: m["params"].pop("factors"))
+    assert_damaged(folder, "damaged artifact", "factors")
+
+
 def test_unknown_param(saved):
     _, folder = saved
     reseal(folder, lambda m: m["params"].__setitem__("bogus", 1))
@@ -368,3 +374,17 @@ def test_model_trained_on_a_gpu_loads_on_a_machine_without_one(fitted, tmp_path,
     again = cofirec.load(folder)
     assert again.device == "cuda"
     assert np.allclose(again.score_users(data.user_map.ids[:3]), fitted["embedding-dot"].score_users(data.user_map.ids[:3]), atol=1e-5)
+
+
+def test_format_1_artifacts_still_load_but_files_cannot_be_skipped(saved):
+    """Folders saved before the manifest had its own checksum (format 1) load after the same field checks."""
+    _, folder = saved
+    manifest = json.loads((folder / MANIFEST).read_text())
+    for key in ("checksum", "training"):
+        manifest.pop(key)
+    manifest["format_version"] = 1
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    cofirec.load(folder)
+    manifest["files"] = {}
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    assert_damaged(folder, "damaged artifact", ARRAYS)

@@ -2,8 +2,9 @@
 at many moments leave either the complete old folder or the complete new one.
 
 Each kill is timed from the moment the output changes on disk (a temporary sibling appears or a file is
-rewritten: the write has started), at increasing delays, plus one kill before any write; the folder is then checked file by file against the two
-complete states.
+rewritten: the write has started), at increasing delays, plus one kill before any write. The folder is then
+checked: both split files whole (their rows add up to the source), split.json written for exactly these files,
+and (train) the model loading and recording the same split.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from cofirec.data.synthetic import make_synthetic
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 DELAYS = (None, 0.0, 0.01, 0.04, 0.15)
-"""Seconds after the temporary folder appears (None: a fixed early kill, before any write)."""
+"""Seconds after the write starts (None: a fixed early kill, before any write)."""
 
 
 def sha(path: Path) -> str:

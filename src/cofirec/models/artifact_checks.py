@@ -68,6 +68,9 @@ def build_model(path: Path, manifest: dict) -> Any:
     if not isinstance(stored_class, str) or stored_class.rsplit(".", 1)[-1] != cls.__qualname__:
         raise _damaged(path, f"model {name!r} is {cls.__qualname__}, but the manifest names class {stored_class!r}")
     hints = cls.param_types()
+    missing = sorted(set(hints) - set(manifest["params"]))
+    if missing and manifest["format_version"] >= 2:  # older formats may predate a parameter: its default applies
+        raise _damaged(path, f"parameters missing from the manifest: {', '.join(missing)}")
     params = {}
     for key, value in manifest["params"].items():
         if key not in hints:
