@@ -86,6 +86,15 @@ def test_edited_split_file_is_refused(cli, source, tmp_path):
     one_line_error(cli("evaluate", out, "--test", out / "test.tsv"), "split.json")
 
 
+def test_truncated_split_train_file_is_refused_before_fitting(cli, source, tmp_path):
+    split = tmp_path / "s"
+    assert cli("split", source, "--out", split).code == 0
+    lines = (split / "train.tsv").read_text().splitlines(keepends=True)
+    (split / "train.tsv").write_text("".join(lines[: len(lines) // 3]))  # as an interrupted write of old left it
+    one_line_error(cli("train", "popularity", "--train", split / "train.tsv", "--out", tmp_path / "m"), "split.json")
+    assert not (tmp_path / "m").exists()
+
+
 def test_external_test_files_still_evaluate(cli, tmp_path):
     """No split.json: e.g. ML-100K's u1.base / u1.test, written by someone else."""
     data = make_synthetic(n_users=80, n_items=40, seed=6)

@@ -136,6 +136,9 @@ def train(
         opts["dataset"], opts["train_file"], data_dir=opts["data_dir"], columns=opts["columns"], on_bad_lines=on_bad_lines, download=download
     )
     data = attach_metadata(data, opts["metadata"])
+    from cofirec.data.split_folder import training_record
+
+    training = training_record(opts["dataset"] or opts["train_file"])  # checks a split file against its split.json
     report: dict[str, Any] = {"model": spec_name, "params": model.get_params(), "data": data.name}
     split_files = None  # (train, test, split.json params): written with the model, in one swap of the folder
     if opts["split_method"] is not None:
@@ -161,10 +164,9 @@ def train(
         stage1, model = model, model.refit(full, progress=not json_out, also_seen=None if full is data else data)
         report["refit"] = {"epochs": int(stage1.best_epoch_), "stage1_last_epoch": stage1.history_[-1] if stage1.history_ else None}
         fit_data, valid = full, None
-    from cofirec.data.split_folder import training_record
     from cofirec.models.artifact import save_model
 
-    save_model(model, out, training=training_record(opts["dataset"] or opts["train_file"]), split=split_files)
+    save_model(model, out, training=training, split=split_files)
     report.update(_fit_summary(model, fit_data, valid, out))
     if json_out:
         emit_json(report)

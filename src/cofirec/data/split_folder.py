@@ -89,7 +89,16 @@ def training_record(source: str | Path | None, split: dict[str, Any] | None = No
         sha = split["files"][TRAIN_FILE]
     elif source is not None and Path(source).is_file():
         sha = file_sha256(source)
+        check_split_member(Path(source), sha)
     return {"source": None if source is None else str(source), "train_sha256": sha, "split": split}
+
+
+def check_split_member(path: Path, sha: str) -> None:
+    """A file that its folder's split.json lists must still have the checksum recorded there."""
+    split = read_split_manifest(path.parent)
+    if split is not None and path.name in split["files"] and split["files"][path.name] != sha:
+        raise DataError(f"{path}: does not match {path.parent / SPLIT_MANIFEST} (the file changed after the split was "
+                        f"written, or a write was interrupted); write the split again with 'cofirec split'")
 
 
 def describe_split(record: dict[str, Any]) -> str:
@@ -122,9 +131,7 @@ def check_test_file(model_dir: str | Path, training: dict[str, Any] | None, test
     folder = test_path.parent
     split = read_split_manifest(folder)
     if split is not None and test_path.name in split["files"]:
-        if split["files"][test_path.name] != sha:
-            raise DataError(f"{test_path}: does not match {folder / SPLIT_MANIFEST} (the file changed after the split was "
-                            f"written, or a write was interrupted); write the split again with 'cofirec split'")
+        check_split_member(test_path, sha)
         if training and training.get("train_sha256") != split["files"][TRAIN_FILE]:
             raise DataError(f"{test_path}: is from a different split ({describe_split(split)}) than the data {model_dir} was "
                             f"trained on ({_describe_training(training)}): the model may have trained on these test rows; "
