@@ -179,6 +179,13 @@ def test_nan_factors(saved):
     assert_damaged(folder, "damaged artifact", "NaN")
 
 
+@pytest.mark.parametrize("key, value", [("global_mean_", "high"), ("rating_max_", None), ("history_", {"epoch": 1})])
+def test_json_state_of_wrong_type(saved, key, value):
+    _, folder = saved
+    reseal(folder, lambda m: m["state"].__setitem__(key, value))
+    assert_damaged(folder, "damaged artifact", key)
+
+
 def test_non_finite_json_state(saved):
     _, folder = saved
     reseal(folder, lambda m: m["state"].__setitem__("global_mean_", {"$float": "inf"}))

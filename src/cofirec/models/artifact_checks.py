@@ -211,6 +211,7 @@ def check_state(path: Path, model: Any) -> None:
     kind = model.kind_
     if kind not in KINDS or kind not in type(model).supported_kinds:
         raise _damaged(path, f"kind_ {kind!r} is not a feedback kind {model.name} supports ({', '.join(sorted(type(model).supported_kinds))})")
+    _check_base_values(path, model)
     sizes = {"users": len(model.user_map_), "items": len(model.item_map_)}
     for key, axes in _state_axes(model).items():
         value = getattr(model, key, None)
@@ -231,6 +232,23 @@ def check_state(path: Path, model: Any) -> None:
             raise _damaged(path, f"{key} holds NaN or infinite values")
         if isinstance(value, float) and not math.isfinite(value):
             raise _damaged(path, f"{key}={value!r} is not finite")
+
+
+_NUMBER, _OPTIONAL_NUMBER = "a number", "a number or null"
+_BASE_VALUES = {"global_mean_": _NUMBER, "rating_min_": _NUMBER, "rating_max_": _NUMBER,
+                "binary_threshold_": _OPTIONAL_NUMBER, "implicit_min_rating_": _OPTIONAL_NUMBER}
+
+
+def _check_base_values(path: Path, model: Any) -> None:
+    """The JSON values every fitted model has (set by ``Recommender.fit``) have their types."""
+    for key, what in _BASE_VALUES.items():
+        value = getattr(model, key, None)
+        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not (is_number or (value is None and what == _OPTIONAL_NUMBER)):
+            raise _damaged(path, f"{key}={value!r} should be {what}")
+    history = getattr(model, "history_", [])
+    if not isinstance(history, list) or not all(isinstance(r, dict) for r in history):
+        raise _damaged(path, "history_ should be a list of per-epoch records")
 
 
 def _state_axes(model: Any) -> dict[str, tuple[str | None, ...]]:
