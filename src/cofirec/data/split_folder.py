@@ -123,7 +123,8 @@ def check_test_file(model_dir: str | Path, training: dict[str, Any] | None, test
         return
     sha = file_sha256(test_path)
     training = training or {}
-    own = training.get("split") or None
+    own = training.get("split")
+    own = own if isinstance(own, dict) and isinstance(own.get("files"), dict) else None
     if own is not None and sha == own["files"].get(TEST_FILE):
         return
     if training.get("train_sha256") is not None and sha == training["train_sha256"]:
