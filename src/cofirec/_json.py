@@ -23,3 +23,39 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     return value
+
+
+NONFINITE_KEY = "$float"
+"""Key of the object that stands for a non-finite float in strict JSON: ``{"$float": "nan" | "inf" | "-inf"}``."""
+
+
+def encode_nonfinite(value: Any) -> Any:
+    """``value`` with every NaN or infinity replaced by ``{"$float": "nan"|"inf"|"-inf"}`` (lossless, strict JSON);
+    numpy scalars become plain values and tuples lists."""
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        value = value.item()
+    if isinstance(value, dict):
+        return {k: encode_nonfinite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [encode_nonfinite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return {NONFINITE_KEY: "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
+    return value
+
+
+def decode_nonfinite(value: Any) -> Any:
+    """Inverse of :func:`encode_nonfinite`."""
+    if isinstance(value, dict):
+        if len(value) == 1 and NONFINITE_KEY in value and value[NONFINITE_KEY] in ("nan", "inf", "-inf"):
+            return float(value[NONFINITE_KEY])
+        return {k: decode_nonfinite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode_nonfinite(v) for v in value]
+    return value
+
+
+def dumps_strict(value: Any, **kwargs: Any) -> str:
+    """JSON text that any parser accepts: non-finite floats encoded explicitly, never bare ``NaN``/``Infinity``."""
+    import json
+
+    return json.dumps(encode_nonfinite(value), allow_nan=False, **kwargs)

@@ -400,13 +400,8 @@ def align_to_model(test: "Interactions", model: Any) -> "Interactions":
 
 
 def write_interactions(data: "Interactions", path: Path) -> Path:
-    """Write ``user  item  rating  timestamp`` (tab-separated, with header) readable by ``read_ratings_file``."""
-    import numpy as np
+    """Write ``user  item  rating  timestamp`` (tab-separated, with header) readable by ``read_ratings_file``,
+    atomically (an interrupted write leaves the old file)."""
+    from cofirec.data.split_folder import write_interactions_file
 
-    frame = data.to_frame()
-    ratings = frame["rating"].to_numpy()
-    if len(ratings) and np.all(np.mod(ratings, 1) == 0):
-        frame["rating"] = ratings.astype(np.int64)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, sep="\t", index=False, lineterminator="\n")
-    return path
+    return write_interactions_file(data, path)

@@ -20,7 +20,6 @@ from cofirec.cli.common import (
     load_source,
     skipped_lines,
     stdout_console,
-    write_interactions,
 )
 
 SourceArg = Annotated[str, typer.Argument(metavar="SOURCE", help="Dataset name (ml-100k, ...), MovieLens-layout folder or ratings file.", show_default=False)]
@@ -131,7 +130,11 @@ def split(
     download: DownloadOpt = True,
     json_out: JsonOpt = False,
 ) -> None:
-    """Split a dataset into OUT/train.tsv and OUT/test.tsv and print the split report."""
+    """Split a dataset into OUT/train.tsv, OUT/test.tsv and OUT/split.json and print the split report."""
+    from cofirec._atomic import check_folder_target
+    from cofirec.data.split_folder import SPLIT_FILES
+
+    check_folder_target(out, SPLIT_FILES)
     data = load_source(source, data_dir=data_dir, columns=columns, on_bad_lines=on_bad_lines, download=download, sep=sep, encoding=encoding)
     _, report = write_split(data, out, method=method, test_ratio=test_ratio, seed=seed, k=k, fold=fold)
     if json_out:
@@ -141,16 +144,29 @@ def split(
 
 
 def write_split(data, out: Path, *, method: str, test_ratio: float, seed: int, k: int = 5, fold: int = 0) -> tuple[Any, dict[str, Any]]:
-    """Split ``data``, write ``out/train.tsv`` and ``out/test.tsv``; returns the Split and its report (with file paths)."""
-    from cofirec.data.splits import split_data, split_report
+    """Split ``data``, write ``out/train.tsv``, ``out/test.tsv`` and ``out/split.json`` whole (an interrupted
+    run leaves the old folder); returns the Split and its report (with file paths)."""
+    from cofirec.data.split_folder import save_split
+
+    parts, report, params = make_split(data, out, method=method, test_ratio=test_ratio, seed=seed, k=k, fold=fold)
+    save_split(out, parts.train, parts.test, params)
+    return parts, report
+
+
+def make_split(data, out: Path, *, method: str, test_ratio: float, seed: int, k: int = 5, fold: int = 0) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """The split in memory, its report (with the file paths it will have in ``out``) and its split.json parameters."""
+    from cofirec.data.split_folder import TEST_FILE, TRAIN_FILE
+    from cofirec.data.splits import SPLIT_METHODS, split_data, split_report
 
     parts = split_data(data, method, test_ratio=test_ratio, seed=seed, k=k, fold=fold)
-    train_path = write_interactions(parts.train, Path(out) / "train.tsv")
-    test_path = write_interactions(parts.test, Path(out) / "test.tsv")
     report = {"split": parts.name, **split_report(parts.train, parts.test)}
-    report["train_file"] = str(train_path)
-    report["test_file"] = str(test_path)
-    return parts, report
+    report["train_file"] = str(Path(out) / TRAIN_FILE)
+    report["test_file"] = str(Path(out) / TEST_FILE)
+    canonical = SPLIT_METHODS.get(method, method)
+    params = {"source": data.name, "split": parts.name, "method": canonical, "seed": seed,
+              "test_ratio": test_ratio if canonical in ("random", "user") else None,
+              "k": k if canonical == "kfold" else None, "fold": fold if canonical == "kfold" else None}
+    return parts, report, params
 
 
 def print_split_report(report: dict[str, Any]) -> None:

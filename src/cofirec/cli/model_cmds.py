@@ -127,6 +127,7 @@ def train(
     )
     if out is None:
         raise ConfigError("train: --out DIR is required (the folder the fitted model is saved in)")
+    _check_out_folder(out)
     if opts["split_method"] is not None and opts["dataset"] is None:
         raise ConfigError("train: --split applies to --dataset; a --train file is used whole")
     if validation is not None and not 0.0 < validation < 1.0:
@@ -141,13 +142,18 @@ def train(
         sep=opts["sep"], encoding=opts["encoding"], ignore_label=tgt.kind == "binary" and tgt.value is not None,
     )
     data = attach_metadata(data, opts["metadata"])
-    report: dict[str, Any] = {"model": spec_name, "params": model.get_params(), "data": data.name}
-    if opts["split_method"] is not None:
-        from cofirec.cli.data_cmds import write_split
+    from cofirec.data.split_folder import training_record
 
-        parts, report["split"] = write_split(
+    training = training_record(opts["dataset"] or opts["train_file"])  # checks a split file against its split.json
+    report: dict[str, Any] = {"model": spec_name, "params": model.get_params(), "data": data.name}
+    split_files = None  # (train, test, split.json params): written with the model, in one swap of the folder
+    if opts["split_method"] is not None:
+        from cofirec.cli.data_cmds import make_split
+
+        parts, report["split"], split_params = make_split(
             data, out, method=opts["split_method"], test_ratio=opts["test_ratio"], seed=opts["seed"], k=opts["k_folds"], fold=opts["fold"]
         )
+        split_files = (parts.train, parts.test, split_params)
         data = parts.train
     elif cfg is not None and cfg.test is not None:
         report["test_file"] = cfg.test
@@ -164,12 +170,23 @@ def train(
         stage1, model = model, model.refit(full, progress=not json_out, also_seen=None if full is data else data)
         report["refit"] = {"epochs": int(stage1.best_epoch_), "stage1_last_epoch": stage1.history_[-1] if stage1.history_ else None}
         fit_data, valid = full, None
-    model.save(out)
+    from cofirec.models.artifact import save_model
+
+    save_model(model, out, training=training, split=split_files)
     report.update(_fit_summary(model, fit_data, valid, out))
     if json_out:
         emit_json(report)
         return
     _print_train_report(report)
+
+
+def _check_out_folder(out: Path) -> None:
+    """Fail before any work when --out cannot take the model (a file, the current folder, a folder of folders)."""
+    from cofirec._atomic import check_folder_target
+    from cofirec.data.split_folder import SPLIT_FILES
+    from cofirec.models.artifact import MODEL_FILES
+
+    check_folder_target(out, (*MODEL_FILES, *SPLIT_FILES))
 
 
 def _check_refit(model: Any, validation: float | None) -> None:
@@ -338,6 +355,7 @@ def evaluate(
     if sample_negatives is not None and sample_negatives <= 0:
         raise ConfigError(f"--sample-negatives {sample_negatives}: expected a positive number")
     model = cofirec.load(model_dir)
+    _check_test_split(model_dir, test)
     binary_model = getattr(model, "kind_", None) == "binary" and getattr(model, "binary_threshold_", None) is not None
     test_data = align_to_model(read_file(test, columns=columns, on_bad_lines=on_bad_lines, sep=sep, encoding=encoding, ignore_label=binary_model), model)
     protocol = protocol or default_protocol(model, sampled=negatives is not None or sample_negatives is not None)
@@ -362,6 +380,14 @@ def evaluate(
     for name, value in metrics.items():
         table.add_row(name, fmt_number(value) if not isinstance(value, float) else f"{value:.4f}")
     stdout_console().print(table)
+
+
+def _check_test_split(model_dir: Path, test: Path) -> None:
+    """Refuse a test file from another split of the data the model was trained on (see check_test_file)."""
+    from cofirec.data.split_folder import check_test_file
+    from cofirec.models.artifact import training_of
+
+    check_test_file(model_dir, training_of(model_dir), test)
 
 
 def default_protocol(model: Any, *, sampled: bool = False) -> str:

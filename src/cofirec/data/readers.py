@@ -139,10 +139,13 @@ def write_ratings_file(data: Interactions | pd.DataFrame, path: str | Path, *, s
     frame = data.to_frame() if isinstance(data, Interactions) else data
     cols = [c for c in CANONICAL_COLUMNS if c in frame.columns]
     frame = frame[cols]
-    if path.suffix.lower() in (".parquet", ".pq"):
-        frame.to_parquet(path, index=False)
-    else:
-        frame.to_csv(path, sep=sep, header=header, index=False, lineterminator="\n")
+    from cofirec._atomic import atomic_file  # an interrupted write leaves the old file, never a truncated one
+
+    with atomic_file(path) as tmp:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            frame.to_parquet(tmp, index=False)
+        else:
+            frame.to_csv(tmp, sep=sep, header=header, index=False, lineterminator="\n")
     return path
 
 

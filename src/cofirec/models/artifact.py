@@ -2,12 +2,18 @@
 
 Layout of a folder written by :func:`save_model`::
 
-    manifest.json   format, format_version, cofirec version, model name, params, JSON state, file checksums
+    manifest.json   format, format_version, cofirec version, model name, params, JSON state, file checksums,
+                    what the model was trained on, and the checksum of the manifest itself
     arrays.npz      every array of the fitted state (no pickle: loaded with allow_pickle=False)
 
 Fitted attributes (public, ending in ``_``) are stored by type: numpy arrays, scipy sparse matrices,
 ``IdMap`` vocabularies and torch modules (their ``state_dict``) go to ``arrays.npz``; JSON-able values
-(numbers, strings, lists, dicts, None) go to the manifest. Anything else is refused at save time.
+(numbers, strings, lists, dicts, None) go to the manifest (non-finite floats encoded explicitly, never as bare
+``NaN`` tokens). Anything else is refused at save time.
+
+A folder is written whole into a temporary sibling and swapped in (:mod:`cofirec._atomic`), so an interrupted
+save leaves the previous model or the new one. Loading checks everything before trusting it (see
+:mod:`cofirec.models.artifact_checks`): any edit or damage is one :class:`~cofirec.errors.ArtifactError`.
 """
 
 from __future__ import annotations
@@ -15,28 +21,24 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from cofirec._atomic import atomic_file, atomic_folder, file_sha256
+from cofirec._json import decode_nonfinite, dumps_strict
 from cofirec.data.idmap import IdMap
 from cofirec.errors import ArtifactError
 
 FORMAT = "cofirec.model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: the manifest carries its own checksum and the training record; 1 (read only): neither."""
 MANIFEST = "manifest.json"
 ARRAYS = "arrays.npz"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+MODEL_FILES = (MANIFEST, ARRAYS)
+CHECKSUM_KEY = "checksum"
 
 
 def _fitted_attributes(model: Any) -> dict[str, Any]:
@@ -73,7 +75,7 @@ def _split_state(model: Any) -> tuple[dict[str, np.ndarray], dict[str, Any], dic
             types[key] = "json"
         else:
             try:
-                json.dumps(value)
+                dumps_strict(value)
             except (TypeError, ValueError) as exc:
                 raise ArtifactError(f"cannot save fitted attribute {key} of type {type(value).__name__}") from exc
             values[key] = value
@@ -93,16 +95,35 @@ def _is_torch_module(value: Any) -> bool:
         return False
 
 
-def save_model(model: Any, path: Path) -> Path:
-    """Write ``model`` to the folder ``path`` (created; existing artifact files are replaced)."""
+def save_model(model: Any, path: str | Path, *, training: dict[str, Any] | None = None,
+               split: tuple[Any, Any, dict[str, Any]] | None = None) -> Path:
+    """Write ``model`` as the folder ``path``, whole: other files already there are kept, the previous model
+    stays until the new one is complete.
+
+    ``training``: what the model was fitted on (see :func:`cofirec.data.split_folder.training_record`).
+    ``split``: ``(train, test, params)`` to write as the folder's split files in the same swap; the manifest
+    then records that split.
+    """
+    from cofirec.data.split_folder import SPLIT_FILES, training_record, write_split_files
+
+    path = Path(path)
+    owned = set(MODEL_FILES) | (set(SPLIT_FILES) if split is not None else set())
+    with atomic_folder(path, owned) as tmp:
+        if split is not None:
+            record = write_split_files(tmp, *split)
+            training = training_record((training or {}).get("source"), split=record)
+        write_model_files(model, tmp, training=training)
+    return path
+
+
+def write_model_files(model: Any, folder: Path, *, training: dict[str, Any] | None = None) -> None:
+    """Write ``arrays.npz`` and ``manifest.json`` of ``model`` into ``folder`` (each file atomically)."""
     from cofirec import __version__
 
-    path.mkdir(parents=True, exist_ok=True)
     arrays, values, types = _split_state(model)
-    tmp = path / (ARRAYS + ".tmp")
-    with open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-    os.replace(tmp, path / ARRAYS)
+    with atomic_file(folder / ARRAYS) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -112,85 +133,78 @@ def save_model(model: Any, path: Path) -> Path:
         "params": model.get_params(),
         "state": values,
         "types": types,
+        "training": training,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "files": {ARRAYS: _sha256(path / ARRAYS)},
+        "files": {ARRAYS: file_sha256(folder / ARRAYS)},
     }
-    (path / MANIFEST).write_text(json.dumps(manifest, indent=2, default=_json_default))
-    return path
+    try:
+        manifest = json.loads(dumps_strict(manifest))  # plain JSON values (tuples -> lists, numpy -> python)
+    except (TypeError, ValueError) as exc:
+        raise ArtifactError(f"cannot save {model.name}: a parameter or state value is not JSON ({exc})") from exc
+    manifest[CHECKSUM_KEY] = manifest_checksum(manifest)
+    with atomic_file(folder / MANIFEST) as tmp:
+        tmp.write_text(json.dumps(manifest, indent=2, allow_nan=False) + "\n", encoding="utf-8")
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, tuple):
-        return list(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+def manifest_checksum(manifest: dict) -> str:
+    """sha256 of the manifest's canonical JSON without its own checksum field."""
+    body = {k: v for k, v in manifest.items() if k != CHECKSUM_KEY}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def damaged(path: Path, detail: str) -> ArtifactError:
+    """The one error every inconsistent artifact gives."""
+    return ArtifactError(f"{path}: damaged artifact: {detail}; train or save the model again")
 
 
 def read_manifest(path: str | Path) -> dict:
-    """The manifest of an artifact folder, checked for format and version."""
+    """The manifest of an artifact folder, checked for format, version and its own checksum."""
     path = Path(path)
     if not path.exists():
-        raise ArtifactError(f"{path}: model folder does not exist")
+        raise ArtifactError(f"{path}: does not exist (expected a model folder written by 'cofirec train --out' or model.save())")
     if path.is_file():
         raise ArtifactError(f"{path}: a model is a folder written by 'cofirec train --out' or model.save(), not a file")
     mpath = path / MANIFEST
     if not mpath.exists():
         raise ArtifactError(f"{path}: not a cofirec model folder (no {MANIFEST})")
     try:
-        manifest = json.loads(mpath.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ArtifactError(f"{mpath}: damaged manifest ({exc})") from exc
+        manifest = json.loads(mpath.read_text(encoding="utf-8"), parse_constant=_refuse_constant)
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
+        raise damaged(path, f"{MANIFEST} is not valid JSON ({exc})") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ArtifactError(f"{path}: not a cofirec model artifact (format {manifest.get('format') if isinstance(manifest, dict) else None!r})")
-    if int(manifest.get("format_version", -1)) > FORMAT_VERSION:
-        raise ArtifactError(f"{path}: artifact format version {manifest['format_version']} is newer than this cofirec supports ({FORMAT_VERSION})")
-    return manifest
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise damaged(path, f"format_version {version!r}")
+    if version > FORMAT_VERSION:
+        raise ArtifactError(f"{path}: artifact format version {version} is newer than this cofirec supports ({FORMAT_VERSION})")
+    if version >= 2:
+        if manifest.get(CHECKSUM_KEY) != manifest_checksum(manifest):
+            raise damaged(path, f"{MANIFEST} checksum mismatch (the manifest was edited or damaged after saving)")
+    return decode_nonfinite(manifest)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"bare {name} token (not JSON)")
 
 
 def load_model(path: str | Path) -> Any:
-    """Load a model saved by :func:`save_model`, verifying checksums."""
-    from cofirec.models.registry import get_model_class
+    """Load a model saved by :func:`save_model`, verifying checksums and every field against the class."""
+    from cofirec.models.artifact_checks import build_model, check_files, check_state, probe_scoring, read_arrays, restore_state
 
     path = Path(path)
     manifest = read_manifest(path)
-    for fname, digest in manifest.get("files", {}).items():
-        fpath = path / fname
-        if not fpath.exists():
-            raise ArtifactError(f"{path}: missing file {fname}")
-        if _sha256(fpath) != digest:
-            raise ArtifactError(f"{fpath}: checksum mismatch, the file is damaged or was changed after saving")
-    cls = get_model_class(manifest["model"])
-    params = {k: (tuple(v) if isinstance(v, list) else v) for k, v in cls.upgrade_params(manifest["params"]).items()}
-    model = cls(**{k: v for k, v in params.items() if k in cls.param_names()})
-    try:
-        with np.load(path / ARRAYS, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (ValueError, OSError) as exc:
-        raise ArtifactError(f"{path / ARRAYS}: cannot read arrays ({exc})") from exc
-    _restore_state(model, manifest, arrays)
+    check_files(path, manifest)
+    model = build_model(path, manifest)
+    arrays = read_arrays(path / ARRAYS)
+    restore_state(path, model, manifest, arrays)
+    check_state(path, model)
+    probe_scoring(path, model)
     return model
 
 
-def _restore_state(model: Any, manifest: dict, arrays: dict[str, np.ndarray]) -> None:
-    state = manifest.get("state", {})
-    types = manifest.get("types", {})
-    modules = []
-    for key, kind in types.items():
-        if kind == "json":
-            setattr(model, key, state[key])
-        elif kind == "idmap":
-            setattr(model, key, IdMap(arrays[f"{key}/ids"]))
-        elif kind == "csr":
-            shape = tuple(int(x) for x in arrays[f"{key}/shape"])
-            setattr(model, key, sp.csr_matrix((arrays[f"{key}/data"], arrays[f"{key}/indices"], arrays[f"{key}/indptr"]), shape=shape))
-        elif kind == "ndarray":
-            setattr(model, key, arrays[key])
-        elif kind == "torch_module":
-            modules.append(key)
-        else:
-            raise ArtifactError(f"unknown stored type {kind!r} for {key}")
-    for key in modules:  # after plain state: modules are rebuilt from it
-        prefix = f"{key}/"
-        sd = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
-        setattr(model, key, model._module_from_state(key, sd))
+def training_of(path: str | Path) -> dict[str, Any] | None:
+    """The training record of a saved model (None for models saved without one)."""
+    record = read_manifest(path).get("training")
+    return record if isinstance(record, dict) else None

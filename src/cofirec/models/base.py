@@ -474,7 +474,10 @@ class Recommender:
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
-        """Save as a versioned artifact folder (JSON manifest + ``.npz`` arrays + checksums); see ``cofirec.load``."""
+        """Save as a versioned artifact folder (JSON manifest + ``.npz`` arrays + checksums); see ``cofirec.load``.
+
+        The folder is written whole and swapped in: an interrupted save leaves the previous model; other plain
+        files in the folder are kept. A path that is a file raises ArtifactError."""
         from cofirec.models.artifact import save_model
 
         self._check_fitted()

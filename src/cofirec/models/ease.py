@@ -60,6 +60,7 @@ class EASE(Recommender):
     name = "ease"
     renamed_params = {"l2": "reg"}
     predicts_ratings = False
+    state_axes = {"weights_": ("items", "items")}  # checked when a saved model is loaded
 
     def __init__(self, reg: float = 500.0, max_items: int = 20_000) -> None:
         self.reg = reg

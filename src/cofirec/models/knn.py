@@ -255,6 +255,7 @@ class ItemKNN(_NeighborhoodModel):
         "implicit": {"similarity": "cosine", "k": 200, "shrinkage": 0.0},
     }
     name = "item-knn"
+    state_axes = {"similarity_matrix_": ("items", "items"), "residuals_": ("users", "items")}  # checked at load
     _rows = "item"
 
     def _right(self, name: str, matrix) -> Any:
@@ -310,6 +311,7 @@ class UserKNN(_NeighborhoodModel):
         "implicit": {"similarity": "cosine", "k": 100, "shrinkage": 0.0},
     }
     name = "user-knn"
+    state_axes = {"similarity_matrix_": ("users", "users"), "residuals_": ("users", "items")}  # checked at load
     _rows = "user"
 
     def _score(self, users: np.ndarray) -> np.ndarray:

@@ -109,6 +109,7 @@ class NeuralRecommender(Recommender):
     """
 
     predicts_ratings = True
+    state_axes = {"target_offset_": ("users",)}  # checked when a saved model is loaded
 
     def __init__(
         self,
