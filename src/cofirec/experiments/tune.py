@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from cofirec._extras import require
 from cofirec.data.dataset import Interactions
 from cofirec.errors import CofirecError, ConfigError
 from cofirec.experiments.compare import is_lower_better, is_quality_metric, run_evaluate, with_seed
@@ -288,7 +289,7 @@ def tune(
     on_trial : callable or None
         Called with each finished trial's record (progress display).
     """
-    import optuna
+    optuna = require("optuna", "tune")
 
     from cofirec.data.splits import validation_split
     from cofirec.experiments.spaces import resolve_space
