@@ -9,7 +9,9 @@ DATA   ?= ../shared/data
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	# the CPU build of PyTorch that lies on this machine's disk, before the 'neural' extra's open range asks for one
+	$(BIN)/python -m pip install -q "torch==2.13.0"
+	$(BIN)/python -m pip install -q -e ".[all,dev]"
 	touch $@
 
 install: $(BIN)/.installed

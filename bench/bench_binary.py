@@ -200,7 +200,7 @@ def run_lightfm(train, test) -> dict | None:
     probe = subprocess.run([str(PEERS_PY), "-c", "import lightfm"], capture_output=True)
     if probe.returncode != 0:
         return None
-    from cofirec.models.neural.features import FeatureEncoder, encode_entities
+    from cofirec.data.encoding import FeatureEncoder, encode_entities
 
     uenc = FeatureEncoder().fit(train.user_features)
     ut = encode_entities(train.user_features, train.user_map, uenc)

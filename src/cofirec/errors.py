@@ -34,5 +34,9 @@ class ConfigError(CofirecError, ValueError):
     """An unknown model, unknown parameter or a parameter of the wrong type or range."""
 
 
+class MissingDependencyError(ConfigError, ImportError):
+    """An optional package (PyTorch, Optuna, matplotlib) is needed and not installed; the message names the extra."""
+
+
 class ArtifactError(CofirecError, OSError):
     """A saved model folder is missing, damaged (checksum mismatch) or not a cofirec artifact."""

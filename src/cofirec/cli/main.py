@@ -22,6 +22,7 @@ from typing import Any, Iterator, Sequence
 import typer
 from typer.core import TyperGroup
 
+from cofirec._extras import missing_dependency
 from cofirec.errors import CofirecError
 
 EXIT_USER_ERROR = 2
@@ -42,6 +43,9 @@ def error_line(exc: BaseException) -> tuple[str, int]:
     """The one-line message and exit code for an exception raised by a command."""
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted", EXIT_USER_ERROR
+    missing = missing_dependency(exc)
+    if missing is not None:
+        exc = missing
     if isinstance(exc, CofirecError):
         return _one_line(str(exc)) or type(exc).__name__, EXIT_USER_ERROR
     if isinstance(exc, OSError):

@@ -14,11 +14,14 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from cofirec._extras import require
+
 _SKIP_KEYS = {"epoch", "time", "seconds", "elapsed", "lr", "samples", "samples_per_s", "batches", "n_samples"}
 _COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
 
 def _figure(n_panels: int, panel_w: float = 4.2, panel_h: float = 3.2, max_cols: int = 3):
+    require("matplotlib", "plotting")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -100,6 +103,7 @@ def plot_learning_curves(histories: dict[str, list[dict]], path: str | Path) -> 
     if not panels:
         return _empty(path, "No learning curves: none of the models is iterative")
     cols = max(sum(1 for p in panels if p[0] == m) for m in per_model)
+    require("matplotlib", "plotting")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

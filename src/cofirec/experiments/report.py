@@ -14,6 +14,7 @@ import datetime as _dt
 import html
 import json
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -124,8 +125,19 @@ def write_csv(rows: list[dict[str, Any]], metrics: Sequence[str], path: Path) ->
 
 
 
+def _have_matplotlib() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ModuleNotFoundError:
+        return False
+    return True
+
+
 def _write_plots(report: ReportData, out: Path) -> list[tuple[str, Path]]:
     images: list[tuple[str, Path]] = []
+    if not _have_matplotlib():
+        warnings.warn("report without plots: matplotlib is not installed (pip install 'cofirec[experiments]')", UserWarning, stacklevel=2)
+        return images
     main = headline_metrics(report.metrics)
     ok_rows = [r for r in report.rows if not r.get("error")]
     if ok_rows and main:

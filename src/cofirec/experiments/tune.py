@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from cofirec._extras import require
 from cofirec.data.dataset import Interactions
 from cofirec.errors import CofirecError, ConfigError
 from cofirec.experiments.compare import check_test_ids, is_lower_better, is_quality_metric, run_evaluate, with_seed
@@ -296,7 +297,7 @@ def tune(
     A stored study records the fingerprint of its training/validation split (``data_sha256``); resuming it
     on other data, another split or another validation seed is an error, as mixing trials would be.
     """
-    import optuna
+    optuna = require("optuna", "tune")
 
     from cofirec.data.splits import validation_split
     from cofirec.experiments.spaces import resolve_space

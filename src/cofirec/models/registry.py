@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 
+from cofirec._extras import missing_dependency
 from cofirec.errors import ConfigError
 
 MODELS: dict[str, str] = {
@@ -36,7 +37,7 @@ MODELS: dict[str, str] = {
 
 
 def available_models() -> list[str]:
-    """Registered names whose module can be imported (all of them once every issue is done)."""
+    """Registered names whose module can be imported (neural models need the ``neural`` extra)."""
     out = []
     for name in MODELS:
         try:
@@ -55,9 +56,10 @@ def get_model_class(name: str) -> type:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("cofirec"):
-            raise ConfigError(f"model {name!r} is registered but not implemented yet ({module_name})") from exc
-        raise
+        error = missing_dependency(exc, f"model {name!r}")
+        if error is None:
+            raise
+        raise error from None
     return getattr(module, cls_name)
 
 

@@ -11,7 +11,7 @@ from torch import nn
 from cofirec.data.dataset import Interactions
 from cofirec.errors import ConfigError
 from cofirec.models.neural.base import NeuralRecommender
-from cofirec.models.neural.features import SideFeatures
+from cofirec.data.encoding import SideFeatures
 from cofirec.models.neural.init import init_tensor_
 from cofirec.models.neural.modules.deepfm import DEEP_EMBEDDINGS, FM_FIELDS, DeepFMNet
 
@@ -20,7 +20,7 @@ class DeepFM(SideFeatures, NeuralRecommender):
     """DeepFM (Guo et al. 2017) for binary like/dislike (BCE; ``predict`` gives probabilities) or ratings (MSE).
 
     Fields: user id, item id, each user feature and each item feature (categorical, zip prefix, year bucket,
-    numeric bucket, multi-valued genres averaged), see :mod:`cofirec.models.neural.features`. Output:
+    numeric bucket, multi-valued genres averaged), see :mod:`cofirec.data.encoding`. Output:
     ``bias + sum of first-order weights + FM pairwise interactions + MLP(concatenated field vectors)``.
 
     Parameters

@@ -29,7 +29,7 @@ from cofirec.kernels.topk import topk_rows
 from cofirec.models.base import Recommendations, check_top_n, ranked_lists
 from cofirec.models.neural.base import NeuralRecommender
 from cofirec.models.neural.batching import NegativeSampler, PairTensors
-from cofirec.models.neural.features import SideFeatures
+from cofirec.data.encoding import SideFeatures
 from cofirec.models.neural.init import init_tensor_
 from cofirec.models.neural.losses import weighted_mean
 from cofirec.models.neural.modules.two_tower import TwoTowerNet

@@ -1,7 +1,7 @@
 """DeepFM network (Guo et al. 2017) over user/item field embeddings, and the field embedder it shares.
 
 Every user and every item is a row of small integer field indices (its ``id`` field followed by side
-features, see :mod:`cofirec.models.neural.features`). The module keeps these tables as buffers, so it scores
+features, see :mod:`cofirec.data.encoding`). The module keeps these tables as buffers, so it scores
 (user index, item index) pairs directly and a saved ``state_dict`` holds everything needed for serving.
 """
 

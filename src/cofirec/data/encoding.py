@@ -1,4 +1,4 @@
-"""Encode user/item side features into integer field indices for embedding-based models.
+"""Encode user/item side features into integer field indices for embedding-based models (DeepFM, two-tower).
 
 A :class:`FeatureEncoder` is fitted on a side-feature frame (indexed by raw id, as in
 ``Interactions.user_features`` / ``item_features``) and turns every column into one *field*:

@@ -7,7 +7,7 @@ import pytest
 from cofirec.data.idmap import IdMap
 from cofirec.data.synthetic import make_synthetic
 from cofirec.errors import DataError, NotFittedError
-from cofirec.models.neural.features import FeatureEncoder, encode_entities
+from cofirec.data.encoding import FeatureEncoder, encode_entities
 
 
 @pytest.fixture()
@@ -144,7 +144,7 @@ def test_with_history_most_recent_first():
     import pandas as pd
 
     from cofirec.data.dataset import Interactions
-    from cofirec.models.neural.features import id_only, with_history
+    from cofirec.data.encoding import id_only, with_history
 
     frame = pd.DataFrame({"user": [1, 1, 1, 2], "item": [10, 20, 30, 20], "rating": [5, 3, 4, 1], "timestamp": [5, 9, 7, 1]})
     data = Interactions.from_frame(frame)
@@ -158,7 +158,7 @@ def test_with_history_width_capped_at_longest_history():
     import pandas as pd
 
     from cofirec.data.dataset import Interactions
-    from cofirec.models.neural.features import id_only, with_history
+    from cofirec.data.encoding import id_only, with_history
 
     frame = pd.DataFrame({"user": [1, 1, 1, 2], "item": [10, 20, 30, 20], "rating": [5, 3, 4, 1], "timestamp": [5, 9, 7, 1]})
     data = Interactions.from_frame(frame)
