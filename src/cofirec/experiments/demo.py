@@ -46,7 +46,7 @@ INITS = ("he_normal", "random_uniform", "lecun_uniform")
 INIT_MODEL = "embedding-dot"
 INIT_PARAMS = {"lr": 0.01, "batch_size": 2048, "patience": 0}
 """The seeds' setting: lr 0.01, no early stopping (``patience=0``) so the curves run past the best epoch."""
-INIT_EPOCHS = {"full": 8, "quick": 5}
+INIT_EPOCHS = {"full": 6, "quick": 5}
 WHY_TWO_TABLES = (
     "Why two tables: rating models learn the stars users gave to movies they chose to watch, so they are judged on "
     "predicting stars (RMSE/MAE); asked to rank all unseen movies they favour obscure, well-rated ones, so top-10 "
@@ -227,7 +227,7 @@ def _init_section(con: Any, train: Interactions, *, quick: bool, seed: int, out:
         where = f"best validation MSE {best[1]:.4f} at epoch {best[0]}, then it overfits" if best and best[0] < len(model.history_) else (
             f"still improving at epoch {best[0]} ({best[1]:.4f})" if best else "no validation loss recorded")
         con.print(f"  {init:15s} {where}; after epoch {last['epoch']}: train {last['loss']:.4f}, validation {last.get('val_loss', float('nan')):.4f}")
-    path = plot_train_validation(histories, out / "init_curves.png", title=f"{INIT_MODEL}, lr {INIT_PARAMS['lr']}: train vs validation MSE")
+    path = plot_train_validation(histories, out / "init_curves.png", title=f"{INIT_MODEL}, lr {INIT_PARAMS['lr']}, MSE")
     con.print(f"curves: {path}", soft_wrap=True)
     return curves, path, []
 

@@ -136,8 +136,8 @@ def best_epoch(records: Sequence[Mapping[str, Any]], key: str = "val_loss") -> t
 def plot_train_validation(
     histories: Mapping[str, Sequence[Mapping[str, Any]]], path: str | Path, *, train_key: str = "loss", val_key: str = "val_loss", title: str = ""
 ) -> Path:
-    """One panel per run (side by side, shared y axis): ``train_key`` and ``val_key`` per epoch, the epoch of the
-    lowest validation value marked (where the run starts to overfit); writes a PNG."""
+    """One panel per run (side by side, same y range): ``train_key`` and ``val_key`` per epoch, the epoch of the
+    lowest validation value marked (where the run starts to overfit); ``title`` prefixes each panel's title."""
     runs = {name: list(recs) for name, recs in histories.items() if any(_is_number(r.get(train_key)) for r in recs)}
     if not runs:
         return _empty(path, f"No {train_key!r} history to plot")
@@ -154,13 +154,11 @@ def plot_train_validation(
         if best is not None:
             ax.axvline(best[0], color=_COLORS[3], linestyle="--", linewidth=1, label=f"best validation: epoch {best[0]}")
         ax.set_ylim(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
-        ax.set_title(name, fontsize=10)
+        ax.set_title(f"{title}: {name}" if title else name, fontsize=10)
         ax.set_xlabel("epoch", fontsize=8)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     axes[0].set_ylabel(train_key if val_key == f"val_{train_key}" else f"{train_key} / {val_key}", fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=10)
     return _save(fig, path)
 
 
