@@ -89,3 +89,12 @@ def test_preset_in_compare_and_config(ratings, tmp_path):
     spec = load_config(cfg).models[0]
     assert spec.name == "svdpp" and spec.params == {"epochs": 3}
     assert spec.build().get_params()["implicit_feedback"] is True
+
+
+def test_preset_of_an_unavailable_model_is_not_available(monkeypatch):
+    from cofirec.models import registry
+
+    monkeypatch.setitem(registry.MODELS, "ghost", "cofirec.models.ghost_model_not_written:Ghost")
+    monkeypatch.setitem(registry.MODELS, "ghost-recipe", Preset("ghost-recipe", "ghost", {}, kind="explicit", why="none"))
+    names = registry.available_models()
+    assert "ghost" not in names and "ghost-recipe" not in names and "svdpp" in names

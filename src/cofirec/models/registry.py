@@ -11,14 +11,13 @@ instance of the real class with the preset's parameters, so it saves and loads a
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from cofirec.errors import ConfigError
 
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Preset:
     """A named recipe: the registered ``model`` with parameter ``params`` overriding its defaults.
 
@@ -34,7 +33,6 @@ class Preset:
     kind: str
     why: str
     usage: str = ""
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def model_class(self) -> type:
@@ -45,7 +43,7 @@ class Preset:
         return frozenset({self.kind})
 
     @property
-    def __name__(self) -> str:  # noqa: PLW3201 - error messages name ``cls.__name__``
+    def __name__(self) -> str:  # error messages name ``cls.__name__``
         return self.name
 
     def param_names(self) -> list[str]:
@@ -163,7 +161,9 @@ def available_models() -> list[str]:
     out = []
     for name in MODELS:
         try:
-            get_model_class(name)
+            entry = get_model_class(name)
+            if isinstance(entry, Preset):
+                entry.model_class  # noqa: B018 - a preset is available when its model is
         except ConfigError:
             continue
         out.append(name)
