@@ -83,3 +83,21 @@ def test_demo_finds_ml100k_and_star_wars_neighbours_make_sense(real_data):
     related = knn.titles(knn.similar_items(star_wars, n=5).items)
     sequels = {"Return of the Jedi (1983)", "Empire Strikes Back, The (1980)"}
     assert sequels & set(related), related
+
+
+@pytest.mark.realdata
+def test_on_ml100k_each_table_ranks_personalised_models_above_the_baselines(real_data, tmp_path):
+    from rich.console import Console
+
+    from cofirec.data.splits import split_data
+
+    data, _, _ = demo.load_demo_data(real_data("ml-100k").parent)
+    split = split_data(data, "random", test_ratio=0.2, seed=0)
+    ctx = {"out": tmp_path, "command": "test", "quick": False, "seed": 0, "files": [], "notes": []}
+    con = Console(record=True, width=160)
+    rating, _ = demo._compare_section(con, "rating", demo.RATING_LINEUP, split.train, split.test, ctx)
+    ranking, _ = demo._compare_section(con, "ranking", demo.RANKING_LINEUP, split.train.as_implicit(), split.test.as_implicit(), ctx)
+    rmse = {r["model"]: r["rmse"] for r in rating.rows}
+    ndcg = {r["model"]: r["ndcg@10"] for r in ranking.rows}
+    assert rmse["mf"] < rmse["item-knn"] < rmse["baseline"], rmse  # the mf default (SVD++) is the most accurate
+    assert min(v for k, v in ndcg.items() if k != "popularity") > 1.5 * ndcg["popularity"], ndcg
