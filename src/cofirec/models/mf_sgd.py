@@ -29,7 +29,7 @@ class BiasedMF(FactorScoring, Recommender):
 
     ``r_hat(u, i) = offset_u + b_u + b_i + p_u . q_i`` minimising the squared error on observed ratings plus
     ``reg * (|p_u|^2 + |q_i|^2) + reg_bias * (b_u^2 + b_i^2)``. With ``implicit_feedback=True`` the user vector
-    becomes ``p_u + |N(u)|^-1/2 sum_{j in N(u)} y_j`` (SVD++, Koren 2008); with it, fewer epochs and a smaller lr
+    becomes ``p_u + |N(u)|^-1/2 sum_{j in N(u)} y_j`` (SVD++, Koren 2008); with it, fewer epochs
     work best; it is on by default (validated settings in ``bench/RESULTS.md``, section Defaults).
 
     Parameters
