@@ -48,7 +48,7 @@ TUNED_DEEPFM: dict = dict(factors=32, hidden=(256, 128), dropout=0.0, embed_drop
 
 CONFIGS: dict[str, tuple[str, dict]] = {
     "deepfm": ("deepfm", TUNED_DEEPFM),
-    "deepfm-ordinal": ("deepfm", {**TUNED_DEEPFM, "loss": "ordinal", "linear_reg": 1.0, "multi_reg": 10.0}),  # chosen by round 4
+    "deepfm-ordinal": ("deepfm-ordinal", TUNED_DEEPFM),  # the registered preset: loss ordinal, linear_reg 1, multi_reg 10 (round 4)
     "cosine-cf": ("cosine-cf", dict(factors=64, lr=0.003, batch_size=2048, epochs=30)),
     "embedding-dot": ("embedding-dot", dict(factors=64, loss="bce", negatives=0, lr=0.001, batch_size=2048, reg=1e-4, holdout=0.1, patience=2, epochs=30)),
 }

@@ -42,6 +42,8 @@ IALS_TUNED = {"ml-100k-implicit": {"factors": 16, "reg": 0.1, "reg_exponent": 1.
               "ml-1m-half-implicit": {"factors": 64, "reg": 0.3, "reg_exponent": 1.0, "epochs": 15}}
 # SVD++ settings chosen on a 10% validation split of u1.base (see bench/RESULTS.md)
 SVDPP = {"implicit_feedback": True, "lr": 0.007, "reg": 0.08, "reg_implicit": 0.2, "epochs": 26}
+PLAIN_MF = {"implicit_feedback": False, "lr": 0.01, "reg_implicit": None, "epochs": 60}
+"""``mf``'s defaults before issue 11 (plain biased MF); its default is now an SVD++ setting (bench/RESULTS.md, Defaults)."""
 
 
 # ---------------------------------------------------------------------- peer side (runs in the peers venv)
@@ -185,7 +187,8 @@ def cofirec_models(protocol: str, name: str) -> dict:
     out = {}
     if protocol == "rating":
         wanted = [("baseline", "baseline", {}), ("user-knn", "user-knn", {}), ("item-knn", "item-knn", {}),
-                  ("mf", "mf", {}), ("mf svd++", "mf", SVDPP), ("mf 100f/40ep", "mf", {"epochs": 40}), ("als", "als", {})]
+                  ("mf", "mf", {}), ("mf plain (old default)", "mf", PLAIN_MF), ("mf svd++", "mf", SVDPP),
+                  ("mf 100f/40ep", "mf", {**PLAIN_MF, "epochs": 40}), ("als", "als", {})]
     else:
         wanted = [("popularity", "popularity", {}), ("item-knn", "item-knn", {}), ("user-knn", "user-knn", {}), ("ease", "ease", {}),
                   ("ials", "ials", {}), ("ials plain reg (= implicit ALS settings)", "ials", {**IALS, "reg_exponent": 0.0}),

@@ -51,7 +51,7 @@ def test_contract(name, kind, datasets):
     cls = get_model_class(name)
     if kind not in cls.supported_kinds:
         pytest.skip(f"{name} does not fit {kind} feedback")
-    params = dict(FAST.get(name, {}))
+    params = dict(FAST.get(name, FAST.get(getattr(cls, "model", ""), {})))  # a preset: its base model's fast settings
     if kind == "implicit" and cls.param_defaults().get("negatives") == 0:
         params["negatives"] = 2  # implicit data has no dislikes: such models need sampled negatives
     check_recommender(lambda: cls(**params), datasets[kind])

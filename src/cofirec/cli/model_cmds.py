@@ -52,41 +52,45 @@ PROTOCOLS = ("rating", "ranking", "sampled", "binary")
 
 # ---------------------------------------------------------------------- models
 def models(json_out: JsonOpt = False) -> None:
-    """Registered models, whether each is available, and their parameters with defaults."""
-    from cofirec.models.registry import MODELS, get_model_class
+    """Registered models and presets: feedback kinds, default parameters and where the defaults come from."""
+    from cofirec.models.registry import MODELS, Preset, default_source, get_model_class
 
     rows = []
-    for name in MODELS:
+    for name, entry in MODELS.items():
         try:
             cls = get_model_class(name)
+            defaults = cls.param_defaults()
         except ConfigError as exc:
             rows.append({"name": name, "available": False, "reason": str(exc), "params": {}})
             continue
-        rows.append(
-            {
-                "name": name,
-                "available": True,
-                "kinds": sorted(cls.supported_kinds),
-                "params": {k: v for k, v in cls.param_defaults().items()},
-                "summary": (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else "",
-            }
-        )
+        row = {"name": name, "available": True, "kinds": sorted(cls.supported_kinds), "params": dict(defaults), "default_source": default_source(name)}
+        if isinstance(entry, Preset):
+            row.update(preset_of=entry.model, overrides=dict(entry.params), usage=entry.usage, summary=f"preset of {entry.model}")
+        else:
+            row["summary"] = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        rows.append(row)
     if json_out:
         emit_json(rows)
         return
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title="models")
+    table = Table(title="models (presets: validated recipes of a model; -p NAME=VALUE overrides any default)")
     table.add_column("name", style="bold")
     table.add_column("feedback")
-    table.add_column("parameters (defaults)", overflow="fold")
+    table.add_column("default setting and why", overflow="fold")
     for row in rows:
         if not row["available"]:
-            table.add_row(row["name"], "[dim]not available[/]", "")
+            table.add_row(row["name"], "[dim]not available[/]", escape(row["reason"]))
             continue
-        params = ", ".join(f"{k}={v!r}" for k, v in row["params"].items())
-        table.add_row(row["name"], ",".join(row["kinds"]), escape(params))
+        if "preset_of" in row:
+            shown = f"= {row['preset_of']} with " + ", ".join(f"{k}={v!r}" for k, v in row["overrides"].items())
+        else:
+            shown = ", ".join(f"{k}={v!r}" for k, v in row["params"].items())
+        text = f"{escape(shown)}\n[dim]why: {escape(row['default_source'])}[/]"
+        if row.get("usage"):
+            text += f"\n[dim]use: {escape(row['usage'])}[/]"
+        table.add_row(row["name"], ",".join(row["kinds"]), text)
     stdout_console().print(table)
 
 

@@ -1,10 +1,16 @@
 """``cofirec demo``: the whole story in a few minutes.
 
 Loads MovieLens 100K (from ``--data-dir``, or ``../shared/data`` when present; otherwise synthetic data,
-saying so), splits it, fits a baseline, a memory-based model (item-knn), a matrix factorisation (mf or als)
-and a neural model (embedding-dot or neumf) - whichever of them are registered and importable - compares
-them on RMSE and top-10 ranking metrics, writes a report with learning curves, and prints top-5 unseen
-recommendations (with titles) for a user and the movies most related to "Star Wars (1977)".
+saying so) and splits it 80/20 at random. Two comparisons, each model with its default setting:
+
+* rating models (a bias baseline, item-knn, mf) fitted on the stars, scored by RMSE / MAE on held-out stars;
+* ranking models (popularity, item-knn, ials, ease) fitted on who rated what (implicit feedback), scored by
+  top-10 metrics over all unseen items.
+
+Then the classic initialiser comparison: ``embedding-dot`` at lr 0.01 with ``he_normal``, ``random_uniform``
+and ``lecun_uniform``, train and validation loss side by side in one PNG, and the epoch where each starts to
+overfit. Last, top-5 unseen recommendations (with titles) for a user and the movies most related to "Star
+Wars (1977)". Each comparison writes a report (HTML, JSON, CSV, PNGs) under ``--report``.
 """
 
 from __future__ import annotations
@@ -21,15 +27,31 @@ from cofirec.errors import CofirecError
 
 STAR_WARS = "Star Wars (1977)"
 
-# (slot, candidates in order of preference, params for a full run, params for --quick)
-LINEUP: list[tuple[str, list[str], dict[str, dict], dict[str, dict]]] = [
-    ("baseline", ["popularity"], {}, {}),
-    ("memory-based", ["item-knn", "user-knn"], {"item-knn": {"k": 50}}, {"item-knn": {"k": 30}}),
-    ("matrix factorisation", ["mf", "als"], {"mf": {"factors": 64, "epochs": 25}, "als": {"factors": 32, "epochs": 8}},
-     {"mf": {"factors": 32, "epochs": 8}, "als": {"factors": 16, "epochs": 3}}),
-    ("neural", ["embedding-dot", "neumf"], {"embedding-dot": {"factors": 32, "epochs": 5}, "neumf": {"epochs": 4}},
-     {"embedding-dot": {"factors": 16, "epochs": 2}, "neumf": {"epochs": 1}}),
+Lineup = list[tuple[str, list[str], dict[str, dict], dict[str, dict]]]
+"""(slot, candidates in order of preference, params for a full run, params for --quick)."""
+
+RATING_LINEUP: Lineup = [
+    ("bias baseline", ["baseline"], {}, {}),
+    ("memory-based", ["item-knn", "user-knn"], {}, {"item-knn": {"k": 50}}),
+    ("matrix factorisation", ["mf", "als"], {}, {"mf": {"factors": 32, "epochs": 10}}),
 ]
+RANKING_LINEUP: Lineup = [
+    ("popularity", ["popularity"], {}, {}),
+    ("memory-based", ["item-knn", "user-knn"], {}, {"item-knn": {"k": 50}}),
+    ("matrix factorisation", ["ials", "bpr"], {}, {}),
+    ("linear item model", ["ease"], {}, {}),
+]
+LINEUP = RATING_LINEUP + RANKING_LINEUP
+INITS = ("he_normal", "random_uniform", "lecun_uniform")
+INIT_MODEL = "embedding-dot"
+INIT_PARAMS = {"lr": 0.01, "batch_size": 2048, "patience": 0}
+"""The seeds' setting: lr 0.01, no early stopping (``patience=0``) so the curves run past the best epoch."""
+INIT_EPOCHS = {"full": 6, "quick": 5}
+WHY_TWO_TABLES = (
+    "Why two tables: rating models learn the stars users gave to movies they chose to watch, so they are judged on "
+    "predicting stars (RMSE/MAE); asked to rank all unseen movies they favour obscure, well-rated ones, so top-10 "
+    "lists are judged on models fitted to who-watched-what (implicit feedback), where popularity is the bar to beat."
+)
 
 
 @dataclass
@@ -40,8 +62,11 @@ class DemoResult:
     synthetic: bool
     models: list[str]
     skipped: list[str]
-    rows: list[dict[str, Any]]
-    report: Path | None
+    rating_rows: list[dict[str, Any]]
+    ranking_rows: list[dict[str, Any]]
+    reports: dict[str, Path]
+    init_curves: dict[str, dict[str, Any]] = field(default_factory=dict)
+    init_plot: Path | None = None
     recommendations: dict[str, Any] = field(default_factory=dict)
     related: dict[str, Any] = field(default_factory=dict)
 
@@ -75,13 +100,14 @@ def load_demo_data(data_dir: str | Path | None, *, force_synthetic: bool = False
     return data, f"synthetic data ({n_users} users x {n_items} items, planted rank-4 structure)", True
 
 
-def pick_models(quick: bool) -> tuple[list[tuple[str, dict]], list[str]]:
-    """Models for each slot of :data:`LINEUP` that can be imported now; notes about the missing ones."""
+def pick_models(quick: bool, lineup: Lineup | None = None) -> tuple[list[tuple[str, dict]], list[str]]:
+    """Models for each slot of ``lineup`` (all of :data:`LINEUP` by default) that can be imported now; notes
+    about the missing ones."""
     from cofirec.models.registry import get_model_class
 
     chosen: list[tuple[str, dict]] = []
     skipped: list[str] = []
-    for slot, names, full, fast in LINEUP:
+    for slot, names, full, fast in LINEUP if lineup is None else lineup:
         for name in names:
             try:
                 get_model_class(name)
@@ -106,10 +132,8 @@ def run_demo(
 ) -> DemoResult:
     """Run the demo, printing as it goes; returns a :class:`DemoResult`."""
     from rich.console import Console
-    from rich.table import Table
 
-    from cofirec.data.splits import split_data, validation_split
-    from cofirec.experiments.compare import compare, run_evaluate, write_comparison_report
+    from cofirec.data.splits import split_data
 
     con = console or Console()
     start = time.perf_counter()
@@ -120,55 +144,99 @@ def run_demo(
     con.rule("[bold]1. Data")
     con.print(f"{source}: {data.n_users:,} users, {data.n_items:,} items, {len(data):,} ratings, sparsity {data.sparsity:.2%}")
     split = split_data(data, "random", test_ratio=0.2, seed=seed)
-    parts = validation_split(split.train, ratio=0.1, seed=seed)  # for the learning curves and early stopping
-    con.print(
-        f"random 80/20 split (seed {seed}): train {len(split.train):,} ({len(parts.test):,} of them held out as validation "
-        f"for learning curves), test {len(split.test):,}"
-    )
+    con.print(f"random 80/20 split (seed {seed}): train {len(split.train):,} ratings, test {len(split.test):,}; every model runs with its defaults")
 
-    models, skipped = pick_models(quick)
-    for s in skipped:
-        con.print(f"[yellow]note:[/] {s}")
-    con.rule("[bold]2. Train and compare")
+    out = Path(report_dir) if report_dir is not None else Path("cofirec-demo")
+    command = "cofirec demo" + (f" --data-dir {data_dir}" if data_dir is not None else "") + (" --quick" if quick else "")
+    command += (" --synthetic" if force_synthetic else "") + f" --report {out}"
+    folder = None if synthetic else find_movielens_100k(data_dir)
+    context = {"out": out, "command": command, "quick": quick, "seed": seed, "source": source,
+               "files": [folder / "u.data", folder / "u.item"] if folder is not None else [],
+               "notes": [f"Data: {source}."] + (["Fell back to synthetic data: MovieLens 100K was not found."] if synthetic and not force_synthetic else [])}
+
+    con.rule("[bold]2. Rating prediction (models fitted on the stars)")
+    rating, rating_skipped = _compare_section(con, "rating", RATING_LINEUP, split.train, split.test, context)
+    con.rule("[bold]3. Top-10 ranking (models fitted on who rated what)")
+    ranking, ranking_skipped = _compare_section(con, "ranking", RANKING_LINEUP, split.train.as_implicit(), split.test.as_implicit(), context)
+    con.print(WHY_TWO_TABLES, soft_wrap=True)
+
+    con.rule("[bold]4. Initialisers: where each run starts to overfit")
+    curves, init_plot, init_skipped = _init_section(con, split.train, quick=quick, seed=seed, out=out)
+
+    con.rule("[bold]5. Recommendations")
+    recs = _show_recommendations(con, ranking, split.train)
+    related = _show_related(con, ranking, data)
+    con.print(f"\ndone in {time.perf_counter() - start:.0f}s")
+    return DemoResult(data_source=source, synthetic=synthetic, models=[r["model"] for r in rating.rows + ranking.rows],
+                      skipped=rating_skipped + ranking_skipped + init_skipped, rating_rows=rating.rows, ranking_rows=ranking.rows,
+                      reports={"rating": out / "rating" / "report.html", "ranking": out / "ranking" / "report.html"},
+                      init_curves=curves, init_plot=init_plot, recommendations=recs, related=related)
+
+
+def _compare_section(con: Any, protocol: str, lineup: Lineup, train: Interactions, test: Interactions, ctx: dict) -> tuple[Any, list[str]]:
+    """Fit the lineup's models on ``train``, print the test table, write the report to ``out/protocol``."""
+    from rich.table import Table
+
+    from cofirec.experiments.compare import compare, write_comparison_report
+
+    models, skipped = pick_models(ctx["quick"], lineup)
+    for note in skipped:
+        con.print(f"[yellow]note:[/] {note}")
 
     def progress(label: str, row: dict) -> None:
         if row.get("error"):
             con.print(f"  {label}: [red]{row['error']}[/]")
         else:
-            con.print(f"  {label}: fitted in {row['fit_s']:.1f}s ({row.get('epochs') or 0} epochs)")
+            con.print(f"  {label}: fitted in {row['fit_s']:.1f}s" + (f" ({row['epochs']} epochs)" if row.get("epochs") else ""))
 
-    result = compare(models, parts.train, split.test, protocol="ranking", k=(10,), seed=seed, validation=parts.test, keep_models=True, on_model=progress)
-    for row in result.rows:
-        model = result.models.get(row["model"])
-        if model is not None and model.predicts_ratings:
-            row.update({m: v for m, v in run_evaluate(model, split.test, protocol="rating", k=(10,)).items() if m in ("rmse", "mae")})
-    result.metrics = ["rmse", "mae", *result.metrics]
+    result = compare(models, train, test, protocol=protocol, k=(10,), seed=ctx["seed"], keep_models=True, on_model=progress)
     _print_table(con, result, Table)
+    folder = ctx["out"] / protocol
+    config = {"demo": True, "quick": ctx["quick"], "seed": ctx["seed"], "split": "random 80/20", "protocol": protocol,
+              "models": [{"name": n, "params": p} for n, p in models]}
+    report = write_comparison_report(result, folder, config=config, files=ctx["files"], command=ctx["command"], seed=ctx["seed"],
+                                     train=train, test=test, title=f"cofirec demo: {protocol}", notes=ctx["notes"] + [f"Skipped: {s}" for s in skipped])
+    con.print(f"report: {report}", soft_wrap=True)
+    return result, skipped
 
-    out = Path(report_dir) if report_dir is not None else Path("cofirec-demo")
-    command = "cofirec demo" + (f" --data-dir {data_dir}" if data_dir is not None else "") + (" --quick" if quick else "")
-    command += (" --synthetic" if force_synthetic else "") + f" --report {out}"
-    notes = [f"Data: {source}."] + (["Fell back to synthetic data: MovieLens 100K was not found."] if synthetic and not force_synthetic else [])
-    notes += [f"Skipped: {s}" for s in skipped]
-    folder = None if synthetic else find_movielens_100k(data_dir)
-    files = [folder / "u.data", folder / "u.item"] if folder is not None else []
-    config = {"demo": True, "quick": quick, "seed": seed, "split": "random 80/20, 10% of train for validation", "models": [{"name": n, "params": p} for n, p in models]}
-    report = write_comparison_report(result, out, config=config, files=files, command=command, seed=seed, train=parts.train,
-                                     test=split.test, title="cofirec demo", notes=notes)
-    con.print(f"learning curves: {out / 'learning_curves.png'}")
-    con.print(f"report: {report}")
 
-    con.rule("[bold]3. Recommendations")
-    recs = _show_recommendations(con, result, data)
-    related = _show_related(con, result, data)
-    con.print(f"\ndone in {time.perf_counter() - start:.0f}s")
-    return DemoResult(data_source=source, synthetic=synthetic, models=[r["model"] for r in result.rows], skipped=skipped,
-                      rows=result.rows, report=report, recommendations=recs, related=related)
+def _init_section(con: Any, train: Interactions, *, quick: bool, seed: int, out: Path) -> tuple[dict[str, dict], Path | None, list[str]]:
+    """``embedding-dot`` at lr 0.01 once per initialiser on 90% of train; curves of train and validation MSE."""
+    from cofirec.data.splits import validation_split
+    from cofirec.experiments.plots import best_epoch, plot_train_validation
+    from cofirec.models.registry import create_model, get_model_class
+
+    try:
+        get_model_class(INIT_MODEL)
+    except (CofirecError, ImportError) as exc:
+        note = f"initialisers: {INIT_MODEL} unavailable ({exc})"
+        con.print(f"[yellow]note:[/] {note}")
+        return {}, None, [note]
+    parts = validation_split(train, ratio=0.1, seed=seed)
+    epochs = INIT_EPOCHS["quick" if quick else "full"]
+    con.print(f"{INIT_MODEL}, lr {INIT_PARAMS['lr']}, {epochs} epochs without early stopping, on 90% of train; validation: the other 10%")
+    histories: dict[str, list[dict]] = {}
+    curves: dict[str, dict[str, Any]] = {}
+    for init in INITS:
+        model = create_model(INIT_MODEL, {**INIT_PARAMS, "init": init, "epochs": epochs, "random_state": seed}).fit(parts.train, validation=parts.test)
+        histories[init] = list(model.history_)
+        best = best_epoch(model.history_, "val_loss")
+        last = model.history_[-1]
+        curves[init] = {"best_epoch": best[0] if best else None, "best_val_loss": best[1] if best else None,
+                        "last_val_loss": last.get("val_loss"), "last_train_loss": last.get("loss")}
+        where = f"best validation MSE {best[1]:.4f} at epoch {best[0]}, then it overfits" if best and best[0] < len(model.history_) else (
+            f"still improving at epoch {best[0]} ({best[1]:.4f})" if best else "no validation loss recorded")
+        con.print(f"  {init:15s} {where}; after epoch {last['epoch']}: train {last['loss']:.4f}, validation {last.get('val_loss', float('nan')):.4f}")
+    path = plot_train_validation(histories, out / "init_curves.png", title=f"{INIT_MODEL}, lr {INIT_PARAMS['lr']}, MSE")
+    con.print(f"curves: {path}", soft_wrap=True)
+    return curves, path, []
 
 
 def _print_table(con: Any, result: Any, Table: Any) -> None:
-    metrics = [m for m in ("rmse", "mae", "ndcg@10", "recall@10", "hr@10") if any(m in r for r in result.rows)]
-    table = Table(title=f"test metrics ({result.data['test']:,} held-out ratings)")
+    wanted = ("rmse", "mae") if result.protocol == "rating" else ("ndcg@10", "hr@10", "recall@10", "precision@10")
+    metrics = [m for m in wanted if any(m in r for r in result.rows)]
+    what = "held-out ratings" if result.protocol == "rating" else "held-out interactions, top-10 over all unseen items"
+    table = Table(title=f"test metrics ({result.data['test']:,} {what})")
     table.add_column("model", style="bold", no_wrap=True)
     for m in metrics + ["fit s"]:
         table.add_column(m, justify="right", no_wrap=True)
@@ -180,7 +248,7 @@ def _print_table(con: Any, result: Any, Table: Any) -> None:
         cells = [("[green]" if best[m] is row else "") + (f"{row[m]:.4f}" if m in row else "-") + ("[/]" if best[m] is row else "") for m in metrics]
         table.add_row(row["model"], *cells, f"{row['fit_s']:.1f}")
     con.print(table)
-    con.print("RMSE/MAE: rating prediction (lower is better); ndcg/recall/precision/hr@10: top-10 lists of unseen items (higher is better).")
+    con.print("lower is better" if result.protocol == "rating" else "higher is better")
 
 
 def _personal_model(result: Any) -> tuple[str, Any] | None:
@@ -200,13 +268,12 @@ def _show_recommendations(con: Any, result: Any, data: Interactions) -> dict:
         return {}
     label, model = picked
     user = data.user_map.ids[0]
-    uidx = 0
-    seen = data.subset(data.users == uidx)
+    seen = data.subset(data.users == 0)
     top_seen = np.argsort(-seen.ratings, kind="stable")[:3]
     liked = [(_title(data, seen.item_map.ids[seen.items[j]]), float(seen.ratings[j])) for j in top_seen]
     rec = model.recommend(user, n=5)
     titles = model.titles(rec.items) or [str(i) for i in rec.items]
-    con.print(f"user {user} rated {len(seen)} movies; among their favourites: " + "; ".join(f"{t} ({r:g})" for t, r in liked))
+    con.print(f"user {user} rated {len(seen)} movies in the training part; among their favourites: " + "; ".join(f"{t} ({r:g})" for t, r in liked))
     con.print(f"top-5 unseen recommendations from [bold]{label}[/]:")
     for rank, (item, title, score) in enumerate(zip(rec.items.tolist(), titles, rec.scores.tolist()), 1):
         con.print(f"  {rank}. {title or item}  [dim](item {item}, score {score:.3f})[/]")

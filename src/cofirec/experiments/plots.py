@@ -1,6 +1,7 @@
 """Plots of experiments as PNG files (matplotlib's Agg canvas: no display, no global pyplot state).
 
 * :func:`plot_learning_curves` - per-epoch history of iterative models (``model.history_``)
+* :func:`plot_train_validation` - train and validation loss of several runs side by side, best epoch marked
 * :func:`plot_metric_bars` - one bar chart per metric comparing models
 * :func:`plot_tuning_history` - objective value per trial with the running best
 * :func:`plot_param_importance` - hyperparameter importance bars
@@ -128,6 +129,41 @@ def plot_learning_curves(histories: dict[str, list[dict]], path: str | Path) -> 
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png")
     return path
+
+
+def best_epoch(records: Sequence[Mapping[str, Any]], key: str = "val_loss") -> tuple[int, float] | None:
+    """(epoch, value) of the lowest ``key`` in a history (epochs numbered from 1 when unrecorded); None without it."""
+    pts = [(int(rec.get("epoch", i + 1)), float(rec[key])) for i, rec in enumerate(records) if _is_number(rec.get(key))]
+    return min(pts, key=lambda p: p[1]) if pts else None
+
+
+def plot_train_validation(
+    histories: Mapping[str, Sequence[Mapping[str, Any]]], path: str | Path, *, train_key: str = "loss", val_key: str = "val_loss", title: str = ""
+) -> Path:
+    """One panel per run (side by side, same y range): ``train_key`` and ``val_key`` per epoch, the epoch of the
+    lowest validation value marked (where the run starts to overfit); ``title`` prefixes each panel's title."""
+    runs = {name: list(recs) for name, recs in histories.items() if any(_is_number(r.get(train_key)) for r in recs)}
+    if not runs:
+        return _empty(path, f"No {train_key!r} history to plot")
+    fig, axes = _figure(len(runs), panel_w=4.0, panel_h=3.2, max_cols=len(runs))
+    values = [float(r[k]) for recs in runs.values() for r in recs for k in (train_key, val_key) if _is_number(r.get(k))]
+    lo, hi = min(values), max(values)
+    for ax, (name, recs) in zip(axes, runs.items()):
+        for c, key in enumerate((train_key, val_key)):
+            pts = [(rec.get("epoch", i + 1), rec[key]) for i, rec in enumerate(recs) if _is_number(rec.get(key))]
+            if pts:
+                x, y = zip(*pts)
+                ax.plot(x, y, marker="o", markersize=3, label="train" if key == train_key else "validation", color=_COLORS[c])
+        best = best_epoch(recs, val_key)
+        if best is not None:
+            ax.axvline(best[0], color=_COLORS[3], linestyle="--", linewidth=1, label=f"best validation: epoch {best[0]}")
+        ax.set_ylim(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
+        ax.set_title(f"{title}: {name}" if title else name, fontsize=10)
+        ax.set_xlabel("epoch", fontsize=8)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel(train_key if val_key == f"val_{train_key}" else f"{train_key} / {val_key}", fontsize=8)
+    return _save(fig, path)
 
 
 def plot_metric_bars(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str], path: str | Path, label_key: str = "model") -> Path:
