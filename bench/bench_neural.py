@@ -65,7 +65,7 @@ EXPLICIT_MODELS: dict[str, tuple[str, dict]] = {
     "gmf": ("gmf", {**COMMON, "factors": 64, "lr": 0.002, "reg": 0.05, "epochs": 30, "patience": 3}),
 }
 THROUGHPUT_MODELS: dict[str, tuple[str, dict]] = {
-    "embedding-dot": ("embedding-dot", {"factors": 64}),
+    "embedding-dot": ("embedding-dot", {"factors": 64, "holdout": 0.0}),
     "gmf": ("gmf", {"factors": 64}),
     "mlp": ("mlp", {"layers": (64, 32, 16, 8)}),
     "neumf": ("neumf", {"factors": 16, "layers": (64, 32, 16, 8)}),
