@@ -1,4 +1,4 @@
-"""Pairwise similarity kernels for memory-based kNN, computed with sparse products in blocks of rows.
+"""Pairwise similarity kernels for memory-based kNN: a parallel sparse product with a per-row top-k.
 
 Rows of the input matrix are the entities compared (items for item-item kNN, users for user-user kNN);
 columns are the features they share (users / items). A stored entry is an observation (explicit zeros
@@ -22,22 +22,35 @@ Similarities (``metric``):
 
 Then similarities of pairs with fewer than ``min_support`` co-rated columns are zeroed, shrinkage
 multiplies by ``n_common / (n_common + shrinkage)``, self-similarity is removed and each row keeps its
-``k`` largest (positive, by default) similarities in a sparse CSR matrix. Memory stays bounded by the block
-size (``block_rows * n_rows`` dense values at a time).
+``k`` largest (positive, by default) similarities in a sparse CSR matrix.
+
+Each row ``a`` is compared with every row sharing a column by a row-by-row sparse product (Gustavson's
+algorithm, the same summation order as scipy's ``X @ X.T``, so the sums are bitwise those of a sparse
+product) into per-thread accumulators of length ``n_rows``; only the touched rows are then scored and
+offered to a ``k``-entry heap. Rows run in parallel (numba ``prange``) in blocks of ``block_rows``; memory is
+the input, its transpose, ``threads x 7 x n_rows`` scratch values and ``block_rows x k`` selected entries.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
+import numba
 import numpy as np
 import scipy.sparse as sp
+from numba import njit, prange
+
+from cofirec.kernels.topk import _heap_sort_best_first, _push_or_replace
 
 Metric = Literal["cosine", "corated_cosine", "pearson", "jaccard", "euclidean"]
 METRICS: tuple[str, ...] = ("cosine", "corated_cosine", "pearson", "jaccard", "euclidean")
 
 _BLOCK_CELLS = 2_000_000
-"""Dense cells per block and per intermediate (about 16 MB of float64)."""
+"""Selected (row, neighbour) slots per block: ``block_rows * k`` (about 32 MB)."""
+
+_METRIC_CODE = {name: code for code, name in enumerate(METRICS)}
+_N_SUMS = {"jaccard": 1, "cosine": 2, "corated_cosine": 4, "euclidean": 4, "pearson": 6}
+"""Accumulators per metric: co-rated counts; + dot products; + co-rated squares (a, b); + co-rated sums (a, b)."""
 
 
 # ---------------------------------------------------------------------- weighting and centring
@@ -82,59 +95,8 @@ def center_columns(X: sp.spmatrix) -> sp.csr_matrix:
     return X
 
 
+
 # ---------------------------------------------------------------------- similarity
-def _pattern(X: sp.csr_matrix) -> sp.csr_matrix:
-    return sp.csr_matrix((np.ones_like(X.data), X.indices, X.indptr), shape=X.shape)
-
-
-def _dense(m) -> np.ndarray:
-    return m.toarray() if sp.issparse(m) else np.asarray(m)
-
-
-class _Operands:
-    """Matrices shared by every block: values, squared values, pattern and their transposes (CSC views)."""
-
-    def __init__(self, X: sp.csr_matrix) -> None:
-        self.X = X
-        self.B = _pattern(X)
-        self.X2 = X.multiply(X).tocsr()
-        self.Xt = X.T.tocsr()
-        self.Bt = self.B.T.tocsr()
-        self.X2t = self.X2.T.tocsr()
-        self.sq = np.asarray(self.X2.sum(axis=1)).ravel()
-        self.cnt = np.diff(X.indptr).astype(np.float64)
-
-
-def _block(ops: _Operands, rows: np.ndarray, metric: str, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    """Similarity and co-rated counts of ``rows`` against every row: two float64 arrays (len(rows), n_rows)."""
-    X, B, X2 = ops.X[rows], ops.B[rows], ops.X2[rows]
-    common = _dense(B @ ops.Bt)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if metric == "jaccard":
-            sim = common / (ops.cnt[rows][:, None] + ops.cnt[None, :] - common)
-        elif metric == "cosine":
-            dot = _dense(X @ ops.Xt)
-            sim = dot / (ops.sq[rows][:, None] ** alpha * ops.sq[None, :] ** (1.0 - alpha))
-        else:
-            dot = _dense(X @ ops.Xt)
-            sq_a = _dense(X2 @ ops.Bt)  # sum over co-rated of a^2
-            sq_b = _dense(B @ ops.X2t)  # sum over co-rated of b^2
-            if metric == "corated_cosine":
-                sim = dot / np.sqrt(sq_a * sq_b)
-            elif metric == "euclidean":
-                sim = 1.0 / (1.0 + np.sqrt(np.maximum(sq_a + sq_b - 2.0 * dot, 0.0)))
-            elif metric == "pearson":
-                s_a = _dense(X @ ops.Bt)
-                s_b = _dense(B @ ops.Xt)
-                num = common * dot - s_a * s_b
-                den = np.sqrt(np.maximum(common * sq_a - s_a**2, 0.0) * np.maximum(common * sq_b - s_b**2, 0.0))
-                sim = num / den
-            else:
-                raise ValueError(f"unknown similarity metric {metric!r} (known: {', '.join(METRICS)})")
-    sim[~np.isfinite(sim) | (common == 0)] = 0.0
-    return sim, common
-
-
 def knn_similarity(
     X: sp.spmatrix,
     metric: Metric = "cosine",
@@ -164,7 +126,7 @@ def knn_similarity(
     positive_only : bool
         Keep only similarities > 0 (else the ``k`` largest by value, negatives included, zeros dropped).
     block_rows : int, optional
-        Rows per block (default: keeps a block's dense intermediates around ``2e6`` cells).
+        Rows per parallel block (default: ``block_rows * k`` around ``2e6`` selected slots).
 
     Returns
     -------
@@ -178,48 +140,128 @@ def knn_similarity(
     k = int(min(max(k, 0), max(n - 1, 0)))
     if n == 0 or k == 0:
         return sp.csr_matrix((n, n), dtype=np.float32)
-    ops = _Operands(X)
-    block = int(block_rows or max(1, _BLOCK_CELLS // max(n, 1)))
-    parts_rows, parts_cols, parts_vals = [], [], []
+    Xt = X.T.tocsr()
+    # row norms exactly as a dense formula would compute them: sum of the squared stored entries
+    sq = np.asarray(X.multiply(X).tocsr().sum(axis=1)).ravel()
+    norm_a, norm_b = sq**alpha, sq ** (1.0 - alpha)
+    cnt = np.diff(X.indptr).astype(np.float64)
+    lanes = max(1, numba.get_num_threads())
+    acc = np.zeros((lanes, _N_SUMS[metric], n), dtype=np.float64)
+    touched = np.empty((lanes, n), dtype=np.int64)
+    block = int(block_rows or max(lanes, _BLOCK_CELLS // k))
+    params = np.array([shrinkage, float(min_support)], dtype=np.float64)
+    counts, cols, vals = [], [], []
     for start in range(0, n, block):
-        rows = np.arange(start, min(start + block, n))
-        sim, common = _block(ops, rows, metric, alpha)
-        sim[common < min_support] = 0.0
-        if shrinkage > 0:
-            sim *= common / (common + shrinkage)
-        sim[np.arange(len(rows)), rows] = 0.0
-        r, c, v = _topk_entries(sim, k, positive_only)
-        parts_rows.append(r + start)
-        parts_cols.append(c)
-        parts_vals.append(v)
-    rows_all = np.concatenate(parts_rows)
+        stop = min(start + block, n)
+        out_idx = np.empty((stop - start, k), dtype=np.int64)
+        out_val = np.empty((stop - start, k), dtype=np.float64)
+        out_len = np.zeros(stop - start, dtype=np.int64)
+        _neighbours(
+            X.indptr, X.indices, X.data, Xt.indptr, Xt.indices, Xt.data, start, stop,
+            _METRIC_CODE[metric], norm_a, norm_b, cnt, params, positive_only, acc, touched, out_idx, out_val, out_len,
+        )  # fmt: skip
+        keep = np.arange(k)[None, :] < out_len[:, None]
+        counts.append(out_len)
+        cols.append(out_idx[keep])
+        vals.append(out_val[keep])
+    indptr = np.concatenate([[0], np.cumsum(np.concatenate(counts))])
+    index_dtype = np.int32 if n < np.iinfo(np.int32).max else np.int64
     out = sp.csr_matrix(
-        (np.concatenate(parts_vals).astype(np.float32), (rows_all, np.concatenate(parts_cols))), shape=(n, n)
+        (np.concatenate(vals).astype(np.float32), np.concatenate(cols).astype(index_dtype), indptr.astype(index_dtype)),
+        shape=(n, n),
     )
     out.sort_indices()
     return out
 
 
-def _topk_entries(sim: np.ndarray, k: int, positive_only: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(row, col, value) of the ``k`` largest entries per row, dropping zeros (and negatives if asked).
+@njit(cache=True, nogil=True, error_model="numpy")
+def _score(code, a, b, sums, norm_a, norm_b, cnt) -> float:
+    """Similarity of rows ``a`` and ``b`` from their accumulated sums (the formulas of the module docstring).
 
-    Ties at the cut go to the lower column index, so results do not depend on the block size.
+    ``sums`` rows: co-rated count, dot product, then sum_co a^2, sum_co b^2, then sum_co a, sum_co b; the
+    expressions (and their evaluation order) are those of the vectorised formulas, so results are bitwise equal.
     """
-    key = np.where(sim > 0, sim, -np.inf) if positive_only else np.where(sim != 0, sim, -np.inf)
-    b, m = key.shape
-    if k >= m:
-        part = np.broadcast_to(np.arange(m), (b, m))
-    else:
-        part = np.argpartition(-key, k - 1, axis=1)[:, :k]
-        vals = np.take_along_axis(key, part, axis=1)
-        kth = vals.min(axis=1, keepdims=True)
-        # rows whose k-th value is -inf keep every finite entry already; only finite ties need fixing
-        tied = np.isfinite(kth[:, 0]) & ((key == kth).sum(axis=1) > (vals == kth).sum(axis=1))
-        rows = np.flatnonzero(tied)
-        if len(rows):
-            cols = np.broadcast_to(np.arange(m), (len(rows), m))
-            part[rows] = np.lexsort((cols, -key[rows]), axis=1)[:, :k]
-    vals = np.take_along_axis(key, part, axis=1)
-    keep = np.isfinite(vals)
-    row_ids = np.broadcast_to(np.arange(b)[:, None], part.shape)
-    return row_ids[keep], part[keep], vals[keep]
+    common = sums[0, b]
+    if code == 3:  # jaccard
+        return common / (cnt[a] + cnt[b] - common)
+    dot = sums[1, b]
+    if code == 0:  # cosine
+        return dot / (norm_a[a] * norm_b[b])
+    sq_a = sums[2, b]
+    sq_b = sums[3, b]
+    if code == 1:  # corated_cosine
+        return dot / np.sqrt(sq_a * sq_b)
+    if code == 4:  # euclidean
+        return 1.0 / (1.0 + np.sqrt(max(sq_a + sq_b - 2.0 * dot, 0.0)))
+    s_a = sums[4, b]
+    s_b = sums[5, b]
+    num = common * dot - s_a * s_b
+    den = np.sqrt(max(common * sq_a - s_a * s_a, 0.0) * max(common * sq_b - s_b * s_b, 0.0))
+    return num / den
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _accumulate(a, indptr, indices, data, t_indptr, t_indices, t_data, sums, touched) -> int:
+    """Add row ``a``'s products with every row sharing a column into ``sums``; return how many rows it touched.
+
+    Same loop order as scipy's sparse product (a's columns ascending, then the column's rows in order).
+    """
+    n_sums = sums.shape[0]
+    n_touched = 0
+    for p in range(indptr[a], indptr[a + 1]):
+        c = indices[p]
+        xa = data[p]
+        for q in range(t_indptr[c], t_indptr[c + 1]):
+            b = t_indices[q]
+            xb = t_data[q]
+            if sums[0, b] == 0.0:
+                touched[n_touched] = b
+                n_touched += 1
+            sums[0, b] += 1.0
+            if n_sums > 1:
+                sums[1, b] += xa * xb
+            if n_sums > 2:
+                sums[2, b] += xa * xa
+                sums[3, b] += xb * xb
+            if n_sums > 4:
+                sums[4, b] += xa
+                sums[5, b] += xb
+    return n_touched
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def _neighbours(
+    indptr, indices, data, t_indptr, t_indices, t_data, start, stop,
+    code, norm_a, norm_b, cnt, params, positive_only, acc, touched, out_idx, out_val, out_len,
+):  # fmt: skip
+    """Top-k neighbours of rows ``start:stop`` into ``out_*`` (row ``a`` at ``a - start``), lanes in parallel.
+
+    Lane ``l`` takes rows ``start + l``, ``start + l + lanes``, ... with its own accumulators ``acc[l]`` and
+    ``touched[l]``, which it leaves zeroed again after each row.
+    """
+    lanes = acc.shape[0]
+    k = out_idx.shape[1]
+    shrinkage = params[0]
+    min_support = params[1]
+    for lane in prange(lanes):
+        sums = acc[lane]
+        seen = touched[lane]
+        for a in range(start + lane, stop, lanes):
+            n_touched = _accumulate(a, indptr, indices, data, t_indptr, t_indices, t_data, sums, seen)
+            vals = out_val[a - start]
+            idx = out_idx[a - start]
+            size = 0
+            for t in range(n_touched):
+                b = seen[t]
+                common = sums[0, b]
+                sim = _score(code, a, b, sums, norm_a, norm_b, cnt)
+                for s in range(sums.shape[0]):
+                    sums[s, b] = 0.0
+                if not np.isfinite(sim) or common < min_support or b == a:
+                    continue
+                if shrinkage > 0:
+                    sim *= common / (common + shrinkage)
+                if sim > 0 or (not positive_only and sim != 0):
+                    size = _push_or_replace(vals, idx, size, k, sim, b)
+            _heap_sort_best_first(vals, idx, size)
+            out_len[a - start] = size

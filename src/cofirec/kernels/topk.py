@@ -20,6 +20,8 @@ _EMPTY_PTR = np.zeros(1, dtype=np.int64)
 _EMPTY_IDX = np.zeros(0, dtype=np.int64)
 _EMPTY_ROWS = np.zeros(0, dtype=np.int64)
 _EMPTY_MASK = np.zeros(0, dtype=np.bool_)
+_CHUNK = 32
+"""Columns tested at once against the heap's worst entry before looking at them one by one."""
 
 
 def topk_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -193,12 +195,47 @@ def _heap_sort_best_first(vals, idx, size) -> None:
         _sift_down(vals, idx, 0, end)
 
 
+@njit(cache=True, nogil=True)
+def _scan(row, lo, hi, allowed, use_allowed, vals, idx, size, k) -> int:
+    """Offer ``row[lo:hi]`` (columns ascending; disallowed ones as ``-inf``) to the heap; return its size."""
+    j = lo
+    while j < hi and size < k:  # filling: every entry goes in
+        v = row[j]
+        if use_allowed and not allowed[j]:
+            v = -np.inf
+        size = _push_or_replace(vals, idx, size, k, v, j)
+        j += 1
+    if size < k:
+        return size
+    root = vals[0]
+    while j < hi:
+        if root == root:  # skip whole chunks that cannot beat the root (a vectorisable test)
+            stop = min(j + _CHUNK, hi)
+            beats = False
+            for t in range(j, stop):
+                beats |= row[t] > root
+            if not beats:
+                j = stop
+                continue
+        v = row[j]
+        # scanning columns upwards, an equal value never beats the root (its column is smaller)
+        if v > root or (root != root and v == v):
+            if use_allowed and not allowed[j]:
+                v = -np.inf
+            if _after(root, idx[0], v, j):
+                vals[0] = v
+                idx[0] = j
+                _sift_down(vals, idx, 0, size)
+                root = vals[0]
+        j += 1
+    return size
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def _topk_kernel(scores, ex_ptr, ex_ind, ex_rows, use_ex, allowed, use_allowed, out_idx, out_vals) -> None:
     """Best-first top ``out_idx.shape[1]`` of every row of ``scores``, excluded entries read as ``-inf``."""
     b, m = scores.shape
     k = out_idx.shape[1]
-    neg_inf = -np.inf
     for r in prange(b):
         row = scores[r]
         vals = out_vals[r]
@@ -208,22 +245,14 @@ def _topk_kernel(scores, ex_ptr, ex_ind, ex_rows, use_ex, allowed, use_allowed, 
         if use_ex and ex_rows[r] >= 0:
             p = ex_ptr[ex_rows[r]]
             end = ex_ptr[ex_rows[r] + 1]
-        next_ex = ex_ind[p] if p < end else m
         size = 0
-        for j in range(m):
-            v = row[j]
-            if j == next_ex:
-                v = neg_inf
-                while p < end and ex_ind[p] <= j:
+        lo = 0
+        while lo < m:  # segments between excluded columns, then the excluded column itself as -inf
+            hi = ex_ind[p] if p < end else m
+            size = _scan(row, lo, hi, allowed, use_allowed, vals, idx, size, k)
+            if hi < m:
+                size = _push_or_replace(vals, idx, size, k, -np.inf, hi)
+                while p < end and ex_ind[p] <= hi:
                     p += 1
-                next_ex = ex_ind[p] if p < end else m
-            elif use_allowed and not allowed[j]:
-                v = neg_inf
-            if size < k:
-                size = _push_or_replace(vals, idx, size, k, v, j)
-            elif v > vals[0] or (vals[0] != vals[0] and v == v):
-                # scanning columns upwards, an equal value never beats the root (its column is smaller)
-                vals[0] = v
-                idx[0] = j
-                _sift_down(vals, idx, 0, size)
+            lo = hi + 1
         _heap_sort_best_first(vals, idx, size)
