@@ -40,7 +40,7 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit, prange
 
-from cofirec.kernels.topk import _heap_sort_best_first, _push_or_replace
+from cofirec.kernels.topk import _after, _push_or_replace, _sift_down
 
 Metric = Literal["cosine", "corated_cosine", "pearson", "jaccard", "euclidean"]
 METRICS: tuple[str, ...] = ("cosine", "corated_cosine", "pearson", "jaccard", "euclidean")
@@ -146,8 +146,9 @@ def knn_similarity(
     norm_a, norm_b = sq**alpha, sq ** (1.0 - alpha)
     cnt = np.diff(X.indptr).astype(np.float64)
     lanes = max(1, numba.get_num_threads())
-    acc = np.zeros((lanes, _N_SUMS[metric], n), dtype=np.float64)
+    acc = np.zeros((lanes, n, _N_SUMS[metric]), dtype=np.float64)  # a row's sums share a cache line
     touched = np.empty((lanes, n), dtype=np.int64)
+    cand = np.empty((lanes, n), dtype=np.float64)
     block = int(block_rows or max(lanes, _BLOCK_CELLS // k))
     params = np.array([shrinkage, float(min_support)], dtype=np.float64)
     counts, cols, vals = [], [], []
@@ -158,7 +159,7 @@ def knn_similarity(
         out_len = np.zeros(stop - start, dtype=np.int64)
         _neighbours(
             X.indptr, X.indices, X.data, Xt.indptr, Xt.indices, Xt.data, start, stop,
-            _METRIC_CODE[metric], norm_a, norm_b, cnt, params, positive_only, acc, touched, out_idx, out_val, out_len,
+            _METRIC_CODE[metric], norm_a, norm_b, cnt, params, positive_only, acc, touched, cand, out_idx, out_val, out_len,
         )  # fmt: skip
         keep = np.arange(k)[None, :] < out_len[:, None]
         counts.append(out_len)
@@ -175,26 +176,21 @@ def knn_similarity(
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _score(code, a, b, sums, norm_a, norm_b, cnt) -> float:
-    """Similarity of rows ``a`` and ``b`` from their accumulated sums (the formulas of the module docstring).
+def _score(code, common, dot, sq_a, sq_b, s_a, s_b, norm, cnt_sum) -> float:
+    """Similarity of two rows from their accumulated sums (the formulas of the module docstring).
 
-    ``sums`` rows: co-rated count, dot product, then sum_co a^2, sum_co b^2, then sum_co a, sum_co b; the
-    expressions (and their evaluation order) are those of the vectorised formulas, so results are bitwise equal.
+    ``norm`` is the cosine denominator, ``cnt_sum`` the sum of both rows' counts. The expressions (and their
+    evaluation order) are those of the vectorised formulas, so results are bitwise equal. Scalars only: a
+    call with array arguments would cost reference counting per pair.
     """
-    common = sums[0, b]
     if code == 3:  # jaccard
-        return common / (cnt[a] + cnt[b] - common)
-    dot = sums[1, b]
+        return common / (cnt_sum - common)
     if code == 0:  # cosine
-        return dot / (norm_a[a] * norm_b[b])
-    sq_a = sums[2, b]
-    sq_b = sums[3, b]
+        return dot / norm
     if code == 1:  # corated_cosine
         return dot / np.sqrt(sq_a * sq_b)
     if code == 4:  # euclidean
         return 1.0 / (1.0 + np.sqrt(max(sq_a + sq_b - 2.0 * dot, 0.0)))
-    s_a = sums[4, b]
-    s_b = sums[5, b]
     num = common * dot - s_a * s_b
     den = np.sqrt(max(common * sq_a - s_a * s_a, 0.0) * max(common * sq_b - s_b * s_b, 0.0))
     return num / den
@@ -206,7 +202,7 @@ def _accumulate(a, indptr, indices, data, t_indptr, t_indices, t_data, sums, tou
 
     Same loop order as scipy's sparse product (a's columns ascending, then the column's rows in order).
     """
-    n_sums = sums.shape[0]
+    n_sums = sums.shape[1]
     n_touched = 0
     for p in range(indptr[a], indptr[a + 1]):
         c = indices[p]
@@ -214,30 +210,32 @@ def _accumulate(a, indptr, indices, data, t_indptr, t_indices, t_data, sums, tou
         for q in range(t_indptr[c], t_indptr[c + 1]):
             b = t_indices[q]
             xb = t_data[q]
-            if sums[0, b] == 0.0:
+            if sums[b, 0] == 0.0:
                 touched[n_touched] = b
                 n_touched += 1
-            sums[0, b] += 1.0
+            sums[b, 0] += 1.0
             if n_sums > 1:
-                sums[1, b] += xa * xb
+                sums[b, 1] += xa * xb
             if n_sums > 2:
-                sums[2, b] += xa * xa
-                sums[3, b] += xb * xb
+                sums[b, 2] += xa * xa
+                sums[b, 3] += xb * xb
             if n_sums > 4:
-                sums[4, b] += xa
-                sums[5, b] += xb
+                sums[b, 4] += xa
+                sums[b, 5] += xb
     return n_touched
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def _neighbours(
     indptr, indices, data, t_indptr, t_indices, t_data, start, stop,
-    code, norm_a, norm_b, cnt, params, positive_only, acc, touched, out_idx, out_val, out_len,
+    code, norm_a, norm_b, cnt, params, positive_only, acc, touched, cand, out_idx, out_val, out_len,
 ):  # fmt: skip
-    """Top-k neighbours of rows ``start:stop`` into ``out_*`` (row ``a`` at ``a - start``), lanes in parallel.
+    """Top-k neighbours of rows ``start:stop`` into ``out_*`` (row ``a`` at ``a - start``; a row's entries in
+    no particular order), lanes in parallel.
 
-    Lane ``l`` takes rows ``start + l``, ``start + l + lanes``, ... with its own accumulators ``acc[l]`` and
-    ``touched[l]``, which it leaves zeroed again after each row.
+    Lane ``l`` takes rows ``start + l``, ``start + l + lanes``, ... with its own accumulators ``acc[l]``
+    (left zeroed again after each row), touched-row list ``touched[l]`` (reused for the candidates' rows)
+    and candidate similarities ``cand[l]``.
     """
     lanes = acc.shape[0]
     k = out_idx.shape[1]
@@ -245,23 +243,51 @@ def _neighbours(
     min_support = params[1]
     for lane in prange(lanes):
         sums = acc[lane]
-        seen = touched[lane]
+        rows = touched[lane]
+        sims = cand[lane]
+        n_sums = sums.shape[1]
         for a in range(start + lane, stop, lanes):
-            n_touched = _accumulate(a, indptr, indices, data, t_indptr, t_indices, t_data, sums, seen)
-            vals = out_val[a - start]
-            idx = out_idx[a - start]
-            size = 0
+            n_touched = _accumulate(a, indptr, indices, data, t_indptr, t_indices, t_data, sums, rows)
+            n_cand = 0
             for t in range(n_touched):
-                b = seen[t]
-                common = sums[0, b]
-                sim = _score(code, a, b, sums, norm_a, norm_b, cnt)
-                for s in range(sums.shape[0]):
-                    sums[s, b] = 0.0
+                b = rows[t]
+                common = sums[b, 0]
+                dot = sums[b, 1] if n_sums > 1 else 0.0
+                sq_a = sums[b, 2] if n_sums > 2 else 0.0
+                sq_b = sums[b, 3] if n_sums > 2 else 0.0
+                s_a = sums[b, 4] if n_sums > 4 else 0.0
+                s_b = sums[b, 5] if n_sums > 4 else 0.0
+                sim = _score(code, common, dot, sq_a, sq_b, s_a, s_b, norm_a[a] * norm_b[b], cnt[a] + cnt[b])
+                for s in range(n_sums):
+                    sums[b, s] = 0.0
                 if not np.isfinite(sim) or common < min_support or b == a:
                     continue
                 if shrinkage > 0:
                     sim *= common / (common + shrinkage)
                 if sim > 0 or (not positive_only and sim != 0):
-                    size = _push_or_replace(vals, idx, size, k, sim, b)
-            _heap_sort_best_first(vals, idx, size)
-            out_len[a - start] = size
+                    rows[n_cand] = b  # n_cand <= t: only rows already read are overwritten
+                    sims[n_cand] = sim
+                    n_cand += 1
+            out_len[a - start] = _select(rows, sims, n_cand, out_idx[a - start], out_val[a - start])
+
+
+@njit(cache=True, nogil=True)
+def _select(rows, sims, n_cand, idx, vals) -> int:
+    """The ``len(idx)`` best candidates (largest similarity, then lower row) into ``idx``/``vals``, unordered."""
+    k = len(idx)
+    if n_cand <= k:
+        idx[:n_cand] = rows[:n_cand]
+        vals[:n_cand] = sims[:n_cand]
+        return n_cand
+    size = 0
+    for t in range(k):
+        size = _push_or_replace(vals, idx, size, k, sims[t], rows[t])
+    root = vals[0]
+    for t in range(k, n_cand):
+        v = sims[t]
+        if v >= root and _after(root, idx[0], v, rows[t]):
+            vals[0] = v
+            idx[0] = rows[t]
+            _sift_down(vals, idx, 0, k)
+            root = vals[0]
+    return k

@@ -139,7 +139,7 @@ def _after(av, ai, bv, bi) -> bool:
     return ai > bi
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _sift_down(vals, idx, pos, size) -> None:
     """Restore the heap below ``pos`` (root = the entry that ranks last) in ``vals[:size]``, ``idx[:size]``."""
     v = vals[pos]
@@ -160,7 +160,7 @@ def _sift_down(vals, idx, pos, size) -> None:
     idx[pos] = i
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _push_or_replace(vals, idx, size, k, v, j) -> int:
     """Offer entry (v, j) to a heap of ``size`` entries (capacity ``k``); return the new size."""
     if size < k:  # sift up
