@@ -26,9 +26,10 @@ multiplies by ``n_common / (n_common + shrinkage)``, self-similarity is removed 
 
 Each row ``a`` is compared with every row sharing a column by a row-by-row sparse product (Gustavson's
 algorithm, the same summation order as scipy's ``X @ X.T``, so the sums are bitwise those of a sparse
-product) into per-thread accumulators of length ``n_rows``; only the touched rows are then scored and
-offered to a ``k``-entry heap. Rows run in parallel (numba ``prange``) in blocks of ``block_rows``; memory is
-the input, its transpose, ``threads x 7 x n_rows`` scratch values and ``block_rows x k`` selected entries.
+product) into per-thread accumulators of length ``n_rows``; only the touched rows are then scored, and a
+``k``-entry heap picks the best when more than ``k`` qualify. Rows run in parallel (numba ``prange``) in
+blocks of ``block_rows``; memory is the input, its transpose, ``threads x n_rows x 8`` scratch values and
+``block_rows x k`` selected entries (never a dense block of similarities).
 """
 
 from __future__ import annotations
@@ -95,7 +96,6 @@ def center_columns(X: sp.spmatrix) -> sp.csr_matrix:
     return X
 
 
-
 # ---------------------------------------------------------------------- similarity
 def knn_similarity(
     X: sp.spmatrix,
@@ -151,7 +151,7 @@ def knn_similarity(
     cand = np.empty((lanes, n), dtype=np.float64)
     block = int(block_rows or max(lanes, _BLOCK_CELLS // k))
     params = np.array([shrinkage, float(min_support)], dtype=np.float64)
-    counts, cols, vals = [], [], []
+    parts = []
     for start in range(0, n, block):
         stop = min(start + block, n)
         out_idx = np.empty((stop - start, k), dtype=np.int64)
@@ -162,15 +162,16 @@ def knn_similarity(
             _METRIC_CODE[metric], norm_a, norm_b, cnt, params, positive_only, acc, touched, cand, out_idx, out_val, out_len,
         )  # fmt: skip
         keep = np.arange(k)[None, :] < out_len[:, None]
-        counts.append(out_len)
-        cols.append(out_idx[keep])
-        vals.append(out_val[keep])
-    indptr = np.concatenate([[0], np.cumsum(np.concatenate(counts))])
+        parts.append((out_len, out_idx[keep], out_val[keep].astype(np.float32)))
+    return _assemble(parts, n)
+
+
+def _assemble(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n: int) -> sp.csr_matrix:
+    """(n, n) float32 CSR with sorted indices from the blocks' (entries per row, columns, values)."""
+    counts, cols, vals = zip(*parts)
     index_dtype = np.int32 if n < np.iinfo(np.int32).max else np.int64
-    out = sp.csr_matrix(
-        (np.concatenate(vals).astype(np.float32), np.concatenate(cols).astype(index_dtype), indptr.astype(index_dtype)),
-        shape=(n, n),
-    )
+    indptr = np.concatenate([[0], np.cumsum(np.concatenate(counts))]).astype(index_dtype)
+    out = sp.csr_matrix((np.concatenate(vals), np.concatenate(cols).astype(index_dtype), indptr), shape=(n, n))
     out.sort_indices()
     return out
 
