@@ -1,4 +1,4 @@
-"""Pairwise similarity kernels for memory-based kNN, computed with sparse products in blocks of rows.
+"""Pairwise similarity kernels for memory-based kNN: a parallel sparse product with a per-row top-k.
 
 Rows of the input matrix are the entities compared (items for item-item kNN, users for user-user kNN);
 columns are the features they share (users / items). A stored entry is an observation (explicit zeros
@@ -22,22 +22,36 @@ Similarities (``metric``):
 
 Then similarities of pairs with fewer than ``min_support`` co-rated columns are zeroed, shrinkage
 multiplies by ``n_common / (n_common + shrinkage)``, self-similarity is removed and each row keeps its
-``k`` largest (positive, by default) similarities in a sparse CSR matrix. Memory stays bounded by the block
-size (``block_rows * n_rows`` dense values at a time).
+``k`` largest (positive, by default) similarities in a sparse CSR matrix.
+
+Each row ``a`` is compared with every row sharing a column by a row-by-row sparse product (Gustavson's
+algorithm, the same summation order as scipy's ``X @ X.T``, so the sums are bitwise those of a sparse
+product) into per-thread accumulators of length ``n_rows``; only the touched rows are then scored, and a
+``k``-entry heap picks the best when more than ``k`` qualify. Rows run in parallel (numba ``prange``) in
+blocks of ``block_rows``; memory is the input, its transpose, ``threads x n_rows x 8`` scratch values and
+``block_rows x k`` selected entries (never a dense block of similarities).
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
+import numba
 import numpy as np
 import scipy.sparse as sp
+from numba import njit, prange
+
+from cofirec.kernels.topk import _after, _push_or_replace, _sift_down
 
 Metric = Literal["cosine", "corated_cosine", "pearson", "jaccard", "euclidean"]
 METRICS: tuple[str, ...] = ("cosine", "corated_cosine", "pearson", "jaccard", "euclidean")
 
 _BLOCK_CELLS = 2_000_000
-"""Dense cells per block and per intermediate (about 16 MB of float64)."""
+"""Selected (row, neighbour) slots per block: ``block_rows * k`` (about 32 MB)."""
+
+_METRIC_CODE = {name: code for code, name in enumerate(METRICS)}
+_N_SUMS = {"jaccard": 1, "cosine": 2, "corated_cosine": 4, "euclidean": 4, "pearson": 6}
+"""Accumulators per metric: co-rated counts; + dot products; + co-rated squares (a, b); + co-rated sums (a, b)."""
 
 
 # ---------------------------------------------------------------------- weighting and centring
@@ -83,58 +97,6 @@ def center_columns(X: sp.spmatrix) -> sp.csr_matrix:
 
 
 # ---------------------------------------------------------------------- similarity
-def _pattern(X: sp.csr_matrix) -> sp.csr_matrix:
-    return sp.csr_matrix((np.ones_like(X.data), X.indices, X.indptr), shape=X.shape)
-
-
-def _dense(m) -> np.ndarray:
-    return m.toarray() if sp.issparse(m) else np.asarray(m)
-
-
-class _Operands:
-    """Matrices shared by every block: values, squared values, pattern and their transposes (CSC views)."""
-
-    def __init__(self, X: sp.csr_matrix) -> None:
-        self.X = X
-        self.B = _pattern(X)
-        self.X2 = X.multiply(X).tocsr()
-        self.Xt = X.T.tocsr()
-        self.Bt = self.B.T.tocsr()
-        self.X2t = self.X2.T.tocsr()
-        self.sq = np.asarray(self.X2.sum(axis=1)).ravel()
-        self.cnt = np.diff(X.indptr).astype(np.float64)
-
-
-def _block(ops: _Operands, rows: np.ndarray, metric: str, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    """Similarity and co-rated counts of ``rows`` against every row: two float64 arrays (len(rows), n_rows)."""
-    X, B, X2 = ops.X[rows], ops.B[rows], ops.X2[rows]
-    common = _dense(B @ ops.Bt)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if metric == "jaccard":
-            sim = common / (ops.cnt[rows][:, None] + ops.cnt[None, :] - common)
-        elif metric == "cosine":
-            dot = _dense(X @ ops.Xt)
-            sim = dot / (ops.sq[rows][:, None] ** alpha * ops.sq[None, :] ** (1.0 - alpha))
-        else:
-            dot = _dense(X @ ops.Xt)
-            sq_a = _dense(X2 @ ops.Bt)  # sum over co-rated of a^2
-            sq_b = _dense(B @ ops.X2t)  # sum over co-rated of b^2
-            if metric == "corated_cosine":
-                sim = dot / np.sqrt(sq_a * sq_b)
-            elif metric == "euclidean":
-                sim = 1.0 / (1.0 + np.sqrt(np.maximum(sq_a + sq_b - 2.0 * dot, 0.0)))
-            elif metric == "pearson":
-                s_a = _dense(X @ ops.Bt)
-                s_b = _dense(B @ ops.Xt)
-                num = common * dot - s_a * s_b
-                den = np.sqrt(np.maximum(common * sq_a - s_a**2, 0.0) * np.maximum(common * sq_b - s_b**2, 0.0))
-                sim = num / den
-            else:
-                raise ValueError(f"unknown similarity metric {metric!r} (known: {', '.join(METRICS)})")
-    sim[~np.isfinite(sim) | (common == 0)] = 0.0
-    return sim, common
-
-
 def knn_similarity(
     X: sp.spmatrix,
     metric: Metric = "cosine",
@@ -164,7 +126,7 @@ def knn_similarity(
     positive_only : bool
         Keep only similarities > 0 (else the ``k`` largest by value, negatives included, zeros dropped).
     block_rows : int, optional
-        Rows per block (default: keeps a block's dense intermediates around ``2e6`` cells).
+        Rows per parallel block (default: ``block_rows * k`` around ``2e6`` selected slots).
 
     Returns
     -------
@@ -178,48 +140,155 @@ def knn_similarity(
     k = int(min(max(k, 0), max(n - 1, 0)))
     if n == 0 or k == 0:
         return sp.csr_matrix((n, n), dtype=np.float32)
-    ops = _Operands(X)
-    block = int(block_rows or max(1, _BLOCK_CELLS // max(n, 1)))
-    parts_rows, parts_cols, parts_vals = [], [], []
+    Xt = X.T.tocsr()
+    # row norms exactly as a dense formula would compute them: sum of the squared stored entries
+    sq = np.asarray(X.multiply(X).tocsr().sum(axis=1)).ravel()
+    norm_a, norm_b = sq**alpha, sq ** (1.0 - alpha)
+    cnt = np.diff(X.indptr).astype(np.float64)
+    lanes = max(1, numba.get_num_threads())
+    acc = np.zeros((lanes, n, _N_SUMS[metric]), dtype=np.float64)  # a row's sums share a cache line
+    touched = np.empty((lanes, n), dtype=np.int64)
+    cand = np.empty((lanes, n), dtype=np.float64)
+    block = int(block_rows or max(lanes, _BLOCK_CELLS // k))
+    params = np.array([shrinkage, float(min_support)], dtype=np.float64)
+    parts = []
     for start in range(0, n, block):
-        rows = np.arange(start, min(start + block, n))
-        sim, common = _block(ops, rows, metric, alpha)
-        sim[common < min_support] = 0.0
-        if shrinkage > 0:
-            sim *= common / (common + shrinkage)
-        sim[np.arange(len(rows)), rows] = 0.0
-        r, c, v = _topk_entries(sim, k, positive_only)
-        parts_rows.append(r + start)
-        parts_cols.append(c)
-        parts_vals.append(v)
-    rows_all = np.concatenate(parts_rows)
-    out = sp.csr_matrix(
-        (np.concatenate(parts_vals).astype(np.float32), (rows_all, np.concatenate(parts_cols))), shape=(n, n)
-    )
+        stop = min(start + block, n)
+        out_idx = np.empty((stop - start, k), dtype=np.int64)
+        out_val = np.empty((stop - start, k), dtype=np.float64)
+        out_len = np.zeros(stop - start, dtype=np.int64)
+        _neighbours(
+            X.indptr, X.indices, X.data, Xt.indptr, Xt.indices, Xt.data, start, stop,
+            _METRIC_CODE[metric], norm_a, norm_b, cnt, params, positive_only, acc, touched, cand, out_idx, out_val, out_len,
+        )  # fmt: skip
+        keep = np.arange(k)[None, :] < out_len[:, None]
+        parts.append((out_len, out_idx[keep], out_val[keep].astype(np.float32)))
+    return _assemble(parts, n)
+
+
+def _assemble(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n: int) -> sp.csr_matrix:
+    """(n, n) float32 CSR with sorted indices from the blocks' (entries per row, columns, values)."""
+    counts, cols, vals = zip(*parts)
+    index_dtype = np.int32 if n < np.iinfo(np.int32).max else np.int64
+    indptr = np.concatenate([[0], np.cumsum(np.concatenate(counts))]).astype(index_dtype)
+    out = sp.csr_matrix((np.concatenate(vals), np.concatenate(cols).astype(index_dtype), indptr), shape=(n, n))
     out.sort_indices()
     return out
 
 
-def _topk_entries(sim: np.ndarray, k: int, positive_only: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(row, col, value) of the ``k`` largest entries per row, dropping zeros (and negatives if asked).
+@njit(cache=True, nogil=True, error_model="numpy")
+def _score(code, common, dot, sq_a, sq_b, s_a, s_b, norm, cnt_sum) -> float:
+    """Similarity of two rows from their accumulated sums (the formulas of the module docstring).
 
-    Ties at the cut go to the lower column index, so results do not depend on the block size.
+    ``norm`` is the cosine denominator, ``cnt_sum`` the sum of both rows' counts. The expressions (and their
+    evaluation order) are those of the vectorised formulas, so results are bitwise equal. Scalars only: a
+    call with array arguments would cost reference counting per pair.
     """
-    key = np.where(sim > 0, sim, -np.inf) if positive_only else np.where(sim != 0, sim, -np.inf)
-    b, m = key.shape
-    if k >= m:
-        part = np.broadcast_to(np.arange(m), (b, m))
-    else:
-        part = np.argpartition(-key, k - 1, axis=1)[:, :k]
-        vals = np.take_along_axis(key, part, axis=1)
-        kth = vals.min(axis=1, keepdims=True)
-        # rows whose k-th value is -inf keep every finite entry already; only finite ties need fixing
-        tied = np.isfinite(kth[:, 0]) & ((key == kth).sum(axis=1) > (vals == kth).sum(axis=1))
-        rows = np.flatnonzero(tied)
-        if len(rows):
-            cols = np.broadcast_to(np.arange(m), (len(rows), m))
-            part[rows] = np.lexsort((cols, -key[rows]), axis=1)[:, :k]
-    vals = np.take_along_axis(key, part, axis=1)
-    keep = np.isfinite(vals)
-    row_ids = np.broadcast_to(np.arange(b)[:, None], part.shape)
-    return row_ids[keep], part[keep], vals[keep]
+    if code == 3:  # jaccard
+        return common / (cnt_sum - common)
+    if code == 0:  # cosine
+        return dot / norm
+    if code == 1:  # corated_cosine
+        return dot / np.sqrt(sq_a * sq_b)
+    if code == 4:  # euclidean
+        return 1.0 / (1.0 + np.sqrt(max(sq_a + sq_b - 2.0 * dot, 0.0)))
+    num = common * dot - s_a * s_b
+    den = np.sqrt(max(common * sq_a - s_a * s_a, 0.0) * max(common * sq_b - s_b * s_b, 0.0))
+    return num / den
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _accumulate(a, indptr, indices, data, t_indptr, t_indices, t_data, sums, touched) -> int:
+    """Add row ``a``'s products with every row sharing a column into ``sums``; return how many rows it touched.
+
+    Same loop order as scipy's sparse product (a's columns ascending, then the column's rows in order).
+    """
+    n_sums = sums.shape[1]
+    n_touched = 0
+    for p in range(indptr[a], indptr[a + 1]):
+        c = indices[p]
+        xa = data[p]
+        for q in range(t_indptr[c], t_indptr[c + 1]):
+            b = t_indices[q]
+            xb = t_data[q]
+            if sums[b, 0] == 0.0:
+                touched[n_touched] = b
+                n_touched += 1
+            sums[b, 0] += 1.0
+            if n_sums > 1:
+                sums[b, 1] += xa * xb
+            if n_sums > 2:
+                sums[b, 2] += xa * xa
+                sums[b, 3] += xb * xb
+            if n_sums > 4:
+                sums[b, 4] += xa
+                sums[b, 5] += xb
+    return n_touched
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def _neighbours(
+    indptr, indices, data, t_indptr, t_indices, t_data, start, stop,
+    code, norm_a, norm_b, cnt, params, positive_only, acc, touched, cand, out_idx, out_val, out_len,
+):  # fmt: skip
+    """Top-k neighbours of rows ``start:stop`` into ``out_*`` (row ``a`` at ``a - start``; a row's entries in
+    no particular order), lanes in parallel.
+
+    Lane ``l`` takes rows ``start + l``, ``start + l + lanes``, ... with its own accumulators ``acc[l]``
+    (left zeroed again after each row), touched-row list ``touched[l]`` (reused for the candidates' rows)
+    and candidate similarities ``cand[l]``.
+    """
+    lanes = acc.shape[0]
+    k = out_idx.shape[1]
+    shrinkage = params[0]
+    min_support = params[1]
+    for lane in prange(lanes):
+        sums = acc[lane]
+        rows = touched[lane]
+        sims = cand[lane]
+        n_sums = sums.shape[1]
+        for a in range(start + lane, stop, lanes):
+            n_touched = _accumulate(a, indptr, indices, data, t_indptr, t_indices, t_data, sums, rows)
+            n_cand = 0
+            for t in range(n_touched):
+                b = rows[t]
+                common = sums[b, 0]
+                dot = sums[b, 1] if n_sums > 1 else 0.0
+                sq_a = sums[b, 2] if n_sums > 2 else 0.0
+                sq_b = sums[b, 3] if n_sums > 2 else 0.0
+                s_a = sums[b, 4] if n_sums > 4 else 0.0
+                s_b = sums[b, 5] if n_sums > 4 else 0.0
+                sim = _score(code, common, dot, sq_a, sq_b, s_a, s_b, norm_a[a] * norm_b[b], cnt[a] + cnt[b])
+                for s in range(n_sums):
+                    sums[b, s] = 0.0
+                if not np.isfinite(sim) or common < min_support or b == a:
+                    continue
+                if shrinkage > 0:
+                    sim *= common / (common + shrinkage)
+                if sim > 0 or (not positive_only and sim != 0):
+                    rows[n_cand] = b  # n_cand <= t: only rows already read are overwritten
+                    sims[n_cand] = sim
+                    n_cand += 1
+            out_len[a - start] = _select(rows, sims, n_cand, out_idx[a - start], out_val[a - start])
+
+
+@njit(cache=True, nogil=True)
+def _select(rows, sims, n_cand, idx, vals) -> int:
+    """The ``len(idx)`` best candidates (largest similarity, then lower row) into ``idx``/``vals``, unordered."""
+    k = len(idx)
+    if n_cand <= k:
+        idx[:n_cand] = rows[:n_cand]
+        vals[:n_cand] = sims[:n_cand]
+        return n_cand
+    size = 0
+    for t in range(k):
+        size = _push_or_replace(vals, idx, size, k, sims[t], rows[t])
+    root = vals[0]
+    for t in range(k, n_cand):
+        v = sims[t]
+        if v >= root and _after(root, idx[0], v, rows[t]):
+            vals[0] = v
+            idx[0] = rows[t]
+            _sift_down(vals, idx, 0, k)
+            root = vals[0]
+    return k

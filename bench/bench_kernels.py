@@ -1,0 +1,241 @@
+"""Kernel benchmark: the parallel top-k and item-kNN kernels against the versions they replaced, same process.
+
+Usage::
+
+    PYTHONPATH=src .venv/bin/python bench/bench_kernels.py [--users 200000] [--items 40000]
+        [--interactions 4500000] [--topk-users 50000] [--neighbours 100] [--repeat 3] [--skip-knn]
+
+On a synthetic power-law implicit log (seeded), it times, interleaved (old and new alternate first, so a
+busy shared machine slows both alike):
+
+* top-10 for ``--topk-users`` users from random 32-d factors, in the blocks ``Recommender.recommend`` uses
+  (scores of a block, seen items set to ``-inf``, top-k): the old ``topk_rows`` after masking the block, the
+  new ``topk_rows`` after the same masking, and the fused ``topk_rows_masked`` (no masking pass). Only the
+  masking and selection are timed; scoring (the matrix product, the same for all) is off the clock.
+* item-item cosine kNN fit, ``k=--neighbours``: ``knn_similarity`` on the item x user matrix.
+
+The old kernels are read from git at BASELINE (the commit before they were replaced), so git must be
+available. Each result is checked to be identical to the old one. Prints a table of wall seconds (median and
+min over the repeats) and process CPU seconds (all threads; less sensitive to other load than wall time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+import types
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+REPO = Path(__file__).resolve().parents[1]
+BASELINE = "62ba94bc370e1deffff820ded9e13a554f046271"
+"""Commit with the single-threaded argpartition top-k and the dense-block similarity."""
+
+
+def old_module(path: str) -> types.ModuleType:
+    """The module at ``path`` (repo-relative) as it was at BASELINE."""
+    try:
+        source = subprocess.run(
+            ["git", "-C", str(REPO), "show", f"{BASELINE}:{path}"], check=True, capture_output=True, text=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        sys.exit(f"error: cannot read {path} at {BASELINE} from git ({exc}); run inside the cofirec repository")
+    module = types.ModuleType(f"baseline_{Path(path).stem}")
+    exec(compile(source, f"{BASELINE}:{path}", "exec"), module.__dict__)
+    return module
+
+
+def power_law_log(n_users: int, n_items: int, n_interactions: int, skew: float = 1.0, seed: int = 0) -> sp.csr_matrix:
+    """Binary user x item CSR: Zipf-like item popularity (exponent ``skew``), log-normal user activity.
+
+    About ``n_interactions`` distinct pairs: duplicate draws merge, so the draw is scaled up until it is close.
+    """
+    rng = np.random.default_rng(seed)
+    item_p = 1.0 / np.arange(1, n_items + 1) ** skew
+    item_p = rng.permutation(item_p / item_p.sum())  # popular items spread over the index range
+    activity = rng.lognormal(0.0, 1.0, n_users)
+    scale = 1.0
+    for _ in range(4):
+        draw = np.random.default_rng(seed + 1)
+        per_user = np.maximum(1, np.round(activity / activity.sum() * n_interactions * scale)).astype(np.int64)
+        per_user = np.minimum(per_user, n_items // 2)
+        users = np.repeat(np.arange(n_users), per_user)
+        items = draw.choice(n_items, size=len(users), p=item_p)
+        m = sp.csr_matrix((np.ones(len(users), dtype=np.float32), (users, items)), shape=(n_users, n_items))
+        if abs(m.nnz - n_interactions) <= 0.01 * n_interactions:
+            break
+        scale *= n_interactions / max(m.nnz, 1)
+    m.data[:] = 1.0  # duplicates were summed: back to binary
+    m.sort_indices()
+    return m
+
+
+Clock = tuple[float, float]
+"""(wall seconds, process CPU seconds of all threads)."""
+
+
+def clock() -> Clock:
+    return time.perf_counter(), time.process_time()
+
+
+def since(start: Clock) -> Clock:
+    now = clock()
+    return now[0] - start[0], now[1] - start[1]
+
+
+def interleaved(fns: dict[str, Callable[[], Clock]], repeat: int) -> dict[str, list[Clock]]:
+    """What each function reports it spent, over ``repeat`` rounds, the order rotated every round."""
+    names = list(fns)
+    times: dict[str, list[Clock]] = {name: [] for name in names}
+    for r in range(repeat):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            times[name].append(fns[name]())
+    return times
+
+
+# ---------------------------------------------------------------------- top-k
+def topk_tasks(seen: sp.csr_matrix, n_users: int, k: int, seed: int) -> tuple[dict[str, Callable[[], object]], Callable]:
+    """Top-k runs (old, new, fused) over blocks of scores; the score blocks are computed once and kept."""
+    from cofirec.kernels.topk import topk_rows, topk_rows_masked
+
+    old = old_module("src/cofirec/kernels/topk.py")
+    rng = np.random.default_rng(seed)
+    n_items = seen.shape[1]
+    U = rng.standard_normal((seen.shape[0], 32)).astype(np.float32)
+    V = rng.standard_normal((n_items, 32)).astype(np.float32)
+    users = np.sort(rng.choice(seen.shape[0], size=min(n_users, seen.shape[0]), replace=False))
+    block = int(max(1, min(4096, 16_000_000 // n_items)))  # as Recommender._batch_users
+    blocks = [users[b0 : b0 + block] for b0 in range(0, len(users), block)]
+
+    def scores(ub: np.ndarray) -> np.ndarray:
+        return U[ub] @ V.T
+
+    def masked(s: np.ndarray, ub: np.ndarray) -> np.ndarray:  # as Recommender._mask_seen
+        sub = seen[ub]
+        s[np.repeat(np.arange(len(ub)), np.diff(sub.indptr)), sub.indices] = -np.inf
+        return s
+
+    def run(select: Callable[[np.ndarray, np.ndarray], tuple]) -> Callable[[], Clock]:
+        """Score every block (off the clock), then time the masking and selection only."""
+
+        def go() -> Clock:
+            wall = cpu = 0.0
+            for ub in blocks:
+                s = scores(ub)
+                start = clock()
+                select(s, ub)
+                dw, dc = since(start)
+                wall, cpu = wall + dw, cpu + dc
+            return wall, cpu
+
+        return go
+
+    tasks = {
+        "old: mask + topk_rows": run(lambda s, ub: old.topk_rows(masked(s, ub), k)),
+        "new: mask + topk_rows": run(lambda s, ub: topk_rows(masked(s, ub), k)),
+        "new: topk_rows_masked (fused)": run(lambda s, ub: topk_rows_masked(s, k, exclude=seen, exclude_rows=ub)),
+    }
+
+    def check() -> bool:
+        for ub in blocks[:20]:
+            want = old.topk_rows(masked(scores(ub), ub), k)
+            for got in (topk_rows(masked(scores(ub), ub), k), topk_rows_masked(scores(ub), k, exclude=seen, exclude_rows=ub)):
+                if not (np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])):
+                    return False
+        return True
+
+    return tasks, check
+
+
+# ---------------------------------------------------------------------- item-kNN
+def knn_tasks(seen: sp.csr_matrix, k: int) -> tuple[dict[str, Callable[[], object]], Callable]:
+    from cofirec.kernels.similarity import knn_similarity
+
+    old = old_module("src/cofirec/kernels/similarity.py")
+    items = seen.T.tocsr().astype(np.float64)
+    results: dict[str, sp.csr_matrix] = {}
+
+    def run(name: str, fn) -> Callable[[], Clock]:
+        def go() -> Clock:
+            start = clock()
+            results[name] = fn(items, "cosine", k=k)
+            return since(start)
+
+        return go
+
+    tasks = {"old: knn_similarity": run("old", old.knn_similarity), "new: knn_similarity": run("new", knn_similarity)}
+
+    def check() -> bool:
+        a, b = results["old"], results["new"]
+        return bool(
+            np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices) and np.array_equal(a.data, b.data)
+        )
+
+    return tasks, check
+
+
+def row(step: str, variant: str, clocks: list[Clock], ref: float | None, same: str) -> str:
+    wall = [c[0] for c in clocks]
+    med = statistics.median(wall)
+    ratio = f"{ref / med:.1f}x" if ref else ""
+    cpu = statistics.median(c[1] for c in clocks)
+    return f"| {step} | {variant} | {med:.2f} ({min(wall):.2f}) | {cpu:.2f} | {ratio} | {same} |"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--users", type=int, default=200_000)
+    ap.add_argument("--items", type=int, default=40_000)
+    ap.add_argument("--interactions", type=int, default=4_500_000)
+    ap.add_argument("--topk-users", type=int, default=50_000)
+    ap.add_argument("--k", type=int, default=10, help="items per user in the top-k step")
+    ap.add_argument("--neighbours", type=int, default=100)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--skip-knn", action="store_true")
+    ap.add_argument("--skip-topk", action="store_true")
+    args = ap.parse_args()
+
+    import numba
+
+    load0 = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    seen = power_law_log(args.users, args.items, args.interactions, seed=args.seed)
+    print(f"log: {seen.shape[0]} users x {seen.shape[1]} items, {seen.nnz} interactions "
+          f"(generated in {time.perf_counter() - t0:.1f} s); numba threads: {numba.get_num_threads()}")  # fmt: skip
+    lines = [
+        "| step | variant | wall s, median (min) | CPU s, median | speed-up (median wall) | identical to old |",
+        "|---|---|---:|---:|---:|---|",
+    ]
+    if not args.skip_topk:
+        tasks, check = topk_tasks(seen, args.topk_users, args.k, args.seed)
+        same = "yes" if check() else "NO"  # also warms the JIT caches
+        times = interleaved(tasks, args.repeat)
+        step = f"top-{args.k} of {seen.shape[1]} for {args.topk_users} users (seen masked; scoring not timed)"
+        ref = statistics.median(c[0] for c in times["old: mask + topk_rows"])
+        for name, clocks in times.items():
+            old = name.startswith("old")
+            lines.append(row(step, name, clocks, None if old else ref, "—" if old else same))
+    if not args.skip_knn:
+        tasks, check = knn_tasks(seen, args.neighbours)
+        warm, _ = knn_tasks(seen[:2000, :500], args.neighbours)
+        warm["new: knn_similarity"]()  # compile / load the JIT cache outside the clock
+        times = interleaved(tasks, args.repeat)
+        same = "yes" if check() else "NO"
+        step = f"item-kNN cosine fit, K={args.neighbours}"
+        ref = statistics.median(c[0] for c in times["old: knn_similarity"])
+        lines.append(row(step, "old: knn_similarity", times["old: knn_similarity"], None, "—"))
+        lines.append(row(step, "new: knn_similarity", times["new: knn_similarity"], ref, same))
+    lines.append(f"load average (1 min) at start / end: {load0:.1f} / {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
