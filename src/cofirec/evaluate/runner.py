@@ -22,11 +22,10 @@ from cofirec.data.dataset import Interactions
 from cofirec.data.negatives import SampledNegatives, match_test_pairs
 from cofirec.errors import ConfigError, DataError
 from cofirec.evaluate import metrics as M
+from cofirec.evaluate.protocols import PROTOCOLS
 from cofirec.evaluate.unknown import UnknownReport, check_unknown, unknown_report
 
 __all__ = ["PROTOCOLS", "evaluate"]
-
-PROTOCOLS = ("rating", "binary", "ranking", "sampled")
 
 _PAIRS_PER_CALL = 1_000_000
 _USERS_PER_CALL = 1024
