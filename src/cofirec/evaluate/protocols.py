@@ -9,7 +9,7 @@ from typing import Sequence
 
 __all__ = ["PROTOCOLS", "is_lower_better", "is_quality_metric", "protocol_for_metric", "protocol_metric_names"]
 
-PROTOCOLS = ("rating", "binary", "ranking", "sampled")
+PROTOCOLS = ("rating", "ranking", "sampled", "binary")
 """Evaluation protocols of :func:`cofirec.evaluate.evaluate`."""
 
 _QUALITY = {"rmse", "mae", "mse", "auc", "gauc", "logloss", "log_loss", "accuracy", "precision", "recall", "f1", "brier", "ndcg", "hr", "mrr", "map"}

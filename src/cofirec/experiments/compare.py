@@ -14,6 +14,7 @@ import scipy.sparse as sp
 
 from cofirec.data.dataset import Interactions
 from cofirec.errors import CofirecError, ConfigError
+from cofirec.evaluate.protocols import is_lower_better, is_quality_metric
 from cofirec.experiments.config import ExperimentConfig, ModelSpec, check_params
 
 ModelLike = ModelSpec | tuple[str, dict] | str
@@ -68,20 +69,6 @@ class ComparisonResult:
             return None
         pick = min if is_lower_better(metric) else max
         return pick(ok, key=lambda r: float(r[metric]))
-
-
-_QUALITY = {"rmse", "mae", "mse", "auc", "gauc", "logloss", "log_loss", "accuracy", "precision", "recall", "f1", "brier", "ndcg", "hr", "mrr", "map"}
-
-
-def is_quality_metric(name: str) -> bool:
-    """Whether an evaluator key is a quality metric (``ndcg@10``, ``rmse``) rather than a count (``users_evaluated``)."""
-    return "@" in name or name.lower() in _QUALITY
-
-
-def is_lower_better(metric: str) -> bool:
-    """Whether smaller values of ``metric`` are better (error and loss metrics)."""
-    base = metric.split("@")[0].lower()
-    return base in {"rmse", "mae", "mse", "loss", "logloss", "log_loss", "val_loss", "val_rmse", "val_mae"} or base.endswith("loss")
 
 
 def normalize_models(models: Iterable[ModelLike]) -> list[ModelSpec]:

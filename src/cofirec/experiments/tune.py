@@ -20,7 +20,8 @@ from typing import Any, Callable, Sequence
 from cofirec._extras import require
 from cofirec.data.dataset import Interactions
 from cofirec.errors import CofirecError, ConfigError
-from cofirec.experiments.compare import check_test_ids, is_lower_better, is_quality_metric, run_evaluate, with_seed
+from cofirec.evaluate.protocols import is_lower_better, is_quality_metric, protocol_for_metric, protocol_metric_names
+from cofirec.experiments.compare import check_test_ids, run_evaluate, with_seed
 from cofirec.experiments.config import ModelSpec, check_params
 
 FINISHED_STATES = ("COMPLETE", "PRUNED")
@@ -101,16 +102,6 @@ class TuneResult:
         }
 
 
-def protocol_for_metric(metric: str) -> str:
-    """Evaluation protocol a metric belongs to: rmse/mae -> rating, auc/logloss/accuracy -> binary, else ranking."""
-    base = metric.split("@")[0].lower()
-    if base in {"rmse", "mae", "mse"}:
-        return "rating"
-    if base in {"auc", "logloss", "log_loss", "accuracy", "brier"}:
-        return "binary"
-    return "ranking"
-
-
 def metric_cutoffs(metric: str, k: Sequence[int] | None) -> tuple[int, ...]:
     """Cut-offs to evaluate: ``k`` plus the metric's own (``ndcg@20`` -> 20); (10,) when neither gives one."""
     ks = {int(x) for x in (k or ())}
@@ -120,19 +111,6 @@ def metric_cutoffs(metric: str, k: Sequence[int] | None) -> tuple[int, ...]:
             raise ConfigError(f"metric {metric!r}: the cut-off after '@' must be a positive integer")
         ks.add(int(cut))
     return tuple(sorted(ks or {10}))
-
-
-_RANKED = {
-    "ranking": ("precision", "recall", "ndcg", "hr", "map", "mrr", "coverage", "novelty"),
-    "sampled": ("hr", "ndcg", "mrr"),
-}
-_PLAIN = {"rating": ("rmse", "mae"), "binary": ("auc", "logloss", "accuracy"), "sampled": ("mrr",)}
-
-
-def protocol_metric_names(protocol: str, ks: Sequence[int]) -> set[str]:
-    """Quality metrics ``cofirec.evaluate.evaluate`` reports for ``protocol`` at cut-offs ``ks``."""
-    names = {f"{m}@{k}" for m in _RANKED.get(protocol, ()) for k in ks}
-    return names | set(_PLAIN.get(protocol, ()))
 
 
 def check_metric(metric: str, protocol: str, ks: Sequence[int]) -> None:

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from cofirec.errors import ConfigError, DataError
+from cofirec.kernels.rating_error import rmse
 from cofirec.models.neural.batching import NegativeSampler, PairTensors, batch_indices, expand_pointwise
 from cofirec.models.neural.losses import LISTWISE, PAIRWISE, RANKING, full_softmax_loss, pairwise_loss, pointwise_loss
 from cofirec.models.neural.optim import make_optimizer
@@ -259,7 +260,7 @@ class Trainer:
         out = {"val_loss": float(pointwise_loss(loss_name, scores, pairs.targets))}
         if validation.ratings is not None:
             pred = self.model._to_output(scores.numpy(), pairs.users.numpy(), clip=True)
-            out["val_rmse"] = float(np.sqrt(np.mean((pred - validation.ratings.numpy()) ** 2)))
+            out["val_rmse"] = rmse(pred, validation.ratings.numpy())
         return out
 
     def _evaluate_ranking(self, validation: ValidationSet) -> dict:
