@@ -44,7 +44,7 @@ def _double_colon_fast(data: bytes | Path, layout: _Layout) -> pd.DataFrame | No
     names: list[str | None] = []
     for k, n in enumerate(layout.names):
         names.extend([n] if k == 0 else [None, n])
-    colon = _Layout(sep=":", header=layout.header, names=names, n_fields=len(names), int_ids=layout.int_ids, ignored=[])
+    colon = _Layout(sep=":", header=layout.header, names=names, n_fields=len(names), ignored=[])
     try:
         table = _arrow_read(data, colon, typed=True, skip_header=layout.header)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError):

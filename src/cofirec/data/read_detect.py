@@ -44,7 +44,6 @@ class _Layout:
     header: bool
     names: list[str | None]  # canonical name or None (skipped) per field, in file order
     n_fields: int
-    int_ids: dict[str, bool]  # per id column: plain integers in the sampled lines (numba fast path gate)?
     ignored: list[str]
 
 
@@ -125,7 +124,6 @@ def _detect_layout(path: Path, lines, columns, sep, header) -> _Layout:
     n_fields = len(first_fields)
     if header is None:
         header = _looks_like_header(first_fields, [_split(t, sep) for _, t in lines[1:6]])
-    body = [(no, _split(t, sep)) for no, t in (lines[1:] if header else lines)]
     if n_fields == 1:
         other = [s for s in _SEPARATORS if s != sep and _count_sep(first, s) > 0]
         hint = f"; the file looks {_SEP_NAMES[other[0]]}-separated" if other else ""
@@ -145,12 +143,7 @@ def _detect_layout(path: Path, lines, columns, sep, header) -> _Layout:
     for need in ("user", "item"):
         if need not in names:
             raise DataError(f"{path}: no {need} column (columns are {[n or '-' for n in names]}); {_COLUMNS_HINT}")
-    int_ids = {}
-    for col in ("user", "item"):
-        k = names.index(col)
-        vals = [f[k] for _, f in body if len(f) > k]
-        int_ids[col] = bool(vals) and all(re.fullmatch(r"0|-?[1-9]\d{0,17}", v) for v in vals)
-    return _Layout(sep=sep, header=bool(header), names=names, n_fields=n_fields, int_ids=int_ids, ignored=ignored)
+    return _Layout(sep=sep, header=bool(header), names=names, n_fields=n_fields, ignored=ignored)
 
 
 def _looks_like_header(first: list[str], rest: list[list[str]]) -> bool:

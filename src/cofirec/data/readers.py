@@ -7,7 +7,6 @@ with a warning and ``interactions.meta["skipped_lines"]``.
 
 This module holds the public functions and the choice of path; the work is split by job:
 :mod:`~cofirec.data.read_detect` (separator, header, column names, id types from the first lines),
-:mod:`~cofirec.data.read_numeric` (compiled parser for large all-numeric files),
 :mod:`~cofirec.data.read_values` (pyarrow reads, id/timestamp conversion, value checks),
 :mod:`~cofirec.data.read_careful` (line-exact diagnostics, ``::`` files, encodings, gzip) and
 :mod:`~cofirec.data.read_parquet`.
@@ -43,15 +42,11 @@ import pyarrow as pa
 from cofirec.data.dataset import Interactions
 from cofirec.data.read_careful import _double_colon_fast, _read_text_carefully
 from cofirec.data.read_detect import _HEAD_BYTES, CANONICAL_COLUMNS, DuplicateColumnError, _detect_layout, _sample_lines, normalize_column_name
-from cofirec.data.read_detect import _Layout  # noqa: F401  (re-exported for the reader's tests)
-from cofirec.data.read_numeric import _numeric_fast
 from cofirec.data.read_parquet import _read_parquet
 from cofirec.data.read_values import MAX_ABS_RATING, _arrow_read, _check_values, _note_ignored, _typed_frame
 from cofirec.errors import DataError
 
 __all__ = ["CANONICAL_COLUMNS", "MAX_ABS_RATING", "DuplicateColumnError", "normalize_column_name", "read_ratings_file", "write_ratings_file"]
-
-_NUMBA_MIN_BYTES = 32 << 20  # below this pyarrow alone is fast enough (and no compile on first use)
 
 
 def read_ratings_file(
@@ -157,12 +152,6 @@ def _fast_from_path(path: Path, columns, sep, header, encoding) -> pd.DataFrame 
         return None
     if layout.sep == "::":
         return _double_colon_fast(path, layout)
-    if path.stat().st_size >= _NUMBA_MIN_BYTES:
-        frame = _numeric_fast(path, layout)
-        if frame is not None:
-            frame, bad, _ = _check_values(frame, layout)
-            if not bad.any():
-                return _note_ignored(frame, layout)
     try:
         table = _arrow_read(path, layout, typed=True, skip_header=layout.header)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError):
