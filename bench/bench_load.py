@@ -134,7 +134,7 @@ def _write_results(table: str, command: str) -> Path:
         "Each case is a fresh subprocess; time excludes imports; CPU s is the process CPU time (all threads) of the "
         "load, about what one idle core would take when the shared machine is busy; peak MB is the process's max RSS, +MB the growth "
         "during the load. Text files are parsed by pyarrow's multi-threaded CSV reader (the careful line-by-line "
-        "parser runs only when that fails).\n\n" + table + "\n"
+        "parser runs only when that fails).\n\n" + table + "\n\n"
     )
     start = text.find("## Loading")
     if start < 0:
