@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 
 from cofirec.data.read_detect import _Layout, _detect_layout, _sample_lines
-from cofirec.data.read_values import _arrow_read, _check_values, _note_ignored, _strings_to_values, _typed_frame
+from cofirec.data.read_values import _arrow_read, _check_values, _clean_typed_read, _note_ignored, _strings_to_values
 from cofirec.errors import DataError
 
 _SUBST = b"\x1f"  # single byte standing in for '::' so pyarrow can parse it
@@ -45,12 +45,7 @@ def _double_colon_fast(data: bytes | Path, layout: _Layout) -> pd.DataFrame | No
     for k, n in enumerate(layout.names):
         names.extend([n] if k == 0 else [None, n])
     colon = _Layout(sep=":", header=layout.header, names=names, n_fields=len(names), ignored=[])
-    try:
-        table = _arrow_read(data, colon, typed=True, skip_header=layout.header)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError):
-        return None
-    frame, bad, _ = _check_values(_typed_frame(table), layout)
-    return None if bad.any() else _note_ignored(frame, layout)
+    return _clean_typed_read(data, layout, read_as=colon)
 
 
 def _load_bytes(path: Path, encoding: str | None) -> bytes:
@@ -164,14 +159,9 @@ class _LineTable:
 
 
 def _parse_rows(path: Path, data: bytes, layout: _Layout, lines: _LineTable, on_bad_lines) -> tuple[pd.DataFrame, int, str]:
-    skip_header = layout.header
-    try:  # fast path: typed columns straight from pyarrow
-        table = _arrow_read(data, layout, typed=True, skip_header=skip_header)
-        frame, bad, reasons = _check_values(_typed_frame(table), layout)
-        if not bad.any():
-            return _note_ignored(frame, layout), 0, ""
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        pass
+    frame = _clean_typed_read(data, layout)  # typed columns straight from pyarrow when every value is fine
+    if frame is not None:
+        return frame, 0, ""
     # slow path: find the exact lines
     skipped = 0
     first_problem = ""

@@ -47,6 +47,17 @@ def _arrow_read(data: bytes | Path, layout: _Layout, typed: bool, skip_header: b
     )
 
 
+def _clean_typed_read(data: bytes | Path, layout: _Layout, read_as: _Layout | None = None) -> pd.DataFrame | None:
+    """pyarrow's typed read of the whole text (fields as ``read_as``, default ``layout``); ``None`` when it does not
+    parse or any value is unusable, so that the careful parser can name the line."""
+    try:
+        table = _arrow_read(data, read_as or layout, typed=True, skip_header=layout.header)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError):
+        return None
+    frame, bad, _ = _check_values(_typed_frame(table), layout)
+    return None if bad.any() else _note_ignored(frame, layout)
+
+
 def _typed_frame(table: pa.Table) -> pd.DataFrame:
     """Arrow columns -> numpy -> frame, without pandas' block consolidation copies; id columns as int64 when
     they are plain integers, else as text."""

@@ -37,13 +37,12 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from cofirec.data.dataset import Interactions
 from cofirec.data.read_careful import _double_colon_fast, _read_text_carefully
 from cofirec.data.read_detect import _HEAD_BYTES, CANONICAL_COLUMNS, DuplicateColumnError, _detect_layout, _sample_lines, normalize_column_name
 from cofirec.data.read_parquet import _read_parquet
-from cofirec.data.read_values import MAX_ABS_RATING, _arrow_read, _check_values, _note_ignored, _typed_frame
+from cofirec.data.read_values import MAX_ABS_RATING, _clean_typed_read
 from cofirec.errors import DataError
 
 __all__ = ["CANONICAL_COLUMNS", "MAX_ABS_RATING", "DuplicateColumnError", "normalize_column_name", "read_ratings_file", "write_ratings_file"]
@@ -152,12 +151,7 @@ def _fast_from_path(path: Path, columns, sep, header, encoding) -> pd.DataFrame 
         return None
     if layout.sep == "::":
         return _double_colon_fast(path, layout)
-    try:
-        table = _arrow_read(path, layout, typed=True, skip_header=layout.header)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError):
-        return None
-    frame, bad, _ = _check_values(_typed_frame(table), layout)
-    return None if bad.any() else _note_ignored(frame, layout)
+    return _clean_typed_read(path, layout)
 
 
 def _to_interactions(frame: pd.DataFrame, path: Path, label: str, skipped: int, first_problem: str) -> Interactions:
