@@ -133,8 +133,8 @@ def _write_results(table: str, command: str) -> Path:
         f"shared machine), Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n"
         "Each case is a fresh subprocess; time excludes imports; CPU s is the process CPU time (all threads) of the "
         "load, about what one idle core would take when the shared machine is busy; peak MB is the process's max RSS, +MB the growth "
-        "during the load. Files of 32 MB and more that hold only numbers go through a numba-compiled parser; its "
-        "one-time compilation (about 3 CPU s, cached on disk in __pycache__) happened before these runs.\n\n" + table + "\n"
+        "during the load. Text files are parsed by pyarrow's multi-threaded CSV reader (the careful line-by-line "
+        "parser runs only when that fails).\n\n" + table + "\n\n"
     )
     start = text.find("## Loading")
     if start < 0:

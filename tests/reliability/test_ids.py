@@ -1,4 +1,4 @@
-"""One id policy everywhere (issue 10): file readers (fast, careful, numba and Parquet paths), ``from_frame``,
+"""One id policy everywhere (issue 10): file readers (fast, careful and Parquet paths), ``from_frame``,
 ``IdMap`` look-ups, NCF negatives files, MovieLens metadata, evaluation and the command line.
 
 Policy (README "Ids", ``cofirec.data.idmap``): an id column is int64 only when every value is a plain decimal
@@ -76,10 +76,7 @@ def test_leading_zeros_keep_ids_apart_beyond_the_sampled_head(tmp_path):
     assert data.user_map.lookup(["42"])[0] != data.user_map.lookup(["0042"])[0]
 
 
-def test_leading_zeros_on_the_compiled_fast_path(monkeypatch, tmp_path):
-    import cofirec.data.readers as readers
-
-    monkeypatch.setattr(readers, "_NUMBA_MIN_BYTES", 0)
+def test_leading_zeros_on_the_typed_fast_path(tmp_path):
     path = tmp_path / "big.tsv"
     path.write_text("".join(f"{u}\t{u % 5 + 1}\t3\t100\n" for u in range(1, 60)) + "07\t1\t5\t100\n-0\t2\t4\t100\n")
     data = read_ratings_file(path)

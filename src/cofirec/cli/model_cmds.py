@@ -39,6 +39,7 @@ from cofirec.cli.common import (
     to_jsonable,
 )
 from cofirec.errors import ConfigError, DataError, UnknownIdError
+from cofirec.evaluate import PROTOCOLS
 from cofirec.cli.common import AllowUnknownOpt, StrictOpt  # unknown-id policy options
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,7 +48,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 ModelDirArg = Annotated[Path, typer.Argument(metavar="DIR", help="Model folder written by 'cofirec train --out'.", show_default=False)]
 FormatOpt = Annotated[str | None, typer.Option("--format", help="table | json | jsonl.", show_default=False)]
-PROTOCOLS = ("rating", "ranking", "sampled", "binary")
 
 
 # ---------------------------------------------------------------------- models

@@ -1,22 +1,51 @@
-"""Evaluation: metrics as pure functions and the ``evaluate`` runner (splits live in ``cofirec.data.splits``)."""
+"""Evaluation: metrics as pure functions and the ``evaluate`` runner (splits live in ``cofirec.data.splits``).
 
-from cofirec.evaluate.metrics import (
-    accuracy,
-    auc,
-    coverage,
-    hr_at_k,
-    log_loss,
-    mae,
-    map_at_k,
-    mrr_at_k,
-    ndcg_at_k,
-    novelty,
-    precision_at_k,
-    recall_at_k,
-    rmse,
-)
-from cofirec.evaluate.runner import PROTOCOLS, evaluate
-from cofirec.evaluate.unknown import UnknownIdsWarning, UnknownReport, check_unknown, unknown_report
+Protocol and metric names (:mod:`cofirec.evaluate.protocols`) are imported eagerly; the metrics and the runner
+(numpy, scipy, the data layer) lazily, so that the command line can use the names and still start fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from cofirec.evaluate.protocols import PROTOCOLS, is_lower_better, is_quality_metric, protocol_for_metric, protocol_metric_names
+
+_METRICS = ("accuracy", "auc", "coverage", "hr_at_k", "log_loss", "mae", "map_at_k", "mrr_at_k", "ndcg_at_k", "novelty",
+            "precision_at_k", "recall_at_k", "rmse")
+_LAZY = {
+    **dict.fromkeys(_METRICS, "cofirec.evaluate.metrics"),
+    "evaluate": "cofirec.evaluate.runner",
+    **dict.fromkeys(("UnknownIdsWarning", "UnknownReport", "check_unknown", "unknown_report"), "cofirec.evaluate.unknown"),
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cofirec.evaluate.metrics import (
+        accuracy,
+        auc,
+        coverage,
+        hr_at_k,
+        log_loss,
+        mae,
+        map_at_k,
+        mrr_at_k,
+        ndcg_at_k,
+        novelty,
+        precision_at_k,
+        recall_at_k,
+        rmse,
+    )
+    from cofirec.evaluate.runner import evaluate
+    from cofirec.evaluate.unknown import UnknownIdsWarning, UnknownReport, check_unknown, unknown_report
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'cofirec.evaluate' has no attribute {name!r}")
+
 
 __all__ = [
     "PROTOCOLS",
@@ -28,6 +57,8 @@ __all__ = [
     "coverage",
     "evaluate",
     "hr_at_k",
+    "is_lower_better",
+    "is_quality_metric",
     "log_loss",
     "mae",
     "map_at_k",
@@ -35,6 +66,8 @@ __all__ = [
     "ndcg_at_k",
     "novelty",
     "precision_at_k",
+    "protocol_for_metric",
+    "protocol_metric_names",
     "recall_at_k",
     "rmse",
     "unknown_report",

@@ -14,6 +14,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 from cofirec.errors import DataError
+from cofirec.kernels.rating_error import rmse as _rmse
 
 __all__ = [
     "accuracy",
@@ -82,8 +83,7 @@ def _discounts(k: int) -> np.ndarray:
 # ---------------------------------------------------------------------- rating prediction
 def rmse(y_true, y_pred) -> float:
     """Root mean squared error, ``sqrt(mean((y - yhat)^2))`` over pairs of shape (n,)."""
-    a, b = _pair(y_true, y_pred, "rmse")
-    return float(np.sqrt(np.mean((a - b) ** 2)))
+    return _rmse(*_pair(y_true, y_pred, "rmse"))
 
 
 def mae(y_true, y_pred) -> float:

@@ -22,11 +22,10 @@ from cofirec.data.dataset import Interactions
 from cofirec.data.negatives import SampledNegatives, match_test_pairs
 from cofirec.errors import ConfigError, DataError
 from cofirec.evaluate import metrics as M
+from cofirec.evaluate.protocols import PROTOCOLS
 from cofirec.evaluate.unknown import UnknownReport, check_unknown, unknown_report
 
 __all__ = ["PROTOCOLS", "evaluate"]
-
-PROTOCOLS = ("rating", "binary", "ranking", "sampled")
 
 _PAIRS_PER_CALL = 1_000_000
 _USERS_PER_CALL = 1024
@@ -125,13 +124,13 @@ def _with_counts(out: dict[str, float], report: UnknownReport) -> dict[str, floa
 
 def _check_predicts_ratings(model) -> None:
     """The rating protocol compares predictions with ratings: refuse models whose scores are not ratings."""
-    kind = getattr(model, "kind_", "explicit")
-    name = getattr(model, "name", "") or type(model).__name__
+    kind = model.kind_
+    name = model.name or type(model).__name__
     if kind != "explicit":
         use = "the binary protocol (--protocol binary)" if kind == "binary" else "the ranking or sampled protocol (--protocol ranking)"
         raise ConfigError(f"rating protocol: {name} was fitted on {kind} data, so its scores are not ratings and rmse/mae "
                           f"would be meaningless; use {use}, or fit on explicit ratings")
-    if not getattr(model, "predicts_ratings", True):
+    if not model.predicts_ratings:
         raise ConfigError(f"rating protocol: {name} ranks items but does not predict ratings, so rmse/mae would be "
                           "meaningless; use the ranking protocol (--protocol ranking)")
 
@@ -199,7 +198,7 @@ def _binary_labels(model, test: Interactions, threshold: float | None) -> np.nda
         return (r >= threshold).astype(np.float64)
     if test.kind == "binary" or np.isin(r, (0.0, 1.0)).all():
         return r
-    fitted_threshold = getattr(model, "binary_threshold_", None)
+    fitted_threshold = model.binary_threshold_
     if fitted_threshold is not None:
         return (r >= fitted_threshold).astype(np.float64)
     raise DataError(
@@ -219,7 +218,7 @@ def _evaluate_binary(model, test: Interactions, threshold: float | None, batch_s
             f"binary protocol needs probabilities, but {type(model).__name__} predicted values in [{lo:g}, {hi:g}]"
             + (" (with NaN)" if np.isnan(prob).any() else "")
             + ("; it was fitted on binary labels but its scores are not probabilities: use the ranking protocol (--protocol ranking)"
-               if getattr(model, "kind_", None) == "binary" else
+               if model.kind_ == "binary" else
                "; fit a model on like/dislike labels (--target binary:T / Interactions.binarize) or use the ranking protocol")
         )
     prob = np.clip(prob, M.PROBA_EPS, 1.0 - M.PROBA_EPS)

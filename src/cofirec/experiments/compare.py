@@ -14,6 +14,7 @@ import scipy.sparse as sp
 
 from cofirec.data.dataset import Interactions
 from cofirec.errors import CofirecError, ConfigError
+from cofirec.evaluate.protocols import is_lower_better, is_quality_metric
 from cofirec.experiments.config import ExperimentConfig, ModelSpec, check_params
 
 ModelLike = ModelSpec | tuple[str, dict] | str
@@ -70,20 +71,6 @@ class ComparisonResult:
         return pick(ok, key=lambda r: float(r[metric]))
 
 
-_QUALITY = {"rmse", "mae", "mse", "auc", "gauc", "logloss", "log_loss", "accuracy", "precision", "recall", "f1", "brier", "ndcg", "hr", "mrr", "map"}
-
-
-def is_quality_metric(name: str) -> bool:
-    """Whether an evaluator key is a quality metric (``ndcg@10``, ``rmse``) rather than a count (``users_evaluated``)."""
-    return "@" in name or name.lower() in _QUALITY
-
-
-def is_lower_better(metric: str) -> bool:
-    """Whether smaller values of ``metric`` are better (error and loss metrics)."""
-    base = metric.split("@")[0].lower()
-    return base in {"rmse", "mae", "mse", "loss", "logloss", "log_loss", "val_loss", "val_rmse", "val_mae"} or base.endswith("loss")
-
-
 def normalize_models(models: Iterable[ModelLike]) -> list[ModelSpec]:
     """ModelSpec list from specs, ``(name, params)`` pairs or names; validates names and parameters.
 
@@ -114,16 +101,15 @@ def normalize_models(models: Iterable[ModelLike]) -> list[ModelSpec]:
 
 
 def with_seed(spec: ModelSpec, seed: int | None) -> dict[str, Any]:
-    """Params of ``spec`` with the experiment ``seed`` filled into a ``seed``/``random_state`` parameter left unset."""
+    """Params of ``spec`` with the experiment ``seed`` as ``random_state`` (every seeded model's name for it) when left unset."""
     from cofirec.models.registry import get_model_class
 
     params = dict(spec.params)
     if seed is None:
         return params
     names = get_model_class(spec.name).param_names()
-    for key in ("seed", "random_state"):
-        if key in names and key not in params:
-            params[key] = seed
+    if "random_state" in names and "random_state" not in params:
+        params["random_state"] = seed
     return params
 
 
@@ -190,7 +176,7 @@ def compare(
                 metric_names.append(key)
         row.pop("_metrics", None)
         rows.append(row)
-        histories[spec.display] = list(getattr(model, "history_", []) or []) if model is not None else []
+        histories[spec.display] = list(model.history_) if model is not None else []
         if keep_models and model is not None:
             fitted[spec.display] = model
         if on_model is not None:
@@ -214,7 +200,7 @@ def _run_one(spec: ModelSpec, train, test, *, protocol, k, negatives, seed, vali
         start = time.perf_counter()
         model.fit(train, validation=validation) if validation is not None else model.fit(train)
         row["fit_s"] = time.perf_counter() - start
-        row["epochs"] = len(getattr(model, "history_", []) or [])
+        row["epochs"] = len(model.history_)
         start = time.perf_counter()
         metrics = run_evaluate(model, test, protocol=protocol, k=k, negatives=negatives, quiet_unknown=True)
         row["eval_s"] = time.perf_counter() - start

@@ -43,7 +43,6 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-import types
 import typing
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -51,8 +50,9 @@ from typing import Any, Literal
 
 from cofirec._seeds import check_seed
 from cofirec.errors import ConfigError
+from cofirec.evaluate import PROTOCOLS
+from cofirec.models.params import describe_type
 
-PROTOCOLS = ("rating", "ranking", "sampled", "binary")
 _TARGET_RE = re.compile(r"^(explicit|rating|implicit|binary)(?::(-?\d+(?:\.\d+)?))?$")
 
 
@@ -506,21 +506,6 @@ def check_params(cls: type, params: dict[str, Any], where: str) -> dict[str, Any
         except ConfigError:
             raise ConfigError(f"{where}.{key}: expected {describe_type(types_[pkey])}, got {_show(value)}") from None
     return out
-
-
-def describe_type(hint: Any) -> str:
-    """Human name of a type hint: ``int``, ``float or None``, ``one of 'count', 'rating'``."""
-    origin = typing.get_origin(hint)
-    if origin is Literal:
-        return "one of " + ", ".join(repr(a) for a in typing.get_args(hint))
-    if origin in (typing.Union, types.UnionType):
-        return " or ".join(describe_type(a) for a in typing.get_args(hint))
-    if origin in (tuple, list):
-        args = typing.get_args(hint)
-        return f"a list of {describe_type(args[0]) if args else 'values'}"
-    if hint is type(None):
-        return "None"
-    return getattr(hint, "__name__", str(hint))
 
 
 def _show(value: Any) -> str:

@@ -222,7 +222,7 @@ def _fmt(value: Any) -> str:
 
 
 def _metrics_table(rows: list[dict[str, Any]], metrics: Sequence[str]) -> str:
-    from cofirec.experiments.compare import is_lower_better
+    from cofirec.evaluate.protocols import is_lower_better
 
     e = html.escape
     extra = [c for c in ("fit_s", "eval_s", "recommend_s", "n_params", "artifact_bytes", "epochs") if any(c in r for r in rows)]

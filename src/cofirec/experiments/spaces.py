@@ -8,7 +8,8 @@ A space maps parameter names to specs::
     64                                                             # a fixed value (not searched)
 
 The default space of a model is :data:`COMMON` restricted to the parameters its ``__init__`` takes (so new
-models get a sensible search without registering anything), with :data:`PER_MODEL` refinements on top. A
+models get a sensible search without registering anything), with :data:`PER_MODEL` refinements on top; a
+refinement naming a parameter the model does not take is an error (:class:`ConfigError`), never dropped. A
 config file's ``[tune.space.MODEL]`` table overrides single parameters. A model class that defines a
 ``search_space(trial) -> dict`` classmethod is used instead; then config fixed values replace its draws and
 config specs add parameters it does not draw.
@@ -39,7 +40,7 @@ COMMON: dict[str, Spec] = {
 """Default specs by parameter name, used for every model that takes a parameter of that name."""
 
 PER_MODEL: dict[str, dict[str, Spec]] = {
-    "baseline": {"reg": {"type": "float", "low": 0.1, "high": 50.0, "log": True}, "epochs": {"type": "int", "low": 2, "high": 20}},
+    "baseline": {"epochs": {"type": "int", "low": 2, "high": 20}},
     "ease": {"reg": {"type": "float", "low": 10.0, "high": 5000.0, "log": True}},
     "als": {"reg": {"type": "float", "low": 1e-3, "high": 10.0, "log": True}, "epochs": {"type": "int", "low": 3, "high": 25}},
     "ials": {"reg": {"type": "float", "low": 1e-3, "high": 10.0, "log": True}, "epochs": {"type": "int", "low": 3, "high": 25}},
@@ -51,11 +52,11 @@ PER_MODEL: dict[str, dict[str, Spec]] = {
 _NEURAL = {
     "reg": {"type": "float", "low": 1e-7, "high": 1e-2, "log": True},
     "lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
-    "alpha": {"type": "float", "low": 0.0, "high": 1.0},
     "epochs": {"type": "int", "low": 3, "high": 30},
 }
 for _name in ("embedding-dot", "cosine-cf", "gmf", "mlp", "neumf", "deepfm", "two-tower"):
     PER_MODEL[_name] = dict(_NEURAL)
+PER_MODEL["neumf"]["alpha"] = {"type": "float", "low": 0.0, "high": 1.0}
 PER_MODEL["baseline"].update(
     {"reg_user": {"type": "float", "low": 1.0, "high": 50.0, "log": True}, "reg_item": {"type": "float", "low": 1.0, "high": 50.0, "log": True}}
 )
@@ -65,12 +66,22 @@ _TYPES = ("int", "float", "categorical")
 
 
 def default_space(model_name: str) -> dict[str, Spec]:
-    """The default search space of a registered model: common specs for the parameters it takes, refined."""
+    """The default search space of a registered model: common specs for the parameters it takes, refined.
+
+    Raises ConfigError when a :data:`PER_MODEL` refinement names a parameter the model does not take.
+    """
     from cofirec.models.registry import get_model_class
 
     names = set(get_model_class(model_name).param_names())
+    refined = PER_MODEL.get(model_name, {})
+    wrong = sorted(set(refined) - names)
+    if wrong:
+        raise ConfigError(
+            f"search space of model {model_name!r}: {', '.join(map(repr, wrong))} is not a parameter of it "
+            f"(its parameters: {', '.join(sorted(names)) or 'none'})"
+        )
     space = {p: spec for p, spec in COMMON.items() if p in names}
-    space.update({p: spec for p, spec in PER_MODEL.get(model_name, {}).items() if p in names})
+    space.update(refined)
     return space
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -20,11 +19,21 @@ from typing import Any, Callable, Sequence
 from cofirec._extras import require
 from cofirec.data.dataset import Interactions
 from cofirec.errors import CofirecError, ConfigError
-from cofirec.experiments.compare import check_test_ids, is_lower_better, is_quality_metric, run_evaluate, with_seed
+from cofirec.evaluate.protocols import is_lower_better, is_quality_metric, protocol_for_metric, protocol_metric_names
+from cofirec.experiments.compare import check_test_ids, run_evaluate, with_seed
 from cofirec.experiments.config import ModelSpec, check_params
-
-FINISHED_STATES = ("COMPLETE", "PRUNED")
-STUDY_PREFIX = "cofirec"
+from cofirec.experiments.study import (
+    check_same_search,
+    count_finished,
+    jsonable_scalar,
+    load_existing,
+    open_storage,
+    open_study,
+    param_importance,
+    sqlite_url,
+    study_name_for,
+    trial_record,
+)
 
 
 @dataclass
@@ -101,16 +110,6 @@ class TuneResult:
         }
 
 
-def protocol_for_metric(metric: str) -> str:
-    """Evaluation protocol a metric belongs to: rmse/mae -> rating, auc/logloss/accuracy -> binary, else ranking."""
-    base = metric.split("@")[0].lower()
-    if base in {"rmse", "mae", "mse"}:
-        return "rating"
-    if base in {"auc", "logloss", "log_loss", "accuracy", "brier"}:
-        return "binary"
-    return "ranking"
-
-
 def metric_cutoffs(metric: str, k: Sequence[int] | None) -> tuple[int, ...]:
     """Cut-offs to evaluate: ``k`` plus the metric's own (``ndcg@20`` -> 20); (10,) when neither gives one."""
     ks = {int(x) for x in (k or ())}
@@ -120,19 +119,6 @@ def metric_cutoffs(metric: str, k: Sequence[int] | None) -> tuple[int, ...]:
             raise ConfigError(f"metric {metric!r}: the cut-off after '@' must be a positive integer")
         ks.add(int(cut))
     return tuple(sorted(ks or {10}))
-
-
-_RANKED = {
-    "ranking": ("precision", "recall", "ndcg", "hr", "map", "mrr", "coverage", "novelty"),
-    "sampled": ("hr", "ndcg", "mrr"),
-}
-_PLAIN = {"rating": ("rmse", "mae"), "binary": ("auc", "logloss", "accuracy"), "sampled": ("mrr",)}
-
-
-def protocol_metric_names(protocol: str, ks: Sequence[int]) -> set[str]:
-    """Quality metrics ``cofirec.evaluate.evaluate`` reports for ``protocol`` at cut-offs ``ks``."""
-    names = {f"{m}@{k}" for m in _RANKED.get(protocol, ()) for k in ks}
-    return names | set(_PLAIN.get(protocol, ()))
 
 
 def check_metric(metric: str, protocol: str, ks: Sequence[int]) -> None:
@@ -145,18 +131,6 @@ def check_metric(metric: str, protocol: str, ks: Sequence[int]) -> None:
 
 class _MetricMissing(Exception):
     """The protocol did not compute the requested metric (a usage error, not a failed trial)."""
-
-
-def sqlite_url(path: str | Path) -> str:
-    """SQLAlchemy URL of an SQLite file (parent folder created)."""
-    path = Path(path).resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{path}"
-
-
-def study_name_for(model: str, metric: str) -> str:
-    """The fixed study name of a search: the same command finds the same study."""
-    return f"{STUDY_PREFIX}:{model}:{metric}"
 
 
 class EpochPruner:
@@ -203,10 +177,10 @@ class EpochPruner:
             raise optuna.TrialPruned(f"pruned at epoch {step}: {self.source}={value:.4g}")
 
     def _value(self, model: Any, record: dict) -> float | None:
-        for key in (f"val_{self.metric}", f"valid_{self.metric}", f"validation_{self.metric}"):
-            if _is_num(record.get(key)):
-                self.source = key
-                return float(record[key])
+        key = f"val_{self.metric}"  # what models record for their validation data (val_rmse, val_ndcg@10)
+        if _is_num(record.get(key)):
+            self.source = key
+            return float(record[key])
         if self.can_evaluate:
             try:
                 metrics = run_evaluate(model, self.validation, protocol=self.protocol, k=self.k, negatives=self.negatives, quiet_unknown=True)
@@ -273,7 +247,7 @@ def tune(
     k : sequence of int or None
         Cut-offs (default: the metric's own, plus 10).
     seed : int
-        Seeds the validation split, the sampler and models' ``seed``/``random_state``.
+        Seeds the validation split, the sampler and models' ``random_state``.
     space : dict or None
         Search-space overrides for this model (``[tune.space.MODEL]``), see :mod:`cofirec.experiments.spaces`.
     params : dict or None
@@ -325,12 +299,12 @@ def tune(
     url = "memory" if storage is None else (str(storage) if "://" in str(storage) else sqlite_url(storage))
     name = study_name or study_name_for(model, metric)
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # failed trials are reported through on_trial, with their reason
-    store = None if url == "memory" else _open_storage(optuna, url)
-    existing = _load_existing(store, name)
-    n_before = 0 if existing is None else _count_finished(existing)
+    store = None if url == "memory" else open_storage(optuna, url)
+    existing = load_existing(store, name)
+    n_before = 0 if existing is None else count_finished(existing)
     if existing is not None:
-        _check_same_search(existing, model, metric, protocol, fingerprint, url)
-    study = _open_study(store, name, direction, seed=seed + n_before, trials=trials, prune=prune)
+        check_same_search(existing, model, metric, protocol, fingerprint, url)
+    study = open_study(store, name, direction, seed=seed + n_before, trials=trials, prune=prune)
     for key, value in (("model", model), ("metric", metric), ("protocol", protocol), ("data_sha256", fingerprint)):
         study.set_user_attr(key, value)
     objective = _Objective(cls, model, fit_part, valid, metric=metric, protocol=protocol, ks=ks, space={**(space or {}), **fixed},
@@ -340,14 +314,14 @@ def tune(
         # trial 0 scores the model's defaults (again if an interruption killed it), so the report shows the gain
         study.enqueue_trial({}, user_attrs={"defaults": True})
     remaining = max(0, trials - n_before)
-    callbacks = [lambda st, tr: on_trial(_trial_record(tr))] if on_trial is not None else []
+    callbacks = [lambda st, tr: on_trial(trial_record(tr))] if on_trial is not None else []
     if remaining:
         try:
             study.optimize(objective, n_trials=remaining, timeout=timeout, catch=(CofirecError,), callbacks=callbacks, gc_after_trial=False)
         except _MetricMissing as exc:
             raise ConfigError(str(exc)) from None
-    records = [_trial_record(t) for t in study.trials]
-    n_finished = _count_finished(study)
+    records = [trial_record(t) for t in study.trials]
+    n_finished = count_finished(study)
     result = TuneResult(
         model=model, metric=metric, direction=direction, protocol=protocol, study_name=name, storage=url,
         trials=records, n_finished=n_finished, n_run=n_finished - n_before,
@@ -374,33 +348,15 @@ def _refit(result: TuneResult, cls: type, train, test, protocol, ks, negatives, 
     final.fit(train)
     row: dict[str, Any] = {"model": f"{result.model} (tuned)", "name": result.model, "params": params, "error": None}
     row["fit_s"] = time.perf_counter() - start
-    row["epochs"] = len(getattr(final, "history_", []) or [])
+    row["epochs"] = len(final.history_)
     if test is not None:
         start = time.perf_counter()
         result.test_metrics = run_evaluate(final, test, protocol=protocol, k=ks, negatives=negatives, quiet_unknown=True)
         row["eval_s"] = time.perf_counter() - start
         row.update(result.test_metrics)
     result.final_row = row
-    result.history = list(getattr(final, "history_", []) or [])
+    result.history = list(final.history_)
     result.final_model = final
-
-
-def _open_storage(optuna: Any, url: str) -> Any:
-    """An Optuna RDB storage; a URL it cannot open (unknown database kind, bad path) is a ConfigError."""
-    try:
-        return optuna.storages.RDBStorage(url)
-    except Exception as exc:  # sqlalchemy raises many kinds (NoSuchModuleError, ArgumentError, OperationalError)
-        raise ConfigError(f"--storage {url!r}: cannot open it as a study database ({type(exc).__name__}: {str(exc).splitlines()[0]})") from exc
-
-
-def _open_study(store: Any, name: str, direction: str, *, seed: int, trials: int, prune: bool) -> Any:
-    """Create or load the study: TPE sampler (seeded past the stored trials, so a resumed search draws new
-    points) and a median pruner on per-epoch validation values."""
-    import optuna
-
-    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(2, trials // 3)))
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1) if prune else optuna.pruners.NopPruner()
-    return optuna.create_study(storage=store, study_name=name, direction=direction, sampler=sampler, pruner=pruner, load_if_exists=True)
 
 
 class _Objective:
@@ -436,81 +392,15 @@ class _Objective:
                 from cofirec.experiments.spaces import resolve_space
 
                 shown = {**{p: getattr(rec, p) for p in resolve_space(self.model, self.space) if hasattr(rec, p)}, **full}
-            trial.set_user_attr("params", {k: v for k, v in shown.items() if _jsonable_scalar(v)})
+            trial.set_user_attr("params", {k: v for k, v in shown.items() if jsonable_scalar(v)})
             if pruner.source is not None:
                 trial.set_user_attr("pruning_signal", pruner.source)
         metrics = run_evaluate(rec, self.valid, protocol=self.protocol, k=self.ks, quiet_unknown=True)
         if self.metric not in metrics:
             available = ", ".join(m for m in metrics if is_quality_metric(m))
             raise _MetricMissing(f"metric {self.metric!r} is not computed by the {self.protocol} protocol (available: {available})")
-        trial.set_user_attr("validation", {m: v for m, v in metrics.items() if _jsonable_scalar(v)})
+        trial.set_user_attr("validation", {m: v for m, v in metrics.items() if jsonable_scalar(v)})
         return float(metrics[self.metric])
-
-
-def param_importance(study: Any) -> tuple[dict[str, float], str]:
-    """``optuna.importance.get_param_importances`` with a graceful fallback for too few trials."""
-    import optuna
-
-    complete = [t for t in study.trials if t.state.name == "COMPLETE"]
-    varied = {p for t in complete for p in t.params if len({repr(u.params.get(p)) for u in complete}) > 1}
-    if len(complete) < 3 or not varied:
-        return {}, f"needs at least 3 completed trials with varied parameters (have {len(complete)})"
-    try:
-        with warnings.catch_warnings():  # few-trial caveats are stated in the note instead
-            warnings.simplefilter("ignore")
-            imp = optuna.importance.get_param_importances(study)
-    except (RuntimeError, ValueError, ImportError) as exc:
-        return {}, f"not available ({type(exc).__name__}: {exc})"
-    return {k: float(v) for k, v in imp.items()}, f"fANOVA over {len(complete)} completed trials"
-
-
-def _load_existing(storage: Any, name: str) -> Any:
-    import optuna
-
-    if storage is None:
-        return None
-    try:
-        return optuna.load_study(study_name=name, storage=storage)
-    except KeyError:
-        return None
-
-
-def _count_finished(study: Any) -> int:
-    return sum(1 for t in study.trials if t.state.name in FINISHED_STATES)
-
-
-def _check_same_search(study: Any, model: str, metric: str, protocol: str, fingerprint: str, url: str) -> None:
-    attrs = study.user_attrs
-    for key, value in (("model", model), ("metric", metric), ("protocol", protocol)):
-        if key in attrs and attrs[key] != value:
-            raise ConfigError(f"study {study.study_name!r} in this storage searched {key} {attrs[key]!r}, not {value!r}; use another --report folder")
-    stored = attrs.get("data_sha256")
-    if stored != fingerprint and (stored is not None or study.trials):
-        was = "has no data fingerprint (made by an older cofirec)" if stored is None else f"was run on other data (fingerprint {stored[:12]})"
-        raise ConfigError(
-            f"study {study.study_name!r} in {url} {was}; this training/validation split (other dataset, split, seed or "
-            f"validation ratio) has fingerprint {fingerprint[:12]}, and mixing their trials would compare unlike scores; "
-            "use another --report folder (or --storage), or delete that study file to start afresh"
-        )
-
-
-def _trial_record(t: Any) -> dict[str, Any]:
-    params = {**t.user_attrs.get("params", {}), **t.params}
-    return {
-        "number": t.number,
-        "state": t.state.name,
-        "value": None if t.value is None else float(t.value),
-        "params": params,
-        "epochs": t.user_attrs.get("epochs"),
-        "seconds": t.user_attrs.get("seconds"),
-        "validation": t.user_attrs.get("validation", {}),
-        "pruned_at": max(t.intermediate_values) if t.state.name == "PRUNED" and t.intermediate_values else None,
-        "error": t.user_attrs.get("error"),
-    }
-
-
-def _jsonable_scalar(v: Any) -> bool:
-    return v is None or isinstance(v, (bool, int, float, str)) or (isinstance(v, (list, tuple)) and all(isinstance(x, (int, float, str, bool)) for x in v))
 
 
 def write_tune_report(result: TuneResult, out_dir: str | Path, *, config: dict | None = None, files: Sequence[str | Path] = (), command: str | None = None, seed: int | None = None, data: dict | None = None) -> Path:

@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from cofirec.data.dataset import Interactions
 from cofirec.errors import ConfigError
 from cofirec.kernels.mf import predict_pairs
+from cofirec.kernels.rating_error import rmse
 from cofirec.models.base import Recommender
 
 
@@ -151,6 +152,3 @@ def check_non_negative(model: Recommender, **values: float) -> None:
         if value < 0:
             raise ConfigError(f"{model.name}: {key} must be >= 0, got {value}")
 
-
-def rmse(pred: np.ndarray, truth: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((pred.astype(np.float64) - truth) ** 2)))

@@ -10,6 +10,7 @@ import numpy as np
 from cofirec.data.dataset import Interactions
 from cofirec.errors import ConfigError
 from cofirec.kernels.bias import als_bias_step, bias_objective, sgd_bias_epoch
+from cofirec.kernels.rating_error import rmse
 from cofirec.models._iterative import IterativeModel
 from cofirec.models.base import Recommender
 
@@ -198,4 +199,4 @@ def _bias_rmse(pairs: tuple[np.ndarray, np.ndarray, np.ndarray], mu: float, bu: 
     if len(ratings) == 0:
         return float("nan")
     pred = mu + np.where(users >= 0, bu[np.maximum(users, 0)], 0.0) + np.where(items >= 0, bi[np.maximum(items, 0)], 0.0)
-    return float(np.sqrt(np.mean((pred - ratings) ** 2)))
+    return rmse(pred, ratings)

@@ -58,7 +58,7 @@ def check_param_types(model: Any) -> None:
 def _mismatch(label: str, hint: Any, value: Any) -> str:
     if _has_non_finite(value):
         return f"{label}={value!r} must be a finite number (NaN and infinity are refused)"
-    return f"{label}={value!r} should be {_describe(hint)}"
+    return f"{label}={value!r} should be {describe_type(hint)}"
 
 
 def _has_non_finite(value: Any) -> bool:
@@ -175,15 +175,16 @@ def _matches(hint: Any, value: Any) -> bool:
     return True
 
 
-def _describe(hint: Any) -> str:
+def describe_type(hint: Any) -> str:
+    """Human name of a type hint: ``int``, ``float or None``, ``one of 'count', 'rating'``, ``a list of int``."""
     origin = typing.get_origin(hint)
     if origin is Literal:
         return "one of " + ", ".join(repr(a) for a in typing.get_args(hint))
     if origin in (typing.Union, types.UnionType):
-        return " or ".join(_describe(a) for a in typing.get_args(hint))
+        return " or ".join(describe_type(a) for a in typing.get_args(hint))
     if origin in (tuple, list):
         args = typing.get_args(hint)
-        return f"a comma-separated list of {_describe(args[0]) if args else 'values'}"
+        return f"a list of {describe_type(args[0]) if args else 'values'}"
     if hint is type(None):
-        return "none"
+        return "None"
     return getattr(hint, "__name__", str(hint))

@@ -280,3 +280,60 @@ def test_recency_follows_a_change_of_taste():
     plain = evaluate(EmbeddingDot(**common).fit(train), test, protocol="ranking", k=(10,))["hr@10"]
     recent = evaluate(EmbeddingDot(recency=3.0, **common).fit(train), test, protocol="ranking", k=(10,))["hr@10"]
     assert recent > plain + 0.05, (recent, plain)
+
+
+# ---------------------------------------------------------------------- the trainer's narrow interface (issue 11)
+class _DotModule(torch.nn.Module):
+    def __init__(self, n_users: int, n_items: int) -> None:
+        super().__init__()
+        self.u = torch.nn.Embedding(n_users, 4)
+        self.i = torch.nn.Embedding(n_items, 4)
+
+    def forward(self, users, items):
+        return (self.u(users) * self.i(items)).sum(-1)
+
+
+def test_trainer_works_through_the_hooks_alone():
+    """No wrapper: a bare module, TrainingHooks of plain functions, epochs numbered from 1, RMSE through to_output."""
+    from cofirec.models.neural.batching import PairTensors
+    from cofirec.models.neural.trainer import TrainConfig, Trainer, TrainingHooks, ValidationSet
+
+    rng = np.random.default_rng(0)
+    users, items = rng.integers(0, 20, 400), rng.integers(0, 15, 400)
+    targets = ((users % 3) - (items % 2)).astype(np.float32)
+    seen, scaled = [], []
+    hooks = TrainingHooks(
+        name="toy", n_items=15, forward=lambda m, u, i: m(u, i), forward_all=lambda m, u: m.u(u) @ m.i.weight.T,
+        penalty=lambda m, u, i: torch.zeros(()), to_output=lambda s, u: scaled.append(len(s)) or s * 1.0, on_epoch=seen.append,
+    )
+    module = _DotModule(20, 15)
+    val = ValidationSet(pairs=PairTensors.from_arrays(users[:50], items[:50], targets[:50]), ratings=torch.as_tensor(targets[:50]))
+    trainer = Trainer(hooks, module, TrainConfig(epochs=4, batch_size=64, lr=0.05, loss="mse"), torch.Generator().manual_seed(0))
+    records = trainer.fit(PairTensors.from_arrays(users, items, targets), val)
+    assert [r["epoch"] for r in seen] == [1, 2, 3, 4] and records == seen
+    assert scaled == [50] * 4 and all("val_rmse" in r for r in records)
+    assert records[-1]["loss"] < records[0]["loss"]
+
+
+def test_trainer_does_not_import_the_wrapper():
+    """The trainer <-> NeuralRecommender cycle is gone: trainer.py imports nothing of the wrapper module."""
+    import ast
+    import inspect
+
+    import cofirec.models.neural.trainer as trainer
+
+    tree = ast.parse(inspect.getsource(trainer))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert "cofirec.models.neural.base" not in imported
+    assert not any(isinstance(n, ast.Attribute) and n.attr.startswith("_") and isinstance(n.value, ast.Attribute) and n.value.attr == "model" for n in ast.walk(tree))
+
+
+def test_divergence_message_names_the_rating_range():
+    from cofirec.models.neural.batching import PairTensors
+    from cofirec.models.neural.trainer import TrainConfig, Trainer, TrainingHooks
+
+    hooks = TrainingHooks(name="toy", n_items=3, forward=lambda m, u, i: m(u, i) * float("inf"), forward_all=lambda m, u: None,
+                          penalty=lambda m, u, i: torch.zeros(()), to_output=lambda s, u: s, on_epoch=lambda r: None, rating_range=(1.0, 5.0))
+    trainer = Trainer(hooks, _DotModule(3, 3), TrainConfig(epochs=1, batch_size=4, lr=0.1, loss="mse"), torch.Generator().manual_seed(0))
+    with pytest.raises(DataError, match=r"toy: training diverged at epoch 1 .*ratings range from 1 to 5"):
+        trainer.fit(PairTensors.from_arrays(np.array([0, 1, 2]), np.array([0, 1, 2]), np.ones(3, np.float32)))

@@ -6,7 +6,7 @@ Importing this package imports PyTorch; the registry imports it only when a neur
 from cofirec.models.neural.base import NeuralRecommender
 from cofirec.models.neural.batching import NegativeSampler, PairTensors, batch_indices
 from cofirec.models.neural.init import INITIALISERS, init_module_, init_tensor_, parse_init
-from cofirec.models.neural.trainer import TrainConfig, Trainer, ValidationSet
+from cofirec.models.neural.trainer import TrainConfig, Trainer, TrainingHooks, ValidationSet
 
 __all__ = [
     "INITIALISERS",
@@ -15,6 +15,7 @@ __all__ = [
     "PairTensors",
     "TrainConfig",
     "Trainer",
+    "TrainingHooks",
     "ValidationSet",
     "batch_indices",
     "init_module_",

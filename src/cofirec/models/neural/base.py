@@ -32,11 +32,10 @@ Fitted attributes: ``n_users_``, ``n_items_``, ``module_`` (on the CPU, eval mod
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import inspect
-import os
 import typing
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -49,7 +48,8 @@ from cofirec.models.neural.batching import NegativeSampler, PairTensors
 from cofirec.models.neural.init import init_module_, parse_init
 from cofirec.models.neural.losses import LISTWISE, PAIRWISE, RANKING
 from cofirec.models.neural.optim import OPTIMIZERS
-from cofirec.models.neural.trainer import TrainConfig, Trainer, ValidationSet
+from cofirec.models.neural.runtime import _resolve_device, _threads, _torch_context
+from cofirec.models.neural.trainer import TrainConfig, Trainer, TrainingHooks, ValidationSet
 
 SCORE_BLOCK = 1_048_576
 """(user, item) pairs per forward pass when scoring without ``score_all``."""
@@ -223,12 +223,25 @@ class NeuralRecommender(Recommender):
         self, module: nn.Module, train: PairTensors, validation: ValidationSet | None, sampler: NegativeSampler | None
     ) -> nn.Module:
         """Run the trainer; returns the trained module (best weights). Override to add stages (pre-training)."""
-        trainer = Trainer(self, module, self._train_config(), self._generator, sampler, progress=getattr(self, "_progress", False))
+        trainer = Trainer(self._training_hooks(), module, self._train_config(), self._generator, sampler, progress=getattr(self, "_progress", False))
         trainer.fit(train, validation)
         self.best_epoch_ = int(trainer.best_epoch)
         self.epochs_run_ = int(len(self.history_))
         self.stopped_early_ = bool(trainer.stopped_early)
         return module
+
+    def _training_hooks(self) -> TrainingHooks:
+        """The narrow view of this model that the trainer works through."""
+        return TrainingHooks(
+            name=self.name,
+            n_items=self.n_items_,
+            forward=self._forward,
+            forward_all=self._forward_all,
+            penalty=self._penalty,
+            to_output=functools.partial(self._to_output, clip=True),
+            on_epoch=self._report_epoch,
+            rating_range=(self.rating_min_, self.rating_max_) if self.kind_ == "explicit" else None,
+        )
 
     # ------------------------------------------------------------------ fitting
     def _resolved_loss(self, kind: str) -> str:
@@ -475,54 +488,3 @@ def recency_weights(data: Interactions, rows: np.ndarray, half_life: float) -> n
     age = data.subset(rows).recency_rank()
     w = 0.5 ** (age / float(half_life))
     return (w / w.mean()).astype(np.float32) if len(w) else w.astype(np.float32)
-
-
-def _resolve_device(spec: str, name: str = "") -> torch.device:
-    """``"auto"`` -> cuda when available, else cpu; ``"cpu"``, ``"cuda"``, ``"cuda:N"`` as given (checked)."""
-    if spec == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(spec)
-    except (RuntimeError, ValueError) as exc:
-        raise ConfigError(f"{name}: unknown device {spec!r} (use auto, cpu or cuda)") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"{name}: device={spec!r} but CUDA is not available here (use device='auto' or 'cpu')")
-    if dev.type not in ("cpu", "cuda"):
-        raise ConfigError(f"{name}: unsupported device {spec!r} (use auto, cpu or cuda)")
-    return dev
-
-
-def cpu_threads() -> int:
-    """Threads torch may use: ``COFIREC_THREADS`` if set, else the CPUs this process may run on."""
-    env = os.environ.get("COFIREC_THREADS")
-    if env and env.isdigit() and int(env) > 0:
-        return int(env)
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-@contextlib.contextmanager
-def _threads() -> Iterator[None]:
-    """Cap torch's intra-op threads at :func:`cpu_threads` for the duration, then restore."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(min(before, cpu_threads()))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-@contextlib.contextmanager
-def _torch_context(seed: int, device: str) -> Iterator[None]:
-    """Seeded, thread-capped torch state for one fit; the global RNG state is restored after.
-
-    The CPU kernels used here (embedding lookups and their index-add backward, dense layers) are
-    deterministic, so no global ``torch.use_deterministic_algorithms`` switch is flipped (it also imports
-    the compiler stack, which costs seconds).
-    """
-    devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
-    with torch.random.fork_rng(devices=devices), _threads():
-        torch.manual_seed(seed)
-        yield

@@ -2,10 +2,8 @@
 
 :class:`Trainer` owns mini-batching, negative sampling, the optimiser, validation after each epoch, early
 stopping with restore of the best weights, the progress bar and the per-epoch records. It knows nothing about
-a model's architecture: it calls back into the :class:`~cofirec.models.neural.base.NeuralRecommender`
-wrapper for the forward pass (``model._forward(module, users, items) -> (n,)``), the optional embedding
-penalty (``model._penalty``), the mapping of raw outputs to ratings (``model._to_output``) and the epoch
-report (``model._report_epoch``).
+a model's architecture, nor about the wrapper class: the wrapper hands it a :class:`TrainingHooks` (the forward
+passes, the embedding penalty, the mapping of raw outputs to ratings and the epoch report), and nothing else.
 """
 
 from __future__ import annotations
@@ -13,19 +11,17 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Callable
 
 import numpy as np
 import torch
 from torch import nn
 
 from cofirec.errors import ConfigError, DataError
+from cofirec.kernels.rating_error import rmse
 from cofirec.models.neural.batching import NegativeSampler, PairTensors, batch_indices, expand_pointwise
 from cofirec.models.neural.losses import LISTWISE, PAIRWISE, RANKING, full_softmax_loss, pairwise_loss, pointwise_loss
 from cofirec.models.neural.optim import make_optimizer
-
-if TYPE_CHECKING:  # pragma: no cover
-    from cofirec.models.neural.base import NeuralRecommender
 
 EVAL_BLOCK = 262_144
 """(user, item) pairs scored per forward pass during validation."""
@@ -47,6 +43,28 @@ class TrainConfig:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     ordinal: tuple[torch.Tensor, torch.Tensor] | None = None
     """(levels, offsets) of the ordinal loss (on ``device``)."""
+
+
+@dataclass
+class TrainingHooks:
+    """What the trainer needs from the model it trains (the wrapper builds one per fit).
+
+    ``forward(module, users, items) -> (n,)`` raw scores of index pairs; ``forward_all(module, users) ->
+    (b, n_items)`` raw scores of every item, with gradients (listwise losses); ``penalty(module, users, items)``
+    the L2 term scaled by ``reg``; ``to_output(scores, users) -> (n,)`` raw scores as predictions on the rating
+    scale (clipped to the training range), for the validation RMSE; ``on_epoch(record)`` receives each epoch's
+    record. ``name``, ``n_items`` and ``rating_range`` ((lo, hi) of explicit ratings, else None) go into
+    messages and sample counts.
+    """
+
+    name: str
+    n_items: int
+    forward: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
+    forward_all: Callable[[nn.Module, torch.Tensor], torch.Tensor]
+    penalty: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
+    to_output: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    on_epoch: Callable[[dict], None]
+    rating_range: tuple[float, float] | None = None
 
 
 @dataclass
@@ -75,12 +93,12 @@ class ValidationSet:
 
 
 class Trainer:
-    """Runs ``config.epochs`` epochs of mini-batch training on ``module`` for ``model``.
+    """Runs ``config.epochs`` epochs of mini-batch training on ``module``.
 
     Parameters
     ----------
-    model : NeuralRecommender
-        Supplies ``_forward``, ``_penalty``, ``_to_output`` and ``_report_epoch`` (see module docstring).
+    hooks : TrainingHooks
+        The model's side: forward passes, penalty, output mapping, epoch report.
     module : nn.Module
         Already on ``config.device``; trained in place (best weights restored at the end).
     config : TrainConfig
@@ -94,14 +112,14 @@ class Trainer:
 
     def __init__(
         self,
-        model: "NeuralRecommender",
+        hooks: TrainingHooks,
         module: nn.Module,
         config: TrainConfig,
         generator: torch.Generator,
         sampler: NegativeSampler | None = None,
         progress: bool = False,
     ) -> None:
-        self.model = model
+        self.hooks = hooks
         self.module = module
         self.config = config
         self.generator = generator
@@ -115,7 +133,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ loop
     def fit(self, train: PairTensors, validation: ValidationSet | None = None) -> list[dict]:
-        """Train; returns the epoch records (also reported to the model one by one)."""
+        """Train; returns the epoch records (also passed to ``hooks.on_epoch`` one by one)."""
         records: list[dict] = []
         monitor = validation.monitor if validation is not None else None
         best_value = math.inf
@@ -127,7 +145,7 @@ class Trainer:
             if validation is not None:
                 record.update(self.evaluate(validation))
             records.append(record)
-            self.model._report_epoch(record)
+            self.hooks.on_epoch(record)
             if monitor is None:
                 self.best_epoch = epoch
                 continue
@@ -153,9 +171,8 @@ class Trainer:
         with torch.no_grad():
             bad += [name for name, p in self.module.named_parameters() if not bool(torch.isfinite(p).all())][:3]
         if bad:
-            lo, hi = getattr(self.model, "rating_min_", None), getattr(self.model, "rating_max_", None)
-            scale = f" (ratings range from {lo:g} to {hi:g})" if lo is not None and getattr(self.model, "kind_", "") == "explicit" else ""
-            raise DataError(f"{self.model.name}: training diverged at epoch {epoch} (non-finite {', '.join(bad)}): "
+            scale = "" if self.hooks.rating_range is None else " (ratings range from {:g} to {:g})".format(*self.hooks.rating_range)
+            raise DataError(f"{self.hooks.name}: training diverged at epoch {epoch} (non-finite {', '.join(bad)}): "
                             f"lower the learning rate (lr={self.config.lr:g}) or rescale the ratings{scale}")
 
     def train_epoch(self, train: PairTensors, epoch: int = 0) -> dict:
@@ -190,7 +207,7 @@ class Trainer:
                 count += size
                 bar.advance(len(idx), total / max(count, 1))
         seconds = time.perf_counter() - start
-        samples = n * (1 + k) if pairwise else n * self.model.n_items_ if listwise else n
+        samples = n * (1 + k) if pairwise else n * self.hooks.n_items if listwise else n
         return {
             "loss": total / max(count, 1),
             "samples": int(samples),
@@ -202,7 +219,7 @@ class Trainer:
     def _pointwise_step(self, batch: PairTensors) -> tuple[float, int]:
         dev = self.config.device
         users, items, targets = batch.users.to(dev), batch.items.to(dev), batch.targets.to(dev)
-        scores = self.model._forward(self.module, users, items)
+        scores = self.hooks.forward(self.module, users, items)
         loss = pointwise_loss(self.config.loss, scores, targets, self.config.ordinal, weights=_on(batch.weights, dev))
         return self._step(loss, users, items), len(users)
 
@@ -212,20 +229,20 @@ class Trainer:
         users = batch.users.to(dev)
         all_users = torch.cat([users, users.repeat_interleave(k)])
         all_items = torch.cat([batch.items.to(dev), negatives.to(dev).reshape(-1)])
-        scores = self.model._forward(self.module, all_users, all_items)
+        scores = self.hooks.forward(self.module, all_users, all_items)
         loss = pairwise_loss(self.config.loss, scores[:b], scores[b:].view(b, k), weights=_on(batch.weights, dev))
         return self._step(loss, all_users, all_items), b
 
     def _listwise_step(self, batch: PairTensors) -> tuple[float, int]:
         dev = self.config.device
         users, items = batch.users.to(dev), batch.items.to(dev)
-        loss = full_softmax_loss(self.model._forward_all(self.module, users), items, weights=_on(batch.weights, dev))
+        loss = full_softmax_loss(self.hooks.forward_all(self.module, users), items, weights=_on(batch.weights, dev))
         return self._step(loss, users, items), len(users)
 
     def _step(self, loss: torch.Tensor, users: torch.Tensor, items: torch.Tensor) -> float:
         value = float(loss.detach())
         if self.config.reg > 0:
-            loss = loss + self.config.reg * self.model._penalty(self.module, users, items)
+            loss = loss + self.config.reg * self.hooks.penalty(self.module, users, items)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -246,7 +263,7 @@ class Trainer:
     def _scores(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         dev = self.config.device
         parts = [
-            self.model._forward(self.module, users[s : s + EVAL_BLOCK].to(dev), items[s : s + EVAL_BLOCK].to(dev)).float().cpu()
+            self.hooks.forward(self.module, users[s : s + EVAL_BLOCK].to(dev), items[s : s + EVAL_BLOCK].to(dev)).float().cpu()
             for s in range(0, len(users), EVAL_BLOCK)
         ]
         return torch.cat(parts) if parts else torch.empty(0)
@@ -258,8 +275,8 @@ class Trainer:
         loss_name = self.config.loss if self.config.loss not in RANKING | {"ordinal"} else "bce"  # validation targets are labels
         out = {"val_loss": float(pointwise_loss(loss_name, scores, pairs.targets))}
         if validation.ratings is not None:
-            pred = self.model._to_output(scores.numpy(), pairs.users.numpy(), clip=True)
-            out["val_rmse"] = float(np.sqrt(np.mean((pred - validation.ratings.numpy()) ** 2)))
+            pred = self.hooks.to_output(scores.numpy(), pairs.users.numpy())
+            out["val_rmse"] = rmse(pred, validation.ratings.numpy())
         return out
 
     def _evaluate_ranking(self, validation: ValidationSet) -> dict:

@@ -168,7 +168,7 @@ class TwoTower(SideFeatures, NeuralRecommender):
     def _train_module(self, module: nn.Module, train: PairTensors, validation: ValidationSet | None, sampler: NegativeSampler | None) -> nn.Module:
         counts = torch.bincount(train.items, minlength=self.n_items_).clamp(min=1).float()
         log_q = torch.log(counts / counts.sum()) if self.logq else torch.zeros(self.n_items_)
-        trainer = InBatchTrainer(self, module, self._train_config(), self._generator, sampler, progress=getattr(self, "_progress", False),
+        trainer = InBatchTrainer(self._training_hooks(), module, self._train_config(), self._generator, sampler, progress=getattr(self, "_progress", False),
                                  log_q=log_q.to(self.device_), temperature=self.temperature, extra_negatives=self.negatives > 0)
         trainer.fit(train, validation)
         self.best_epoch_ = int(trainer.best_epoch)
