@@ -15,7 +15,7 @@ from cofirec.evaluate.metrics import (
     recall_at_k,
     rmse,
 )
-from cofirec.evaluate.runner import PROTOCOLS, evaluate
+from cofirec.evaluate.runner import PROTOCOLS, default_protocol, evaluate
 from cofirec.evaluate.unknown import UnknownIdsWarning, UnknownReport, check_unknown, unknown_report
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "auc",
     "check_unknown",
     "coverage",
+    "default_protocol",
     "evaluate",
     "hr_at_k",
     "log_loss",

@@ -115,16 +115,9 @@ def normalize_models(models: Iterable[ModelLike]) -> list[ModelSpec]:
 
 def with_seed(spec: ModelSpec, seed: int | None) -> dict[str, Any]:
     """Params of ``spec`` with the experiment ``seed`` filled into a ``seed``/``random_state`` parameter left unset."""
-    from cofirec.models.registry import get_model_class
+    from cofirec.models.builder import seeded_params
 
-    params = dict(spec.params)
-    if seed is None:
-        return params
-    names = get_model_class(spec.name).param_names()
-    for key in ("seed", "random_state"):
-        if key in names and key not in params:
-            params[key] = seed
-    return params
+    return seeded_params(spec.name, spec.params, seed)
 
 
 def compare(

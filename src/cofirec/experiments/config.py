@@ -41,7 +41,6 @@ Example (TOML)::
 from __future__ import annotations
 
 import json
-import re
 import tomllib
 import types
 import typing
@@ -50,10 +49,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from cofirec._seeds import check_seed
+from cofirec.data.targets import Target, parse_target
 from cofirec.errors import ConfigError
 
 PROTOCOLS = ("rating", "ranking", "sampled", "binary")
-_TARGET_RE = re.compile(r"^(explicit|rating|implicit|binary)(?::(-?\d+(?:\.\d+)?))?$")
 
 
 @dataclass
@@ -211,17 +210,14 @@ class ExperimentConfig:
     def split_seed(self) -> int:
         return self.seed if self.split.seed is None else self.split.seed
 
+    def parsed_target(self) -> Target:
+        """``implicit`` / ``target`` as a :class:`~cofirec.data.targets.Target` (checked at validation)."""
+        return parse_target(self.target, self.implicit, where="target", label=f"target {self.target!r}" if self.target else None)
+
     def target_spec(self) -> tuple[str, float | None]:
         """``target`` parsed: ("explicit", None), ("implicit", min_rating or None) or ("binary", threshold or None)."""
-        if self.implicit:
-            return "implicit", None
-        if not self.target:
-            return "explicit", None
-        m = _TARGET_RE.match(self.target.strip())
-        assert m is not None  # checked at validation
-        kind = "explicit" if m.group(1) == "rating" else m.group(1)
-        value = float(m.group(2)) if m.group(2) is not None else None
-        return kind, value  # bare "binary": None, for 0/1 label data only (see experiments.data.apply_target)
+        target = self.parsed_target()
+        return target.kind, target.value
 
 
 # ---------------------------------------------------------------------- loading
@@ -284,10 +280,12 @@ def config_from_dict(
     source: str | None = None,
     require_data: bool = True,
     require_models: bool = False,
+    require_test: bool = True,
 ) -> ExperimentConfig:
     """Validate a mapping (parsed file or CLI options) into an :class:`ExperimentConfig`.
 
-    ``label`` prefixes every error message; ``base_dir`` resolves relative paths.
+    ``label`` prefixes every error message; ``base_dir`` resolves relative paths. ``require_test=False``
+    accepts a ``train`` file without ``test`` (fitting one model on all of it).
     """
     v = _Validator(label)
     v.no_extra(raw, ExperimentConfig, "", exclude={"source"})
@@ -303,11 +301,8 @@ def config_from_dict(
     cfg.split = v.split(raw.get("split", {}))
     cfg.tune = v.tune(raw.get("tune", {}))
     cfg.models = v.models(raw.get("models", []))
-    if cfg.target is not None and not _TARGET_RE.match(cfg.target.strip()):
-        raise ConfigError(f"{label}: target: expected 'explicit', 'implicit[:MIN]' or 'binary:THRESHOLD' (e.g. 'binary:4'), got {cfg.target!r}")
-    if cfg.implicit and cfg.target and not cfg.target.strip().startswith("implicit"):
-        raise ConfigError(f"{label}: implicit = true contradicts target = {cfg.target!r}")
-    if (cfg.train is None) != (cfg.test is None):
+    parse_target(cfg.target, cfg.implicit, where=f"{label}: target")
+    if (cfg.train is None and cfg.test is not None) or (require_test and cfg.train is not None and cfg.test is None):
         missing = "test" if cfg.test is None else "train"
         raise ConfigError(f"{label}: {missing}: missing; give both 'train' and 'test' files, or a 'dataset'")
     if cfg.dataset is not None and cfg.train is not None:

@@ -1,0 +1,88 @@
+"""Build an unfitted model from layered parameters: one precedence rule for every front end.
+
+``cofirec train``, ``compare``, ``tune`` (and a service) all build models here, lowest to highest precedence:
+
+1. the model's (or preset's) defaults,
+2. parameters from a config file (``config_params``),
+3. ``NAME=VALUE`` assignments (``--param``),
+4. the shortcuts ``epochs`` and ``device`` (``--epochs``, ``--device``), refused for a model without them.
+
+The experiment ``seed`` fills a ``seed`` / ``random_state`` parameter that no layer set.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping
+
+from cofirec.errors import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cofirec.models.base import Recommender
+
+SEED_PARAMS = ("seed", "random_state")
+
+
+def seeded_params(name: str, params: Mapping[str, Any], seed: int | None) -> dict[str, Any]:
+    """``params`` with ``seed`` filled into the model's ``seed``/``random_state`` parameters left unset."""
+    from cofirec.models.registry import get_model_class
+
+    out = dict(params)
+    if seed is None:
+        return out
+    names = get_model_class(name).param_names()
+    for key in SEED_PARAMS:
+        if key in names and key not in out:
+            out[key] = seed
+    return out
+
+
+def model_params(
+    name: str,
+    config_params: Mapping[str, Any] | None = None,
+    assignments: list[str] | None = None,
+    *,
+    epochs: int | None = None,
+    device: str | None = None,
+    seed: int | None = None,
+) -> dict[str, Any]:
+    """The parameters :func:`build_model` passes to the model (values may still be strings)."""
+    from cofirec.models.params import parse_assignments
+    from cofirec.models.registry import get_model_class
+
+    known = set(get_model_class(name).param_names())
+    merged: dict[str, Any] = dict(config_params or {})
+    merged.update(parse_assignments(assignments))
+    for option, key, value in (("--epochs", "epochs", epochs), ("--device", "device", device)):
+        if value is None:
+            continue
+        if key not in known:
+            raise ConfigError(f"{name}: has no {key!r} parameter, so {option} does not apply (parameters: {', '.join(sorted(known)) or 'none'})")
+        merged[key] = value
+    return seeded_params(name, merged, seed)
+
+
+def build_model(
+    name: str,
+    config_params: Mapping[str, Any] | None = None,
+    assignments: list[str] | None = None,
+    *,
+    epochs: int | None = None,
+    device: str | None = None,
+    seed: int | None = None,
+) -> "Recommender":
+    """An unfitted model of the registered ``name`` with the layered parameters (see the module docstring)."""
+    from cofirec.models.registry import get_model_class
+
+    params = model_params(name, config_params, assignments, epochs=epochs, device=device, seed=seed)
+    return get_model_class(name).from_params(params)
+
+
+def check_refit(model: "Recommender", *, validation: bool) -> None:
+    """Fail before any fitting when ``refit`` cannot work: no epoch count, or nothing to early-stop on
+    (``validation``: validation data will be given to ``fit``)."""
+    from cofirec.models.base import EPOCH_PARAMS
+
+    params = model.get_params()
+    if not any(k in params for k in EPOCH_PARAMS) or (not validation and not params.get("holdout")):
+        raise ConfigError(f"--refit: {model.name}: refit needs a model whose epoch count was chosen by early stopping on validation data "
+                          "(an iterative model with --validation F, or with a holdout)")
