@@ -132,7 +132,7 @@ def test_debug_env_raises_the_real_exception(synth_file, tmp_path, monkeypatch):
 
 def test_unexpected_exception_exit_1(cli, synth_file, tmp_path, monkeypatch):
     """A bug (not a user error) still prints one line, exit code 1, and points at COFIREC_DEBUG."""
-    import cofirec.cli.train_cmd as mc
+    import cofirec.models.builder as mc
 
     def boom(*a, **k):
         raise ZeroDivisionError("division by zero")
@@ -143,7 +143,7 @@ def test_unexpected_exception_exit_1(cli, synth_file, tmp_path, monkeypatch):
 
 
 def test_keyboard_interrupt(cli, synth_file, tmp_path, monkeypatch):
-    import cofirec.cli.train_cmd as mc
+    import cofirec.models.builder as mc
 
     def interrupt(*a, **k):
         raise KeyboardInterrupt

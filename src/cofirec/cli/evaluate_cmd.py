@@ -10,9 +10,7 @@ import typer
 from cofirec.cli.common import read_file, warnings_as_notes
 from cofirec.cli.options import AllowUnknownOpt, ColumnsOpt, EncodingOpt, JsonOpt, OnBadLinesOpt, SepOpt, StrictOpt, parse_int_list
 from cofirec.cli.output import emit_json, fmt_number, stdout_console, titled_table
-from cofirec.data.targets import align_to_model, reads_labels
 from cofirec.errors import ConfigError
-from cofirec.evaluate.runner import PROTOCOLS, default_protocol
 
 if TYPE_CHECKING:  # pragma: no cover
     from cofirec.data.dataset import Interactions
@@ -45,6 +43,8 @@ def evaluate(
     from --test and their negatives are looked up in the file by user and held-out item.
     """
     import cofirec
+    from cofirec.data.targets import align_to_model, reads_labels
+    from cofirec.evaluate.runner import PROTOCOLS, default_protocol
 
     ks = parse_int_list(k, "--k")
     if protocol is not None and protocol not in PROTOCOLS:

@@ -29,7 +29,6 @@ from cofirec.cli.options import (
 )
 from cofirec.cli.output import emit_json, fmt_number, stdout_console
 from cofirec.errors import ConfigError
-from cofirec.models.builder import build_model, check_refit
 
 if TYPE_CHECKING:  # pragma: no cover
     from cofirec.data.dataset import Interactions
@@ -80,6 +79,8 @@ def train(
     if split_method is not None and cfg.dataset is None:
         raise ConfigError("train: --split applies to --dataset; a --train file is used whole")
     spec_name, spec_params = _pick_model(model_name, cfg)
+    from cofirec.models.builder import build_model, check_refit
+
     model = build_model(spec_name, spec_params, params, epochs=epochs, device=device, seed=cfg.seed if config is not None else None)
     if refit:
         check_refit(model, validation=validation is not None)
