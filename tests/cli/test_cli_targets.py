@@ -24,3 +24,14 @@ def test_train_config_goes_through_the_experiment_config(cli, synth_file, tmp_pa
     flag = cli("train", "--config", cfg, "--target", "binary:4", "--epochs", "1", "--out", tmp_path / "b", "--json")
     assert flag.code == 0, flag.stderr
     assert flag.json()["kind"] == "binary"  # the flag's target replaced the config's
+
+
+def test_binary_target_reads_the_ratings_of_a_rating_and_label_file_everywhere(cli, tmp_path):
+    """The reader's error says 'give --target binary:T'; compare refused the file even then (train accepted it)."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "data" / "bad_inputs" / "rating_and_label.tsv"
+    res = cli("compare", "--dataset", path, "--models", "popularity", "--target", "binary:4", "--test-ratio", "0.5", "--json")
+    assert res.code == 0, res.stderr
+    assert "label column is ignored" in res.stderr
+    assert res.json()["rows"][0]["model"] == "popularity"

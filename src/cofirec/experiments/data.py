@@ -114,24 +114,31 @@ def _columns(columns: str | list[str] | None) -> list[str] | None:
     return [c.strip() for c in columns.split(",") if c.strip()]
 
 
-def load_config_dataset(cfg: ExperimentConfig, *, on_bad_lines: str = "error", download: bool = True, prefer_ratings: bool = False) -> Interactions:
+def load_config_dataset(cfg: ExperimentConfig, *, on_bad_lines: str = "error", download: bool = True) -> Interactions:
     """The full dataset of ``cfg`` (a name, folder or file) through :func:`load_source`."""
     assert cfg.dataset is not None
     return load_source(cfg.dataset, data_dir=cfg.data_dir, columns=_columns(cfg.columns), on_bad_lines=on_bad_lines, download=download,
-                       prefer_ratings=prefer_ratings, **_reader_options(cfg))
+                       prefer_ratings=_prefers_ratings(cfg), **_reader_options(cfg))
 
 
 def load_training_data(cfg: ExperimentConfig, *, on_bad_lines: str = "error", download: bool = True) -> Interactions:
     """The data one model is fitted on: ``cfg.train`` or the whole ``cfg.dataset`` (splitting is the caller's),
-    with ``cfg.metadata`` attached. A ``binary:T`` target reads the ratings of a file that also has labels."""
-    prefer_ratings = cfg.parsed_target().kind == "binary" and cfg.parsed_target().value is not None
+    with ``cfg.metadata`` attached."""
     if cfg.train is not None:
-        data = read_ratings(cfg.train, columns=_columns(cfg.columns), on_bad_lines=on_bad_lines, prefer_ratings=prefer_ratings, **_reader_options(cfg))
+        data = read_ratings(cfg.train, columns=_columns(cfg.columns), on_bad_lines=on_bad_lines, prefer_ratings=_prefers_ratings(cfg),
+                            **_reader_options(cfg))
     elif cfg.dataset is not None:
-        data = load_config_dataset(cfg, on_bad_lines=on_bad_lines, download=download, prefer_ratings=prefer_ratings)
+        data = load_config_dataset(cfg, on_bad_lines=on_bad_lines, download=download)
     else:
         raise ConfigError("no data; give a dataset (name, folder or file) or a train file")
     return attach_metadata(data, cfg.metadata) if cfg.metadata is not None else data
+
+
+def _prefers_ratings(cfg: ExperimentConfig) -> bool:
+    """A ``binary:T`` target derives its labels from the ratings: a file that also has a label column is read
+    with its ratings (see :func:`cofirec.data.targets.read_preferring_ratings`)."""
+    target = cfg.parsed_target()
+    return target.kind == "binary" and target.value is not None
 
 
 def load_source(source: str | Path, *, data_dir: str | Path | None = None, columns: list[str] | None = None, on_bad_lines: str = "error",
