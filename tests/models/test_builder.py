@@ -11,16 +11,16 @@ import cofirec
 from cofirec.data.dataset import Interactions
 from cofirec.errors import ConfigError, UnknownIdError
 from cofirec.evaluate import default_protocol
-from cofirec.models.builder import build_model, check_refit, model_params, seeded_params
+from cofirec.models.builder import build_model, check_refit, seeded_params
 from cofirec.models.titles import resolve_item
 
 
 # ---------------------------------------------------------------------- builder
 def test_precedence_config_then_param_then_shortcuts():
-    params = model_params("mf", {"epochs": 2, "factors": 8, "lr": 0.5}, ["epochs=4", "factors=16"], epochs=6)
-    assert params["epochs"] == 6 and params["factors"] == "16" and params["lr"] == 0.5  # strings are coerced by the model
-    model = build_model("mf", {"epochs": 2, "factors": 8}, ["factors=16"], epochs=6)
-    assert (model.epochs, model.factors) == (6, 16)
+    model = build_model("mf", {"epochs": 2, "factors": 8, "lr": 0.5}, ["epochs=4", "factors=16"], epochs=6)
+    assert (model.epochs, model.factors, model.lr) == (6, 16, 0.5)
+    assert build_model("mf", {"epochs": 2}, ["epochs=4"]).epochs == 4
+    assert build_model("mf", {"epochs": 2}).epochs == 2
 
 
 def test_seed_fills_only_an_unset_seed_parameter():

@@ -36,31 +36,6 @@ def seeded_params(name: str, params: Mapping[str, Any], seed: int | None) -> dic
     return out
 
 
-def model_params(
-    name: str,
-    config_params: Mapping[str, Any] | None = None,
-    assignments: list[str] | None = None,
-    *,
-    epochs: int | None = None,
-    device: str | None = None,
-    seed: int | None = None,
-) -> dict[str, Any]:
-    """The parameters :func:`build_model` passes to the model (values may still be strings)."""
-    from cofirec.models.params import parse_assignments
-    from cofirec.models.registry import get_model_class
-
-    known = set(get_model_class(name).param_names())
-    merged: dict[str, Any] = dict(config_params or {})
-    merged.update(parse_assignments(assignments))
-    for option, key, value in (("--epochs", "epochs", epochs), ("--device", "device", device)):
-        if value is None:
-            continue
-        if key not in known:
-            raise ConfigError(f"{name}: has no {key!r} parameter, so {option} does not apply (parameters: {', '.join(sorted(known)) or 'none'})")
-        merged[key] = value
-    return seeded_params(name, merged, seed)
-
-
 def build_model(
     name: str,
     config_params: Mapping[str, Any] | None = None,
@@ -70,11 +45,22 @@ def build_model(
     device: str | None = None,
     seed: int | None = None,
 ) -> "Recommender":
-    """An unfitted model of the registered ``name`` with the layered parameters (see the module docstring)."""
+    """An unfitted model of the registered ``name`` with the layered parameters (see the module docstring);
+    string values (``--param``) are converted to the model's parameter types."""
+    from cofirec.models.params import parse_assignments
     from cofirec.models.registry import get_model_class
 
-    params = model_params(name, config_params, assignments, epochs=epochs, device=device, seed=seed)
-    return get_model_class(name).from_params(params)
+    cls = get_model_class(name)
+    known = set(cls.param_names())
+    merged: dict[str, Any] = dict(config_params or {})
+    merged.update(parse_assignments(assignments))
+    for option, key, value in (("--epochs", "epochs", epochs), ("--device", "device", device)):
+        if value is None:
+            continue
+        if key not in known:
+            raise ConfigError(f"{name}: has no {key!r} parameter, so {option} does not apply (parameters: {', '.join(sorted(known)) or 'none'})")
+        merged[key] = value
+    return cls.from_params(seeded_params(name, merged, seed))
 
 
 def check_refit(model: "Recommender", *, validation: bool) -> None:
