@@ -11,7 +11,7 @@ import cofirec
 from cofirec.data.dataset import Interactions
 from cofirec.errors import ConfigError, UnknownIdError
 from cofirec.evaluate import default_protocol
-from cofirec.models.builder import build_model, check_refit, seeded_params
+from cofirec.models.builder import apply_param_assignments, build_model, check_refit, seeded_params
 from cofirec.models.titles import resolve_item
 
 
@@ -47,6 +47,18 @@ def test_preset_parameters_sit_under_every_layer():
     for key, value in preset.params.items():
         if key != "epochs":
             assert getattr(model, key) == value
+
+
+def test_param_assignments_over_several_models():
+    models = [{"name": "mf", "params": {"epochs": 2}}, {"name": "mf", "label": "mf-big", "params": {"factors": 64}}, "popularity"]
+    out = apply_param_assignments(models, ["epochs=5", "mf-big.factors=128", "popularity.damping=1"])
+    assert out[0]["params"] == {"epochs": "5"} and out[1]["params"] == {"factors": "128", "epochs": "5"}
+    assert out[2] == {"name": "popularity", "params": {"damping": "1"}}
+    assert models[0]["params"] == {"epochs": 2}  # the given entries are left as they were
+    with pytest.raises(ConfigError, match="no model 'ease' in this run"):
+        apply_param_assignments(models, ["ease.reg=1"])
+    with pytest.raises(ConfigError, match="none of the models takes a parameter 'alpha'"):
+        apply_param_assignments(models, ["alpha=1"])
 
 
 def test_check_refit_before_fitting():

@@ -74,6 +74,8 @@ def build_config(
     raw["split"] = split_raw
     if models is not None:
         raw["models"] = _models_from_names(models, base.get("models", []))
+    from cofirec.models.builder import apply_param_assignments
+
     raw["models"] = apply_param_assignments(raw.get("models", []), params)
     where = config.name if config is not None else label
     return config_from_dict({key: v for key, v in raw.items() if v is not None or key in base}, label=where, require_models=require_models,
@@ -93,37 +95,6 @@ def _models_from_names(text: str, config_models: list[dict]) -> list[dict]:
         match = next((m for m in config_models if m.get("label") == name), None) or next((m for m in config_models if m.get("name") == name), None)
         out.append(dict(match) if match else {"name": name, "params": {}})
     return out
-
-
-def apply_param_assignments(models: list[Any], assignments: list[str] | None) -> list[Any]:
-    """``MODEL.NAME=VALUE`` / ``NAME=VALUE`` strings applied to model entries (dicts ``{name, params, label}``)."""
-    from cofirec.models.registry import get_model_class
-
-    models = [({"name": m} if isinstance(m, str) else {**m, "params": dict(m.get("params") or {})}) for m in models]
-    for item in assignments or []:
-        if "=" not in item:
-            raise ConfigError(f"--param {item!r}: expected MODEL.NAME=VALUE or NAME=VALUE")
-        key, value = (s.strip() for s in item.split("=", 1))
-        target, _, pname = key.rpartition(".")
-        pname = pname.replace("-", "_")
-        if target:
-            hits = [m for m in models if m.get("label") == target] or [m for m in models if m["name"] == target]
-            if not hits:
-                raise ConfigError(f"--param {item!r}: no model {target!r} in this run (models: {', '.join(m.get('label') or m['name'] for m in models) or 'none'})")
-        else:
-            hits = [m for m in models if pname in _param_names(get_model_class, m["name"])]
-            if not hits:
-                raise ConfigError(f"--param {item!r}: none of the models takes a parameter {pname!r}")
-        for m in hits:
-            m.setdefault("params", {})[pname] = value
-    return models
-
-
-def _param_names(get_cls, name: str) -> list[str]:
-    try:
-        return get_cls(name).param_names()
-    except ConfigError:
-        return []
 
 
 def reproduce_command(command: str, cfg, report_dir: Path | None, extra: list[str] | None = None, model: str | None = None) -> str:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cofirec.cli.config_options import apply_param_assignments, build_config, reproduce_command, write_config
+from cofirec.cli.config_options import build_config, reproduce_command, write_config
 from cofirec.cli.options import (
     AllowUnknownOpt,
     ColumnsOpt,
@@ -208,6 +208,8 @@ def tune_cmd(
     cfg.protocol = protocol_for_metric(cfg.tune.metric)  # the validation metric decides the protocol
     # precedence: the config's model params < its [tune.space.MODEL] < --param on the command line
     base_models = _models_for_tune(cfg, model)
+    from cofirec.models.builder import apply_param_assignments
+
     spec_models = apply_param_assignments(base_models, [p if "." in p.split("=", 1)[0] else f"{model}.{p}" for p in params or []])
     from cofirec.experiments.config import config_from_dict
 

@@ -12,7 +12,7 @@ The experiment ``seed`` fills a ``seed`` / ``random_state`` parameter that no la
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from cofirec.errors import ConfigError
 
@@ -61,6 +61,39 @@ def build_model(
             raise ConfigError(f"{name}: has no {key!r} parameter, so {option} does not apply (parameters: {', '.join(sorted(known)) or 'none'})")
         merged[key] = value
     return cls.from_params(seeded_params(name, merged, seed))
+
+
+def apply_param_assignments(models: list[Any], assignments: list[str] | None) -> list[Any]:
+    """``MODEL.NAME=VALUE`` / ``NAME=VALUE`` strings (``--param``) laid over the parameters of several model
+    entries (dicts ``{name, params, label}``, or names): ``MODEL`` picks entries by label, else by name; a bare
+    ``NAME`` goes to every model that takes it. Values stay strings (converted when the model is built)."""
+    from cofirec.models.registry import get_model_class
+
+    models = [({"name": m} if isinstance(m, str) else {**m, "params": dict(m.get("params") or {})}) for m in models]
+    for item in assignments or []:
+        if "=" not in item:
+            raise ConfigError(f"--param {item!r}: expected MODEL.NAME=VALUE or NAME=VALUE")
+        key, value = (s.strip() for s in item.split("=", 1))
+        target, _, pname = key.rpartition(".")
+        pname = pname.replace("-", "_")
+        if target:
+            hits = [m for m in models if m.get("label") == target] or [m for m in models if m["name"] == target]
+            if not hits:
+                raise ConfigError(f"--param {item!r}: no model {target!r} in this run (models: {', '.join(m.get('label') or m['name'] for m in models) or 'none'})")
+        else:
+            hits = [m for m in models if pname in _param_names(get_model_class, m["name"])]
+            if not hits:
+                raise ConfigError(f"--param {item!r}: none of the models takes a parameter {pname!r}")
+        for m in hits:
+            m.setdefault("params", {})[pname] = value
+    return models
+
+
+def _param_names(get_cls: Callable[[str], Any], name: str) -> list[str]:
+    try:
+        return get_cls(name).param_names()
+    except ConfigError:
+        return []
 
 
 def check_refit(model: "Recommender", *, validation: bool) -> None:
