@@ -132,23 +132,23 @@ def test_debug_env_raises_the_real_exception(synth_file, tmp_path, monkeypatch):
 
 def test_unexpected_exception_exit_1(cli, synth_file, tmp_path, monkeypatch):
     """A bug (not a user error) still prints one line, exit code 1, and points at COFIREC_DEBUG."""
-    import cofirec.cli.model_cmds as mc
+    import cofirec.models.builder as mc
 
     def boom(*a, **k):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(mc, "_build_model", boom)
+    monkeypatch.setattr(mc, "build_model", boom)
     res = cli("train", "popularity", "--train", synth_file, "--out", tmp_path / "m")
     assert_one_line_error(res, "ZeroDivisionError", "COFIREC_DEBUG", code=1)
 
 
 def test_keyboard_interrupt(cli, synth_file, tmp_path, monkeypatch):
-    import cofirec.cli.model_cmds as mc
+    import cofirec.models.builder as mc
 
     def interrupt(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(mc, "_build_model", interrupt)
+    monkeypatch.setattr(mc, "build_model", interrupt)
     res = cli("train", "popularity", "--train", synth_file, "--out", tmp_path / "m")
     assert_one_line_error(res, "interrupted", code=2)
 

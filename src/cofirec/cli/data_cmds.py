@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cofirec.cli.common import (
+from cofirec.cli.options import (
     ColumnsOpt,
     DataDirOpt,
     DownloadOpt,
@@ -15,12 +15,9 @@ from cofirec.cli.common import (
     JsonOpt,
     OnBadLinesOpt,
     SepOpt,
-    emit_json,
-    fmt_number,
-    load_source,
-    skipped_lines,
-    stdout_console,
 )
+from cofirec.cli.common import load_source, skipped_lines
+from cofirec.cli.output import emit_json, fmt_number, stdout_console
 
 SourceArg = Annotated[str, typer.Argument(metavar="SOURCE", help="Dataset name (ml-100k, ...), MovieLens-layout folder or ratings file.", show_default=False)]
 

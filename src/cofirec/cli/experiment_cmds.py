@@ -8,212 +8,41 @@ reproduces the run.
 
 from __future__ import annotations
 
-import json
-import shlex
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from cofirec.cli.common import (
+from cofirec.cli.config_options import build_config, reproduce_command, write_config
+from cofirec.cli.options import (
+    AllowUnknownOpt,
     ColumnsOpt,
+    ConfigOpt,
     DataDirOpt,
+    DatasetOpt,
     EncodingOpt,
+    FoldOpt,
+    FoldsOpt,
     ImplicitOpt,
     JsonOpt,
+    KOpt,
     MetadataOpt,
+    NegativesOpt,
+    ParamOpt,
+    ProtocolOpt,
+    ReportOpt,
+    SeedOpt,
     SepOpt,
+    SplitOpt,
+    SplitSeedOpt,
+    StrictOpt,
     TargetOpt,
-    emit_json,
-    fmt_number,
-    note,
-    parse_encoding,
-    parse_sep,
-    stdout_console,
+    TestOpt,
+    TestRatioOpt,
+    TrainOpt,
 )
+from cofirec.cli.output import emit_json, fmt_number, note, stdout_console
 from cofirec.errors import CofirecError, ConfigError
-from cofirec.cli.common import AllowUnknownOpt, StrictOpt  # unknown-id policy options
-
-DatasetOpt = Annotated[str | None, typer.Option("--dataset", "-d", help="Dataset name (ml-100k, ...), MovieLens folder or ratings file.", show_default=False)]
-TrainOpt = Annotated[Path | None, typer.Option("--train", help="Training file (with --test; no split is made).", show_default=False)]
-TestOpt = Annotated[Path | None, typer.Option("--test", help="Test file (with --train).", show_default=False)]
-SplitOpt = Annotated[str | None, typer.Option("--split", help="Split of --dataset: random | user | loo | kfold (default random).", show_default=False)]
-TestRatioOpt = Annotated[float | None, typer.Option("--test-ratio", help="Fraction held out by --split (default 0.2).", show_default=False)]
-FoldsOpt = Annotated[int | None, typer.Option("--folds", help="Number of folds of --split kfold.", show_default=False)]
-FoldOpt = Annotated[int | None, typer.Option("--fold", help="Test fold of --split kfold.", show_default=False)]
-SplitSeedOpt = Annotated[int | None, typer.Option("--split-seed", help="Seed of the split (default: --seed).", show_default=False)]
-SeedOpt = Annotated[int | None, typer.Option("--seed", help="Experiment seed: split, sampler and models' seeds (default 0).", show_default=False)]
-ProtocolOpt = Annotated[str | None, typer.Option("--protocol", help="rating | ranking | sampled | binary (default ranking).", show_default=False)]
-KOpt = Annotated[str | None, typer.Option("--k", help="Cut-offs of top-k metrics, e.g. 10,20.", show_default=False)]
-NegativesOpt = Annotated[Path | None, typer.Option("--negatives", help="Negatives file for --protocol sampled (NCF format).", show_default=False)]
-ParamOpt = Annotated[
-    list[str] | None,
-    typer.Option("--param", "-p", help="MODEL.NAME=VALUE (or NAME=VALUE for every model taking NAME); repeatable.", show_default=False),
-]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Experiment config file (TOML/YAML/JSON); options override it.", show_default=False)]
-ReportOpt = Annotated[Path | None, typer.Option("--report", help="Folder for report.html, results.json/csv and plots.", show_default=False)]
-
-
-# ---------------------------------------------------------------------- config assembly
-def build_config(
-    config: Path | None,
-    *,
-    label: str,
-    dataset: str | None = None,
-    train: Path | None = None,
-    test: Path | None = None,
-    data_dir: Path | None = None,
-    columns: str | None = None,
-    sep: str | None = None,
-    encoding: str | None = None,
-    metadata: Path | None = None,
-    implicit: bool = False,
-    target: str | None = None,
-    split: str | None = None,
-    test_ratio: float | None = None,
-    folds: int | None = None,
-    fold: int | None = None,
-    split_seed: int | None = None,
-    seed: int | None = None,
-    protocol: str | None = None,
-    k: str | None = None,
-    negatives: Path | None = None,
-    models: str | None = None,
-    params: list[str] | None = None,
-    require_models: bool = True,
-):
-    """An ExperimentConfig from ``--config`` (if any) with the given command-line options laid over it."""
-    from cofirec.experiments.config import config_from_dict, load_config
-
-    base = load_config(config).to_dict() if config is not None else {}
-    raw: dict[str, Any] = dict(base)
-    if dataset is not None:
-        raw.update(dataset=dataset, train=None, test=None)
-    if train is not None or test is not None:
-        raw.update(train=_path(train), test=_path(test), dataset=None)
-    for key, value in (("data_dir", _path(data_dir)), ("columns", columns), ("sep", parse_sep(sep)), ("encoding", parse_encoding(encoding)),
-                       ("metadata", _path(metadata)), ("target", target),
-                       ("seed", seed), ("protocol", protocol), ("negatives", _path(negatives))):
-        if value is not None:
-            raw[key] = value
-    if implicit:
-        raw["implicit"] = True
-    if k is not None:
-        raw["k"] = k
-    split_raw = dict(raw.get("split") or {})
-    for key, value in (("method", split), ("test_ratio", test_ratio), ("k", folds), ("fold", fold), ("seed", split_seed)):
-        if value is not None:
-            split_raw[key] = value
-    raw["split"] = split_raw
-    if models is not None:
-        raw["models"] = _models_from_names(models, base.get("models", []))
-    raw["models"] = apply_param_assignments(raw.get("models", []), params)
-    where = config.name if config is not None else label
-    return config_from_dict({key: v for key, v in raw.items() if v is not None or key in base}, label=where, require_models=require_models)
-
-
-def _path(p: Path | None) -> str | None:
-    return None if p is None else str(p)
-
-
-def _models_from_names(text: str, config_models: list[dict]) -> list[dict]:
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    if not names:
-        raise ConfigError(f"--models {text!r}: expected comma-separated model names, e.g. mean,item-knn,mf")
-    out = []
-    for name in names:
-        match = next((m for m in config_models if m.get("label") == name), None) or next((m for m in config_models if m.get("name") == name), None)
-        out.append(dict(match) if match else {"name": name, "params": {}})
-    return out
-
-
-def apply_param_assignments(models: list[Any], assignments: list[str] | None) -> list[Any]:
-    """``MODEL.NAME=VALUE`` / ``NAME=VALUE`` strings applied to model entries (dicts ``{name, params, label}``)."""
-    from cofirec.models.registry import get_model_class
-
-    models = [({"name": m} if isinstance(m, str) else {**m, "params": dict(m.get("params") or {})}) for m in models]
-    for item in assignments or []:
-        if "=" not in item:
-            raise ConfigError(f"--param {item!r}: expected MODEL.NAME=VALUE or NAME=VALUE")
-        key, value = (s.strip() for s in item.split("=", 1))
-        target, _, pname = key.rpartition(".")
-        pname = pname.replace("-", "_")
-        if target:
-            hits = [m for m in models if m.get("label") == target] or [m for m in models if m["name"] == target]
-            if not hits:
-                raise ConfigError(f"--param {item!r}: no model {target!r} in this run (models: {', '.join(m.get('label') or m['name'] for m in models) or 'none'})")
-        else:
-            hits = [m for m in models if pname in _param_names(get_model_class, m["name"])]
-            if not hits:
-                raise ConfigError(f"--param {item!r}: none of the models takes a parameter {pname!r}")
-        for m in hits:
-            m.setdefault("params", {})[pname] = value
-    return models
-
-
-def _param_names(get_cls, name: str) -> list[str]:
-    try:
-        return get_cls(name).param_names()
-    except ConfigError:
-        return []
-
-
-def reproduce_command(command: str, cfg, report_dir: Path | None, extra: list[str] | None = None, model: str | None = None) -> str:
-    """The one command that reproduces a run: flags when the config can be written as flags, else ``--config``."""
-    args = ["cofirec", command] + ([model] if model else [])
-    if report_dir is not None and _needs_config_file(cfg, command):
-        args += ["--config", str(Path(report_dir) / "config.json")]
-    else:
-        if cfg.dataset is not None:
-            args += ["--dataset", cfg.dataset]
-            if cfg.data_dir:
-                args += ["--data-dir", cfg.data_dir]
-            args += ["--split", cfg.split.method, "--test-ratio", f"{cfg.split.test_ratio:g}"]
-            if cfg.split.k is not None:
-                args += ["--folds", str(cfg.split.k)]
-            if cfg.split.fold is not None:
-                args += ["--fold", str(cfg.split.fold)]
-            if cfg.split.seed is not None and cfg.split.seed != cfg.seed:
-                args += ["--split-seed", str(cfg.split.seed)]
-        else:
-            args += ["--train", str(cfg.train), "--test", str(cfg.test)]
-        for flag, value in (("--columns", cfg.columns if isinstance(cfg.columns, str) or cfg.columns is None else ",".join(cfg.columns)),
-                            ("--sep", cfg.sep), ("--encoding", cfg.encoding), ("--metadata", cfg.metadata), ("--target", cfg.target),
-                            ("--negatives", cfg.negatives)):
-            if value is not None:
-                args += [flag, str(value)]
-        if cfg.implicit:
-            args.append("--implicit")
-        args += ["--seed", str(cfg.seed)]
-        if command == "compare":
-            args += ["--protocol", cfg.protocol, "--k", ",".join(str(x) for x in cfg.k)]
-            args += ["--models", ",".join(m.name for m in cfg.models)]
-            for m in cfg.models:
-                args += [a for key, v in m.params.items() for a in ("--param", f"{m.name}.{key}={_flag_value(v)}")]
-        else:
-            spec = next((m for m in cfg.models if m.name == model), None)
-            for key, v in (spec.params.items() if spec else []):
-                args += ["--param", f"{key}={_flag_value(v)}"]
-    args += extra or []
-    if report_dir is not None:
-        args += ["--report", str(report_dir)]
-    return " ".join(shlex.quote(a) for a in args)
-
-
-def _needs_config_file(cfg, command: str) -> bool:
-    names = [m.name for m in cfg.models]
-    return any(m.label for m in cfg.models) or len(set(names)) != len(names) or bool(cfg.tune.space)
-
-
-def _flag_value(v: Any) -> str:
-    if isinstance(v, (list, tuple)):
-        return ",".join(str(x) for x in v)
-    return str(v)
-
-
-def _write_config(cfg, report_dir: Path) -> None:
-    report_dir.mkdir(parents=True, exist_ok=True)
-    (report_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
 
 
 # ---------------------------------------------------------------------- compare
@@ -258,7 +87,7 @@ def compare_cmd(
                        params=params)
     command = reproduce_command("compare", cfg, report)
     if report is not None:
-        _write_config(cfg, report)
+        write_config(cfg, report)
 
     def progress(label: str, row: dict) -> None:
         if row.get("error"):
@@ -379,6 +208,8 @@ def tune_cmd(
     cfg.protocol = protocol_for_metric(cfg.tune.metric)  # the validation metric decides the protocol
     # precedence: the config's model params < its [tune.space.MODEL] < --param on the command line
     base_models = _models_for_tune(cfg, model)
+    from cofirec.models.builder import apply_param_assignments
+
     spec_models = apply_param_assignments(base_models, [p if "." in p.split("=", 1)[0] else f"{model}.{p}" for p in params or []])
     from cofirec.experiments.config import config_from_dict
 
@@ -397,7 +228,7 @@ def tune_cmd(
         extra.append("--no-prune")
     command = reproduce_command("tune", cfg, report, extra=extra, model=model)
     if report is not None:
-        _write_config(cfg, report)
+        write_config(cfg, report)
     prepared = prepare_data(cfg)
 
     def progress(rec: dict) -> None:

@@ -16,6 +16,7 @@ _METRICS = ("accuracy", "auc", "coverage", "hr_at_k", "log_loss", "mae", "map_at
 _LAZY = {
     **dict.fromkeys(_METRICS, "cofirec.evaluate.metrics"),
     "evaluate": "cofirec.evaluate.runner",
+    "default_protocol": "cofirec.evaluate.runner",
     **dict.fromkeys(("UnknownIdsWarning", "UnknownReport", "check_unknown", "unknown_report"), "cofirec.evaluate.unknown"),
 }
 
@@ -35,7 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
         recall_at_k,
         rmse,
     )
-    from cofirec.evaluate.runner import evaluate
+    from cofirec.evaluate.runner import default_protocol, evaluate
     from cofirec.evaluate.unknown import UnknownIdsWarning, UnknownReport, check_unknown, unknown_report
 
 
@@ -55,6 +56,7 @@ __all__ = [
     "auc",
     "check_unknown",
     "coverage",
+    "default_protocol",
     "evaluate",
     "hr_at_k",
     "is_lower_better",

@@ -31,6 +31,20 @@ _PAIRS_PER_CALL = 1_000_000
 _USERS_PER_CALL = 1024
 
 
+def default_protocol(model, *, sampled: bool = False) -> str:
+    """The protocol a fitted model is evaluated with when none is named: ``sampled`` with negatives; ``binary``
+    for binary models that predict labels; ``rating`` for explicit rating predictors; else ``ranking`` (binary
+    labels: the likes are the relevant items)."""
+    if sampled:
+        return "sampled"
+    kind = getattr(model, "kind_", "explicit")
+    if kind == "binary":
+        return "binary" if getattr(model, "predicts_ratings", True) else "ranking"
+    if kind == "explicit" and getattr(model, "predicts_ratings", True):
+        return "rating"
+    return "ranking"
+
+
 def evaluate(
     model,
     test: Interactions,

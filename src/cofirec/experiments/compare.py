@@ -101,16 +101,10 @@ def normalize_models(models: Iterable[ModelLike]) -> list[ModelSpec]:
 
 
 def with_seed(spec: ModelSpec, seed: int | None) -> dict[str, Any]:
-    """Params of ``spec`` with the experiment ``seed`` as ``random_state`` (every seeded model's name for it) when left unset."""
-    from cofirec.models.registry import get_model_class
+    """Params of ``spec`` with the experiment ``seed`` filled into a ``seed``/``random_state`` parameter left unset."""
+    from cofirec.models.builder import seeded_params
 
-    params = dict(spec.params)
-    if seed is None:
-        return params
-    names = get_model_class(spec.name).param_names()
-    if "random_state" in names and "random_state" not in params:
-        params["random_state"] = seed
-    return params
+    return seeded_params(spec.name, spec.params, seed)
 
 
 def compare(

@@ -41,187 +41,21 @@ Example (TOML)::
 from __future__ import annotations
 
 import json
-import re
 import tomllib
 import typing
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, Literal
 
 from cofirec._seeds import check_seed
+from cofirec.data.targets import parse_target
 from cofirec.errors import ConfigError
 from cofirec.evaluate import PROTOCOLS
 from cofirec.models.params import describe_type
+from cofirec.experiments.config_schema import ExperimentConfig, ModelSpec, SplitConfig, TuneConfig
 
-_TARGET_RE = re.compile(r"^(explicit|rating|implicit|binary)(?::(-?\d+(?:\.\d+)?))?$")
+__all__ = ["PROTOCOLS", "ExperimentConfig", "ModelSpec", "SplitConfig", "TuneConfig", "check_params", "config_from_dict", "describe_type", "load_config"]
 
-
-@dataclass
-class SplitConfig:
-    """How the data is split into train and test.
-
-    Attributes
-    ----------
-    method : str
-        Split method passed to ``cofirec.data.splits.split_data`` (e.g. ``"random"``, ``"temporal"``,
-        ``"leave-one-out"``, ``"kfold"``).
-    test_ratio : float
-        Fraction of interactions held out for testing, in (0, 1).
-    seed : int or None
-        Random seed of the split (None: the experiment seed).
-    k : int or None
-        Number of folds (k-fold) or items held out per user (leave-k-out), when the method uses it.
-    fold : int or None
-        Which fold to use as the test set (k-fold / official folds).
-    """
-
-    method: str = "random"
-    test_ratio: float = 0.2
-    seed: int | None = None
-    k: int | None = None
-    fold: int | None = None
-
-
-@dataclass
-class ModelSpec:
-    """One model of an experiment.
-
-    Attributes
-    ----------
-    name : str
-        Registry name (``cofirec.models.registry.MODELS``).
-    params : dict
-        Hyperparameters, validated and converted to the types of the model's ``__init__``.
-    label : str or None
-        Display name in tables and plots (default: ``name``); lets one model appear with two settings.
-    """
-
-    name: str
-    params: dict[str, Any] = field(default_factory=dict)
-    label: str | None = None
-
-    @property
-    def display(self) -> str:
-        return self.label or self.name
-
-    def build(self):
-        """An unfitted model with these parameters."""
-        from cofirec.models.registry import create_model
-
-        return create_model(self.name, self.params)
-
-
-@dataclass
-class TuneConfig:
-    """Hyperparameter search settings (``cofirec tune``).
-
-    Attributes
-    ----------
-    metric : str
-        Validation metric to optimise (e.g. ``"ndcg@10"``, ``"rmse"``); lower is better for error metrics.
-    trials : int
-        Total number of finished trials wanted (trials stored from an interrupted run count).
-    timeout : float or None
-        Stop starting new trials after this many seconds.
-    validation_ratio : float
-        Fraction of the training data carved out for validation.
-    space : dict
-        Per model, per parameter search-space overrides: ``{model: {param: spec}}`` where a spec is
-        ``{type = "int"|"float"|"categorical", low, high, log, step, choices}`` or a fixed value.
-    """
-
-    metric: str = "ndcg@10"
-    trials: int = 20
-    timeout: float | None = None
-    validation_ratio: float = 0.1
-    space: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-@dataclass
-class ExperimentConfig:
-    """Everything one experiment needs; built by :func:`load_config` or from CLI options.
-
-    Attributes
-    ----------
-    dataset : str or None
-        Dataset name (``"ml-100k"``), folder or ratings file; or None when ``train``/``test`` are given.
-    train, test : str or None
-        Pre-split train and test files (both or neither).
-    data_dir : str or None
-        Folder holding named datasets.
-    metadata : str or None
-        Item metadata file (titles, genres) for generic data.
-    columns : str, list of str or None
-        Column names/order of a generic ratings file (e.g. ``"user,item,rating,timestamp"``).
-    sep, encoding : str or None
-        Field separator and text encoding of generic ratings files (default: detected separator, UTF-8).
-    implicit : bool
-        Treat every interaction as a positive (ratings dropped).
-    target : str or None
-        ``"explicit"``, ``"implicit[:MIN]"`` or ``"binary:THRESHOLD"`` (e.g. ``"binary:4"``: rating >= 4 is a like).
-    split : SplitConfig
-        How to split ``dataset`` (ignored with ``train``/``test``).
-    protocol : {"rating", "ranking", "sampled", "binary"}
-        Evaluation protocol.
-    k : list of int
-        Cut-offs of the top-k metrics.
-    negatives : str or None
-        File of sampled negatives (NCF ``.negative`` format) for the ``"sampled"`` protocol; without it 99
-        negatives per test interaction are sampled with ``seed``.
-    seed : int
-        Experiment seed (split seed default; models' ``seed``/``random_state`` when they have one and it is unset).
-    models : list of ModelSpec
-        Models to train / compare.
-    tune : TuneConfig
-        Search settings for ``cofirec tune``.
-    source : str or None
-        Path of the config file this came from (for messages and reports).
-    """
-
-    dataset: str | None = None
-    train: str | None = None
-    test: str | None = None
-    data_dir: str | None = None
-    metadata: str | None = None
-    columns: str | list[str] | None = None
-    sep: str | None = None
-    encoding: str | None = None
-    implicit: bool = False
-    target: str | None = None
-    split: SplitConfig = field(default_factory=SplitConfig)
-    protocol: Literal["rating", "ranking", "sampled", "binary"] = "ranking"
-    k: list[int] = field(default_factory=lambda: [10, 20])
-    negatives: str | None = None
-    seed: int = 0
-    models: list[ModelSpec] = field(default_factory=list)
-    tune: TuneConfig = field(default_factory=TuneConfig)
-    source: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict (``source`` excluded), suitable for reports and :func:`config_from_dict`."""
-        out = asdict(self)
-        out.pop("source", None)
-        for m in out["models"]:
-            m["params"] = {k: list(v) if isinstance(v, tuple) else v for k, v in m["params"].items()}
-            if m.get("label") is None:
-                m.pop("label", None)
-        return out
-
-    @property
-    def split_seed(self) -> int:
-        return self.seed if self.split.seed is None else self.split.seed
-
-    def target_spec(self) -> tuple[str, float | None]:
-        """``target`` parsed: ("explicit", None), ("implicit", min_rating or None) or ("binary", threshold or None)."""
-        if self.implicit:
-            return "implicit", None
-        if not self.target:
-            return "explicit", None
-        m = _TARGET_RE.match(self.target.strip())
-        assert m is not None  # checked at validation
-        kind = "explicit" if m.group(1) == "rating" else m.group(1)
-        value = float(m.group(2)) if m.group(2) is not None else None
-        return kind, value  # bare "binary": None, for 0/1 label data only (see experiments.data.apply_target)
 
 
 # ---------------------------------------------------------------------- loading
@@ -284,10 +118,12 @@ def config_from_dict(
     source: str | None = None,
     require_data: bool = True,
     require_models: bool = False,
+    require_test: bool = True,
 ) -> ExperimentConfig:
     """Validate a mapping (parsed file or CLI options) into an :class:`ExperimentConfig`.
 
-    ``label`` prefixes every error message; ``base_dir`` resolves relative paths.
+    ``label`` prefixes every error message; ``base_dir`` resolves relative paths. ``require_test=False``
+    accepts a ``train`` file without ``test`` (fitting one model on all of it).
     """
     v = _Validator(label)
     v.no_extra(raw, ExperimentConfig, "", exclude={"source"})
@@ -303,11 +139,8 @@ def config_from_dict(
     cfg.split = v.split(raw.get("split", {}))
     cfg.tune = v.tune(raw.get("tune", {}))
     cfg.models = v.models(raw.get("models", []))
-    if cfg.target is not None and not _TARGET_RE.match(cfg.target.strip()):
-        raise ConfigError(f"{label}: target: expected 'explicit', 'implicit[:MIN]' or 'binary:THRESHOLD' (e.g. 'binary:4'), got {cfg.target!r}")
-    if cfg.implicit and cfg.target and not cfg.target.strip().startswith("implicit"):
-        raise ConfigError(f"{label}: implicit = true contradicts target = {cfg.target!r}")
-    if (cfg.train is None) != (cfg.test is None):
+    parse_target(cfg.target, cfg.implicit, where=f"{label}: target")
+    if (cfg.train is None and cfg.test is not None) or (require_test and cfg.train is not None and cfg.test is None):
         missing = "test" if cfg.test is None else "train"
         raise ConfigError(f"{label}: {missing}: missing; give both 'train' and 'test' files, or a 'dataset'")
     if cfg.dataset is not None and cfg.train is not None:

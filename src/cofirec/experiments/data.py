@@ -8,15 +8,13 @@ reports can fingerprint them.
 from __future__ import annotations
 
 import inspect
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from cofirec.data.dataset import Interactions
-from cofirec.errors import ConfigError
+from cofirec.data.targets import apply_target, read_preferring_ratings
+from cofirec.errors import ConfigError, DataError
 from cofirec.experiments.config import ExperimentConfig
 
 
@@ -41,37 +39,6 @@ class PreparedData:
     name: str = ""
     files: list[Path] = field(default_factory=list)
     negatives: Any = None
-
-
-def apply_target(data: Interactions, cfg: ExperimentConfig) -> Interactions:
-    """Apply ``cfg.implicit`` / ``cfg.target`` (``binary:T`` -> like/dislike, ``implicit[:MIN]`` -> positives)."""
-    kind, value = cfg.target_spec()
-    if kind == "explicit" or (data.kind == kind and value is None):
-        return data
-    if kind == "binary":
-        if data.kind != "explicit":
-            raise ConfigError(f"target {cfg.target!r}: needs explicit ratings, {data.name or 'data'} is {data.kind}")
-        if value is None:
-            if not np.isin(data.ratings, (0.0, 1.0)).all():
-                raise ConfigError(f"target 'binary': {data.name or 'the data'} holds ratings ({_rating_range(data)}), not 0/1 labels; "
-                                  "give the like threshold, e.g. 'binary:4' (--target binary:4: rating >= 4 is a like)")
-            value = 1.0
-        out = data.binarize(float(value))
-        positives = int(out.ratings.sum())
-        if len(out) and positives in (0, len(out)):
-            warnings.warn(f"{data.name or 'data'}: target {cfg.target!r} gives every interaction the label {int(positives > 0)} "
-                          f"({_rating_range(data)})", UserWarning, stacklevel=2)
-        return out
-    if data.kind == "binary":
-        return data.subset(data.ratings > 0).as_implicit()
-    out = data.as_implicit(value)
-    if len(data) and not len(out):
-        raise ConfigError(f"{data.name or 'data'}: target {cfg.target!r} keeps no interaction ({_rating_range(data)})")
-    return out
-
-
-def _rating_range(data: Interactions) -> str:
-    return f"ratings are {float(data.ratings.min()):g} to {float(data.ratings.max()):g}"
 
 
 def prepare_data(cfg: ExperimentConfig) -> PreparedData:
@@ -101,8 +68,9 @@ def prepare_data(cfg: ExperimentConfig) -> PreparedData:
     else:
         raise ConfigError("no data: give a dataset (name, folder or file) or train and test files")
     if cfg.metadata is not None:
-        train, test = _attach_metadata(train, cfg.metadata, check=True), _attach_metadata(test, cfg.metadata)
-    train, test = apply_target(train, cfg), apply_target(test, cfg)
+        train, test = attach_metadata(train, cfg.metadata), attach_metadata(test, cfg.metadata, check=False)
+    target = cfg.parsed_target()
+    train, test = apply_target(train, target), apply_target(test, target)
     negatives = None
     if cfg.protocol == "sampled":
         negatives = load_negatives(cfg, train, test)
@@ -120,12 +88,22 @@ def load_negatives(cfg: ExperimentConfig, train: Interactions, test: Interaction
     return neg.sample_negatives(train, test, n=99, seed=cfg.seed)
 
 
-def _attach_metadata(data: Interactions, folder: str, check: bool = False) -> Interactions:
+def attach_metadata(data: Interactions, folder: str | Path, check: bool = True) -> Interactions:
+    """Titles and side features from a MovieLens folder attached to ``data``.
+
+    ``check``: refused (DataError) when the folder describes under 90% of the data's users or items, or its
+    titles disagree with the data's own (:func:`cofirec.data.metadata.check_metadata`); a test part sharing
+    the checked train part's ids skips it. A folder without MovieLens metadata is an error.
+    """
     from cofirec.data.metadata import check_metadata
     from cofirec.data.movielens import load_metadata
 
+    if not Path(folder).exists():
+        raise FileNotFoundError(2, "no such metadata folder", str(folder))
     user_features, item_features = load_metadata(Path(folder))
-    if check:  # metadata of another dataset: an error (the test part shares the train's ids)
+    if user_features is None and item_features is None:
+        raise DataError(f"{folder}: no MovieLens metadata found (expected u.item/u.user, movies.dat/users.dat or movies.csv)")
+    if check:
         check_metadata(data, user_features, item_features, source=f"metadata {folder}")
     return data.with_features(user_features=user_features, item_features=item_features)
 
@@ -136,16 +114,59 @@ def _columns(columns: str | list[str] | None) -> list[str] | None:
     return [c.strip() for c in columns.split(",") if c.strip()]
 
 
-def load_config_dataset(cfg: ExperimentConfig) -> Interactions:
-    """The full dataset of ``cfg`` through ``cofirec.data.resolve.load_dataset``."""
+def load_config_dataset(cfg: ExperimentConfig, *, on_bad_lines: str = "error", download: bool = True) -> Interactions:
+    """The full dataset of ``cfg`` (a name, folder or file) through :func:`load_source`."""
+    assert cfg.dataset is not None
+    return load_source(cfg.dataset, data_dir=cfg.data_dir, columns=_columns(cfg.columns), on_bad_lines=on_bad_lines, download=download,
+                       prefer_ratings=_prefers_ratings(cfg), **_reader_options(cfg))
+
+
+def load_training_data(cfg: ExperimentConfig, *, on_bad_lines: str = "error", download: bool = True) -> Interactions:
+    """The data one model is fitted on: ``cfg.train`` or the whole ``cfg.dataset`` (splitting is the caller's),
+    with ``cfg.metadata`` attached."""
+    if cfg.train is not None:
+        data = read_ratings(cfg.train, columns=_columns(cfg.columns), on_bad_lines=on_bad_lines, prefer_ratings=_prefers_ratings(cfg),
+                            **_reader_options(cfg))
+    elif cfg.dataset is not None:
+        data = load_config_dataset(cfg, on_bad_lines=on_bad_lines, download=download)
+    else:
+        raise ConfigError("no data; give a dataset (name, folder or file) or a train file")
+    return attach_metadata(data, cfg.metadata) if cfg.metadata is not None else data
+
+
+def _prefers_ratings(cfg: ExperimentConfig) -> bool:
+    """A ``binary:T`` target derives its labels from the ratings: a file that also has a label column is read
+    with its ratings (see :func:`cofirec.data.targets.read_preferring_ratings`)."""
+    target = cfg.parsed_target()
+    return target.kind == "binary" and target.value is not None
+
+
+def load_source(source: str | Path, *, data_dir: str | Path | None = None, columns: list[str] | None = None, on_bad_lines: str = "error",
+                download: bool = True, sep: str | None = None, encoding: str | None = None, prefer_ratings: bool = False) -> Interactions:
+    """A dataset name, MovieLens-layout folder or ratings file (``cofirec.data.resolve.load_dataset``);
+    ``prefer_ratings`` see :func:`cofirec.data.targets.read_preferring_ratings`."""
     from cofirec.data.resolve import load_dataset
 
-    kwargs: dict[str, Any] = {}
-    if cfg.data_dir is not None:
-        kwargs["data_dir"] = cfg.data_dir
-    if cfg.columns is not None:
-        kwargs["columns"] = _columns(cfg.columns)
-    return load_dataset(cfg.dataset, **kwargs, **_reader_options(cfg))
+    def read(cols: list[str] | None) -> Interactions:
+        return load_dataset(str(source), data_dir=data_dir, columns=cols, on_bad_lines=on_bad_lines, download=download, sep=sep, encoding=encoding)
+
+    return read_preferring_ratings(read, columns, prefer_ratings)
+
+
+def read_ratings(path: str | Path, *, columns: list[str] | None = None, on_bad_lines: str = "error", sep: str | None = None,
+                 encoding: str | None = None, prefer_ratings: bool = False) -> Interactions:
+    """A plain ratings file (train/test files written by ``cofirec split``, or any ratings file)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(2, "no such file", str(path))
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, expected a ratings file")
+    from cofirec.data.readers import read_ratings_file
+
+    def read(cols: list[str] | None) -> Interactions:
+        return read_ratings_file(path, columns=cols, on_bad_lines=on_bad_lines, sep=sep, encoding=encoding)
+
+    return read_preferring_ratings(read, columns, prefer_ratings)
 
 
 def _reader_options(cfg: ExperimentConfig) -> dict[str, str]:

@@ -416,6 +416,14 @@ class Recommender:
         self._check_fitted()
         return self._scores_with_fallback(self.user_map_.lookup(users))
 
+    def seen_interactions(self) -> Interactions:
+        """The (user, item) pairs this fitted model treats as seen (training data and ``also_seen``), as implicit
+        interactions of value 1 in the model's id space (e.g. to sample negatives that avoid them)."""
+        self._check_fitted()
+        coo = self.seen_.tocoo()
+        return Interactions(users=coo.row.astype(np.int32), items=coo.col.astype(np.int32), ratings=np.ones(len(coo.row), dtype=np.float32),
+                            user_map=self.user_map_, item_map=self.item_map_, kind="implicit", name="train")
+
     def _scores_with_fallback(self, uidx: np.ndarray) -> np.ndarray:
         scores = np.empty((len(uidx), self.n_items), dtype=np.float32)
         known = uidx >= 0

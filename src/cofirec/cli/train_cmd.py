@@ -1,0 +1,207 @@
+"""``cofirec train``: fit one model on a dataset or file and save it (with the split files when it splits).
+
+Options (over ``--config FILE`` when given) build the same experiment config as ``compare`` and ``tune``
+(:func:`cofirec.cli.config_options.build_config`); the data comes from
+:func:`cofirec.experiments.data.load_training_data`, the model from :func:`cofirec.models.builder.build_model`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from cofirec.cli.common import reading
+from cofirec.cli.config_options import build_config
+from cofirec.cli.options import (
+    ColumnsOpt,
+    DataDirOpt,
+    DownloadOpt,
+    EncodingOpt,
+    ImplicitOpt,
+    JsonOpt,
+    MetadataOpt,
+    OnBadLinesOpt,
+    SepOpt,
+    TargetOpt,
+    parse_on_bad_lines,
+)
+from cofirec.cli.output import emit_json, fmt_number, stdout_console
+from cofirec.errors import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cofirec.data.dataset import Interactions
+    from cofirec.data.targets import Target
+    from cofirec.experiments.config import ExperimentConfig
+
+
+def train(
+    model_name: Annotated[str | None, typer.Argument(metavar="MODEL", help="Registered model name (see 'cofirec models').", show_default=False)] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder to save the fitted model (and split files) in.", show_default=False)] = None,
+    dataset: Annotated[str | None, typer.Option("--dataset", help="Dataset name, MovieLens folder or ratings file.", show_default=False)] = None,
+    train_file: Annotated[Path | None, typer.Option("--train", help="Ratings file to fit on (all of it).", show_default=False)] = None,
+    split_method: Annotated[str | None, typer.Option("--split", help="Split --dataset first: random | user | loo | kfold.", show_default=False)] = None,
+    test_ratio: Annotated[float | None, typer.Option("--test-ratio", help="Fraction held out by --split (default 0.2).", show_default=False)] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the split and validation split (default 0).", show_default=False)] = None,
+    k_folds: Annotated[int | None, typer.Option("--folds", "--k", help="Folds of --split kfold (default 5; --k is the older name).", show_default=False)] = None,
+    fold: Annotated[int | None, typer.Option("--fold", help="Test fold of --split kfold (default 0).", show_default=False)] = None,
+    implicit: ImplicitOpt = False,
+    target: TargetOpt = None,
+    metadata: MetadataOpt = None,
+    params: Annotated[list[str] | None, typer.Option("--param", "-p", help="Model parameter NAME=VALUE (repeatable).", show_default=False)] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Experiment config file (TOML/YAML/JSON).", show_default=False)] = None,
+    device: Annotated[str | None, typer.Option("--device", help="cpu | cuda | auto (models with a 'device' parameter).", show_default=False)] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", help="Shortcut for --param epochs=N.", show_default=False)] = None,
+    validation: Annotated[float | None, typer.Option("--validation", help="Carve this fraction of train for early stopping.", show_default=False)] = None,
+    refit: Annotated[bool, typer.Option("--refit", help="After early stopping, fit again on all the training data for the chosen epoch count.")] = False,
+    data_dir: DataDirOpt = None,
+    columns: ColumnsOpt = None,
+    sep: SepOpt = None,
+    encoding: EncodingOpt = None,
+    on_bad_lines: OnBadLinesOpt = "error",
+    download: DownloadOpt = True,
+    json_out: JsonOpt = False,
+) -> None:
+    """Fit a model on a dataset or file and save it to --out."""
+    if out is None:
+        raise ConfigError("train: --out DIR is required (the folder the fitted model is saved in)")
+    _check_out_folder(out)
+    if dataset is not None and train_file is not None:
+        raise ConfigError("train: give either --dataset SOURCE or --train FILE, not both")
+    if validation is not None and not 0.0 < validation < 1.0:
+        raise ConfigError(f"--validation {validation}: expected a fraction between 0 and 1")
+    cfg = build_config(config, label="train", dataset=dataset, train=train_file, data_dir=data_dir, columns=columns, sep=sep, encoding=encoding,
+                       metadata=metadata, implicit=implicit, target=target, split=split_method, test_ratio=test_ratio, folds=k_folds, fold=fold,
+                       seed=seed, require_models=False, require_test=False, require_data=False)
+    if cfg.dataset is None and cfg.train is None:
+        raise ConfigError("train: no data; give --dataset SOURCE (name, folder or file) or --train FILE")
+    if split_method is not None and cfg.dataset is None:
+        raise ConfigError("train: --split applies to --dataset; a --train file is used whole")
+    spec_name, spec_params = _pick_model(model_name, cfg)
+    from cofirec.models.builder import build_model, check_refit
+
+    model = build_model(spec_name, spec_params, params, epochs=epochs, device=device, seed=cfg.seed if config is not None else None)
+    if refit:
+        check_refit(model, validation=validation is not None)
+    tgt = parse_target_option(target, implicit, cfg)
+    from cofirec.experiments.data import load_training_data
+
+    data = reading(lambda: load_training_data(cfg, on_bad_lines=parse_on_bad_lines(on_bad_lines), download=download))
+    from cofirec.data.split_folder import training_record
+
+    training = training_record(cfg.dataset or cfg.train)  # checks a split file against its split.json
+    report: dict[str, Any] = {"model": spec_name, "params": model.get_params(), "data": data.name}
+    split_files = None  # (train, test, split.json params): written with the model, in one swap of the folder
+    if split_method is not None or (config is not None and dataset is None and train_file is None and cfg.dataset is not None):
+        from cofirec.cli.data_cmds import make_split
+
+        parts, report["split"], split_params = make_split(data, out, method=cfg.split.method, test_ratio=cfg.split.test_ratio, seed=cfg.split_seed,
+                                                          k=cfg.split.k or 5, fold=cfg.split.fold or 0)
+        split_files = (parts.train, parts.test, split_params)
+        data = parts.train
+    elif cfg.test is not None:
+        report["test_file"] = cfg.test
+    model, fit_data, valid, report_refit = fit_with_target(model, data, tgt, validation=validation, seed=cfg.split_seed, refit=refit, progress=not json_out)
+    if report_refit is not None:
+        report["refit"] = report_refit
+    from cofirec.models.artifact import save_model
+
+    save_model(model, out, training=training, split=split_files)
+    report.update(_fit_summary(model, fit_data, valid, out))
+    if json_out:
+        emit_json(report)
+        return
+    _print_train_report(report)
+
+
+def parse_target_option(target: str | None, implicit: bool, cfg: "ExperimentConfig") -> "Target":
+    """``--target`` / ``--implicit`` as given on the command line (named so in messages), else the config's."""
+    from cofirec.data.targets import parse_target
+
+    return parse_target(target, implicit) if target is not None or implicit else cfg.parsed_target()
+
+
+def fit_with_target(model: Any, data: "Interactions", tgt: "Target", *, validation: float | None, seed: int, refit: bool, progress: bool):
+    """Fit ``model`` on ``data`` with the target applied (a ``validation`` fraction carved out; ``refit``: again on
+    all of it for the chosen epoch count). Returns (model, data fitted last, validation part, refit record)."""
+    from cofirec.data.targets import apply_target
+
+    fit_data = apply_target(data, tgt)
+    valid = None
+    if validation is not None:
+        from cofirec.data.splits import validation_split
+
+        fit_data, valid = validation_split(fit_data, validation, seed)
+    also_seen = None if fit_data is data else data  # ratings below an implicit threshold, validation pairs: still "seen"
+    model.fit(fit_data, validation=valid, progress=progress, also_seen=also_seen)
+    if not refit:
+        return model, fit_data, valid, None
+    full = apply_target(data, tgt)
+    stage1, model = model, model.refit(full, progress=progress, also_seen=None if full is data else data)
+    record = {"epochs": int(stage1.best_epoch_), "stage1_last_epoch": stage1.history_[-1] if stage1.history_ else None}
+    return model, full, None, record
+
+
+def _check_out_folder(out: Path) -> None:
+    """Fail before any work when --out cannot take the model (a file, the current folder, a folder of folders)."""
+    from cofirec._atomic import check_folder_target
+    from cofirec.data.split_folder import SPLIT_FILES
+    from cofirec.models.artifact import MODEL_FILES
+
+    check_folder_target(out, (*MODEL_FILES, *SPLIT_FILES))
+
+
+def _pick_model(name: str | None, cfg: "ExperimentConfig") -> tuple[str, dict[str, Any]]:
+    """Model name and config parameters: MODEL, or the config's model (matched by name or label)."""
+    specs = list(cfg.models)
+    if name is None:
+        if len(specs) == 1:
+            return specs[0].name, dict(specs[0].params)
+        if not specs:
+            raise ConfigError("train: missing MODEL (e.g. 'cofirec train item-knn --dataset ml-100k --out runs/knn'; see 'cofirec models')")
+        raise ConfigError(f"train: the config lists {len(specs)} models; name one: {', '.join(s.display for s in specs)}")
+    matches = [s for s in specs if s.label == name] or [s for s in specs if s.name == name]
+    if len(matches) > 1:
+        raise ConfigError(f"train: the config has several {name!r} models; pick one by label: {', '.join(s.display for s in matches)}")
+    if matches:
+        return matches[0].name, dict(matches[0].params)
+    return name, {}
+
+
+def _fit_summary(model: Any, fit_data: "Interactions", valid: "Interactions | None", out: Path) -> dict[str, Any]:
+    return {
+        "kind": model.kind_,
+        "train_interactions": int(len(fit_data)),
+        "validation_interactions": int(len(valid)) if valid is not None else 0,
+        "users": int(model.n_users),
+        "items": int(model.n_items),
+        "fit_seconds": float(model.fit_seconds_),
+        "epochs_run": len(model.history_),
+        "last_epoch": model.history_[-1] if model.history_ else None,
+        "out": str(out),
+    }
+
+
+def _print_train_report(report: dict[str, Any]) -> None:
+    console = stdout_console()
+    console.print(
+        f"fitted [bold]{report['model']}[/] on {report['train_interactions']:,} {report['kind']} interactions "
+        f"({report['users']:,} users x {report['items']:,} items) in {report['fit_seconds']:.2f}s",
+        soft_wrap=True,
+    )
+    if report.get("epochs_run"):
+        last = report.get("last_epoch") or {}
+        extra = ", ".join(f"{k}={fmt_number(v)}" for k, v in last.items() if k != "epoch" and isinstance(v, (int, float)))
+        console.print(f"epochs: {report['epochs_run']}" + (f"; last: {extra}" if extra else ""))
+    if report.get("refit"):
+        console.print(f"refitted on all {report['train_interactions']:,} training interactions for the {report['refit']['epochs']} epochs early stopping chose")
+    console.print(f"saved model to {report['out']}", markup=False, soft_wrap=True)
+    split = report.get("split")
+    if split:
+        console.print(
+            f"wrote {split['train_file']} ({split['train_interactions']:,} rows) and {split['test_file']} "
+            f"({split['test_interactions']:,} rows); evaluate with: cofirec evaluate {report['out']} --test {split['test_file']}",
+            markup=False,
+            soft_wrap=True,
+        )
