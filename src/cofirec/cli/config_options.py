@@ -67,8 +67,9 @@ def build_config(
         raw.update(implicit=implicit, target=target)
     if k is not None:
         raw["k"] = k
-    split_raw = dict(raw.get("split") or {})
-    for key, value in (("method", split), ("test_ratio", test_ratio), ("k", folds), ("fold", fold), ("seed", split_seed)):
+    split_raw: dict[str, Any] = dict(raw.get("split") or {})
+    split_opts: tuple[tuple[str, Any], ...] = (("method", split), ("test_ratio", test_ratio), ("k", folds), ("fold", fold), ("seed", split_seed))
+    for key, value in split_opts:
         if value is not None:
             split_raw[key] = value
     raw["split"] = split_raw

@@ -66,7 +66,7 @@ def evaluate(
     from cofirec.evaluate.runner import evaluate as run_evaluation
     from cofirec.evaluate.unknown import UnknownReport
 
-    metrics = run_evaluation(model, test_data, protocol=protocol, k=ks, negatives=negs, relevance_threshold=relevance,
+    metrics = run_evaluation(model, test_data, protocol=protocol, k=ks, negatives=negs, relevance_threshold=relevance,  # type: ignore[arg-type]
                              strict=strict, allow_unknown=allow_unknown)
     if json_out:
         emit_json({**metrics, "unknown": UnknownReport.from_metrics(metrics).as_dict()})

@@ -237,10 +237,13 @@ def tune_cmd(
             why = f": {rec['error']}" if rec.get("error") else ""
             note(f"trial {rec['number']}: {rec['state'].lower()} {cfg.tune.metric}={value} {rec['params']}{why}")
 
+    if storage is None:
+        assert report is not None  # --report is required without --storage (checked above)
+        storage = str(Path(report) / "study.db")
     result = tune(
         model, prepared.train, test=prepared.test, metric=cfg.tune.metric, trials=cfg.tune.trials, timeout=cfg.tune.timeout,
         protocol=cfg.protocol, k=cfg.k, seed=cfg.seed, validation_ratio=cfg.tune.validation_ratio, space=space,
-        params=fixed, storage=storage if storage is not None else Path(report) / "study.db", negatives=prepared.negatives,
+        params=fixed, storage=storage, negatives=prepared.negatives,
         prune=prune, on_trial=progress,
     )
     path = None

@@ -8,7 +8,7 @@ function and prints tables (Rich) or JSON. Heavy imports happen inside the comma
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -25,7 +25,7 @@ def models(json_out: JsonOpt = False) -> None:
     """Registered models and presets: feedback kinds, default parameters and where the defaults come from."""
     from cofirec.models.registry import MODELS, Preset, default_source, get_model_class
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, entry in MODELS.items():
         try:
             cls = get_model_class(name)
@@ -33,7 +33,7 @@ def models(json_out: JsonOpt = False) -> None:
         except ConfigError as exc:
             rows.append({"name": name, "available": False, "reason": str(exc), "params": {}})
             continue
-        row = {"name": name, "available": True, "kinds": sorted(cls.supported_kinds), "params": dict(defaults), "default_source": default_source(name)}
+        row: dict[str, Any] = {"name": name, "available": True, "kinds": sorted(cls.supported_kinds), "params": dict(defaults), "default_source": default_source(name)}
         if isinstance(entry, Preset):
             row.update(preset_of=entry.model, overrides=dict(entry.params), usage=entry.usage, summary=f"preset of {entry.model}")
         else:

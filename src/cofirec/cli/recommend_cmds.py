@@ -41,7 +41,7 @@ def recommend(
             raise ConfigError("--all-users prints jsonl or json, not a table (use --format jsonl)")
         _recommend_all(model, n, exclude_seen=not include_seen, batch_size=batch_size, as_lines=fmt == "jsonl")
         return
-    recs = model.recommend(model.user_map_.coerce(list(user)), n=n, exclude_seen=not include_seen)
+    recs = model.recommend(model.user_map_.coerce(list(user or [])), n=n, exclude_seen=not include_seen)
     records = recs.to_records()
     for rec in records:
         rec["scores"] = [round(s, 6) for s in rec["scores"]]

@@ -394,8 +394,9 @@ class SideFeatures:
         uenc = FeatureEncoder().fit(data.user_features) if use_u else None
         ienc = FeatureEncoder(title_tokens=self.title_tokens).fit(data.item_features) if use_i else None
         self._user_table = encode_entities(data.user_features, data.user_map, uenc)
-        if int(getattr(self, "history", 0)) > 0:
-            self._user_table = with_history(self._user_table, data, int(self.history))
+        history = int(getattr(self, "history", 0))  # a model parameter of the subclasses that have it
+        if history > 0:
+            self._user_table = with_history(self._user_table, data, history)
         self._item_table = encode_entities(data.item_features, data.item_map, ienc)
         self.user_encoder_ = uenc.to_state() if uenc is not None else None
         self.item_encoder_ = ienc.to_state() if ienc is not None else None
@@ -407,7 +408,7 @@ class SideFeatures:
         if getattr(self, "_user_table", None) is not None:
             module.users.fill(self._user_table.single, self._user_table.multi)
             module.items.fill(self._item_table.single, self._item_table.multi)
-            self._user_table = self._item_table = None
+            self._user_table = self._item_table = None  # type: ignore[assignment]  # tables are dropped once copied into the module
 
     def encode_user_features(self, records: dict | Sequence[dict] | pd.DataFrame) -> EncodedFeatures:
         """Field table rows for new users described by side features (``id`` field 0 = unknown; an empty

@@ -45,7 +45,8 @@ def categorical_matrix(frame: pd.DataFrame, idmap: IdMap, columns: Sequence[str]
     if missing:
         raise DataError(f"no feature column(s) {missing} (have {list(frame.columns)})")
     aligned = frame.reindex(idmap.ids)
-    blocks, names = [], []
+    blocks: list[sp.csr_matrix] = []
+    names: list[str] = []
     for col in columns:
         values = aligned[col]
         codes, levels = pd.factorize(values.astype("string"), sort=True)

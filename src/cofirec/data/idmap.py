@@ -177,7 +177,7 @@ def parse_ids(values: Any, *, what: str = "", source: str = "data") -> np.ndarra
         )
     if canon.from_float.any():
         row = int(np.flatnonzero(canon.from_float)[0])
-        whole = canon.ints[row] if canon.is_int[row] else canon.text[row]
+        whole = canon.ints[row] if canon.is_int[row] else canon.text[row]  # type: ignore[index]  # ints is set where is_int
         warnings.warn(
             f"{source}: {noun}s written as floats (e.g. {_shown(values, row)}) were read as whole numbers ({whole})",
             UserWarning,

@@ -165,11 +165,11 @@ class _SeenSet:
     def __init__(self, keys: np.ndarray, n_codes: int, n_cand: int) -> None:
         self.keys = keys
         self.n_cand = n_cand
-        self.bitmap = None
+        self.bitmap: np.ndarray | None = None
         if n_codes * n_cand <= _BITMAP_CELLS:
-            self.bitmap = np.zeros(n_codes * n_cand, dtype=bool)
-            self.bitmap[keys] = True
-            self.bitmap = self.bitmap.reshape(n_codes, n_cand)
+            flat = np.zeros(n_codes * n_cand, dtype=bool)
+            flat[keys] = True
+            self.bitmap = flat.reshape(n_codes, n_cand)
 
     def contains(self, codes: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Membership of broadcast (codes, items) pairs, bool array."""
@@ -212,7 +212,7 @@ def _fill_by_rejection(neg, filled, rows, codes, seen: _SeenSet, n_cand, need, r
         held = int(filled[pending].max())
         cand = np.concatenate([neg[pending, :held], draws], axis=1) if held else draws  # held items first
         w = cand.shape[1]
-        key_dtype = np.int32 if (n_cand + 1) * w < 2**31 else np.int64
+        key_dtype: type[np.signedinteger] = np.int32 if (n_cand + 1) * w < 2**31 else np.int64
         # sort (item, column) keys per row: equal items become adjacent, earliest column first
         srt = np.sort(cand.astype(key_dtype) * key_dtype(w) + np.arange(w, dtype=key_dtype), axis=1)
         item_sorted, col_sorted = np.divmod(srt, key_dtype(w))  # floor division keeps -1 items negative

@@ -153,7 +153,7 @@ def recall_at_k(hits, n_relevant, k: int | None = None, *, per_user: bool = Fals
 def hr_at_k(hits, n_relevant, k: int | None = None, *, per_user: bool = False):
     """Hit rate@K: 1 if any of the top K items is relevant, else 0. Arguments as :func:`precision_at_k`."""
     h, _, _ = _hits(hits, n_relevant, k, "hr_at_k")
-    return _reduce(h.any(axis=1).astype(np.float64), per_user)
+    return _reduce(np.asarray(h.any(axis=1), dtype=np.float64), per_user)
 
 
 def ndcg_at_k(hits, n_relevant, k: int | None = None, *, per_user: bool = False):

@@ -14,7 +14,7 @@ reaches into a model's internals. Four protocols:
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from typing import Any, Literal, Sequence
 
 import numpy as np
 
@@ -165,7 +165,7 @@ def _in_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
 
 
 def _check_ks(k: Sequence[int] | int) -> list[int]:
-    ks = [k] if np.ndim(k) == 0 else list(k)
+    ks: list[Any] = [k] if isinstance(k, (int, np.integer)) or np.ndim(k) == 0 else list(k)  # type: ignore[arg-type]
     if not ks:
         raise ConfigError("evaluate: k must name at least one cut-off")
     out = []

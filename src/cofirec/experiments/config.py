@@ -126,7 +126,7 @@ def config_from_dict(
     accepts a ``train`` file without ``test`` (fitting one model on all of it).
     """
     v = _Validator(label)
-    v.no_extra(raw, ExperimentConfig, "", exclude={"source"})
+    v.no_extra(raw, ExperimentConfig, "", exclude=frozenset({"source"}))
     cfg = ExperimentConfig(source=source)
     for name in ("dataset", "train", "test", "data_dir", "metadata", "negatives", "target", "sep", "encoding"):
         setattr(cfg, name, v.opt_str(raw, name, ""))
@@ -134,7 +134,7 @@ def config_from_dict(
     cfg.implicit = v.typed(raw, "implicit", bool, "", False)
     cfg.seed = v.typed(raw, "seed", int, "", 0)
     check_seed(cfg.seed, f"{label}: seed")
-    cfg.protocol = v.choice(raw, "protocol", PROTOCOLS, "", "ranking")
+    cfg.protocol = v.choice(raw, "protocol", PROTOCOLS, "", "ranking")  # type: ignore[assignment]  # one of PROTOCOLS
     cfg.k = v.k_list(raw.get("k", [10, 20]), "k")
     cfg.split = v.split(raw.get("split", {}))
     cfg.tune = v.tune(raw.get("tune", {}))
@@ -175,7 +175,7 @@ class _Validator:
     def fail(self, where: str, message: str) -> typing.NoReturn:
         raise ConfigError(f"{self.label}: {where}: {message}")
 
-    def no_extra(self, raw: Any, cls: type, prefix: str, exclude: set[str] = frozenset()) -> None:
+    def no_extra(self, raw: Any, cls: type, prefix: str, exclude: frozenset[str] = frozenset()) -> None:
         where = prefix.rstrip(".") or "top level"
         if not isinstance(raw, dict):
             self.fail(where, f"expected a table, got {_show(raw)}")
@@ -308,7 +308,7 @@ class _Validator:
         cls = self.model_class(name, f"models.{name}")
         return ModelSpec(name=name, params=check_params(cls, params, f"{self.label}: models.{name}"))
 
-    def model_class(self, name: str, where: str) -> type:
+    def model_class(self, name: str, where: str) -> Any:
         from cofirec.models.registry import MODELS, get_model_class
 
         if name not in MODELS:
@@ -320,7 +320,7 @@ class _Validator:
             self.fail(where, str(exc))
 
 
-def check_params(cls: type, params: dict[str, Any], where: str) -> dict[str, Any]:
+def check_params(cls: Any, params: dict[str, Any], where: str) -> dict[str, Any]:
     """Validate ``params`` against ``cls.__init__``; converts numeric strings and lists where the hint allows.
 
     Raises ConfigError ``"{where}.{param}: expected {type}, got {value!r}"`` or an unknown-parameter line.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from cofirec.data.dataset import Interactions
 from cofirec.data.targets import apply_target, read_preferring_ratings
@@ -53,7 +53,7 @@ def prepare_data(cfg: ExperimentConfig) -> PreparedData:
     if cfg.train is not None and cfg.test is not None:
         from cofirec.data.splits import train_test_from_files
 
-        kwargs = {"columns": _columns(cfg.columns)} if cfg.columns is not None else {}
+        kwargs: dict[str, Any] = {"columns": _columns(cfg.columns)} if cfg.columns is not None else {}
         kwargs.update(_reader_options(cfg))
         split = train_test_from_files(cfg.train, cfg.test, **kwargs)
         files = [Path(cfg.train), Path(cfg.test)]
@@ -114,14 +114,14 @@ def _columns(columns: str | list[str] | None) -> list[str] | None:
     return [c.strip() for c in columns.split(",") if c.strip()]
 
 
-def load_config_dataset(cfg: ExperimentConfig, *, on_bad_lines: str = "error", download: bool = True) -> Interactions:
+def load_config_dataset(cfg: ExperimentConfig, *, on_bad_lines: Literal["error", "skip"] = "error", download: bool = True) -> Interactions:
     """The full dataset of ``cfg`` (a name, folder or file) through :func:`load_source`."""
     assert cfg.dataset is not None
     return load_source(cfg.dataset, data_dir=cfg.data_dir, columns=_columns(cfg.columns), on_bad_lines=on_bad_lines, download=download,
                        prefer_ratings=_prefers_ratings(cfg), **_reader_options(cfg))
 
 
-def load_training_data(cfg: ExperimentConfig, *, on_bad_lines: str = "error", download: bool = True) -> Interactions:
+def load_training_data(cfg: ExperimentConfig, *, on_bad_lines: Literal["error", "skip"] = "error", download: bool = True) -> Interactions:
     """The data one model is fitted on: ``cfg.train`` or the whole ``cfg.dataset`` (splitting is the caller's),
     with ``cfg.metadata`` attached."""
     if cfg.train is not None:
@@ -141,7 +141,7 @@ def _prefers_ratings(cfg: ExperimentConfig) -> bool:
     return target.kind == "binary" and target.value is not None
 
 
-def load_source(source: str | Path, *, data_dir: str | Path | None = None, columns: list[str] | None = None, on_bad_lines: str = "error",
+def load_source(source: str | Path, *, data_dir: str | Path | None = None, columns: list[str] | None = None, on_bad_lines: Literal["error", "skip"] = "error",
                 download: bool = True, sep: str | None = None, encoding: str | None = None, prefer_ratings: bool = False) -> Interactions:
     """A dataset name, MovieLens-layout folder or ratings file (``cofirec.data.resolve.load_dataset``);
     ``prefer_ratings`` see :func:`cofirec.data.targets.read_preferring_ratings`."""
@@ -153,7 +153,7 @@ def load_source(source: str | Path, *, data_dir: str | Path | None = None, colum
     return read_preferring_ratings(read, columns, prefer_ratings)
 
 
-def read_ratings(path: str | Path, *, columns: list[str] | None = None, on_bad_lines: str = "error", sep: str | None = None,
+def read_ratings(path: str | Path, *, columns: list[str] | None = None, on_bad_lines: Literal["error", "skip"] = "error", sep: str | None = None,
                  encoding: str | None = None, prefer_ratings: bool = False) -> Interactions:
     """A plain ratings file (train/test files written by ``cofirec split``, or any ratings file)."""
     path = Path(path)

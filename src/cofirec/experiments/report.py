@@ -78,10 +78,11 @@ def write_report(report: ReportData, out_dir: str | Path) -> Path:
     versions = package_versions()
     machine = machine_info()
     images = _write_plots(report, out)
+    created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     payload = {
         "title": report.title,
         "command": report.command,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": created,
         "seed": report.seed,
         "metrics": report.metrics,
         "rows": report.rows,
@@ -96,7 +97,7 @@ def write_report(report: ReportData, out_dir: str | Path) -> Path:
     }
     (out / RESULTS_JSON).write_text(json.dumps(jsonable(payload), indent=2) + "\n", encoding="utf-8")
     write_csv(report.rows, report.metrics, out / RESULTS_CSV)
-    page = render_html(report, images, fingerprint, versions, machine, payload["created"])
+    page = render_html(report, images, fingerprint, versions, machine, created)
     path = out / REPORT_HTML
     path.write_text(page, encoding="utf-8")
     return path

@@ -25,7 +25,7 @@ def parse_assignments(items: list[str] | None) -> dict[str, str]:
     return out
 
 
-def coerce_params(cls: type, params: dict[str, Any]) -> dict[str, Any]:
+def coerce_params(cls: Any, params: dict[str, Any]) -> dict[str, Any]:
     """Validate parameter names and convert string values to the annotated types of ``cls.__init__``."""
     types_ = cls.param_types()
     out = {}
@@ -37,7 +37,7 @@ def coerce_params(cls: type, params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def unknown_parameter(cls: type, key: str) -> ConfigError:
+def unknown_parameter(cls: Any, key: str) -> ConfigError:
     """The error for a parameter name ``cls`` does not take (naming the new name of a renamed one)."""
     label = getattr(cls, "name", "") or cls.__name__
     new = getattr(cls, "renamed_params", {}).get(key)

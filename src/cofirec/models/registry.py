@@ -36,7 +36,7 @@ class Preset:
     usage: str = ""
 
     @property
-    def model_class(self) -> type:
+    def model_class(self) -> Any:
         return get_model_class(self.model)
 
     @property
