@@ -13,18 +13,10 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from cofirec._atomic import file_sha256
 from cofirec.data.dataset import Interactions
 
 PACKAGES = ("cofirec", "numpy", "scipy", "pandas", "pyarrow", "numba", "torch", "optuna", "matplotlib", "typer", "rich")
-
-
-def file_sha256(path: str | Path) -> str:
-    """sha256 hex digest of one file, read in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def files_fingerprint(paths: Iterable[str | Path]) -> dict[str, dict]:
