@@ -17,7 +17,7 @@ from cofirec.models._factor import FactorScoring, check_non_negative, check_posi
 from cofirec.models._iterative import IterativeModel
 
 
-_FOLD_IN_PAIRS = 1_000_000
+_FOLD_IN_PAIRS = 200_000
 """Most (history item, other item) pairs a fold-in optimises over (other items are sampled beyond this)."""
 
 
