@@ -19,7 +19,7 @@ from cofirec.experiments.config import ExperimentConfig, ModelSpec, check_params
 
 ModelLike = ModelSpec | tuple[str, dict] | str
 
-_BOOKKEEPING = {"seen_", "item_popularity_", "item_fallback_", "item_titles_", "user_map_", "item_map_"}
+_BOOKKEEPING = {"seen_", "train_ratings_", "item_popularity_", "item_fallback_", "item_titles_", "user_map_", "item_map_"}
 TIMING_COLUMNS = ("fit_s", "eval_s", "recommend_s")
 SIZE_COLUMNS = ("n_params", "artifact_bytes")
 

@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from cofirec.data.dataset import Interactions
 from cofirec.errors import ConfigError, DataError, NotFittedError
 from cofirec.kernels.topk import topk_rows
+from cofirec.models._history import NewUsers
 
 EpochCallback = Callable[["Recommender", dict], None]
 """Called after each epoch with the model and that epoch's record; may raise to stop training."""
@@ -48,6 +49,10 @@ class Recommendations:
     items: np.ndarray
     scores: np.ndarray
     known: np.ndarray
+    reasons: list[list[tuple[Any, float]]] | None = None
+    """With ``why=k``: per recommended item, up to k (history raw item, contribution) pairs, largest first."""
+    ignored: list | None = None
+    """``recommend_history``: the history items unknown to the model (left out of the fold-in)."""
 
     @property
     def lengths(self) -> np.ndarray:
@@ -120,7 +125,7 @@ EPOCH_PARAMS: tuple[str, ...] = ("epochs",)
 """Names under which iterative models take their number of passes (what :meth:`Recommender.refit` sets)."""
 
 
-class Recommender:
+class Recommender(NewUsers):
     """Base class: ``fit(data) -> self``, ``predict``, ``recommend``, ``similar_items``, ``save``.
 
     Subclasses declare hyperparameters as keyword arguments of ``__init__`` with type hints and defaults,
@@ -273,6 +278,10 @@ class Recommender:
         self.rating_max_ = float(data.ratings.max())
         sums = np.bincount(data.items, weights=data.ratings, minlength=data.n_items)
         self.item_fallback_ = ((sums + _FALLBACK_DAMPING * self.global_mean_) / (counts + _FALLBACK_DAMPING)).astype(np.float32)
+        if data.kind != "implicit":  # the values behind explain() for known users
+            self.train_ratings_ = data.to_csr("rating", dtype=np.float32)
+        else:
+            self.__dict__.pop("train_ratings_", None)
         titles = data.item_titles()
         self.item_titles_ = titles if titles is not None else None
 
@@ -377,11 +386,13 @@ class Recommender:
         *,
         exclude_seen: bool = True,
         candidates: Iterable | np.ndarray | None = None,
+        exclude: Iterable | np.ndarray | None = None,
     ) -> Recommendations:
         """Top-``n`` items for each user (raw ids), best first.
 
         ``exclude_seen`` drops the user's training items; ``candidates`` (raw item ids) restricts the ranking to
-        those items (unknown ids are ignored). Lists are shorter than ``n`` when fewer items qualify; they are
+        those items; ``exclude`` (raw item ids) leaves those out for every user of the call (unknown ids are
+        ignored in both). Lists are shorter than ``n`` when fewer items qualify; they are
         never filled up with seen or non-candidate items (see :class:`Recommendations` for batches). Unknown
         users get the fallback ranking (``known`` is False for them). A scalar user gives 1-d arrays.
         """
@@ -390,11 +401,7 @@ class Recommender:
         single = np.ndim(users) == 0
         raw_users = raw_id_array(users, "recommend: users")
         uidx = self.user_map_.lookup(raw_users)
-        allowed = None
-        if candidates is not None:
-            cidx = self.item_map_.lookup(raw_id_array(candidates, "recommend: candidates"))
-            allowed = np.zeros(self.n_items, dtype=bool)
-            allowed[cidx[cidx >= 0]] = True
+        allowed = self._allowed_items(candidates, exclude, "recommend")
         n_eff = int(min(n, self.n_items))
         all_items = np.empty((len(uidx), n_eff), dtype=np.int64)
         all_scores = np.empty((len(uidx), n_eff), dtype=np.float32)
@@ -410,6 +417,20 @@ class Recommender:
             all_items[b0 : b0 + block] = idx
             all_scores[b0 : b0 + block] = vals
         return ranked_lists(self.item_map_, all_items, all_scores, raw_users, uidx >= 0, single=single)
+
+    def _allowed_items(self, candidates: Any, exclude: Any, what: str) -> np.ndarray | None:
+        """Bool mask (n_items,) of items a call may return (``candidates`` only, minus ``exclude``), or None: all."""
+        if candidates is None and exclude is None:
+            return None
+        allowed = np.ones(self.n_items, dtype=bool)
+        if candidates is not None:
+            cidx = self.item_map_.lookup(raw_id_array(candidates, f"{what}: candidates"))
+            allowed[:] = False
+            allowed[cidx[cidx >= 0]] = True
+        if exclude is not None:
+            eidx = self.item_map_.lookup(raw_id_array(exclude, f"{what}: exclude"))
+            allowed[eidx[eidx >= 0]] = False
+        return allowed
 
     def score_users(self, users: Iterable | np.ndarray) -> np.ndarray:
         """Dense scores of every item (model's item order, see ``item_map_``) for raw user ids: (len(users), n_items)."""
