@@ -116,8 +116,8 @@ def test_info_acceptance_numbers(cli, real_data, folder, expected):
 
 @pytest.mark.realdata
 def test_datasets_finds_shared_copies(cli, real_data):
-    shared = real_data("ml-100k").parent
-    rows = {r["name"]: r for r in cli("datasets", "--data-dir", shared, "--json").json()}
+    data_dir = real_data("ml-100k").parent
+    rows = {r["name"]: r for r in cli("datasets", "--data-dir", data_dir, "--json").json()}
     assert rows["ml-100k"]["present"] and rows["ml-latest-small"]["present"]
     assert not rows["ml-1m"]["present"] or rows["ml-1m"]["path"]
 

@@ -18,19 +18,9 @@ from cofirec.data.movielens import (
 )
 from cofirec.errors import DataError
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-
-
-def _shared(rel: str) -> Path:
-    path = SHARED / rel
-    if not path.exists():
-        pytest.skip(f"MovieLens copy not available: {path} (expected ../shared/data next to the repo)")
-    return path
-
-
 @pytest.fixture(scope="module")
-def ml100k():
-    return load_movielens_100k(_shared("ml-100k"))
+def ml100k(real_data):
+    return load_movielens_100k(real_data("ml-100k"))
 
 
 @pytest.mark.realdata
@@ -61,15 +51,15 @@ def test_ml100k_latin1_titles_decoded(ml100k):
 
 
 @pytest.mark.realdata
-def test_ml100k_split_file_keeps_features():
-    data = load_movielens_100k(_shared("ml-100k"), ratings_file="u1.test")
+def test_ml100k_split_file_keeps_features(real_data):
+    data = load_movielens_100k(real_data("ml-100k"), ratings_file="u1.test")
     assert len(data) == 20_000 and data.name == "ml-100k/u1.test"
     assert data.item_features is not None and data.user_features is not None
 
 
 @pytest.mark.realdata
-def test_ml1m_half_counts_features_and_latin1():
-    data = load_movielens_1m(_shared("ml-1m-half"))
+def test_ml1m_half_counts_features_and_latin1(real_data):
+    data = load_movielens_1m(real_data("ml-1m-half"))
     assert (data.n_users, data.n_items, len(data)) == (2_999, 3_615, 487_650)
     assert data.name == "ml-1m-half"
     uf, itf = data.user_features, data.item_features
@@ -83,8 +73,8 @@ def test_ml1m_half_counts_features_and_latin1():
 
 
 @pytest.mark.realdata
-def test_ml_latest_small_counts_half_stars_and_titles():
-    data = load_movielens_latest(_shared("ml-latest-small"))
+def test_ml_latest_small_counts_half_stars_and_titles(real_data):
+    data = load_movielens_latest(real_data("ml-latest-small"))
     assert (data.n_users, data.n_items, len(data)) == (610, 9_724, 100_836)
     assert np.array_equal(np.unique(data.ratings), np.arange(1, 11) / 2)
     assert data.user_features is None
@@ -97,8 +87,8 @@ def test_ml_latest_small_counts_half_stars_and_titles():
 
 @pytest.mark.realdata
 @pytest.mark.parametrize("folder,layout", [("ml-100k", "ml-100k"), ("ml-1m-half", "ml-1m"), ("ml-latest-small", "ml-latest")])
-def test_detect_layout_and_metadata(folder, layout):
-    path = _shared(folder)
+def test_detect_layout_and_metadata(folder, layout, real_data):
+    path = real_data(folder)
     assert detect_layout(path) == layout
     users, items = load_metadata(path)
     assert items is not None and {"title", "year", "genres"} <= set(items.columns)

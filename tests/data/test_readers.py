@@ -4,7 +4,6 @@ load with no flags (ml-100k/u1.base, the NCF *.rating files, headered CSV)."""
 from __future__ import annotations
 
 import gzip
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,16 +11,6 @@ import pytest
 
 from cofirec.data.readers import normalize_column_name, read_ratings_file, write_ratings_file
 from cofirec.errors import DataError
-
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-
-
-def _shared(rel: str) -> Path:
-    path = SHARED / rel
-    if not path.exists():
-        pytest.skip(f"MovieLens copy not available: {path} (expected ../shared/data next to the repo)")
-    return path
-
 
 def _frame(data) -> list[tuple]:
     return sorted(map(tuple, data.to_frame().itertuples(index=False)))
@@ -144,33 +133,33 @@ def test_on_bad_lines_must_be_known(tmp_path):
 
 # ---------------------------------------------------------------------- real files, no flags
 @pytest.mark.realdata
-def test_u1_base_loads_with_no_flags():
-    data = read_ratings_file(_shared("ml-100k/u1.base"))
+def test_u1_base_loads_with_no_flags(real_data):
+    data = read_ratings_file(real_data("ml-100k/u1.base"))
     assert len(data) == 80_000 and data.n_users == 943
     assert data.kind == "explicit" and set(np.unique(data.ratings).tolist()) == {1.0, 2.0, 3.0, 4.0, 5.0}
     assert data.timestamps is not None and data.timestamps.min() > 8e8
 
 
 @pytest.mark.realdata
-def test_ncf_files_load_with_no_flags():
-    train = read_ratings_file(_shared("ncf-ml-1m-half/ml-1m-half.train.rating"))
-    test = read_ratings_file(_shared("ncf-ml-1m-half/ml-1m-half.test.rating"))
+def test_ncf_files_load_with_no_flags(real_data):
+    train = read_ratings_file(real_data("ncf-ml-1m-half/ml-1m-half.train.rating"))
+    test = read_ratings_file(real_data("ncf-ml-1m-half/ml-1m-half.test.rating"))
     assert len(train) == 484_651 and train.n_users == 2_999
     assert len(test) == 2_999 and test.user_map.ids.min() == 0 and test.user_map.ids.max() == 2_998
     assert train.item_map.ids.max() <= 3_614
 
 
 @pytest.mark.realdata
-def test_headered_latest_csv_loads_with_no_flags():
-    data = read_ratings_file(_shared("ml-latest-small/ratings.csv"))
+def test_headered_latest_csv_loads_with_no_flags(real_data):
+    data = read_ratings_file(real_data("ml-latest-small/ratings.csv"))
     assert (data.n_users, data.n_items, len(data)) == (610, 9_724, 100_836)
     assert 0.5 in data.ratings and 4.5 in data.ratings  # half stars
     assert data.timestamps.min() == 828_124_615 and data.timestamps.max() == 1_537_799_250
 
 
 @pytest.mark.realdata
-def test_ml_1m_ratings_dat_loads_with_no_flags():
-    data = read_ratings_file(_shared("ml-1m-half/ratings.dat"))
+def test_ml_1m_ratings_dat_loads_with_no_flags(real_data):
+    data = read_ratings_file(real_data("ml-1m-half/ratings.dat"))
     assert (data.n_users, data.n_items, len(data)) == (2_999, 3_615, 487_650)
     values, counts = np.unique(data.ratings, return_counts=True)
     assert counts.tolist() == [27_472, 53_838, 127_216, 170_579, 108_545]

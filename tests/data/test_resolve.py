@@ -9,14 +9,10 @@ import pytest
 from cofirec.data.resolve import dataset_status, load_dataset, resolve_source, search_dirs
 from cofirec.errors import DataError, DatasetNotFoundError
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-
-
 @pytest.fixture
-def shared() -> Path:
-    if not (SHARED / "ml-100k" / "u.data").exists():
-        pytest.skip(f"MovieLens copies not available in {SHARED} (expected ../shared/data next to the repo)")
-    return SHARED
+def data_dir(real_data) -> Path:
+    """The folder holding the MovieLens copies (skips when ml-100k is absent)."""
+    return real_data("ml-100k/u.data").parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -34,28 +30,28 @@ def _mini_1m(folder: Path) -> Path:
 
 
 @pytest.mark.realdata
-def test_folder_name_in_data_dir(shared):
-    data = load_dataset("ml-1m-half", data_dir=shared)
+def test_folder_name_in_data_dir(data_dir):
+    data = load_dataset("ml-1m-half", data_dir=data_dir)
     assert (data.n_users, data.n_items, len(data)) == (2_999, 3_615, 487_650)
     assert data.item_features is not None and data.user_features is not None
 
 
 @pytest.mark.realdata
-def test_known_name_found_locally_without_download(shared):
-    data = load_dataset("ml-100k", data_dir=shared, download=False)
+def test_known_name_found_locally_without_download(data_dir):
+    data = load_dataset("ml-100k", data_dir=data_dir, download=False)
     assert (data.n_users, data.n_items, len(data)) == (943, 1_682, 100_000)
 
 
 @pytest.mark.realdata
-def test_file_in_movielens_folder_gets_its_features(shared):
-    data = load_dataset("ml-100k/u1.base", data_dir=shared)
+def test_file_in_movielens_folder_gets_its_features(data_dir):
+    data = load_dataset("ml-100k/u1.base", data_dir=data_dir)
     assert len(data) == 80_000 and data.name == "ml-100k/u1.base"
     assert data.item_features.loc[1, "title"] == "Toy Story (1995)"
 
 
 @pytest.mark.realdata
-def test_plain_path_and_ncf_file(shared):
-    data = load_dataset(shared / "ncf-ml-1m-half" / "ml-1m-half.test.rating")
+def test_plain_path_and_ncf_file(data_dir):
+    data = load_dataset(data_dir / "ncf-ml-1m-half" / "ml-1m-half.test.rating")
     assert len(data) == 2_999 and data.item_features is None
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -24,8 +22,6 @@ from cofirec.data.splits import (
 )
 from cofirec.data.synthetic import make_synthetic
 from cofirec.errors import ConfigError, DataError
-
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
 # ---------------------------------------------------------------------- helpers
@@ -205,10 +201,9 @@ def test_split_unpacks(synth):
 
 # ---------------------------------------------------------------------- real data
 @pytest.mark.realdata
-def test_movielens_100k_u1_files():
-    base, test_file = DATA / "ml-100k" / "u1.base", DATA / "ml-100k" / "u1.test"
-    if not base.exists():
-        pytest.skip(f"MovieLens 100K not found at {base.parent} (see ../shared/data/README.md)")
+def test_movielens_100k_u1_files(real_data):
+    base = real_data("ml-100k/u1.base")
+    test_file = base.with_name("u1.test")
     pytest.importorskip("cofirec.data.readers", reason="cofirec.data.readers (read_ratings_file) not available yet")
     split = train_test_from_files(base, test_file)
     assert len(split.train) == 80_000 and len(split.test) == 20_000
@@ -224,10 +219,8 @@ def test_movielens_100k_u1_files():
 
 
 @pytest.mark.realdata
-def test_movielens_100k_leave_last_out():
-    path = DATA / "ml-100k" / "u.data"
-    if not path.exists():
-        pytest.skip(f"MovieLens 100K not found at {path.parent} (see ../shared/data/README.md)")
+def test_movielens_100k_leave_last_out(real_data):
+    path = real_data("ml-100k/u.data")
     frame = pd.read_csv(path, sep="\t", names=["user", "item", "rating", "timestamp"])
     data = Interactions.from_frame(frame, name="ml-100k")
     split = leave_last_out(data)

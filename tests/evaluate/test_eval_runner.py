@@ -17,7 +17,6 @@ from cofirec.errors import ConfigError, DataError, NotFittedError
 from cofirec.evaluate import evaluate
 from cofirec.models.baselines import GlobalMean, Popularity
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 L3 = 1.0 / math.log2(3)
 
 # train: item popularity 10:3, 11:3, 12:1, 13:1, 14:1 (users 1-5); test adds user 6 and item 15 (both unknown)
@@ -179,10 +178,7 @@ def test_errors(hand):
 
 
 # ---------------------------------------------------------------------- real data
-def _ml100k_u1() -> tuple[Interactions, Interactions]:
-    base = DATA / "ml-100k" / "u1.base"
-    if not base.exists():
-        pytest.skip(f"MovieLens 100K not found at {base.parent} (see ../shared/data/README.md)")
+def _ml100k_u1(base: Path) -> tuple[Interactions, Interactions]:
     cols = ["user", "item", "rating", "timestamp"]
     frame = pd.concat([pd.read_csv(base, sep="\t", names=cols), pd.read_csv(base.with_name("u1.test"), sep="\t", names=cols)])
     data = Interactions.from_frame(frame, name="ml-100k-u1")
@@ -191,8 +187,8 @@ def _ml100k_u1() -> tuple[Interactions, Interactions]:
 
 
 @pytest.mark.realdata
-def test_movielens_100k_u1_baselines():
-    train, test = _ml100k_u1()
+def test_movielens_100k_u1_baselines(real_data):
+    train, test = _ml100k_u1(real_data("ml-100k/u1.base"))
     rating = evaluate(GlobalMean().fit(train), test, protocol="rating")
     assert rating["test_interactions"] == 20_000
     assert rating["rmse"] == pytest.approx(1.1537, abs=2e-3)  # predicting the u1.base mean (3.5238)
@@ -203,10 +199,8 @@ def test_movielens_100k_u1_baselines():
 
 
 @pytest.mark.realdata
-def test_ncf_ml_1m_half_item_popularity():
-    folder = DATA / "ncf-ml-1m-half"
-    if not folder.exists():
-        pytest.skip(f"NCF ml-1m-half not found at {folder} (see ../shared/data/README.md)")
+def test_ncf_ml_1m_half_item_popularity(real_data):
+    folder = real_data("ncf-ml-1m-half")
     frame = pd.read_csv(folder / "ml-1m-half.train.rating", sep="\t", names=["user", "item", "rating", "timestamp"])
     model = Popularity().fit(Interactions.from_frame(frame, kind="implicit"))
     neg = read_ncf_negatives(folder / "ml-1m-half.test.negative")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,8 +13,6 @@ from cofirec.data.negatives import SampledNegatives, read_ncf_negatives, sample_
 from cofirec.data.splits import leave_last_out, random_split
 from cofirec.data.synthetic import make_synthetic
 from cofirec.errors import ConfigError, DataError
-
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
 def user_items(data: Interactions) -> dict:
@@ -134,10 +130,8 @@ def test_read_ncf_errors(tmp_path):
 
 
 @pytest.mark.realdata
-def test_read_ncf_ml_1m_half():
-    path = DATA / "ncf-ml-1m-half" / "ml-1m-half.test.negative"
-    if not path.exists():
-        pytest.skip(f"NCF ml-1m-half negatives not found at {path} (see ../shared/data/README.md)")
+def test_read_ncf_ml_1m_half(real_data):
+    path = real_data("ncf-ml-1m-half/ml-1m-half.test.negative")
     neg = read_ncf_negatives(path)
     assert len(neg) == 2999 and neg.negatives.shape == (2999, 99)
     assert neg.users.tolist() == list(range(2999))

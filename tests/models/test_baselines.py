@@ -15,8 +15,6 @@ from cofirec.models.baselines import BiasBaseline, GlobalMean, Popularity
 from cofirec.models.registry import create_model
 from cofirec.testing import check_recommender
 
-ML100K = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "ml-100k"
-
 
 @pytest.fixture(scope="module")
 def data() -> Interactions:
@@ -100,17 +98,15 @@ def test_bad_params_are_refused(params, data):
         BiasBaseline(**params).fit(data)
 
 
-def _read(name: str) -> Interactions:
-    if not (ML100K / name).exists():
-        pytest.skip(f"MovieLens 100K not found at {ML100K} (shared test data absent)")
-    frame = pd.read_csv(ML100K / name, sep="\t", names=["user", "item", "rating", "timestamp"])
-    return Interactions.from_frame(frame, name=f"ml-100k/{name}")
+def _read(path: Path) -> Interactions:
+    frame = pd.read_csv(path, sep="\t", names=["user", "item", "rating", "timestamp"])
+    return Interactions.from_frame(frame, name=f"ml-100k/{path.name}")
 
 
 @pytest.mark.realdata
 @pytest.mark.parametrize("method", ["als", "sgd"])
-def test_ml100k_u1_rmse(method, rmse):
-    train, test = _read("u1.base"), _read("u1.test")
+def test_ml100k_u1_rmse(method, rmse, real_data):
+    train, test = _read(real_data("ml-100k/u1.base")), _read(real_data("ml-100k/u1.test"))
     params = {"method": method, "epochs": 10 if method == "als" else 25}
     model = BiasBaseline(**params).fit(train)
     got = rmse(model, test)

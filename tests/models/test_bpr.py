@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,8 +14,6 @@ from cofirec.evaluate import evaluate
 from cofirec.models.baselines import Popularity
 from cofirec.models.bpr import BPR
 from cofirec.testing import check_recommender
-
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
 
 @pytest.fixture(scope="module")
@@ -58,10 +54,8 @@ def test_bad_params(implicit):
 
 
 @pytest.mark.realdata
-def test_ml100k_per_user_holdout():
-    path = DATA / "ml-100k" / "u.data"
-    if not path.exists():
-        pytest.skip(f"MovieLens ML-100K not found at {path.parent} (shared data folder absent)")
+def test_ml100k_per_user_holdout(real_data):
+    path = real_data("ml-100k/u.data")
     frame = pd.read_csv(path, sep="\t", names=["user", "item", "rating", "timestamp"])
     data = Interactions.from_frame(frame, name="ml-100k").as_implicit()
     train, test = user_ratio_split(data, 0.2, seed=0)

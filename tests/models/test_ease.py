@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,8 +12,6 @@ from cofirec.errors import ConfigError, DataError
 from cofirec.models.baselines import Popularity
 from cofirec.models.ease import EASE, ease_weights
 from cofirec.testing import check_recommender
-
-ML100K = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "ml-100k"
 
 
 @pytest.fixture(scope="module")
@@ -65,12 +61,10 @@ def test_too_many_items_is_refused(data):
 
 
 @pytest.mark.realdata
-def test_ml100k_ndcg_beats_popularity():
+def test_ml100k_ndcg_beats_popularity(real_data):
     from cofirec.data.splits import user_ratio_split
 
-    path = ML100K / "u.data"
-    if not path.exists():
-        pytest.skip(f"MovieLens 100K not found at {ML100K} (shared test data absent)")
+    path = real_data("ml-100k/u.data")
     frame = pd.read_csv(path, sep="\t", names=["user", "item", "rating", "timestamp"])
     train, test = user_ratio_split(Interactions.from_frame(frame).as_implicit(), test_ratio=0.2, seed=42)
     truth = test.to_frame().groupby("user")["item"].apply(set)

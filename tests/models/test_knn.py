@@ -15,8 +15,6 @@ from cofirec.models.baselines import BiasBaseline, Popularity
 from cofirec.models.knn import ItemKNN, UserKNN
 from cofirec.testing import check_recommender
 
-ML100K = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "ml-100k"
-
 
 @pytest.fixture(scope="module")
 def data() -> Interactions:
@@ -166,16 +164,14 @@ def test_similar_items_follow_the_neighbour_lists(data):
 
 
 # ---------------------------------------------------------------------- MovieLens 100K
-def _read(name: str) -> Interactions:
-    if not (ML100K / name).exists():
-        pytest.skip(f"MovieLens 100K not found at {ML100K} (shared test data absent)")
-    frame = pd.read_csv(ML100K / name, sep="\t", names=["user", "item", "rating", "timestamp"])
-    return Interactions.from_frame(frame, name=f"ml-100k/{name}")
+def _read(path: Path) -> Interactions:
+    frame = pd.read_csv(path, sep="\t", names=["user", "item", "rating", "timestamp"])
+    return Interactions.from_frame(frame, name=f"ml-100k/{path.name}")
 
 
 @pytest.fixture(scope="module")
-def u1(rmse) -> tuple[Interactions, Interactions, float]:
-    train, test = _read("u1.base"), _read("u1.test")
+def u1(rmse, real_data) -> tuple[Interactions, Interactions, float]:
+    train, test = _read(real_data("ml-100k/u1.base")), _read(real_data("ml-100k/u1.test"))
     return train, test, rmse(BiasBaseline().fit(train), test)
 
 
@@ -209,10 +205,10 @@ def _ndcg_at_10(model, test: Interactions) -> float:
 
 
 @pytest.fixture(scope="module")
-def holdout() -> tuple[Interactions, Interactions, float]:
+def holdout(real_data) -> tuple[Interactions, Interactions, float]:
     from cofirec.data.splits import user_ratio_split
 
-    train, test = user_ratio_split(_read("u.data").as_implicit(), test_ratio=0.2, seed=42)
+    train, test = user_ratio_split(_read(real_data("ml-100k/u.data")).as_implicit(), test_ratio=0.2, seed=42)
     return train, test, _ndcg_at_10(Popularity().fit(train), test)
 
 

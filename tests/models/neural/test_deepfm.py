@@ -1,5 +1,3 @@
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -8,8 +6,6 @@ from cofirec.errors import ConfigError
 from cofirec.models.neural.deepfm import DeepFM
 from cofirec.models.registry import create_model
 from cofirec.testing import check_recommender
-
-DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
 
 
 @pytest.fixture(autouse=True)
@@ -238,10 +234,8 @@ def test_implicit_with_sampled_negatives(data):
 
 
 @pytest.mark.realdata
-def test_ml100k_binary_beats_popularity():
-    folder = DATA / "ml-100k"
-    if not (folder / "u.data").is_file():
-        pytest.skip(f"MovieLens 100K not found at {folder}")
+def test_ml100k_binary_beats_popularity(real_data):
+    folder = real_data("ml-100k/u.data").parent
     from cofirec.data.movielens import load_movielens_100k
     from cofirec.data.splits import random_split
     from cofirec.evaluate.runner import evaluate

@@ -3,8 +3,6 @@
 Reads ../shared/data/ml-100k next to the repository; skipped when it is absent.
 """
 
-from pathlib import Path
-
 import pytest
 
 from cofirec.data.readers import read_ratings_file
@@ -13,19 +11,15 @@ from cofirec.models.baselines import BiasBaseline, Popularity
 from cofirec.models.neural.embedding_dot import EmbeddingDot
 from cofirec.models.neural.ncf import GMF, MLP, NeuMF
 
-DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "ml-100k"
-pytestmark = [
-    pytest.mark.realdata,
-    pytest.mark.skipif(not (DATA / "u1.base").exists(), reason=f"ML-100K not found at {DATA} (shared MovieLens copy absent)"),
-]
+pytestmark = pytest.mark.realdata
 COLUMNS = ["user", "item", "rating", "timestamp"]
 FAST = {"epochs": 3, "batch_size": 4096, "lr": 0.01, "negatives": 3}
 
 
 @pytest.fixture(scope="module")
-def split():
-    train = read_ratings_file(DATA / "u1.base", columns=COLUMNS)
-    test = read_ratings_file(DATA / "u1.test", columns=COLUMNS)
+def split(real_data):
+    train = read_ratings_file(real_data("ml-100k/u1.base"), columns=COLUMNS)
+    test = read_ratings_file(real_data("ml-100k/u1.test"), columns=COLUMNS)
     return train, test
 
 
