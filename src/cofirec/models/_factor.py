@@ -7,13 +7,43 @@ the validation metrics early stopping follows and parameter checks. The epoch lo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
 
 from cofirec.data.dataset import Interactions
 from cofirec.errors import ConfigError
 from cofirec.kernels.mf import predict_pairs
+from cofirec.models._history import RidgeSystem
 from cofirec.models.base import Recommender
+
+
+@dataclass
+class FoldIn:
+    """A new user's fold-in problem: ``system`` gives x = [p (, b_u)]; scores are ``offset + b_i + q_i . (p +
+    shift) (+ b_u when biased)``; ``shift_parts`` (n_history, k) split ``shift`` over the history (SVD++)."""
+
+    system: RidgeSystem
+    offset: float = 0.0
+    biased: bool = False
+    shift: np.ndarray | None = None
+    shift_parts: np.ndarray | None = None
+
+
+def ridge_fold_in(model: Recommender, idx: np.ndarray, targets: np.ndarray, reg: float, reg_bias: float, biased: bool,
+                  offset: float, shift_parts: np.ndarray | None = None) -> FoldIn:
+    """Least squares of ``targets - offset - b_i (- q_i . shift)`` on ``[q_i (, 1)]`` over the history with L2
+    weights ``reg`` (factors) and ``reg_bias`` (bias)."""
+    q = model.item_factors_[idx].astype(np.float64)
+    shift = None if shift_parts is None else shift_parts.sum(axis=0)
+    t = targets - offset - model.item_bias_[idx]
+    if shift is not None:
+        t = t - q @ shift
+    a = np.hstack([q, np.ones((len(idx), 1))]) if biased else q
+    lam = np.r_[np.full(q.shape[1], reg), [reg_bias] if biased else []]
+    system = RidgeSystem(a=a, rhs=t, w=np.ones(len(idx)), lam=lam)
+    return FoldIn(system=system, offset=offset, biased=biased, shift=shift, shift_parts=shift_parts)
 
 
 class FactorScoring:
@@ -43,6 +73,41 @@ class FactorScoring:
 
     def _item_vectors(self) -> np.ndarray:
         return self.item_factors_
+
+    def _scoring_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """``[p_u, 1, offset_u + b_u] . [q_i, b_i, 1]`` is exactly the score."""
+        n_users, n_items = len(self.user_factors_), len(self.item_factors_)
+        users = np.hstack([self.user_factors_, np.ones((n_users, 1), np.float32), (self.user_offset_ + self.user_bias_)[:, None]])
+        items = np.hstack([self.item_factors_, self.item_bias_[:, None], np.ones((n_items, 1), np.float32)])
+        return users.astype(np.float32), items.astype(np.float32)
+
+    # ------------------------------------------------------------------ fold-in (new users)
+    def _fold_in_system(self, idx: np.ndarray, values: np.ndarray) -> FoldIn:
+        """The model's own least-squares problem for one new user (models without one override ``_fold_in``)."""
+        raise NotImplementedError
+
+    def _fold_in(self, idx: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Scores of a new user: the user vector (and bias) solved against the fixed item factors."""
+        fold = self._fold_in_system(idx, values)
+        x = fold.system.solve()
+        p = x[: self.item_factors_.shape[1]]
+        if fold.shift is not None:
+            p = p + fold.shift
+        scores = self.item_factors_.astype(np.float64) @ p + self.item_bias_ + fold.offset
+        if fold.biased:
+            scores += x[-1]
+        return scores.astype(np.float32)
+
+    def _contributions(self, idx: np.ndarray, values: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Exact split of the folded-in user vector's part of each target's score over the history items:
+        ``[q_t, 1] . M^-1 a_h r_h`` (plus ``q_t . y_h / sqrt(n)`` for SVD++'s implicit term)."""
+        fold = self._fold_in_system(idx, values)
+        q = self.item_factors_[targets].astype(np.float64)
+        design = np.hstack([q, np.ones((len(targets), 1))]) if fold.biased else q
+        out = design @ fold.system.parts().T
+        if fold.shift_parts is not None:
+            out += q @ fold.shift_parts.T
+        return out
 
 
 def validation_pairs(model: Recommender, validation: Interactions | None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:

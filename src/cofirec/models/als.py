@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from cofirec.data.dataset import Interactions
 from cofirec.kernels.als import explicit_half_step, single_threaded_blas
 from cofirec.models.base import Recommender
-from cofirec.models._factor import FactorScoring, check_non_negative, check_positive, validation_pairs, validation_rmse
+from cofirec.models._factor import FactorScoring, FoldIn, check_non_negative, ridge_fold_in, check_positive, validation_pairs, validation_rmse
 from cofirec.models._iterative import IterativeModel
 
 
@@ -121,6 +121,12 @@ class ExplicitALS(IterativeModel, FactorScoring, Recommender):
         self.item_factors_ = np.array(state["Q"], copy=True)
         self.user_bias_ = np.array(state["bu"], copy=True)
         self.item_bias_ = np.array(state["bi"], copy=True)
+
+    def _fold_in_system(self, idx: np.ndarray, values: np.ndarray) -> FoldIn:
+        """A new user's half step: the same ridge problem (weighted lambda, bias) as training solves per user."""
+        n = len(idx) if self.weighted_reg else 1
+        offset = self.global_mean_ if self.center == "global" else 0.0
+        return ridge_fold_in(self, idx, values, self.reg * n, self.reg_bias * n, self.biases, offset)
 
     def _penalty(self, data: Interactions, P, Q, bu, bi) -> float:
         if self.weighted_reg:

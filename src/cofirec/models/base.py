@@ -48,6 +48,10 @@ class Recommendations:
     items: np.ndarray
     scores: np.ndarray
     known: np.ndarray
+    reasons: list[list[tuple[Any, float]]] | None = None
+    """With ``why=k``: per recommended item, up to k (history raw item, contribution) pairs, largest first."""
+    ignored: list | None = None
+    """``recommend_history``: the history items unknown to the model (left out of the fold-in)."""
 
     @property
     def lengths(self) -> np.ndarray:
@@ -273,6 +277,10 @@ class Recommender:
         self.rating_max_ = float(data.ratings.max())
         sums = np.bincount(data.items, weights=data.ratings, minlength=data.n_items)
         self.item_fallback_ = ((sums + _FALLBACK_DAMPING * self.global_mean_) / (counts + _FALLBACK_DAMPING)).astype(np.float32)
+        if data.kind != "implicit":  # the values behind explain() for known users
+            self.train_ratings_ = data.to_csr("rating", dtype=np.float32)
+        else:
+            self.__dict__.pop("train_ratings_", None)
         titles = data.item_titles()
         self.item_titles_ = titles if titles is not None else None
 
@@ -377,11 +385,13 @@ class Recommender:
         *,
         exclude_seen: bool = True,
         candidates: Iterable | np.ndarray | None = None,
+        exclude: Iterable | np.ndarray | None = None,
     ) -> Recommendations:
         """Top-``n`` items for each user (raw ids), best first.
 
         ``exclude_seen`` drops the user's training items; ``candidates`` (raw item ids) restricts the ranking to
-        those items (unknown ids are ignored). Lists are shorter than ``n`` when fewer items qualify; they are
+        those items; ``exclude`` (raw item ids) leaves those out for every user of the call (unknown ids are
+        ignored in both). Lists are shorter than ``n`` when fewer items qualify; they are
         never filled up with seen or non-candidate items (see :class:`Recommendations` for batches). Unknown
         users get the fallback ranking (``known`` is False for them). A scalar user gives 1-d arrays.
         """
@@ -390,11 +400,7 @@ class Recommender:
         single = np.ndim(users) == 0
         raw_users = raw_id_array(users, "recommend: users")
         uidx = self.user_map_.lookup(raw_users)
-        allowed = None
-        if candidates is not None:
-            cidx = self.item_map_.lookup(raw_id_array(candidates, "recommend: candidates"))
-            allowed = np.zeros(self.n_items, dtype=bool)
-            allowed[cidx[cidx >= 0]] = True
+        allowed = self._allowed_items(candidates, exclude, "recommend")
         n_eff = int(min(n, self.n_items))
         all_items = np.empty((len(uidx), n_eff), dtype=np.int64)
         all_scores = np.empty((len(uidx), n_eff), dtype=np.float32)
@@ -410,6 +416,102 @@ class Recommender:
             all_items[b0 : b0 + block] = idx
             all_scores[b0 : b0 + block] = vals
         return ranked_lists(self.item_map_, all_items, all_scores, raw_users, uidx >= 0, single=single)
+
+    def _allowed_items(self, candidates: Any, exclude: Any, what: str) -> np.ndarray | None:
+        """Bool mask (n_items,) of items a call may return (``candidates`` only, minus ``exclude``), or None: all."""
+        if candidates is None and exclude is None:
+            return None
+        allowed = np.ones(self.n_items, dtype=bool)
+        if candidates is not None:
+            cidx = self.item_map_.lookup(raw_id_array(candidates, f"{what}: candidates"))
+            allowed[:] = False
+            allowed[cidx[cidx >= 0]] = True
+        if exclude is not None:
+            eidx = self.item_map_.lookup(raw_id_array(exclude, f"{what}: exclude"))
+            allowed[eidx[eidx >= 0]] = False
+        return allowed
+
+    # ------------------------------------------------------------------ vectors, new users, reasons
+    def item_vectors(self) -> np.ndarray | None:
+        """Item vectors (n_items, d) float32 in ``item_map_`` order such that ``user_vectors() @ item_vectors().T``
+        ranks each user's items as :meth:`score_users` does (an item bias becomes an extra column); None for
+        models without such vectors (kNN, EASE, baselines, MLP-style models)."""
+        self._check_fitted()
+        pair = self._scoring_vectors()
+        return None if pair is None else np.ascontiguousarray(pair[1], dtype=np.float32)
+
+    def user_vectors(self) -> np.ndarray | None:
+        """User vectors (n_users, d) float32 matching :meth:`item_vectors` (None when that is None)."""
+        self._check_fitted()
+        pair = self._scoring_vectors()
+        return None if pair is None else np.ascontiguousarray(pair[0], dtype=np.float32)
+
+    def _scoring_vectors(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(user vectors, item vectors) whose inner products rank like ``_score``, or None."""
+        return None
+
+    def recommend_history(self, history: Any, n: int = 10, *, exclude: Iterable | np.ndarray | None = None,
+                          candidates: Iterable | np.ndarray | None = None, why: int = 0) -> Recommendations:
+        """Top-``n`` items for a user the model has never seen, from a few interactions, without retraining.
+
+        ``history``: a mapping raw item -> value, a list of ``(item, value)`` pairs, or a list of items (value
+        1); the value is the rating for models fitted on ratings, 1 for implicit data, 0/1 for binary data. The
+        model folds the user in (each model's ``_fold_in``: a least-squares solve for factor models, the
+        neighbour sums for item-kNN and EASE, see the model's docs). History items are never recommended back;
+        unknown ones are left out and listed in ``ignored`` (a duplicate item is a DataError). Without any
+        known history item the result is the unknown-user fallback with ``known=False``. ``why=k`` fills
+        ``reasons``: per item, the k history items that contribute most (:meth:`explain`). One user's 1-d lists.
+        """
+        n = check_top_n(n, "recommend_history")
+        self._check_fitted()
+        from cofirec.models._history import parse_history
+
+        idx, values, ignored = parse_history(self, history)
+        known = len(idx) > 0
+        scores = np.array(self._fold_in(idx, values) if known else self._unknown_user_scores(), dtype=np.float32)
+        scores[idx] = -np.inf
+        allowed = self._allowed_items(candidates, exclude, "recommend_history")
+        if allowed is not None:
+            scores[~allowed] = -np.inf
+        top, vals = topk_rows(scores[None, :], int(min(n, self.n_items)))
+        recs = ranked_lists(self.item_map_, top, vals, np.array([None], dtype=object), np.array([known]), single=True)
+        recs.ignored = ignored
+        if why:
+            recs.reasons = self._reasons(idx, values, top[0][: len(recs.items)], int(why))
+        return recs
+
+    def explain(self, user: Any, items: Any, k: int = 3) -> list[list[tuple[Any, float]]]:
+        """For a known user: per raw item in ``items``, up to ``k`` (training-history raw item, contribution) pairs,
+        largest first (the same contributions as ``recommend_history(..., why=k)``). UnknownIdError for an
+        unknown user or item."""
+        self._check_fitted()
+        u = int(self.user_map_.index(np.atleast_1d(np.asarray(user)), kind="user")[0])
+        targets = self.item_map_.index(raw_id_array(items, "explain: items"), kind="item")
+        idx, values = self._user_history(u)
+        return self._reasons(idx, values, targets, int(k))
+
+    def _user_history(self, u: int) -> tuple[np.ndarray, np.ndarray]:
+        """A known user's training items (indices) and values (ratings when the model kept them, else 1)."""
+        ratings = getattr(self, "train_ratings_", None)
+        row = (ratings if ratings is not None else self.seen_)[u]
+        return row.indices.astype(np.int64), row.data.astype(np.float64)
+
+    def _reasons(self, idx: np.ndarray, values: np.ndarray, targets: np.ndarray, k: int) -> list[list[tuple[Any, float]]]:
+        from cofirec.models._history import top_reasons
+
+        if len(idx) == 0 or k < 1:
+            return [[] for _ in targets]
+        return top_reasons(self, idx, np.asarray(self._contributions(idx, values, np.asarray(targets, dtype=np.int64))), k)
+
+    def _fold_in(self, idx: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Scores (n_items,) of a new user with history items ``idx`` (known, distinct) and ``values``."""
+        raise NotImplementedError(f"{type(self).__name__} cannot fold in new users")
+
+    def _contributions(self, idx: np.ndarray, values: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """(len(targets), len(idx)): how much each history item adds to each target's score. Default: the
+        model's item-item similarity (:meth:`similar_items`: cosine of item vectors, else co-occurrence)
+        times the history value."""
+        return self._item_similarities(targets)[:, idx] * values[None, :]
 
     def score_users(self, users: Iterable | np.ndarray) -> np.ndarray:
         """Dense scores of every item (model's item order, see ``item_map_``) for raw user ids: (len(users), n_items)."""

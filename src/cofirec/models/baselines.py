@@ -31,6 +31,10 @@ class GlobalMean(Recommender):
     def _predict_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         return np.full(len(users), self.mean_, dtype=np.float32)
 
+    def _fold_in(self, idx: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """The same popularity ranking known users get (the history only leaves its items out)."""
+        return self.item_popularity_
+
 
 class Popularity(Recommender):
     """Most popular items first: by interaction count, or by damped mean rating.
@@ -65,6 +69,10 @@ class Popularity(Recommender):
 
     def _predict_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         return self.item_scores_[items]
+
+    def _fold_in(self, idx: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """The same ranking every user gets (the history only leaves its items out)."""
+        return self.item_scores_
 
     def _unknown_user_scores(self) -> np.ndarray:
         return self.item_scores_
@@ -172,6 +180,12 @@ class BiasBaseline(IterativeModel, Recommender):
 
     def _predict_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         return self._clip((self.mu_ + self.user_bias_[users] + self.item_bias_[items]).astype(np.float32))
+
+    def _fold_in(self, idx: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """``mu + b_u + b_i`` with the new user's bias solved against the fixed item biases (the ALS step):
+        ``b_u = sum_h (r_h - mu - b_h) / (reg_user + n)``."""
+        bu = float(np.sum(values - self.mu_ - self.item_bias_[idx]) / (self.reg_user + len(idx)))
+        return self._clip((self.mu_ + bu + self.item_bias_).astype(np.float32))
 
     def _clip(self, scores: np.ndarray) -> np.ndarray:
         """Binary (0/1 label) data: keep predictions in the label range (explicit ratings are clipped by ``predict``)."""

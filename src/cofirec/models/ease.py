@@ -97,5 +97,13 @@ class EASE(Recommender):
         contrib = self.weights_[seen.indices, items[rows]]
         return np.bincount(rows, weights=contrib, minlength=len(users)).astype(np.float32)
 
+    def _fold_in(self, idx: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """``x B`` for the new user's binary row ``x`` (EASE's X is binary: any value counts as 1)."""
+        return self.weights_[idx].sum(axis=0, dtype=np.float64).astype(np.float32)
+
+    def _contributions(self, idx: np.ndarray, values: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Exactly the score's terms: ``B[h, t]`` for each history item h (its X entry is 1)."""
+        return self.weights_[np.ix_(idx, targets)].T.astype(np.float64)
+
     def _item_similarities(self, iidx: np.ndarray) -> np.ndarray:
         return self.weights_[iidx].astype(np.float32, copy=True)

@@ -24,8 +24,9 @@ import scipy.sparse as sp
 
 from cofirec.data.dataset import Interactions
 from cofirec.kernels.als import implicit_cg_half_step, implicit_direct_half_step, implicit_loss, single_threaded_blas
+from cofirec.models._history import RidgeSystem
 from cofirec.models.base import Recommender
-from cofirec.models._factor import FactorScoring, check_non_negative, check_positive, ranking_ndcg, ranking_validation
+from cofirec.models._factor import FactorScoring, FoldIn, check_non_negative, check_positive, ranking_ndcg, ranking_validation
 from cofirec.models._iterative import IterativeModel
 
 
@@ -138,6 +139,23 @@ class ImplicitALS(IterativeModel, FactorScoring, Recommender):
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         """The working factors are the fitted ones while training; the best epoch's copies replace them at the end."""
         self.user_factors_, self.item_factors_ = state["X"], state["Y"]
+
+    def _fold_in_system(self, idx: np.ndarray, values: np.ndarray) -> FoldIn:
+        """A new user's exact iALS solve: ``(Y^T Y + Y_h^T (C_h - 1) Y_h + reg n^e I) x = Y_h^T c_h`` (Cholesky-exact
+        rather than the training's CG steps)."""
+        Y = self.item_factors_.astype(np.float64)
+        gram = self._cached_gram(Y)
+        conf = self.confidences(values).astype(np.float64)
+        lam = np.full(Y.shape[1], self.reg * max(len(idx), 1) ** self.reg_exponent)
+        return FoldIn(system=RidgeSystem(a=Y[idx], rhs=conf, w=conf - 1.0, lam=lam, gram=gram))
+
+    def _cached_gram(self, Y: np.ndarray) -> np.ndarray:
+        """``Y^T Y`` of the fitted item factors (kept until the factors change)."""
+        cache = self.__dict__.get("_gram_cache")
+        if cache is None or cache[0] is not self.item_factors_:
+            cache = (self.item_factors_, Y.T @ Y)
+            self.__dict__["_gram_cache"] = cache
+        return cache[1]
 
     def _row_reg(self, conf: sp.csr_matrix) -> np.ndarray:
         """Per-row extra L2 weight on top of ``reg``: ``reg * (n_u ** reg_exponent - 1)`` (zeros when 0)."""

@@ -201,6 +201,17 @@ class _NeighborhoodModel(Recommender):
     def _pairs_sparse(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def _fold_in_rows(self, idx: np.ndarray, values: np.ndarray) -> tuple[sp.csr_matrix, sp.csr_matrix | None, np.ndarray]:
+        """The new user's binary row, residual row (explicit data: ``r - mu - b_u - b_i`` with ``b_u`` solved as
+        the baseline's ALS step against the fixed item biases; None for implicit) and baseline (1, n_items)."""
+        ones = np.zeros(len(idx), dtype=np.int64)
+        binary = sp.csr_matrix((np.ones(len(idx)), (ones, idx)), shape=(1, self.n_items))
+        if not self._explicit:
+            return binary, None, np.zeros((1, 1))
+        bu = float(np.sum(values - self.mu_ - self.item_bias_[idx]) / (self.bias_reg_user + len(idx)))
+        res = sp.csr_matrix((values - self.mu_ - bu - self.item_bias_[idx], (ones, idx)), shape=(1, self.n_items))
+        return binary, res, (self.mu_ + bu + self.item_bias_)[None, :]
+
     def _unknown_user_scores(self) -> np.ndarray:
         if not self._explicit:
             return self.item_popularity_
@@ -286,6 +297,16 @@ class ItemKNN(_NeighborhoodModel):
     def _item_similarities(self, iidx: np.ndarray) -> np.ndarray:
         return self.similarity_matrix_[iidx].toarray().astype(np.float32)
 
+    def _fold_in(self, idx: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Scores straight from the given items, exactly as for a known user with that history (the item
+        neighbourhoods do not depend on the user)."""
+        binary, res, base = self._fold_in_rows(idx, values)
+        sim_t = self._right("sim_t", lambda: self.similarity_matrix_)
+        den = _as_dense(binary @ sim_t)
+        cnt = _as_dense(binary @ self._right("pattern_t", self._pattern)) if self._needs_counts else None
+        num = _as_dense(res @ sim_t) if res is not None else den
+        return self._combine(num, den, cnt, base)[0]
+
 
 class UserKNN(_NeighborhoodModel):
     """User-user kNN (Herlocker et al. 1999) with a KNNBaseline prediction for explicit data.
@@ -332,6 +353,33 @@ class UserKNN(_NeighborhoodModel):
         else:
             num = den
         return self._combine(num, den, cnt, self._baseline(users, items))
+
+    def _fold_in(self, idx: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Neighbours among the known users, then the usual user-kNN sums. The new user's similarity to each
+        known user is the cosine of their rows (binary rows for implicit data, baseline residuals for explicit
+        data: the fold-in's own stand-in for the fitted similarity, which needs the whole matrix), shrunk as in
+        training and cut to the ``k`` most similar."""
+        binary, res, base = self._fold_in_rows(idx, values)
+        used = getattr(self, "settings_used_", {}) or {}
+        rows, row = (self.residuals_, res) if res is not None else (self.seen_, binary)
+        dots = _as_dense(rows @ row.T).ravel()
+        norms = self._cached("row_norms", lambda: np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1)).ravel()))
+        own = float(np.sqrt(row.multiply(row).sum()))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sims = np.where(norms > 0, dots / (norms * max(own, 1e-12)), 0.0)
+        shrink = float(used.get("shrinkage", 0.0))
+        if shrink > 0:
+            common = _as_dense(self.seen_ @ binary.T).ravel()
+            sims = sims * common / (common + shrink)
+        sims[sims <= 0] = 0.0
+        k = int(used.get("k", 100))
+        if np.count_nonzero(sims) > k:
+            sims[np.argsort(-sims, kind="stable")[k:]] = 0.0
+        srow = sp.csr_matrix(sims[None, :])
+        den = _as_dense(srow @ self.seen_)
+        cnt = _as_dense(sp.csr_matrix((sims[None, :] > 0).astype(np.float64)) @ self.seen_) if self._needs_counts else None
+        num = _as_dense(srow @ self.residuals_) if res is not None else den
+        return self._combine(num, den, cnt, base)[0]
 
 
 def _as_dense(m) -> np.ndarray:

@@ -18,7 +18,7 @@ import numpy as np
 
 from cofirec.data.dataset import Interactions
 from cofirec.kernels.mf import implicit_user_term, sgd_epoch, svdpp_epoch
-from cofirec.models._factor import FactorScoring, check_non_negative, check_positive, validation_pairs, validation_rmse
+from cofirec.models._factor import FactorScoring, FoldIn, check_non_negative, ridge_fold_in, check_positive, validation_pairs, validation_rmse
 from cofirec.models._iterative import IterativeModel
 from cofirec.models.base import Recommender
 
@@ -151,10 +151,24 @@ class BiasedMF(IterativeModel, FactorScoring, Recommender):
         """Fitted factors from the working arrays (SVD++: the user vectors include the implicit term)."""
         Y = state.get("Y")
         P = state["P"] if Y is None else state["P"] + implicit_user_term(self._run.csr.indptr, self._run.csr.indices, Y)
+        if Y is not None:
+            self.implicit_factors_ = np.array(Y, copy=True)
+        else:
+            self.__dict__.pop("implicit_factors_", None)
         self.user_factors_ = np.array(P, copy=True)
         self.item_factors_ = np.array(state["Q"], copy=True)
         self.user_bias_ = np.array(state["bu"], copy=True)
         self.item_bias_ = np.array(state["bi"], copy=True)
+
+    def _fold_in_system(self, idx: np.ndarray, values: np.ndarray) -> FoldIn:
+        """A new user's ridge problem against the fixed item factors. SGD applies ``reg`` once per rating, so
+        the penalty a user's factors (and bias) get is ``reg * n`` (``reg_bias * n``); SVD++: the implicit term
+        ``n^-1/2 sum y_j`` of the history is added to the solved ``p``."""
+        n = len(idx)
+        offset = {"global": self.global_mean_, "user": float(values.mean()), "none": 0.0}[self.center]
+        Y = getattr(self, "implicit_factors_", None)
+        shift_parts = None if Y is None else Y[idx].astype(np.float64) / np.sqrt(n)
+        return ridge_fold_in(self, idx, values, self.reg * n, self.reg_bias * n, self.biases, offset, shift_parts)
 
     def _loss(self, sse: float, state: dict[str, np.ndarray]) -> float:
         """Objective after the epoch: squared error (accumulated during the pass) plus penalties."""

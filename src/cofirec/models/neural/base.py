@@ -458,6 +458,20 @@ class NeuralRecommender(Recommender):
         with torch.no_grad():
             return fn().detach().float().cpu().numpy()
 
+    def _fold_in(self, idx: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """A new user: gradient steps on fresh user rows, everything else frozen (:mod:`~cofirec.models.neural.fold_in`)."""
+        from cofirec.models.neural.fold_in import can_fold_in, fold_in_rows
+
+        if not can_fold_in(self.module_):
+            return super()._fold_in(idx, values)
+        with _threads():
+            rows, offset = fold_in_rows(self, idx, values)
+            with torch.no_grad():
+                raw = self.module_.score_rows(rows)[0].float().numpy()
+        if self.kind_ == "explicit":
+            return (raw * self.target_scale_ + offset).astype(np.float32)
+        return self._to_output(raw[None, :], np.zeros(1, dtype=np.int64))[0]
+
     # ------------------------------------------------------------------ persistence
     def _module_from_state(self, attr: str, state: dict[str, np.ndarray]) -> Any:
         if attr != "module_":

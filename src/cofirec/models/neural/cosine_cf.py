@@ -79,3 +79,8 @@ class CosineCF(NeuralRecommender):
 
     def _item_vectors(self) -> np.ndarray:
         return self.module_.item.weight.detach().numpy().copy()
+
+    def _scoring_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Unit-length user and item embeddings: their inner product is the cosine."""
+        u, i = self.module_.unit_vectors()
+        return u.numpy(), i.numpy()

@@ -176,3 +176,30 @@ class DeepFM(SideFeatures, NeuralRecommender):
         if self.loss_ not in ("mse", "bce", "ordinal") or self.kind_ == "implicit":
             mean = 0.0
         module.reset_output(mean)
+
+    @torch.no_grad()
+    def _fold_in(self, idx: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """A new user is the module's unknown user (id and side features unknown) with the given items in the
+        ``history`` field (the last ones given when there are more than its width). Without a history field
+        (``history=0``) every new user gets the same ranking. No gradient steps."""
+        m = self.module_
+        spec = self.user_spec_
+        single = torch.zeros(1, m.users.single.shape[1], dtype=torch.long)
+        multi = torch.zeros(1, m.users.multi.shape[1], dtype=torch.long)
+        if self.history and spec["names"][-1:] == ["history"]:
+            width = int(spec["multi_lens"][-1])
+            recent = torch.as_tensor(idx[-width:] + 1, dtype=torch.long)
+            multi[0, m.users.multi.shape[1] - width : m.users.multi.shape[1] - width + len(recent)] = recent
+        n = self.n_items_
+        out = np.empty(n, dtype=np.float32)
+        block = 65_536
+        for s in range(0, n, block):
+            items = torch.arange(s, min(s + block, n))
+            i_single, i_multi = m.items(items)
+            raw = m.forward_features(single.expand(len(items), -1), multi.expand(len(items), -1), i_single, i_multi)
+            out[s : s + len(items)] = raw.float().numpy()
+        if self.kind_ == "explicit":
+            from cofirec.models.neural.fold_in import new_user_offset
+
+            return (out * self.target_scale_ + new_user_offset(self, values)).astype(np.float32)
+        return self._to_output(out[None, :], np.zeros(1, dtype=np.int64))[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from torch import nn
 
 from cofirec.errors import ConfigError
@@ -47,3 +48,13 @@ class EmbeddingDot(NeuralRecommender):
             margin = 0.05 * (hi - lo)
             rng = (lo - margin, hi + margin)
         return DotProduct(self.n_users_, self.n_items_, self.factors, biases=self.biases, output_range=rng)
+
+    def _scoring_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """``[p_u, 1, b_u + b] . [q_i, b_i, 1]`` is the raw score (ratings and probabilities are monotone in it)."""
+        m = self.module_
+        users, items = m.user_emb.weight.detach().numpy(), m.item_emb.weight.detach().numpy()
+        if not m.biases:
+            return users, items
+        bu = m.user_bias.weight.detach().numpy() + float(m.global_bias.detach())
+        return (np.hstack([users, np.ones((len(users), 1), np.float32), bu]),
+                np.hstack([items, m.item_bias.weight.detach().numpy(), np.ones((len(items), 1), np.float32)]))

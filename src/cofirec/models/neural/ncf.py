@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -50,6 +51,12 @@ class GMF(NeuralRecommender):
 
     def _build_module(self) -> nn.Module:
         return GMFModule(self.n_users_, self.n_items_, self.factors)
+
+    def _scoring_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(p_u * h) . q_i`` is the raw score up to the shared output bias."""
+        m = self.module_
+        h = m.out.weight[0].detach().numpy()
+        return m.user_emb.weight.detach().numpy() * h[None, :], m.item_emb.weight.detach().numpy()
 
 
 class MLP(NeuralRecommender):

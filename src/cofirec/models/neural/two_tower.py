@@ -213,6 +213,23 @@ class TwoTower(SideFeatures, NeuralRecommender):
             allowed[0, idx] = False
         return self._recommend_vectors(vec, n, allowed, candidates, np.array([-1]), single=True)
 
+    @torch.no_grad()
+    def _scoring_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """User-tower and item-tower outputs: the score is their inner product."""
+        users = self.module_.user_vectors(torch.arange(self.n_users_)).numpy()
+        return users, self._item_vectors()
+
+    def _fold_in(self, idx: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """A new user's vector is the mean of the item vectors of the history's positives (binary data: likes;
+        explicit data with ``positive_threshold``: ratings at or above it; every item when none qualifies), as
+        :meth:`recommend_from_items`; side features are not used here (see :meth:`recommend_for_features`)."""
+        keep = values > 0 if self.kind_ == "binary" else np.ones(len(idx), dtype=bool)
+        if self.kind_ == "explicit" and self.positive_threshold is not None:
+            keep = values >= self.positive_threshold
+        chosen = idx[keep] if keep.any() else idx
+        item_vecs = self._item_vectors()
+        return (item_vecs @ item_vecs[chosen].mean(axis=0)).astype(np.float32)
+
     def _recommend_vectors(self, vecs: np.ndarray, n: int, allowed: np.ndarray, candidates, users: np.ndarray, single: bool) -> Recommendations:
         """Top-``n`` of ``vecs @ item vectors.T`` among ``allowed`` (k, n_items) items (and ``candidates``)."""
         scores = (vecs @ self._item_vectors().T).astype(np.float32)

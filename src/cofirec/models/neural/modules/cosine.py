@@ -35,3 +35,12 @@ class CosineNet(nn.Module):
     def unit_vectors(self) -> tuple[torch.Tensor, torch.Tensor]:
         """L2-normalised user (n_users, d) and item (n_items, d) embeddings: ``p = (U @ I.T + 1) / 2``."""
         return F.normalize(self.user.weight, dim=1, eps=1e-8), F.normalize(self.item.weight, dim=1, eps=1e-8)
+
+    def user_tables(self) -> tuple[nn.Embedding, ...]:
+        """The per-user parameter tables: all a user is to the module."""
+        return (self.user,)
+
+    def score_rows(self, rows: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """Logits (b, n_items) for users given by their rows of :meth:`user_tables` (new users)."""
+        cos = F.normalize(rows[0], dim=1, eps=1e-8) @ F.normalize(self.item.weight, dim=1, eps=1e-8).T
+        return 2.0 * torch.atanh(cos.clamp(-1.0 + _EPS, 1.0 - _EPS))

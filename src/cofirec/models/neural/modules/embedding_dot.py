@@ -48,9 +48,17 @@ class DotProduct(nn.Module):
 
     def score_all(self, users: torch.Tensor) -> torch.Tensor:
         """Scores of every item for each user: (b, n_items), one matrix product."""
-        x = self.user_emb(users) @ self.item_emb.weight.T
+        return self.score_rows(tuple(table(users) for table in self.user_tables()))
+
+    def user_tables(self) -> tuple[nn.Embedding, ...]:
+        """The per-user parameter tables (embedding, and bias with ``biases``): all a user is to the module."""
+        return (self.user_emb, self.user_bias) if self.biases else (self.user_emb,)
+
+    def score_rows(self, rows: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """Scores of every item (b, n_items) for users given by their rows of :meth:`user_tables` (new users)."""
+        x = rows[0] @ self.item_emb.weight.T
         if self.biases:
-            x = x + self.user_bias(users) + self.item_bias.weight.T + self.global_bias
+            x = x + rows[1] + self.item_bias.weight.T + self.global_bias
         return self._squash(x)
 
     def item_vectors(self) -> torch.Tensor:

@@ -41,8 +41,15 @@ class GMFModule(nn.Module):
 
     def score_all(self, users: torch.Tensor) -> torch.Tensor:
         """(b, n_items): (p_u * h) @ Q^T + b."""
-        weighted = self.user_emb(users) * self.out.weight[0]
-        return weighted @ self.item_emb.weight.T + self.out.bias
+        return self.score_rows((self.user_emb(users),))
+
+    def user_tables(self) -> tuple[nn.Embedding, ...]:
+        """The per-user parameter tables: all a user is to the module."""
+        return (self.user_emb,)
+
+    def score_rows(self, rows: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """(b, n_items) for users given by their rows of :meth:`user_tables` (new users)."""
+        return (rows[0] * self.out.weight[0]) @ self.item_emb.weight.T + self.out.bias
 
     def item_vectors(self) -> torch.Tensor:
         return self.item_emb.weight * self.out.weight[0].abs().sqrt()
@@ -86,13 +93,16 @@ class MLPModule(nn.Module):
         The first dense layer splits over the concatenation (W [p; q] = W_u p + W_i q), so the item half is
         computed once per item rather than once per pair.
         """
+        return self.features_of_rows(self.user_emb(users))
+
+    def features_of_rows(self, p: torch.Tensor) -> torch.Tensor:
+        """:meth:`all_features` for users given by their embedding rows ``p`` (b, half)."""
         if len(self.tower) == 0:
-            p = self.user_emb(users)[:, None, :].expand(-1, self.item_emb.num_embeddings, -1)
-            q = self.item_emb.weight[None].expand(len(users), -1, -1)
-            return torch.cat([p, q], dim=-1)
+            q = self.item_emb.weight[None].expand(len(p), -1, -1)
+            return torch.cat([p[:, None, :].expand(-1, self.item_emb.num_embeddings, -1), q], dim=-1)
         first: nn.Linear = self.tower[0]  # type: ignore[assignment]
         half = self.user_emb.embedding_dim
-        hu = self.user_emb(users) @ first.weight[:, :half].T + first.bias  # (b, h1)
+        hu = p @ first.weight[:, :half].T + first.bias  # (b, h1)
         hi = self.item_emb.weight @ first.weight[:, half:].T  # (n_items, h1)
         x = hu[:, None, :] + hi[None, :, :]
         return self.tower[1:](x)
@@ -100,6 +110,14 @@ class MLPModule(nn.Module):
     def score_all(self, users: torch.Tensor) -> torch.Tensor:
         """(b, n_items) raw scores."""
         return self.out(self.all_features(users)).squeeze(-1)
+
+    def user_tables(self) -> tuple[nn.Embedding, ...]:
+        """The per-user parameter tables: all a user is to the module."""
+        return (self.user_emb,)
+
+    def score_rows(self, rows: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """(b, n_items) for users given by their rows of :meth:`user_tables` (new users)."""
+        return self.out(self.features_of_rows(rows[0])).squeeze(-1)
 
     def penalty(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         return (self.user_emb(users).pow(2).sum(-1) + self.item_emb(items).pow(2).sum(-1)).mean()
@@ -128,10 +146,18 @@ class NeuMFModule(nn.Module):
 
     def score_all(self, users: torch.Tensor) -> torch.Tensor:
         """(b, n_items): GMF part as a matrix product, MLP part via :meth:`MLPModule.all_features`."""
+        return self.score_rows((self.gmf.user_emb(users), self.mlp.user_emb(users)))
+
+    def user_tables(self) -> tuple[nn.Embedding, ...]:
+        """The per-user parameter tables (GMF and MLP embeddings): all a user is to the module."""
+        return (self.gmf.user_emb, self.mlp.user_emb)
+
+    def score_rows(self, rows: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """(b, n_items) for users given by their rows of :meth:`user_tables` (new users)."""
         f = self.gmf.user_emb.weight.shape[1]
         w_g, w_m = self.out.weight[0, :f], self.out.weight[0, f:]
-        gmf = (self.gmf.user_emb(users) * w_g) @ self.gmf.item_emb.weight.T
-        mlp = self.mlp.all_features(users) @ w_m
+        gmf = (rows[0] * w_g) @ self.gmf.item_emb.weight.T
+        mlp = self.mlp.features_of_rows(rows[1]) @ w_m
         return gmf + mlp + self.out.bias
 
     def penalty(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
