@@ -141,7 +141,7 @@ def _as_postgres(args: list[str]) -> list[str]:
         return args
     if shutil.which("runuser"):
         return ["runuser", "-u", "postgres", "--", *args]
-    return ["su", "postgres", "-c", " ".join(args)]
+    return ["su", "postgres", "-c", shlex.join(args)]
 
 
 @pytest.fixture(scope="session")

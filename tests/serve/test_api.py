@@ -43,6 +43,10 @@ def test_known_user_recommendations_match_the_model(server, model_dir):
     assert [r["score"] for r in body["items"]] == pytest.approx(expected.scores.tolist(), rel=1e-5)
     assert body["user"] == 7 and body["known"] is True and body["folded_in"] == 0
     assert body["items"][0]["title"] == model.titles([expected.items[0]])[0]
+    if hasattr(model, "explain"):
+        why = server.client.get("/users/7/recommendations", params={"n": 5, "why": 2}).json()
+        assert [[(r["item"], r["contribution"]) for r in item["reasons"]] for item in why["items"]] == [
+            [(i, pytest.approx(v, rel=1e-5)) for i, v in pairs] for pairs in model.explain(7, expected.items.tolist(), k=2)]
     seen = set(model.seen_[model.user_map_.lookup([7])[0]].indices.tolist())
     with_seen = server.client.get("/users/7/recommendations", params={"n": 80, "exclude_seen": "false"}).json()
     assert len(with_seen["items"]) == 80 and len(seen) > 0
@@ -62,6 +66,8 @@ def test_similar_search_and_history(server, model_dir):
     uidx = model.user_map_.lookup([7])[0]
     assert sorted(r["item"] for r in history["items"]) == sorted(model.item_map_.to_list(model.seen_[uidx].indices))
     assert {r["source"] for r in history["items"]} == {"training"}
+    row = model.train_ratings_[uidx]
+    assert {r["item"]: r["rating"] for r in history["items"]} == dict(zip(model.item_map_.to_list(row.indices), row.data.tolist()))
 
 
 def test_errors_are_clean_404_and_422(server):
@@ -102,7 +108,10 @@ def test_ratings_are_stored_and_shown_in_history(server):
 
 
 @needs_fold_in
-def test_stored_feedback_changes_recommendations_at_once(server):
+def test_stored_feedback_changes_recommendations_at_once(server, model_dir):
+    import cofirec
+
+    model = cofirec.load(model_dir)
     c = server.client
     before = c.get("/users/20/recommendations", params={"n": 10}).json()
     top = [r["item"] for r in before["items"]]
@@ -114,6 +123,10 @@ def test_stored_feedback_changes_recommendations_at_once(server):
     assert not set(items) & set(top[:5])  # rated items are never recommended back
     assert items != top
     assert all(r["reasons"] is not None and len(r["reasons"]) <= 2 for r in after["items"])
+    # the same as folding in the user's training ratings with the new ones by hand
+    row = model.train_ratings_[model.user_map_.lookup([20])[0]]
+    history = dict(zip(model.item_map_.to_list(row.indices), row.data.tolist())) | {item: 1.0 for item in top[:5]}
+    assert items == model.recommend_history(history, 10).items.tolist()
 
 
 @needs_fold_in

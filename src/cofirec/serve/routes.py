@@ -10,7 +10,7 @@ import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from cofirec.errors import DataError, UnknownIdError
@@ -25,8 +25,8 @@ from cofirec.serve.schemas import (
     RatingsStored,
     Ready,
     Reason,
-    Recommended,
     RecommendationList,
+    Recommended,
     Reloaded,
     SimilarItems,
     UserHistory,
@@ -52,6 +52,10 @@ def service(request: Request) -> Any:
 
 def require_key(request: Request) -> None:
     request.app.state.service.check_key(request)
+
+
+Svc = Annotated[Any, Depends(service)]
+Auth = Annotated[None, Depends(require_key)]
 
 
 def _finite(x: Any) -> float | None:
@@ -100,10 +104,8 @@ def health() -> Health:
 
 @router.get("/ready", response_model=Ready, tags=["status"], summary="A model is loaded and the database answers",
             responses={503: {"model": Ready}})
-def ready(svc: Any = Depends(service)) -> Any:
+def ready(svc: Svc) -> Any:
     if not svc.holder.ready:
-        from fastapi.responses import JSONResponse
-
         return JSONResponse(Ready(status="not ready", detail=svc.holder.load_error).model_dump(), status_code=503)
     state = svc.holder.current
     svc.store.count_ratings()
@@ -112,15 +114,14 @@ def ready(svc: Any = Depends(service)) -> Any:
 
 
 @router.get("/metrics", response_class=PlainTextResponse, tags=["status"], summary="Prometheus metrics")
-def metrics(svc: Any = Depends(service)) -> PlainTextResponse:
+def metrics(svc: Svc) -> PlainTextResponse:
     return PlainTextResponse(svc.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
 # ---------------------------------------------------------------------------------------------------- recommendations
 @router.get("/users/{user_id}/recommendations", response_model=RecommendationList, responses=ERRORS, tags=["recommendations"],
             summary="Top-N for a known user (stored feedback folded in at once)")
-def user_recommendations(user_id: UserId, n: TopN = 10, exclude_seen: bool = True, why: Why = 0,
-                         svc: Any = Depends(service)) -> RecommendationList:
+def user_recommendations(svc: Svc, user_id: UserId, n: TopN = 10, exclude_seen: bool = True, why: Why = 0) -> RecommendationList:
     state = svc.holder.current
     raw = state.user_raw(user_id)
     key = str(raw) if raw is not None else user_id
@@ -146,13 +147,15 @@ def _folded_in(state: ModelState, raw: Any, feedback: list, n: int, why: int) ->
     history, silent = _history_values(state, stored)
     given = {item for item, _ in stored}
     if raw is not None:
-        history = [(item, v) for item, v in state.training_history(raw) if item not in given] + history
+        training, _ = state.training_history(raw)
+        history = [(item, v) for item, v in training if item not in given and v is not None] + history
+        silent += [item for item, v in training if item not in given and v is None]
     return _recommend_history(state, history, n, why, silent)
 
 
 @router.post("/recommendations", response_model=RecommendationList, responses=ERRORS, tags=["recommendations"],
              summary="Top-N for a new visitor from a few rated items (fold-in, with reasons)")
-def history_recommendations(body: HistoryRequest, svc: Any = Depends(service)) -> RecommendationList:
+def history_recommendations(svc: Svc, body: HistoryRequest) -> RecommendationList:
     state = svc.holder.current
     history, silent = _history_values(state, [(e.item, e.rating) for e in body.history])
     recs = _recommend_history(state, history, body.n, body.why, silent + list(body.exclude))
@@ -163,7 +166,7 @@ def history_recommendations(body: HistoryRequest, svc: Any = Depends(service)) -
 
 # ---------------------------------------------------------------------------------------------------- items
 @router.get("/items/{item_id}/similar", response_model=SimilarItems, responses=ERRORS, tags=["items"], summary="More like this")
-def similar(item_id: ItemId, n: TopN = 10, svc: Any = Depends(service)) -> SimilarItems:
+def similar(svc: Svc, item_id: ItemId, n: TopN = 10) -> SimilarItems:
     state = svc.holder.current
     raw = state.item_raw(item_id)
     recs = state.model.similar_items(raw, n)
@@ -173,8 +176,8 @@ def similar(item_id: ItemId, n: TopN = 10, svc: Any = Depends(service)) -> Simil
 
 
 @router.get("/items", response_model=ItemList, responses=ERRORS, tags=["items"], summary="Search items by title")
-def search_items(query: Annotated[str, Query(max_length=200, description="Part of a title, any case")] = "",
-                 limit: Annotated[int, Query(ge=1, le=100)] = 20, svc: Any = Depends(service)) -> ItemList:
+def search_items(svc: Svc, query: Annotated[str, Query(max_length=200, description="Part of a title, any case")] = "",
+                 limit: Annotated[int, Query(ge=1, le=100)] = 20) -> ItemList:
     state = svc.holder.current
     items = state.search(query, limit)
     return ItemList(items=[Item(item=i, title=t) for i, t in zip(items, state.title(items))])
@@ -183,23 +186,24 @@ def search_items(query: Annotated[str, Query(max_length=200, description="Part o
 # ---------------------------------------------------------------------------------------------------- users
 @router.get("/users/{user_id}/history", response_model=UserHistory, responses=ERRORS, tags=["users"],
             summary="A user's training items and stored feedback")
-def user_history(user_id: UserId, svc: Any = Depends(service)) -> UserHistory:
+def user_history(svc: Svc, user_id: UserId) -> UserHistory:
     state = svc.holder.current
     raw = state.user_raw(user_id)
     key = str(raw) if raw is not None else user_id
     feedback = svc.store.ratings_of(key)
     if raw is None and not feedback:
         raise UnknownIdError(f"unknown user {user_id!r}: not in the model's training data and no stored feedback")
-    training = [item for item, _ in state.training_history(raw)] if raw is not None else []
+    training, exact = state.training_history(raw) if raw is not None else ([], False)
     stored = [(state.item_raw(r.item), r.rating) for r in feedback]
-    rows = [UserHistoryItem(item=i, title=t, source="training") for i, t in zip(training, state.title(training))]
+    rows = [UserHistoryItem(item=i, title=t, rating=v if exact else None, source="training")
+            for (i, v), t in zip(training, state.title([i for i, _ in training]))]
     rows += [UserHistoryItem(item=i, title=t, rating=r, source="feedback") for (i, r), t in zip(stored, state.title([i for i, _ in stored]))]
     return UserHistory(user=raw if raw is not None else user_id, known=raw is not None, items=rows)
 
 
 @router.post("/users/{user_id}/ratings", response_model=RatingsStored, responses={**ERRORS, **AUTH_ERRORS}, tags=["users"],
              summary="Store feedback (one or many ratings); it changes the user's recommendations at once")
-def post_ratings(user_id: UserId, body: RatingsRequest, svc: Any = Depends(service), _auth: None = Depends(require_key)) -> RatingsStored:
+def post_ratings(svc: Svc, _auth: Auth, user_id: UserId, body: RatingsRequest) -> RatingsStored:
     state = svc.holder.current
     raw = state.user_raw(user_id)
     seen: set = set()
@@ -218,7 +222,7 @@ def post_ratings(user_id: UserId, body: RatingsRequest, svc: Any = Depends(servi
 # ---------------------------------------------------------------------------------------------------- admin
 @router.post("/admin/reload", response_model=Reloaded, responses={**AUTH_ERRORS, 409: {"model": Error, "description": "The folder holds no usable model"}},
              tags=["admin"], summary="Load the model folder again and swap it in atomically")
-def reload_model(svc: Any = Depends(service), _auth: None = Depends(require_key)) -> Reloaded:
+def reload_model(svc: Svc, _auth: Auth) -> Reloaded:
     try:
         state, previous = svc.holder.reload()
     except Exception:

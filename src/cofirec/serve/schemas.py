@@ -31,7 +31,7 @@ class Recommended(Strict):
 class RecommendationList(Strict):
     user: Id | None = None
     known: bool = Field(description="Whether the list is personal (a known user or a history with known items), not the fallback ranking")
-    folded_in: int = Field(0, description="Ratings folded in at request time (stored feedback, or the posted history)")
+    folded_in: int = Field(default=0, description="Ratings folded in at request time (stored feedback, or the posted history)")
     ignored: list[Id] = Field(default_factory=list, description="History items not in the model's catalogue")
     model_version: str
     items: list[Recommended]
@@ -44,8 +44,8 @@ class HistoryEntry(Strict):
 
 class HistoryRequest(Strict):
     history: list[HistoryEntry] = Field(..., max_length=MAX_HISTORY, description="The visitor's rated items")
-    n: int = Field(10, ge=1, le=MAX_N)
-    why: int = Field(0, ge=0, le=10, description="Reasons per recommended item (0: none)")
+    n: int = Field(default=10, ge=1, le=MAX_N)
+    why: int = Field(default=0, ge=0, le=10, description="Reasons per recommended item (0: none)")
     exclude: list[Id] = Field(default_factory=list, max_length=MAX_HISTORY)
 
 
@@ -69,7 +69,7 @@ class SimilarItems(Strict):
 class UserHistoryItem(Strict):
     item: Id
     title: str | None = None
-    rating: float | None = Field(None, description="Stored feedback's rating; None for training items (the artifact keeps no ratings)")
+    rating: float | None = Field(default=None, description="The rating given (training or feedback); None where the model keeps no rating (implicit models)")
     source: str = Field(description="'training' or 'feedback'")
 
 
@@ -99,8 +99,8 @@ class Ready(Strict):
     items: int | None = None
     users: int | None = None
     scale: str | None = None
-    feedback_kind: str | None = Field(None, description="explicit, implicit or binary")
-    like_value: float | None = Field(None, description="The rating that says 'I like it' on this model's scale")
+    feedback_kind: str | None = Field(default=None, description="explicit, implicit or binary")
+    like_value: float | None = Field(default=None, description="The rating that says 'I like it' on this model's scale")
     rating_min: float | None = None
     rating_max: float | None = None
     has_titles: bool | None = None

@@ -107,19 +107,25 @@ class ModelState:
         return [str(self.titles[i]) or None if i >= 0 else None for i in idx]
 
     # ------------------------------------------------------------------ history
-    def training_history(self, user: Any) -> list[tuple[Any, float]]:
-        """A known user's training items with the value fold-in should give each: the model's own prediction for
-        explicit and binary models (the artifact keeps which items were seen, not the ratings), 1 for implicit."""
+    def training_history(self, user: Any) -> tuple[list[tuple[Any, float | None]], bool]:
+        """A known user's training items with the value fold-in should give each, and whether those values are
+        the stored training ratings. Values: the artifact's training ratings (``train_ratings_``, explicit and
+        binary models; ``None`` for an item seen but not rated, e.g. below an implicit threshold), else the
+        model's own predictions (older artifacts), 1 for implicit models."""
         uidx = self.model.user_map_.lookup(np.asarray([str(user)]))[0]
         seen = self.model.seen_[uidx].indices
         items = self.model.item_map_.to_raw(seen)
+        ratings = getattr(self.model, "train_ratings_", None)
+        if ratings is not None:
+            row = ratings[uidx]
+            given = dict(zip(row.indices.tolist(), row.data.astype(float).tolist()))
+            return list(zip(items.tolist(), [given.get(i) for i in seen.tolist()])), True
         if self.scale.kind == "implicit":
-            values = np.ones(len(items))
-        else:
-            values = self.model.predict(np.repeat(np.asarray([user]), len(items)), items)
-            if self.scale.kind == "binary":
-                values = (values >= 0.5).astype(float)
-        return list(zip(items.tolist(), values.astype(float).tolist()))
+            return [(item, 1.0) for item in items.tolist()], False
+        values = np.asarray(self.model.predict(np.repeat(np.asarray([user]), len(items)), items), dtype=float)
+        if self.scale.kind == "binary":
+            values = (values >= 0.5).astype(float)
+        return list(zip(items.tolist(), values.tolist())), False
 
     # ------------------------------------------------------------------ search
     def search(self, query: str, limit: int) -> list[Any]:

@@ -163,11 +163,12 @@ class FeedbackStore:
     # ------------------------------------------------------------------ served lists
     def log_served(self, user: str, items: list[str], model_version: str) -> int:
         with self.engine.begin() as conn:
-            served_id = conn.execute(served_table.insert().values(user_id=user, model_version=model_version, n_items=len(items),
-                                                                  created_at=time.time())).inserted_primary_key[0]
+            inserted = conn.execute(served_table.insert().values(user_id=user, model_version=model_version, n_items=len(items),
+                                                                 created_at=time.time()))
+            served_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]
             if items:
                 conn.execute(served_items_table.insert(), [{"served_id": served_id, "position": k, "item_id": item} for k, item in enumerate(items)])
-        return int(served_id)
+        return served_id
 
     def hit_rates(self, last: int = 1000) -> list[HitRate]:
         """Per model version, of its ``last`` most recent served lists: how many got feedback on a served item
