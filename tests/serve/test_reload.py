@@ -65,3 +65,18 @@ def test_reload_swaps_the_model_with_no_failed_request(tmp_path):
         metrics = srv.client.get("/metrics").text
         assert 'cofirec_model_reloads_total{outcome="ok"} 2.0' in metrics and 'cofirec_model_reloads_total{outcome="failed"} 1.0' in metrics
         assert f'version="{seen_versions[-1]}"' in metrics
+
+
+def test_sighup_reloads_the_model_folder(tmp_path):
+    import signal
+
+    folder = train_model(tmp_path / "model", seed=1)
+    with running(folder, sqlite_url(tmp_path), tmp_path / "server.log") as srv:
+        first = srv.client.get("/ready").json()["model_version"]
+        train_model(folder, seed=5)
+        srv.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 20
+        while srv.client.get("/ready").json()["model_version"] == first and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert srv.client.get("/ready").json()["model_version"] != first
+        assert srv.client.get("/users/3/recommendations").status_code == 200

@@ -21,13 +21,15 @@ def serve(
                                                     "admin endpoints then require (X-API-Key header).", show_default=False)] = None,
     workers: Annotated[int, typer.Option("--workers", help="Server processes (each loads the model; /admin/reload swaps one).")] = 1,
 ) -> None:
-    """Serve recommendations over HTTP: JSON API (docs at /docs), web page at /, status at /status, metrics at /metrics."""
+    """Serve recommendations over HTTP: JSON API (docs at /docs), web page at /, status at /status, metrics at /metrics.
+
+    Retrain into the same folder, then POST /admin/reload (or send SIGHUP) to swap the new model in."""
     from cofirec.serve import require_serve_extra
 
     require_serve_extra()
     import uvicorn
 
-    from cofirec.serve.app import ENV_API_KEY_ENV, ENV_DB, ENV_MODEL_DIR, create_app
+    from cofirec.serve.app import ENV_API_KEY_ENV, ENV_DB, ENV_MODEL_DIR, create_app, reload_on_sighup
 
     if not 0 < port < 65536:
         raise ConfigError(f"--port {port}: expected 1-65535")
@@ -40,6 +42,7 @@ def serve(
     typer.echo(f"serving {app.state.service.holder.current.version} on http://{host}:{port}/ "
                f"(feedback: {app.state.service.store.safe_url}; Ctrl-C stops)", err=True)
     if workers == 1:
+        reload_on_sighup(app)
         uvicorn.run(app, host=host, port=port, log_level="warning")
         return
     app.state.service.store.close()

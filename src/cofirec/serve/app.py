@@ -110,13 +110,37 @@ def create_app(model_dir: str | Path, db_url: str | None = None, api_key: str | 
     return app
 
 
+def reload_on_sighup(app: FastAPI) -> None:
+    """``kill -HUP PID`` reloads the model folder like ``POST /admin/reload`` (in a thread, never blocking requests)."""
+    import signal
+    import threading
+
+    service: Service = app.state.service
+
+    def reload_now() -> None:
+        try:
+            state, _ = service.holder.reload()
+        except Exception as exc:  # the running model stays; say why in the server log
+            service.metrics.reloads.labels(outcome="failed").inc()
+            log.error("reload on SIGHUP failed, still serving %s: %s", service.holder.current.version, exc)
+            return
+        service.metrics.reloads.labels(outcome="ok").inc()
+        service.metrics.set_model(state.version, state.model.name)
+        log.warning("reloaded on SIGHUP: now serving %s", state.version)
+
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, lambda _sig, _frame: threading.Thread(target=reload_now, daemon=True).start())
+
+
 def create_app_from_env() -> FastAPI:
     """App factory for ``uvicorn --factory`` (``cofirec serve --workers N``): settings from the environment."""
     model_dir = os.environ.get(ENV_MODEL_DIR)
     if not model_dir:
         raise RuntimeError(f"{ENV_MODEL_DIR} is not set (start the server with 'cofirec serve DIR')")
     key_env = os.environ.get(ENV_API_KEY_ENV)
-    return create_app(model_dir, os.environ.get(ENV_DB) or None, os.environ.get(key_env) if key_env else None)
+    app = create_app(model_dir, os.environ.get(ENV_DB) or None, os.environ.get(key_env) if key_env else None)
+    reload_on_sighup(app)
+    return app
 
 
 def error_response(status: int, message: str, kind: str) -> JSONResponse:

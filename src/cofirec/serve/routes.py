@@ -121,7 +121,9 @@ def metrics(svc: Svc) -> PlainTextResponse:
 # ---------------------------------------------------------------------------------------------------- recommendations
 @router.get("/users/{user_id}/recommendations", response_model=RecommendationList, responses=ERRORS, tags=["recommendations"],
             summary="Top-N for a known user (stored feedback folded in at once)")
-def user_recommendations(svc: Svc, user_id: UserId, n: TopN = 10, exclude_seen: bool = True, why: Why = 0) -> RecommendationList:
+def user_recommendations(svc: Svc, user_id: UserId, n: TopN = 10, why: Why = 0,
+                         exclude_seen: Annotated[bool, Query(description="Leave out training items (a user with stored feedback "
+                                                                         "is folded in, and then never gets rated items back)")] = True) -> RecommendationList:
     state = svc.holder.current
     raw = state.user_raw(user_id)
     key = str(raw) if raw is not None else user_id
