@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from cofirec.errors import DataError
 
@@ -25,10 +26,10 @@ def parse_history(model: Any, history: Any) -> tuple[np.ndarray, np.ndarray, lis
     """
     items, values = _split_history(history)
     raw = np.asarray(items, dtype=object) if len(items) else np.empty(0, dtype=object)
-    if len(raw):
-        uniq, counts = np.unique(np.asarray([str(x) for x in raw.tolist()]), return_counts=True)
-        if (counts > 1).any():
-            raise DataError(f"history: item {uniq[counts > 1][0]!r} appears more than once (give each item once, with its latest value)")
+    dup = pd.Series(raw, dtype=object).duplicated().to_numpy() if len(raw) else np.zeros(0, dtype=bool)
+    if dup.any():
+        first = _plain(raw[np.flatnonzero(dup)[0]])
+        raise DataError(f"history: item {first!r} appears more than once (give each item once, with its latest value)")
     vals = _values(values)
     idx = model.item_map_.lookup(np.asarray(items)) if len(items) else np.empty(0, dtype=np.int64)
     known = idx >= 0

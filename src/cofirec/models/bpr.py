@@ -17,7 +17,7 @@ from cofirec.models._factor import FactorScoring, check_non_negative, check_posi
 from cofirec.models._iterative import IterativeModel
 
 
-_FOLD_IN_PAIRS = 1_000_000
+_FOLD_IN_PAIRS = 100_000
 """Most (history item, other item) pairs a fold-in optimises over (other items are sampled beyond this)."""
 
 
@@ -121,7 +121,7 @@ class BPR(IterativeModel, FactorScoring, Recommender):
             g = -(qh.T @ s.sum(axis=1) - qo.T @ s.sum(axis=0)) + reg * p
             return float(loss), g
 
-        p = minimize(objective, np.zeros(q.shape[1]), jac=True, method="L-BFGS-B", options={"maxiter": 200}).x
+        p = minimize(objective, np.zeros(q.shape[1]), jac=True, method="L-BFGS-B", options={"maxiter": 100}).x
         return (q @ p + b).astype(np.float32)
 
     def _contributions(self, idx: np.ndarray, values: np.ndarray, targets: np.ndarray) -> np.ndarray:

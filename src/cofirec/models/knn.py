@@ -297,6 +297,12 @@ class ItemKNN(_NeighborhoodModel):
     def _item_similarities(self, iidx: np.ndarray) -> np.ndarray:
         return self.similarity_matrix_[iidx].toarray().astype(np.float32)
 
+    def _contributions(self, idx: np.ndarray, values: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Exactly the neighbour terms: ``S[t, h]`` times the user's rating (explicit data) or 1 (implicit data,
+        which scores the binary history)."""
+        sims = self.similarity_matrix_[targets][:, idx].toarray().astype(np.float64)
+        return sims * values[None, :] if self._explicit else sims
+
     def _fold_in(self, idx: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Scores straight from the given items, exactly as for a known user with that history (the item
         neighbourhoods do not depend on the user)."""
