@@ -25,6 +25,18 @@ FAST = {
 }
 KINDS = ("explicit", "implicit", "binary")
 
+FOLD_IN_OVERLAP = {
+    "mean": 0.95, "popularity": 0.95, "baseline": 0.95, "item-knn": 0.95, "ease": 0.95,
+    "user-knn": 0.75, "mf": 0.8, "als": 0.85, "ials": 0.75, "bpr": 0.5,
+    "embedding-dot": 0.45, "cosine-cf": 0.35, "gmf": 0.4, "mlp": 0.65, "neumf": 0.7, "deepfm": 0.6, "two-tower": 0.4,
+}
+"""Least mean overlap@10 of a fold-in of a training user's own history with their known-user list, a bit under
+what each model reaches here (measured on these shrunken models, first 20 users; the lowest kind per model):
+1.0 for mean, popularity, baseline, item-knn and ease; user-knn 0.88, mf 0.89, als 0.95, ials 0.85, bpr 0.60;
+the 1-epoch neural models are close to random lists (about 0.42 of 24 unseen items): embedding-dot 0.52,
+cosine-cf 0.44, gmf 0.50, mlp 0.74, neumf 0.81, deepfm 0.69, two-tower 0.48. Trained models on ML-100K:
+bench/RESULTS.md, "Fold-in"."""
+
 
 @pytest.fixture(autouse=True)
 def _one_torch_thread(monkeypatch):
@@ -54,4 +66,4 @@ def test_contract(name, kind, datasets):
     params = dict(FAST.get(name, {}))
     if kind == "implicit" and cls.param_defaults().get("negatives") == 0:
         params["negatives"] = 2  # implicit data has no dislikes: such models need sampled negatives
-    check_recommender(lambda: cls(**params), datasets[kind])
+    check_recommender(lambda: cls(**params), datasets[kind], fold_in_overlap=FOLD_IN_OVERLAP[name])
