@@ -16,6 +16,13 @@ EXTRA_OF: dict[str, str] = {
     "torch": "neural",
     "optuna": "experiments",
     "matplotlib": "experiments",
+    "fastapi": "serve",
+    "starlette": "serve",
+    "uvicorn": "serve",
+    "sqlalchemy": "serve",
+    "prometheus_client": "serve",
+    "httpx": "serve",
+    "psycopg": "serve",
 }
 """Top-level package name -> the cofirec extra that installs it."""
 

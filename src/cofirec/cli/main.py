@@ -192,10 +192,11 @@ def _root(
 
 
 def _register_all() -> None:
-    from cofirec.cli import data_cmds, model_cmds
+    from cofirec.cli import data_cmds, model_cmds, serve_cmd
 
     data_cmds.register(app)
     model_cmds.register(app)
+    serve_cmd.register(app)
     try:
         experiment_cmds = importlib.import_module("cofirec.cli.experiment_cmds")
     except ModuleNotFoundError as exc:
