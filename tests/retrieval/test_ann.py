@@ -149,3 +149,15 @@ def test_damaged_index_file_is_a_damaged_artifact(model, tmp_path):
     (folder / ANN_INDEX).unlink()
     with pytest.raises(ArtifactError, match=f"damaged artifact: missing file {ANN_INDEX}"):
         load_model(folder)
+
+
+def test_module_command_adds_the_index_to_a_model_folder(model, tmp_path, capsys):
+    from cofirec.retrieval.__main__ import main
+
+    folder = tmp_path / "m"
+    model.save(folder)
+    assert main([str(folder), "--kind", "ivf", "--nlist", "16", "--min-items", "0"]) == 0
+    assert "'kind': 'ivf'" in capsys.readouterr().out
+    assert load_model(folder).__dict__["_ann_index"].params == {"kind": "ivf", "nlist": 16, "nprobe": 2}
+    assert main([str(folder), "--kind", "lsh"]) == 2
+    assert "error: ANN index kind 'lsh'" in capsys.readouterr().err
