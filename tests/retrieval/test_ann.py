@@ -47,6 +47,9 @@ def test_raw_search_matches_brute_force_top_k(model):
     hits = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids.tolist(), truth.tolist())])
     assert hits >= 0.95
     assert np.all(np.diff(scores, axis=1) <= 1e-6)  # best first
+    index.set_search(ef_search=16)
+    ids, _ = index.search(queries, 50)  # more results than ef_search: widened for this search only
+    assert (ids >= 0).all() and index.params["ef_search"] == 16
 
 
 def test_two_stage_never_returns_seen_or_excluded_items(model):
@@ -123,7 +126,7 @@ def test_save_load_round_trip_through_the_artifact(model, tmp_path):
     assert set(manifest["files"]) == {"arrays.npz", ANN_INDEX}
     loaded = load_model(folder)
     attached = loaded.__dict__["_ann_index"]
-    assert attached.params == {"kind": "hnsw", "m": 8, "ef_construction": 100, "ef_search": 40}
+    assert attached.params == {"kind": "hnsw", "m": 8, "ef_construction": 64, "ef_search": 40}
     assert (attached.candidates, attached.min_items) == (7, 0)
     users = model.user_map_.ids[:50]
     model.attach_index(index)
