@@ -3,16 +3,16 @@
 Usage::
 
     .venv/bin/python bench/bench_serve.py [--data ../shared/data/ml-1m-half] [--seconds 10] [--max-requests 3000]
-        [--rate 300] [--ratings 1000]
+        [--rates 300,30] [--ratings 1000]
 
 Trains an iALS model on ``ml-1m-half`` (cached under ``bench/results/tmp/``; ``--retrain`` to redo), starts
 ``cofirec serve`` on a free port of 127.0.0.1 with a fresh SQLite feedback database, then measures, for
 ``GET /users/{id}/recommendations`` (known users) and ``POST /recommendations`` (a new visitor with 5 rated items):
 
 - closed loop: 16 and 64 clients, each sending its next request when the previous one answered (max throughput);
-- open loop: requests started at a fixed offered rate (``--rate``, default 300/s), latency counted from each
+- open loop: requests started at a fixed offered rates (``--rates``, default 300/s and 30/s), latency counted from each
   request's *scheduled* start (no coordinated omission), at most ``--max-inflight`` in flight; requests still
-  unanswered ``--seconds`` after the last scheduled start are cancelled and counted as errors.
+  unanswered ``--seconds`` after the last scheduled start are cancelled and counted as such (a server that cannot keep up).
 
 Every phase is bounded by ``--max-requests`` and ``--seconds``. Then ``--ratings`` single ratings are posted from
 16 concurrent clients and the feedback table's rows counted: the goal is 0 errors and 0 lost writes. Traffic goes
@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,14 +47,17 @@ class Phase:
     name: str
     mode: str
     latencies: list[float] = field(default_factory=list)
-    errors: int = 0
+    failures: Counter = field(default_factory=Counter)
+    cancelled: int = 0
     seconds: float = 0.0
 
     def row(self) -> str:
         lat = np.asarray(self.latencies) * 1000
         p50, p99 = (np.percentile(lat, [50, 99]) if len(lat) else (float("nan"), float("nan")))
         rps = len(lat) / self.seconds if self.seconds else 0.0
-        return f"| {self.name} | {self.mode} | {len(lat) + self.errors} | {self.errors} | {p50:.1f} | {p99:.1f} | {rps:.0f} |"
+        errors = ", ".join(f"{n} {kind}" for kind, n in self.failures.most_common()) or "0"
+        total = len(lat) + sum(self.failures.values()) + self.cancelled
+        return f"| {self.name} | {self.mode} | {total} | {len(lat)} | {errors} | {self.cancelled} | {p50:.1f} | {p99:.1f} | {rps:.0f} |"
 
 
 # ---------------------------------------------------------------------- model and server
@@ -125,13 +129,13 @@ async def timed(phase: Phase, make, client, start: float | None = None) -> None:
     start = time.perf_counter() if start is None else start
     try:
         r = await make(client)
-        ok = r.status_code == 200
-    except Exception:
-        ok = False
-    if ok:
+        failure = None if r.status_code == 200 else f"HTTP {r.status_code}"
+    except Exception as exc:  # connection-level: named by type
+        failure = type(exc).__name__
+    if failure is None:
         phase.latencies.append(time.perf_counter() - start)
     else:
-        phase.errors += 1
+        phase.failures[failure] += 1
 
 
 async def closed_loop(client, phase: Phase, make, clients: int, max_requests: int, seconds: float) -> Phase:
@@ -167,7 +171,7 @@ async def open_loop(client, phase: Phase, make, rate: float, max_requests: int, 
     _, late = await asyncio.wait(tasks, timeout=seconds)  # bounded: what is still pending then counts as an error
     for task in late:
         task.cancel()
-    phase.errors += len(late)
+    phase.cancelled += len(late)
     phase.seconds = time.perf_counter() - t0
     return phase
 
@@ -175,21 +179,23 @@ async def open_loop(client, phase: Phase, make, rate: float, max_requests: int, 
 async def post_ratings(client, traffic: Traffic, n: int, clients: int) -> tuple[int, int]:
     """``n`` single ratings of distinct (new user, item) pairs from ``clients`` workers: (stored ok, errors)."""
     jobs = iter(range(n))
-    ok = errors = 0
+    ok, failures = 0, Counter()
 
     async def worker() -> None:
-        nonlocal ok, errors
+        nonlocal ok
         for k in jobs:
             body = {"ratings": [{"item": traffic.items[k % len(traffic.items)], "rating": 1.0}]}
             try:
                 r = await client.post(f"/users/bench-writer-{k}/ratings", json=body)
                 good = r.status_code == 200 and r.json().get("stored") == 1
-            except Exception:
+                failures.update([] if good else [f"HTTP {r.status_code}"])
+            except Exception as exc:
                 good = False
-            ok, errors = ok + good, errors + (not good)
+                failures.update([type(exc).__name__])
+            ok += good
 
     await asyncio.gather(*(worker() for _ in range(clients)))
-    return ok, errors
+    return ok, failures
 
 
 def count_rows(db_url: str) -> int:
@@ -222,13 +228,14 @@ async def run(args: argparse.Namespace, model_dir: Path, db_url: str) -> list[st
                     phase = await closed_loop(client, Phase(name, f"closed, {clients} clients"), make, clients, args.max_requests, args.seconds)
                     rows.append(phase.row())
                     print(rows[-1], flush=True)
-                phase = await open_loop(client, Phase(name, f"open, {args.rate:g} req/s offered"), make, args.rate, args.max_requests,
-                                        args.seconds, args.max_inflight)
-                rows.append(phase.row())
-                print(rows[-1], flush=True)
+                for rate in (float(r) for r in args.rates.split(",")):
+                    phase = await open_loop(client, Phase(name, f"open, {rate:g} req/s offered"), make, rate, args.max_requests,
+                                            args.seconds, args.max_inflight)
+                    rows.append(phase.row())
+                    print(rows[-1], flush=True)
             before = count_rows(db_url)
             t0 = time.perf_counter()
-            ok, errors = await post_ratings(client, traffic, args.ratings, 16)
+            ok, write_failures = await post_ratings(client, traffic, args.ratings, 16)
             write_s = time.perf_counter() - t0
     finally:
         proc.terminate()
@@ -238,8 +245,9 @@ async def run(args: argparse.Namespace, model_dir: Path, db_url: str) -> list[st
             proc.kill()
     rows_added = count_rows(db_url) - before
     lost = ok - rows_added
-    rows.append(f"| POST /users/{{id}}/ratings | closed, 16 clients | {args.ratings} | {errors} | - | - | {args.ratings / write_s:.0f} |")
-    rows.append(f"\nwrites: {args.ratings} posted, {ok} acknowledged, {errors} errors, {rows_added} rows added to the feedback table, "
+    errors = ", ".join(f"{n} {kind}" for kind, n in write_failures.most_common()) or "0"
+    rows.append(f"| POST /users/{{id}}/ratings | closed, 16 clients | {args.ratings} | {ok} | {errors} | 0 | - | - | {args.ratings / write_s:.0f} |")
+    rows.append(f"\nwrites: {args.ratings} posted, {ok} acknowledged, errors: {errors}, {rows_added} rows added to the feedback table, "
                 f"{lost} lost writes")
     return rows
 
@@ -251,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--retrain", action="store_true")
     ap.add_argument("--seconds", type=float, default=10.0, help="time bound of each phase")
     ap.add_argument("--max-requests", type=int, default=3000, help="request bound of each phase")
-    ap.add_argument("--rate", type=float, default=300.0, help="offered rate of the open-loop phases (req/s)")
+    ap.add_argument("--rates", default="300,30", help="offered rates of the open-loop phases (req/s, comma-separated)")
     ap.add_argument("--max-inflight", type=int, default=256, help="open loop: most requests in flight")
     ap.add_argument("--ratings", type=int, default=1000, help="ratings posted in the write phase")
     args = ap.parse_args(argv)
@@ -264,8 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"ials on {args.data.name}, 1 server process, SQLite feedback database; load average {load0[0]:.1f} at start, {load1[0]:.1f} at end "
           f"({os.cpu_count()} cores); total {time.perf_counter() - t0:.0f} s")
-    print("| endpoint | load | requests | errors | p50 ms | p99 ms | req/s |")
-    print("|---|---|---|---|---|---|---|")
+    print("| endpoint | load | requests | ok | errors | cancelled at the time bound | p50 ms | p99 ms | ok req/s |")
+    print("|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     return 0
 
