@@ -10,7 +10,7 @@ Trains an iALS model on ``ml-1m-half`` (cached under ``bench/results/tmp/``; ``-
 ``GET /users/{id}/recommendations`` (known users) and ``POST /recommendations`` (a new visitor with 5 rated items):
 
 - closed loop: 16 and 64 clients, each sending its next request when the previous one answered (max throughput);
-- open loop: requests started at a fixed offered rates (``--rates``, default 300/s and 30/s), latency counted from each
+- open loop: requests started at fixed offered rates (``--rates``, default 300/s and 30/s), latency counted from each
   request's *scheduled* start (no coordinated omission), at most ``--max-inflight`` in flight; requests still
   unanswered ``--seconds`` after the last scheduled start are cancelled and counted as such (a server that cannot keep up).
 
