@@ -25,7 +25,7 @@ def _recall(exact, approx) -> float:
     return float(np.mean([len(set(e) & set(a)) / len(e) for e, a in zip(exact.items.tolist(), approx.items.tolist())]))
 
 
-@pytest.mark.parametrize("kind,params", [("hnsw", {"m": 16, "ef_search": 64}), ("ivf", {"nlist": 64, "nprobe": 16})])
+@pytest.mark.parametrize("kind,params", [("hnsw", {"m": 16, "ef_search": 64}), ("ivf", {"nlist": 64, "nprobe": 24})])
 def test_recall_at_10_against_exact(model, kind, params):
     users = model.user_map_.ids
     exact = model.recommend(users, 10)
