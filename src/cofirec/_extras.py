@@ -23,6 +23,7 @@ EXTRA_OF: dict[str, str] = {
     "prometheus_client": "serve",
     "httpx": "serve",
     "psycopg": "serve",
+    "faiss": "serve",
 }
 """Top-level package name -> the cofirec extra that installs it."""
 

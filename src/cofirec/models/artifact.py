@@ -38,6 +38,8 @@ FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 ARRAYS = "arrays.npz"
 MODEL_FILES = (MANIFEST, ARRAYS)
+ANN_INDEX = "ann.faiss"
+"""Optional: the approximate-nearest-neighbour index (:mod:`cofirec.retrieval`), listed in ``files`` when present."""
 CHECKSUM_KEY = "checksum"
 
 
@@ -107,7 +109,7 @@ def save_model(model: Any, path: str | Path, *, training: dict[str, Any] | None 
     from cofirec.data.split_folder import SPLIT_FILES, training_record, write_split_files
 
     path = Path(path)
-    owned = set(MODEL_FILES) | (set(SPLIT_FILES) if split is not None else set())
+    owned = set(MODEL_FILES) | {ANN_INDEX} | (set(SPLIT_FILES) if split is not None else set())
     with atomic_folder(path, owned) as tmp:
         if split is not None:
             record = write_split_files(tmp, *split)
@@ -201,6 +203,10 @@ def load_model(path: str | Path) -> Any:
     restore_state(path, model, manifest, arrays)
     check_state(path, model)
     probe_scoring(path, model)
+    if ANN_INDEX in manifest["files"]:  # checksum verified by check_files; attached for two-stage recommend
+        from cofirec.retrieval.store import attach_saved_index
+
+        attach_saved_index(path, manifest, model)
     return model
 
 

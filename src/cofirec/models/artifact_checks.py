@@ -34,17 +34,18 @@ def _damaged(path: Path, detail: str) -> ArtifactError:
 # ---------------------------------------------------------------------- files and manifest fields
 def check_files(path: Path, manifest: dict) -> None:
     """The manifest lists exactly the files the loader reads, each present with its checksum."""
-    from cofirec.models.artifact import ARRAYS
+    from cofirec.models.artifact import ANN_INDEX, ARRAYS
 
     files = manifest.get("files")
-    if not isinstance(files, dict) or set(files) != {ARRAYS}:
+    if not isinstance(files, dict) or set(files) - {ANN_INDEX} != {ARRAYS}:  # the ANN index is optional
         listed = sorted(files) if isinstance(files, dict) else files
         raise _damaged(path, f"the manifest must list the checksum of {ARRAYS} (files: {listed!r})")
-    fpath = path / ARRAYS
-    if not fpath.is_file():
-        raise _damaged(path, f"missing file {ARRAYS}")
-    if file_sha256(fpath) != files[ARRAYS]:
-        raise _damaged(path, f"{ARRAYS} checksum mismatch (the file is damaged or was changed after saving)")
+    for name in sorted(files):
+        fpath = path / name
+        if not fpath.is_file():
+            raise _damaged(path, f"missing file {name}")
+        if file_sha256(fpath) != files[name]:
+            raise _damaged(path, f"{name} checksum mismatch (the file is damaged or was changed after saving)")
     for key, kind in (("params", dict), ("state", dict), ("types", dict), ("model", str)):
         if not isinstance(manifest.get(key), kind):
             raise _damaged(path, f"manifest field {key!r} is missing or not a {kind.__name__}")

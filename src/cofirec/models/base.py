@@ -395,9 +395,14 @@ class Recommender(NewUsers):
         ignored in both). Lists are shorter than ``n`` when fewer items qualify; they are
         never filled up with seen or non-candidate items (see :class:`Recommendations` for batches). Unknown
         users get the fallback ranking (``known`` is False for them). A scalar user gives 1-d arrays.
+        With an ANN index attached (:meth:`attach_index`) and no ``candidates``, large catalogues are ranked in two
+        stages (approximate candidates, re-ranked with the model's scores).
         """
         n = check_top_n(n)
         self._check_fitted()
+        index = self.__dict__.get("_ann_index")
+        if index is not None and candidates is None and index.applies(self):
+            return index.recommend(self, users, n, exclude_seen=exclude_seen, exclude=exclude)
         single = np.ndim(users) == 0
         raw_users = raw_id_array(users, "recommend: users")
         uidx = self.user_map_.lookup(raw_users)
@@ -417,6 +422,17 @@ class Recommender(NewUsers):
             all_items[b0 : b0 + block] = idx
             all_scores[b0 : b0 + block] = vals
         return ranked_lists(self.item_map_, all_items, all_scores, raw_users, uidx >= 0, single=single)
+
+    def attach_index(self, index: Any, *, min_items: int | None = None) -> "Recommender":
+        """Let :meth:`recommend` retrieve candidates from ``index`` (a :class:`cofirec.retrieval.AnnIndex` built
+        from this model) and re-rank them, for catalogues of at least ``min_items`` items (default: the index's);
+        ``None`` detaches. Not saved by :meth:`save` (``cofirec.retrieval.save_index`` adds it to the folder)."""
+        if index is not None:
+            index.check_model(self)
+            if min_items is not None:
+                index.min_items = int(min_items)
+        self._ann_index = index
+        return self
 
     def _allowed_items(self, candidates: Any, exclude: Any, what: str) -> np.ndarray | None:
         """Bool mask (n_items,) of items a call may return (``candidates`` only, minus ``exclude``), or None: all."""
