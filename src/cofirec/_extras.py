@@ -16,6 +16,7 @@ EXTRA_OF: dict[str, str] = {
     "torch": "neural",
     "optuna": "experiments",
     "matplotlib": "experiments",
+    "pyspark": "spark",
 }
 """Top-level package name -> the cofirec extra that installs it."""
 
