@@ -121,7 +121,7 @@ def spark_session(master: str = DEFAULT_MASTER, *, app_name: str = "cofirec", dr
 
     ``master``: ``local[N]`` (N worker threads in this process's JVM; default ``local[2]``) or a cluster URL such as
     ``spark://HOST:7077``. Local sessions get defaults for a small machine: driver memory about 40% of RAM
-    (``driver_memory`` overrides), shuffle partitions 4 per core, no web UI, bound to 127.0.0.1. Spark's logs are
+    (``driver_memory`` overrides), shuffle partitions 2 per core, no web UI, bound to 127.0.0.1. Spark's logs are
     limited to warnings and its console progress bar is off (cofirec prints one line per stage instead). ``conf``
     adds or overrides any Spark setting. On a cluster the executors need cofirec installed (the batch
     recommender runs cofirec code in Python workers).
@@ -153,7 +153,7 @@ def spark_session(master: str = DEFAULT_MASTER, *, app_name: str = "cofirec", dr
         cores = local_cores(master)
         settings.update({
             "spark.driver.memory": driver_memory or default_driver_memory(),
-            "spark.sql.shuffle.partitions": str(4 * cores),
+            "spark.sql.shuffle.partitions": str(2 * cores),
             "spark.default.parallelism": str(2 * cores),
             "spark.ui.enabled": "false",
             "spark.driver.host": "127.0.0.1",

@@ -247,19 +247,28 @@ def latest_per_pair(frame: Any) -> Any:
 
 # ---------------------------------------------------------------------- indexing
 def vocabulary(spark: Any, frame: Any, col: str) -> tuple[Any, IdMap]:
-    """``(DataFrame[col, idx], IdMap)``: the sorted distinct ids of ``col`` numbered 0.. by ``zipWithIndex``."""
-    from pyspark.sql.types import IntegerType, StructField, StructType
+    """``(DataFrame[col, idx], IdMap)``: the sorted distinct ids of ``col`` numbered 0, 1, ... in Spark.
 
-    distinct = frame.select(col).distinct().orderBy(col)
-    id_type = distinct.schema[col].dataType
-    pairs = distinct.rdd.zipWithIndex().map(lambda row_idx: (row_idx[0][0], int(row_idx[1])))
-    indexed = spark.createDataFrame(pairs, StructType([StructField(col, id_type, False), StructField("idx", IntegerType(), False)])).cache()
+    A ``zipWithIndex`` without Python workers: the sorted ids are cached with their partition and position,
+    the partitions' sizes give each partition's first index."""
+    import pyspark.sql.functions as F
+
+    ordered = (frame.select(col).distinct().orderBy(col)
+               .withColumn("_part", F.spark_partition_id()).withColumn("_mono", F.monotonically_increasing_id())).cache()
+    sizes = {int(r["_part"]): int(r["count"]) for r in ordered.groupBy("_part").count().collect()}
+    starts = np.concatenate([[0], np.cumsum([sizes.get(p, 0) for p in range(max(sizes, default=-1) + 1)])]).astype(np.int64)
+    first = F.element_at(F.array(*[F.lit(int(v)) for v in starts[:-1]] or [F.lit(0)]), F.col("_part") + 1)
+    within = F.col("_mono") - F.shiftleft(F.col("_part").cast("long"), 33)  # monotonically_increasing_id: partition << 33 | row
+    indexed = ordered.select(col, (first + within).cast("int").alias("idx")).cache()
     table = indexed.orderBy("idx").toArrow()
-    ids = table.column(col).to_numpy()
+    ordered.unpersist()
+    ids = table.column(col).to_numpy(zero_copy_only=False)
     if ids.dtype == object:
         ids = ids.astype(str)
     if len(ids) >= 2**31 - 1:
         raise DataError(f"{len(ids)} distinct {col} ids: Spark ALS indexes ids as 32-bit integers")
+    if not np.array_equal(table.column("idx").to_numpy(), np.arange(len(ids))):
+        raise DataError(f"indexing the {col} ids in Spark gave non-contiguous indices")  # a guard; never expected
     return indexed, IdMap(ids)
 
 
