@@ -3,8 +3,6 @@ clear errors without pyspark or Java 17+ (those run without Spark)."""
 
 from __future__ import annotations
 
-import builtins
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -50,17 +48,11 @@ def test_missing_java_and_old_java_say_what_to_install(monkeypatch):
 
 
 def test_missing_pyspark_names_the_spark_extra(monkeypatch):
+    import sys
+
     from cofirec.engines import session
 
-    real_import = builtins.__import__
-
-    def no_pyspark(name, *args, **kwargs):
-        if name == "pyspark" or name.startswith("pyspark."):
-            raise ModuleNotFoundError("No module named 'pyspark'", name="pyspark")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_pyspark)
-    monkeypatch.delitem(__import__("sys").modules, "pyspark", raising=False)
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # an import of pyspark now fails as if not installed
     with pytest.raises(MissingDependencyError, match=r"the Spark engine needs pyspark.*pip install 'cofirec\[spark\]'"):
         session.require_pyspark()
 
@@ -105,8 +97,10 @@ def test_csv_ids_follow_the_id_policy_and_duplicates_keep_the_latest(spark, tmp_
 
     text = tmp_path / "log.csv"
     text.write_text("user,item,rating,timestamp\n1.0,a,5,10\n2.0,b,4,10\n1.0,b,1,20\n1,b,2,30\n3.0,a,3,5\n2,a,1,1\n")
-    with pytest.warns(UserWarning, match="written as floats"):
+    with pytest.warns(UserWarning) as caught:
         model = train_spark_als("als", text, SMALL, spark=spark)
+    messages = " | ".join(str(w.message) for w in caught)
+    assert "written as floats" in messages and "1 duplicate (user, item) pairs; kept the latest" in messages
     assert model.user_map_.ids.dtype == np.int64 and model.user_map_.ids.tolist() == [1, 2, 3]  # 1.0 and 1 are one id
     assert model.item_map_.ids.tolist() == ["a", "b"]
     assert model.seen_.nnz == 5 and model.rating_max_ == 5.0
@@ -141,3 +135,18 @@ def test_bad_input_is_one_line_data_error(spark, tmp_path):
         train_spark_als("als", tmp_path / "pairs.csv", SMALL, spark=spark)
     with pytest.raises(DataError, match="no such file"):
         train_spark_als("als", tmp_path / "absent.parquet", SMALL, spark=spark)
+
+
+@pytest.mark.spark
+def test_implicit_threshold_trains_on_liked_pairs_and_keeps_the_rest_seen(spark, tmp_path):
+    from cofirec.engines.spark import train_spark_als
+
+    text = tmp_path / "log.tsv"
+    text.write_text("1\t10\t5\n1\t11\t2\n2\t10\t4\n2\t12\t5\n3\t11\t1\n2\t11\t3\n")
+    model = train_spark_als("ials", text, SMALL, spark=spark, implicit=4.0)
+    assert model.kind_ == "implicit" and model.implicit_min_rating_ == 4.0
+    assert model.user_map_.ids.tolist() == [1, 2] and model.item_map_.ids.tolist() == [10, 12]  # user 3, item 11: no like
+    assert model.seen_.nnz == 3 and model.rating_max_ == 1.0
+    assert model.recommend(1, 5).items.tolist() == [12]  # 10 was liked (seen), nothing else is left out
+    everything = train_spark_als("ials", text, SMALL, spark=spark, implicit=True)
+    assert everything.kind_ == "implicit" and everything.seen_.nnz == 6 and everything.implicit_min_rating_ is None

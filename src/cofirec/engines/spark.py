@@ -85,7 +85,7 @@ def spark_model(model_name: str, params: dict[str, Any] | None = None) -> Recomm
     return model
 
 
-def als_estimator(model: Recommender, blocks: int = 10) -> Any:
+def als_estimator(model: Any, blocks: int = 10) -> Any:
     """``pyspark.ml.recommendation.ALS`` configured from a model made by :func:`spark_model` (``blocks``: user and
     item blocks, the parallelism of each half step)."""
     from pyspark.ml.recommendation import ALS
@@ -107,6 +107,7 @@ def train_spark_als(
     sep: str | None = None,
     header: bool | None = None,
     encoding: str | None = None,
+    implicit: bool | float = False,
     progress: bool | Callable[[str], None] = False,
 ) -> Recommender:
     """Fit ``als`` or ``ials`` on ``train_path`` with Spark MLlib ALS; returns the fitted cofirec model.
@@ -119,10 +120,12 @@ def train_spark_als(
     stage on stderr (True) or pass each line to a callable.
 
     Data with a rating column is explicit (``als`` and ``ials`` use the values), without one implicit (value 1).
+    ``implicit=True`` makes every interaction a positive of value 1 (``--implicit``); ``implicit=T`` keeps only
+    ratings >= T as positives, the others still count as seen (``--target implicit:T``).
     The returned model is fitted as if by ``model.fit``: vocabularies, ``seen_``, popularity and fallbacks come
     from the same interactions Spark trained on (the pairs are collected to the driver for ``seen_``).
     """
-    model = spark_model(model_name, params)
+    model: Any = spark_model(model_name, params)
     stage = Stages(progress)
     started = time.perf_counter()
     source = str(train_path)
@@ -131,9 +134,9 @@ def train_spark_als(
     stage(f"reading {source}")
     raw = read_log(spark, train_path, columns=columns, sep=sep, header=header, encoding=encoding).cache()
     stage("checking and indexing ids")
-    log = index_log(spark, raw, source)
+    log = index_log(spark, raw, source, implicit)
     raw.unpersist()
-    data = _driver_interactions(log, Path(train_path).name)
+    data = _driver_interactions(log, Path(train_path).name, implicit)
     if data.kind not in type(model).supported_kinds:
         raise DataError(f"{model.name}: cannot fit {data.kind} feedback (supports: {', '.join(sorted(type(model).supported_kinds))}); "
                         f"{source} has no rating column")
@@ -143,6 +146,8 @@ def train_spark_als(
     fitted = als_estimator(model, max(2, spark.sparkContext.defaultParallelism)).fit(_targets(model, log.frame, offset))
     stage("exporting factors")
     model._remember_training_data(data)  # what Recommender.fit records: maps, seen_, popularity, fallbacks
+    if log.below_threshold is not None:
+        model._add_seen(_below_threshold(log))
     model.history_ = []
     _set_factors(model, fitted, data, offset)
     model.best_epoch_ = model.epochs_run_ = int(model.epochs)
@@ -155,18 +160,27 @@ def train_spark_als(
     return model
 
 
-def _driver_interactions(log: Any, name: str) -> Interactions:
-    users, items, ratings = collect_pairs(log)
+def _driver_interactions(log: Any, name: str, implicit: bool | float) -> Interactions:
+    users, items, ratings = collect_pairs(log.frame)
+    meta: dict[str, Any] = {"duplicates_dropped": log.duplicates_dropped} if log.duplicates_dropped else {}
+    if implicit is not False and implicit is not True:
+        meta["implicit_min_rating"] = float(implicit)
     return Interactions(users=users, items=items, ratings=ratings, user_map=log.user_map, item_map=log.item_map,
-                        kind=log.kind, name=name, meta={"duplicates_dropped": log.duplicates_dropped} if log.duplicates_dropped else {})
+                        kind=log.kind, name=name, meta=meta)
 
 
-def _offset(model: Recommender, data: Interactions) -> float:
+def _below_threshold(log: Any) -> Interactions:
+    """The pairs under the implicit threshold (known users and items): seen, never recommended back."""
+    users, items, ratings = collect_pairs(log.below_threshold)
+    return Interactions(users=users, items=items, ratings=ratings, user_map=log.user_map, item_map=log.item_map, kind="implicit")
+
+
+def _offset(model: Any, data: Interactions) -> float:
     """The fixed offset cofirec's ``als`` subtracts (``center="global"``: the mean rating), else 0."""
     return float(data.global_mean) if model.name == "als" and model.center == "global" else 0.0
 
 
-def _targets(model: Recommender, frame: Any, offset: float) -> Any:
+def _targets(model: Any, frame: Any, offset: float) -> Any:
     """The ALS input: ``uidx``, ``iidx`` and ``target`` (centred ratings, or log confidences' values for ``ials``)."""
     import pyspark.sql.functions as F
 
@@ -192,7 +206,7 @@ def _factor_matrix(factors_frame: Any, n: int, rank: int, what: str) -> np.ndarr
     return out
 
 
-def _set_factors(model: Recommender, fitted: Any, data: Interactions, offset: float) -> None:
+def _set_factors(model: Any, fitted: Any, data: Interactions, offset: float) -> None:
     k = int(model.factors)
     model.user_factors_ = _factor_matrix(fitted.userFactors, data.n_users, k, "user")
     model.item_factors_ = _factor_matrix(fitted.itemFactors, data.n_items, k, "item")

@@ -46,6 +46,9 @@ class IndexedLog:
     kind: str
     rows_read: int
     duplicates_dropped: int
+    below_threshold: Any = None
+    """With an implicit threshold: the (``uidx``, ``iidx``) pairs below it whose user and item are in the
+    vocabularies (not training signal, but seen), else None."""
 
 
 # ---------------------------------------------------------------------- reading
@@ -272,8 +275,11 @@ def vocabulary(spark: Any, frame: Any, col: str) -> tuple[Any, IdMap]:
     return indexed, IdMap(ids)
 
 
-def index_log(spark: Any, frame: Any, source: str) -> IndexedLog:
-    """Canonical ids, checked ratings, duplicates resolved, ids indexed: the ALS input (cached)."""
+def index_log(spark: Any, frame: Any, source: str, implicit: bool | float = False) -> IndexedLog:
+    """Canonical ids, checked ratings, duplicates resolved, ids indexed: the ALS input (cached).
+
+    ``implicit``: True makes every interaction a positive of value 1; a number keeps only the pairs rated at
+    least that as positives (the others come back as ``below_threshold``), as :meth:`Interactions.as_implicit`."""
     import pyspark.sql.functions as F
 
     kind = "explicit" if "rating" in frame.columns else "implicit"
@@ -283,24 +289,46 @@ def index_log(spark: Any, frame: Any, source: str) -> IndexedLog:
     rows = frame.count()
     if rows == 0:
         raise DataError(f"{source}: no interactions")
-    pairs = latest_per_pair(frame)
+    pairs = latest_per_pair(frame).cache()
+    n_pairs = pairs.count()
+    below = None
+    if implicit is not False:
+        kind = "implicit"
+        if implicit is not True:
+            below = pairs.filter(F.col("rating") < float(implicit))
+            pairs = pairs.filter(F.col("rating") >= float(implicit))
+            if pairs.isEmpty():
+                raise DataError(f"{source}: implicit threshold {float(implicit):g} keeps no interaction")
+        pairs = pairs.withColumn("rating", F.lit(1.0))
     users, user_map = vocabulary(spark, pairs, "user")
     items, item_map = vocabulary(spark, pairs, "item")
-    indexed = (pairs.join(users, "user").withColumnRenamed("idx", "uidx")
-               .join(F.broadcast(items) if len(item_map) < 5_000_000 else items, "item").withColumnRenamed("idx", "iidx")
-               .select("uidx", "iidx", F.col("rating").cast("float").alias("rating"))).cache()
-    n_pairs = indexed.count()
+    indexed = _indexed(pairs, users, items, len(item_map)).select("uidx", "iidx", F.col("rating").cast("float").alias("rating")).cache()
+    indexed.count()
+    if below is not None:
+        below = _indexed(below, users, items, len(item_map)).select("uidx", "iidx")
     frame.unpersist()
     dropped = rows - n_pairs
     if dropped:
         warnings.warn(f"{source}: {dropped} duplicate (user, item) pairs; kept the latest of each", UserWarning, stacklevel=3)
-    return IndexedLog(indexed, user_map, item_map, kind, int(rows), int(dropped))
+    return IndexedLog(indexed, user_map, item_map, kind, int(rows), int(dropped), below)
 
 
-def collect_pairs(log: IndexedLog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The indexed interactions on the driver as numpy arrays ``(users int32, items int32, ratings float32)``,
-    through Arrow (for the model's ``seen_`` matrix and training statistics)."""
-    table = log.frame.select("uidx", "iidx", "rating").toArrow()
+def _indexed(pairs: Any, users: Any, items: Any, n_items: int) -> Any:
+    """``pairs`` joined with the vocabularies (``uidx``, ``iidx``); pairs with an id outside them are dropped."""
+    import pyspark.sql.functions as F
+
+    return (pairs.join(users, "user").withColumnRenamed("idx", "uidx")
+            .join(F.broadcast(items) if n_items < 5_000_000 else items, "item").withColumnRenamed("idx", "iidx"))
+
+
+def collect_pairs(frame: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Indexed interactions on the driver as numpy arrays ``(users int32, items int32, ratings float32)``, through
+    Arrow (for the model's ``seen_`` matrix and training statistics); ratings 1 when ``frame`` has none."""
+    if "rating" not in frame.columns:
+        import pyspark.sql.functions as F
+
+        frame = frame.withColumn("rating", F.lit(1.0).cast("float"))
+    table = frame.select("uidx", "iidx", "rating").toArrow()
     users = table.column("uidx").to_numpy().astype(np.int32, copy=False)
     items = table.column("iidx").to_numpy().astype(np.int32, copy=False)
     ratings = table.column("rating").to_numpy().astype(np.float32, copy=False)

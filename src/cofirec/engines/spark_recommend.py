@@ -55,7 +55,7 @@ def top_n_block(factors: np.ndarray, user_shift: np.ndarray, seen_offsets: np.nd
     return r[order], c[order], s[order]
 
 
-def _user_table(model: Recommender) -> Any:
+def _user_table(model: Any) -> Any:
     """One Arrow row per user: index, raw id, factors, offset plus bias, seen item indices."""
     import pyarrow as pa
 
@@ -96,7 +96,7 @@ def _scorer(items: Any, n: int, k: int) -> Callable[[Iterator[Any]], Iterator[An
     return score
 
 
-def load_factor_model(model_or_dir: Recommender | str | Path) -> Recommender:
+def load_factor_model(model_or_dir: Recommender | str | Path) -> Any:
     """A fitted factor model (``als``, ``ials``, ``mf``, ``bpr``...): the object itself or ``cofirec.load(dir)``."""
     if isinstance(model_or_dir, (str, Path)):
         from cofirec.models.artifact import load_model
