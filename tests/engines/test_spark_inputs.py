@@ -109,6 +109,11 @@ def test_csv_ids_follow_the_id_policy_and_duplicates_keep_the_latest(spark, tmp_
     # the duplicate (1, b) keeps its latest row (timestamp 30, rating 2): mean of 5, 4, 2, 3, 1
     assert model.global_mean_ == pytest.approx(3.0) and model.seen_[pair] == 1
 
+    named = tmp_path / "named.csv"  # a header is recognised (and skipped) also when the columns are given
+    named.write_text("item,user,stars\n10,1,4\n11,2,5\n")
+    model = train_spark_als("als", named, SMALL, spark=spark, columns=["item", "user", "rating"])
+    assert model.user_map_.ids.tolist() == [1, 2] and model.item_map_.ids.tolist() == [10, 11]
+
     mixed = tmp_path / "mixed.tsv"
     mixed.write_text("007\t1\t4\n7\t2\t3\nbob\t1\t5\n")
     model = train_spark_als("ials", mixed, SMALL, spark=spark)

@@ -133,13 +133,14 @@ def train_spark_als(
     spark = spark if spark is not None else spark_session(master)
     stage(f"reading {source}")
     raw = read_log(spark, train_path, columns=columns, sep=sep, header=header, encoding=encoding).cache()
+    kind = "implicit" if implicit is not False or "rating" not in raw.columns else "explicit"
+    if kind not in type(model).supported_kinds:
+        raise DataError(f"{model.name}: cannot fit {kind} feedback (supports: {', '.join(sorted(type(model).supported_kinds))})"
+                        + ("" if implicit is not False else f"; {source} has no rating column"))
     stage("checking and indexing ids")
     log = index_log(spark, raw, source, implicit)
     raw.unpersist()
     data = _driver_interactions(log, Path(train_path).name, implicit)
-    if data.kind not in type(model).supported_kinds:
-        raise DataError(f"{model.name}: cannot fit {data.kind} feedback (supports: {', '.join(sorted(type(model).supported_kinds))}); "
-                        f"{source} has no rating column")
     stage(f"{len(data):,} interactions, {data.n_users:,} users, {data.n_items:,} items; fitting Spark ALS "
           f"({'implicit' if model.name == 'ials' else 'explicit'}, rank {model.factors}, {model.epochs} iterations)")
     offset = _offset(model, data)

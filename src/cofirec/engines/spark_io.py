@@ -84,8 +84,8 @@ def read_log(spark: Any, path: str | Path, *, columns: Sequence[str] | None = No
         first_line = _first_line(files[0], encoding)
         sep = sep if sep is not None else _detect_sep(files[0], first_line)
         fields = _split(first_line, sep)
-        if header is None:
-            header = any(normalize_column_name(f) is not None for f in fields) and columns is None
+        if header is None:  # a first line naming a known column (not a number) is a header, as the single-machine reader sees it
+            header = any(normalize_column_name(f) is not None and not _is_number(f) for f in fields)
         if columns is not None:
             names = _names(path, columns, [f"field {k + 1}" for k in range(len(fields))])
         elif header:
@@ -137,6 +137,14 @@ def _first_line(path: Path, encoding: str | None) -> str:
 
 def _split(line: str, sep: str) -> list[str]:
     return [f.strip() for f in line.split(sep)] if sep != " " else line.split()
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _detect_sep(path: Path, line: str) -> str:
@@ -222,21 +230,24 @@ def _text_ids(frame: Any, col: str, source: str) -> Any:
     return frame.withColumn(col, F.col("__long")).drop("__id", "__long")
 
 
-def checked_ratings(frame: Any, source: str) -> Any:
-    """``rating`` as double, refusing missing, non-numeric, non-finite and absurd values (one aggregation)."""
+def checked_ratings(frame: Any, source: str) -> tuple[Any, int]:
+    """``(frame, rows)``: ``rating`` as double, refusing missing, non-numeric, non-finite and absurd values, and
+    the number of rows (one aggregation)."""
     import pyspark.sql.functions as F
 
     if "rating" not in frame.columns:
-        return frame.withColumn("rating", F.lit(1.0).cast("double"))
+        frame = frame.withColumn("rating", F.lit(1.0).cast("double"))
+        return frame, frame.count()
     r = F.expr("try_cast(trim(cast(rating as string)) as double)")
     bad = r.isNull() | F.isnan(r) | (F.abs(r) > MAX_ABS_RATING)
     frame = frame.withColumn("_r", r)
-    n_bad = frame.filter(bad).count()
+    counts = frame.agg(F.count(F.lit(1)).alias("rows"), F.sum(bad.cast("long")).alias("bad")).first()
+    n_bad = counts["bad"] or 0
     if n_bad:
         example = frame.filter(bad).select("user", "item", "rating").first()
         raise DataError(f"{source}: {n_bad} row(s) have a missing, non-numeric, non-finite or absurd rating "
                         f"(e.g. user {example['user']!r}, item {example['item']!r}, rating {example['rating']!r}; |rating| must be <= {MAX_ABS_RATING:g})")
-    return frame.withColumn("rating", F.col("_r")).drop("_r")
+    return frame.withColumn("rating", F.col("_r")).drop("_r"), int(counts["rows"])
 
 
 def latest_per_pair(frame: Any) -> Any:
@@ -285,8 +296,8 @@ def index_log(spark: Any, frame: Any, source: str, implicit: bool | float = Fals
     kind = "explicit" if "rating" in frame.columns else "implicit"
     frame = canonical_ids(frame, "user", source)
     frame = canonical_ids(frame, "item", source)
-    frame = checked_ratings(frame, source).cache()
-    rows = frame.count()
+    frame, rows = checked_ratings(frame, source)
+    frame = frame.cache()
     if rows == 0:
         raise DataError(f"{source}: no interactions")
     pairs = latest_per_pair(frame).cache()
