@@ -116,5 +116,5 @@ def test_implicit_als_exports_and_ranks_like_cofirec_ials(spark, u1, tmp_path):
     ours = ImplicitALS(**IALS_PARAMS, solver="cholesky").fit(train)
     spark_ndcg = evaluate(loaded, test, protocol="ranking", k=10)["ndcg@10"]
     cofirec_ndcg = evaluate(ours, test, protocol="ranking", k=10)["ndcg@10"]
-    assert spark_ndcg > 0.15  # item popularity gives about 0.1 here
-    assert spark_ndcg >= cofirec_ndcg - 0.03, (spark_ndcg, cofirec_ndcg)
+    assert spark_ndcg > 0.40  # item popularity gives 0.325 here; Spark 0.496 and cofirec 0.491 when written
+    assert abs(spark_ndcg - cofirec_ndcg) <= 0.03, (spark_ndcg, cofirec_ndcg)
