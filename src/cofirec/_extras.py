@@ -24,6 +24,7 @@ EXTRA_OF: dict[str, str] = {
     "httpx": "serve",
     "psycopg": "serve",
     "faiss": "serve",
+    "pyspark": "spark",
 }
 """Top-level package name -> the cofirec extra that installs it."""
 

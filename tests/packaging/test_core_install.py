@@ -41,7 +41,7 @@ def test_core_install_without_extras_trains_evaluates_and_recommends(tmp_path: P
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     install = _run([str(python), "-m", "pip", "install", "-q", str(REPO)], env, tmp_path)
     assert install.returncode == 0, install.stderr[-3000:]
-    for package in ("torch", "optuna", "matplotlib"):
+    for package in ("torch", "optuna", "matplotlib", "pyspark", "fastapi", "faiss"):
         probe = _run([str(python), "-c", f"import {package}"], env, tmp_path)
         assert probe.returncode != 0, f"{package} was installed by 'pip install cofirec' without extras"
 
