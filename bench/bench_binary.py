@@ -42,8 +42,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data" / "ml-1m-half"
 PEERS_PY = ROOT / "bench" / ".venv-peers" / "bin" / "python"
 
-TUNED_DEEPFM: dict = dict(factors=32, hidden=(256, 128), dropout=0.0, embed_dropout=0.2, history=400, lr=0.001, batch_size=2048, reg=1e-4,
-                          id_reg=30.0, epochs=20)
+TUNED_DEEPFM: dict = dict(
+    factors=32, hidden=(256, 128), dropout=0.0, embed_dropout=0.2, history=400, lr=0.001, batch_size=2048, reg=1e-4, id_reg=30.0, epochs=20
+)
 """DeepFM settings chosen by sweep rounds 1-3 (the class defaults)."""
 
 CONFIGS: dict[str, tuple[str, dict]] = {
@@ -54,8 +55,20 @@ CONFIGS: dict[str, tuple[str, dict]] = {
 }
 
 
-SWEEP_BASE: dict = dict(factors=16, hidden=(256, 128), dropout=0.2, embed_dropout=0.0, history=0, norm="none", id_reg=1.0, lr=0.001,
-                        batch_size=2048, reg=1e-5, epochs=20, patience=3)
+SWEEP_BASE: dict = dict(
+    factors=16,
+    hidden=(256, 128),
+    dropout=0.2,
+    embed_dropout=0.0,
+    history=0,
+    norm="none",
+    id_reg=1.0,
+    lr=0.001,
+    batch_size=2048,
+    reg=1e-5,
+    epochs=20,
+    patience=3,
+)
 """What every ``--sweep`` setting is applied on top of: the DeepFM configuration of the first benchmark run."""
 
 DEEPFM_GRID: list[dict] = [
@@ -144,8 +157,15 @@ def run_cofirec(label: str, train, test, refit: bool = False) -> dict:
         model = model.refit(train)
         fit_s += time.perf_counter() - start
         res = evaluate(model, test, protocol="binary")
-    row.update(auc=res["auc"], logloss=res["logloss"], accuracy=res["accuracy"], best_epoch=int(model.best_epoch_),
-               epochs_run=int(model.epochs_run_), fit_s=fit_s, refit=refit)
+    row.update(
+        auc=res["auc"],
+        logloss=res["logloss"],
+        accuracy=res["accuracy"],
+        best_epoch=int(model.best_epoch_),
+        epochs_run=int(model.epochs_run_),
+        fit_s=fit_s,
+        refit=refit,
+    )
     return row
 
 
@@ -211,17 +231,21 @@ def run_lightfm(train, test) -> dict | None:
     genres[rows, it.multi.ravel()] = 1.0
     genres[:, 0] = 0.0
     arrays = {
-        "n_users": np.int64(train.n_users), "n_items": np.int64(train.n_items),
-        "tr_u": train.users, "tr_i": train.items, "tr_y": train.ratings,
-        "te_u": test.users, "te_i": test.items, "te_y": test.ratings,
+        "n_users": np.int64(train.n_users),
+        "n_items": np.int64(train.n_items),
+        "tr_u": train.users,
+        "tr_i": train.items,
+        "tr_y": train.ratings,
+        "te_u": test.users,
+        "te_i": test.items,
+        "te_y": test.ratings,
         "item_genres": genres,
         **{f"uf_{k}": ut.single[:, k] for k in range(1, ut.single.shape[1])},
     }
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "split.npz"
         np.savez(path, **arrays)
-        out = subprocess.run([str(PEERS_PY), "-c", _LIGHTFM, str(path)], capture_output=True, text=True,
-                             env={**os.environ, "OMP_NUM_THREADS": "1"})
+        out = subprocess.run([str(PEERS_PY), "-c", _LIGHTFM, str(path)], capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     if out.returncode != 0:
         print(f"lightfm failed: {out.stderr.strip().splitlines()[-1] if out.stderr.strip() else out.returncode}", file=sys.stderr)
         return None
@@ -256,8 +280,15 @@ def sweep_one(args: tuple[Path, int, dict, dict]) -> dict:
     else:
         res = evaluate(model, val, protocol="binary")
         auc, logloss = res["auc"], res["logloss"]
-    return {"index": index, "params": {"model": name, "target": target, **extra}, "val_auc": auc, "val_logloss": logloss,
-            "best_epoch": int(model.best_epoch_), "epochs_run": int(model.epochs_run_), "fit_s": fit_s}
+    return {
+        "index": index,
+        "params": {"model": name, "target": target, **extra},
+        "val_auc": auc,
+        "val_logloss": logloss,
+        "best_epoch": int(model.best_epoch_),
+        "epochs_run": int(model.epochs_run_),
+        "fit_s": fit_s,
+    }
 
 
 def run_sweep(folder: Path, grid_path: Path, out: Path | None, jobs: int, seconds: float = float("inf"), base: str = "old") -> None:
@@ -287,8 +318,11 @@ def run_sweep(folder: Path, grid_path: Path, out: Path | None, jobs: int, second
 
 def table(rows: list[dict]) -> str:
     head = "| model | AUC | log-loss | accuracy | best epoch (run) | refit (stage-1 AUC) | fit time (s) |\n|---|---:|---:|---:|---:|---:|---:|"
-    lines = [f"| {r['model']} | {r['auc']:.4f} | {r['logloss']:.4f} | {r['accuracy']:.4f} | {r['best_epoch']} ({r['epochs_run']}) | "
-             f"{'yes (%.4f)' % r['stage1_auc'] if r.get('refit') else 'no'} | {r['fit_s']:.0f} |" for r in rows]
+    lines = [
+        f"| {r['model']} | {r['auc']:.4f} | {r['logloss']:.4f} | {r['accuracy']:.4f} | {r['best_epoch']} ({r['epochs_run']}) | "
+        f"{'yes (%.4f)' % r['stage1_auc'] if r.get('refit') else 'no'} | {r['fit_s']:.0f} |"
+        for r in rows
+    ]
     return "\n".join([head, *lines])
 
 

@@ -38,8 +38,10 @@ PEERS_REQ = BENCH / "peers_requirements.txt"
 IALS = {"factors": 16, "epochs": 12, "reg": 3.0, "alpha": 3.0}  # best plain-reg setting on ML-100K validation
 IALS_TIMING = {"factors": 64, "epochs": 15, "reg": 3.0, "alpha": 3.0}
 # iALS with frequency-scaled reg, best on each dataset's validation split (carved from the training part)
-IALS_TUNED = {"ml-100k-implicit": {"factors": 16, "reg": 0.1, "reg_exponent": 1.0, "epochs": 15},
-              "ml-1m-half-implicit": {"factors": 64, "reg": 0.3, "reg_exponent": 1.0, "epochs": 15}}
+IALS_TUNED = {
+    "ml-100k-implicit": {"factors": 16, "reg": 0.1, "reg_exponent": 1.0, "epochs": 15},
+    "ml-1m-half-implicit": {"factors": 64, "reg": 0.3, "reg_exponent": 1.0, "epochs": 15},
+}
 # SVD++ settings chosen on a 10% validation split of u1.base (see bench/RESULTS.md)
 SVDPP = {"implicit_feedback": True, "lr": 0.007, "reg": 0.08, "reg_implicit": 0.2, "epochs": 26}
 PLAIN_MF = {"implicit_feedback": False, "lr": 0.01, "reg_implicit": None, "epochs": 60}
@@ -108,8 +110,9 @@ def _implicit_runs(name, train, test, out_dir, info) -> dict:
     out = {}
 
     def als(p):  # implicit's confidence is alpha * r; cofirec's is 1 + alpha * r: match them for binary data
-        return AlternatingLeastSquares(factors=p["factors"], regularization=p["reg"], alpha=1.0 + p["alpha"],
-                                       iterations=p["epochs"], random_state=0, calculate_training_loss=False)
+        return AlternatingLeastSquares(
+            factors=p["factors"], regularization=p["reg"], alpha=1.0 + p["alpha"], iterations=p["epochs"], random_state=0, calculate_training_loss=False
+        )
 
     runs = {
         "implicit ALS": lambda: als(info["ials"]),
@@ -175,8 +178,8 @@ def write_splits(splits: dict, folder: Path) -> None:
 
 def cofirec_models(protocol: str, name: str) -> dict:
     """Label -> factory of the cofirec models benchmarked under ``protocol``."""
-    from cofirec.models.registry import get_model_class
     from cofirec.errors import ConfigError
+    from cofirec.models.registry import get_model_class
 
     def cls(key):
         try:
@@ -186,18 +189,32 @@ def cofirec_models(protocol: str, name: str) -> dict:
 
     out = {}
     if protocol == "rating":
-        wanted = [("baseline", "baseline", {}), ("user-knn", "user-knn", {}), ("item-knn", "item-knn", {}),
-                  ("mf", "mf", {}), ("mf plain (old default)", "mf", PLAIN_MF), ("mf svd++", "mf", SVDPP),
-                  ("mf 100f/40ep", "mf", {**PLAIN_MF, "epochs": 40}), ("als", "als", {})]
+        wanted = [
+            ("baseline", "baseline", {}),
+            ("user-knn", "user-knn", {}),
+            ("item-knn", "item-knn", {}),
+            ("mf", "mf", {}),
+            ("mf plain (old default)", "mf", PLAIN_MF),
+            ("mf svd++", "mf", SVDPP),
+            ("mf 100f/40ep", "mf", {**PLAIN_MF, "epochs": 40}),
+            ("als", "als", {}),
+        ]
     else:
-        wanted = [("popularity", "popularity", {}), ("item-knn", "item-knn", {}), ("user-knn", "user-knn", {}), ("ease", "ease", {}),
-                  ("ials", "ials", {}), ("ials plain reg (= implicit ALS settings)", "ials", {**IALS, "reg_exponent": 0.0}),
-                  *([("ials val-tuned", "ials", IALS_TUNED[name])] if name in IALS_TUNED else []), (f"ials {IALS_TIMING['factors']}f/{IALS_TIMING['epochs']}it (timing)", "ials", {**IALS_TIMING, "reg_exponent": 0.0, "track_loss": False}),
-                  ("bpr", "bpr", {})]
+        wanted = [
+            ("popularity", "popularity", {}),
+            ("item-knn", "item-knn", {}),
+            ("user-knn", "user-knn", {}),
+            ("ease", "ease", {}),
+            ("ials", "ials", {}),
+            ("ials plain reg (= implicit ALS settings)", "ials", {**IALS, "reg_exponent": 0.0}),
+            *([("ials val-tuned", "ials", IALS_TUNED[name])] if name in IALS_TUNED else []),
+            (f"ials {IALS_TIMING['factors']}f/{IALS_TIMING['epochs']}it (timing)", "ials", {**IALS_TIMING, "reg_exponent": 0.0, "track_loss": False}),
+            ("bpr", "bpr", {}),
+        ]
     for label, key, params in wanted:
         c = cls(key)
         if c is not None:
-            out[label] = (lambda c=c, params=params: c(**params))
+            out[label] = lambda c=c, params=params: c(**params)
     return out
 
 

@@ -27,18 +27,24 @@ from pathlib import Path
 
 # model -> (kinds it is checked on, [(label, parameter overrides)]); the empty dict is the current class default
 CANDIDATES: dict[str, tuple[tuple[str, ...], list[tuple[str, dict]]]] = {
-    "mf": (("rating", "binary"), [
-        ("old default (biased MF, 60 epochs, lr 0.01)", {"implicit_feedback": False, "epochs": 60, "lr": 0.01, "reg_implicit": None}),
-        ("SVD++ of bench_classic (26 epochs, lr 0.007, reg_implicit 0.2)", {"epochs": 26, "lr": 0.007, "reg_implicit": 0.2}),
-        ("new default (SVD++, 20 epochs, lr 0.01, reg_implicit 0.5)", {}),
-    ]),
-    "embedding-dot": (("rating", "implicit"), [
-        ("old default (lr 0.001, batch 1024, 20 epochs, no holdout)", {"holdout": 0.0}),
-        ("new default (the same, early stopping on a 10% holdout)", {}),
-        ("early stopping on a 10% holdout, up to 40 epochs", {"epochs": 40}),
-        ("bench explicit (lr 0.002, reg 0.05, batch 4096, holdout 0.1, 30 epochs)", {"lr": 0.002, "reg": 0.05, "batch_size": 4096, "epochs": 30}),
-        ("lr 0.002, batch 4096, holdout 0.1, 30 epochs", {"lr": 0.002, "batch_size": 4096, "epochs": 30}),
-    ]),
+    "mf": (
+        ("rating", "binary"),
+        [
+            ("old default (biased MF, 60 epochs, lr 0.01)", {"implicit_feedback": False, "epochs": 60, "lr": 0.01, "reg_implicit": None}),
+            ("SVD++ of bench_classic (26 epochs, lr 0.007, reg_implicit 0.2)", {"epochs": 26, "lr": 0.007, "reg_implicit": 0.2}),
+            ("new default (SVD++, 20 epochs, lr 0.01, reg_implicit 0.5)", {}),
+        ],
+    ),
+    "embedding-dot": (
+        ("rating", "implicit"),
+        [
+            ("old default (lr 0.001, batch 1024, 20 epochs, no holdout)", {"holdout": 0.0}),
+            ("new default (the same, early stopping on a 10% holdout)", {}),
+            ("early stopping on a 10% holdout, up to 40 epochs", {"epochs": 40}),
+            ("bench explicit (lr 0.002, reg 0.05, batch 4096, holdout 0.1, 30 epochs)", {"lr": 0.002, "reg": 0.05, "batch_size": 4096, "epochs": 30}),
+            ("lr 0.002, batch 4096, holdout 0.1, 30 epochs", {"lr": 0.002, "batch_size": 4096, "epochs": 30}),
+        ],
+    ),
 }
 
 
@@ -57,8 +63,7 @@ def load_train(name: str, data_dir: Path):
     raise SystemExit(f"unknown dataset {name!r}")
 
 
-MF_GRID = [(ifb, lr, reg, ri) for ifb in (False, True) for lr in (0.005, 0.007, 0.01) for reg in (0.08, 0.1) for ri in (0.2, 0.5)
-           if ifb or ri == 0.2]
+MF_GRID = [(ifb, lr, reg, ri) for ifb in (False, True) for lr in (0.005, 0.007, 0.01) for reg in (0.08, 0.1) for ri in (0.2, 0.5) if ifb or ri == 0.2]
 """(implicit_feedback, lr, reg, reg_implicit) settings of ``--grid``."""
 
 
@@ -111,8 +116,7 @@ def run(datasets: list[str], data_dir: Path, kind: str = "rating") -> list[dict]
                 t0 = time.perf_counter()
                 fitted = create_model(model, params).fit(parts.train)
                 res = score(fitted, parts.test, kind)
-                rows.append({"dataset": ds, "model": model, "setting": label, **res, "epochs": len(fitted.history_),
-                             "fit_s": time.perf_counter() - t0})
+                rows.append({"dataset": ds, "model": model, "setting": label, **res, "epochs": len(fitted.history_), "fit_s": time.perf_counter() - t0})
                 shown = " ".join(f"{k} {v:.4f}" for k, v in res.items())
                 print(f"{ds:16s} {model:13s} {label:62s} {shown} ({rows[-1]['epochs']} epochs, {rows[-1]['fit_s']:.1f}s)", flush=True)
     return rows

@@ -19,8 +19,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 VARIANTS = {"svdpp": ("mf", {"implicit_feedback": True, "lr": 0.007, "reg": 0.08, "reg_implicit": 0.2, "epochs": 26})}
 """Extra rows: a registered model with other parameters (SVD++: the setting of bench_classic.py)."""
 RANKING = {"popularity", "ials", "bpr", "ease", "gmf", "mlp", "neumf", "two-tower"}

@@ -42,9 +42,7 @@ BASELINE = "62ba94bc370e1deffff820ded9e13a554f046271"
 def old_module(path: str) -> types.ModuleType:
     """The module at ``path`` (repo-relative) as it was at BASELINE."""
     try:
-        source = subprocess.run(
-            ["git", "-C", str(REPO), "show", f"{BASELINE}:{path}"], check=True, capture_output=True, text=True
-        ).stdout
+        source = subprocess.run(["git", "-C", str(REPO), "show", f"{BASELINE}:{path}"], check=True, capture_output=True, text=True).stdout
     except (OSError, subprocess.CalledProcessError) as exc:
         sys.exit(f"error: cannot read {path} at {BASELINE} from git ({exc}); run inside the cofirec repository")
     module = types.ModuleType(f"baseline_{Path(path).stem}")
@@ -174,9 +172,7 @@ def knn_tasks(seen: sp.csr_matrix, k: int) -> tuple[dict[str, Callable[[], objec
 
     def check() -> bool:
         a, b = results["old"], results["new"]
-        return bool(
-            np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices) and np.array_equal(a.data, b.data)
-        )
+        return bool(np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices) and np.array_equal(a.data, b.data))
 
     return tasks, check
 

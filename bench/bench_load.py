@@ -62,9 +62,7 @@ def _peak_kb() -> int:
 def _run(kind: str, source: Path, repeat: int) -> dict:
     runs = []
     for _ in range(repeat):
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", kind, str(source)], capture_output=True, text=True, check=False
-        )
+        out = subprocess.run([sys.executable, __file__, "--child", kind, str(source)], capture_output=True, text=True, check=False)
         if out.returncode != 0:
             raise SystemExit(f"benchmark child failed for {source}:\n{out.stderr.strip()[-2000:]}")
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))

@@ -49,12 +49,18 @@ NCF_MODELS: dict[str, tuple[str, dict]] = {
     "embedding-dot": ("embedding-dot", {**COMMON, "factors": 64, "lr": 0.003, "negatives": 4, "epochs": 12}),
     "embedding-dot-f128": ("embedding-dot", {**COMMON, "factors": 128, "lr": 0.003, "negatives": 8, "batch_size": 8192, "reg": 0.005, "epochs": 16}),
     "embedding-dot-softmax": ("embedding-dot", {**COMMON, "factors": 128, "loss": "softmax", "negatives": 16, "lr": 0.002, "batch_size": 1024, "epochs": 10}),
-    "embedding-dot-full-softmax": ("embedding-dot", {**COMMON, "factors": 128, "loss": "full_softmax", "lr": 0.002, "batch_size": 1024, "epochs": 12,
-                                                     "patience": 3}),
-    "embedding-dot-full-softmax-f256": ("embedding-dot", {**COMMON, "factors": 256, "loss": "full_softmax", "lr": 0.002, "batch_size": 1024,
-                                                          "epochs": 14, "patience": 3}),
-    "embedding-dot-full-softmax-recency": ("embedding-dot", {**COMMON, "factors": 128, "loss": "full_softmax", "lr": 0.002, "batch_size": 1024,
-                                                             "epochs": 12, "patience": 3, "recency": 10.0}),
+    "embedding-dot-full-softmax": (
+        "embedding-dot",
+        {**COMMON, "factors": 128, "loss": "full_softmax", "lr": 0.002, "batch_size": 1024, "epochs": 12, "patience": 3},
+    ),
+    "embedding-dot-full-softmax-f256": (
+        "embedding-dot",
+        {**COMMON, "factors": 256, "loss": "full_softmax", "lr": 0.002, "batch_size": 1024, "epochs": 14, "patience": 3},
+    ),
+    "embedding-dot-full-softmax-recency": (
+        "embedding-dot",
+        {**COMMON, "factors": 128, "loss": "full_softmax", "lr": 0.002, "batch_size": 1024, "epochs": 12, "patience": 3, "recency": 10.0},
+    ),
     # the registered preset of the row above, by name: its 6 epochs on the whole train file (= that row's refit)
     "next-item": ("next-item", {}),
 }
@@ -175,8 +181,15 @@ def job_throughput(key: str, data_dir: Path, quick: bool) -> dict:
     model = create_model(name, params).fit(train)
     rec = model.history_[0]
     return {
-        "section": "throughput", "key": key, "model": name, "params": params, "positives": len(train),
-        "samples": rec["samples"], "epoch_s": rec["seconds"], "epoch_cpu_s": rec["cpu_seconds"], "samples_per_s": rec["samples_per_s"],
+        "section": "throughput",
+        "key": key,
+        "model": name,
+        "params": params,
+        "positives": len(train),
+        "samples": rec["samples"],
+        "epoch_s": rec["seconds"],
+        "epoch_cpu_s": rec["cpu_seconds"],
+        "samples_per_s": rec["samples_per_s"],
     }
 
 
@@ -243,20 +256,26 @@ def goals(records: dict[str, dict[str, dict]]) -> list[str]:
         r = ncf[key]
         ok = r["hr10"] >= 0.73 and r["ndcg10"] >= 0.455
         best_test = max(ncf.values(), key=lambda x: x["ndcg10"])
-        out.append(f"- NCF goal HR@10 >= 0.73 and NDCG@10 >= 0.455: best model by validation NDCG@10 is {key} with test "
-                   f"HR@10 {r['hr10']:.4f} / NDCG@10 {r['ndcg10']:.4f}: {'met' if ok else 'NOT met'} "
-                   f"(best on test: {best_test['key']} {best_test['hr10']:.4f} / {best_test['ndcg10']:.4f}).")
+        out.append(
+            f"- NCF goal HR@10 >= 0.73 and NDCG@10 >= 0.455: best model by validation NDCG@10 is {key} with test "
+            f"HR@10 {r['hr10']:.4f} / NDCG@10 {r['ndcg10']:.4f}: {'met' if ok else 'NOT met'} "
+            f"(best on test: {best_test['key']} {best_test['hr10']:.4f} / {best_test['ndcg10']:.4f})."
+        )
     ex = {k: r for k, r in records.get("explicit", {}).items() if r.get("val_rmse") is not None}
     if ex:
         key = min(ex, key=lambda k: ex[k]["val_rmse"])
         r = ex[key]
-        out.append(f"- Explicit goal RMSE <= 0.855: best model by validation RMSE is {key} with test RMSE {r['rmse']:.4f}: "
-                   f"{'met' if r['rmse'] <= 0.855 else 'NOT met'}.")
+        out.append(
+            f"- Explicit goal RMSE <= 0.855: best model by validation RMSE is {key} with test RMSE {r['rmse']:.4f}: "
+            f"{'met' if r['rmse'] <= 0.855 else 'NOT met'}."
+        )
     tp = records.get("throughput", {}).get("neumf")
     if tp:
-        out.append(f"- NeuMF epoch (4 negatives) < 30 s: {tp['epoch_cpu_s']:.1f} s of CPU time on one thread "
-                   f"({'met' if tp['epoch_cpu_s'] < 30 else 'NOT met'} for an idle core); {tp['epoch_s']:.0f} s wall on the shared "
-                   f"machine at load average {tp['load_avg']:.0f}.")
+        out.append(
+            f"- NeuMF epoch (4 negatives) < 30 s: {tp['epoch_cpu_s']:.1f} s of CPU time on one thread "
+            f"({'met' if tp['epoch_cpu_s'] < 30 else 'NOT met'} for an idle core); {tp['epoch_s']:.0f} s wall on the shared "
+            f"machine at load average {tp['load_avg']:.0f}."
+        )
     return out
 
 
@@ -274,41 +293,60 @@ def report(records: dict[str, dict[str, dict]]) -> str:
         lines += ["### Goals", "", *checked, ""]
     ncf = records.get("ncf", {})
     if ncf:
-        lines += ["### NCF leave-one-out (ncf-ml-1m-half, sampled negatives)", "",
-                  "| model | params | best epoch | val HR@10 | val NDCG@10 | test HR@10 / NDCG@10 (stage 1) | refit | test HR@10 | test NDCG@10 | epoch s | epoch CPU s | samples/s |",
-                  "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
+        lines += [
+            "### NCF leave-one-out (ncf-ml-1m-half, sampled negatives)",
+            "",
+            "| model | params | best epoch | val HR@10 | val NDCG@10 | test HR@10 / NDCG@10 (stage 1) | refit | test HR@10 | test NDCG@10 | epoch s | epoch CPU s | samples/s |",
+            "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
+        ]
         for key in NCF_MODELS:
             r = ncf.get(key)
             if r:
-                lines.append(f"| {key} | {_params_text(r['params'])} | {_fmt(r.get('best_epoch'))} | {_fmt(r.get('val_hr'))} | {_fmt(r.get('val_ndcg'))} | "
-                             f"{_stage1(r)} | {'yes' if r.get('refit') else 'no'} | {_fmt(r['hr10'])} | {_fmt(r['ndcg10'])} | {_fmt(r.get('epoch_s'), 1)} | {_fmt(r.get('epoch_cpu_s'), 1)} | {_fmt(r.get('samples_per_s'), 0)} |")
+                lines.append(
+                    f"| {key} | {_params_text(r['params'])} | {_fmt(r.get('best_epoch'))} | {_fmt(r.get('val_hr'))} | {_fmt(r.get('val_ndcg'))} | "
+                    f"{_stage1(r)} | {'yes' if r.get('refit') else 'no'} | {_fmt(r['hr10'])} | {_fmt(r['ndcg10'])} | {_fmt(r.get('epoch_s'), 1)} | {_fmt(r.get('epoch_cpu_s'), 1)} | {_fmt(r.get('samples_per_s'), 0)} |"
+                )
         lines.append("")
     ex = records.get("explicit", {})
     if ex:
-        lines += ["### Explicit ratings (ml-1m-half, random 90/10, seed 0)", "",
-                  "| model | params | best epoch | val RMSE | test RMSE (stage 1) | test RMSE | test MAE | epoch s | epoch CPU s |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            "### Explicit ratings (ml-1m-half, random 90/10, seed 0)",
+            "",
+            "| model | params | best epoch | val RMSE | test RMSE (stage 1) | test RMSE | test MAE | epoch s | epoch CPU s |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for key in EXPLICIT_MODELS:
             r = ex.get(key)
             if r:
-                lines.append(f"| {key} | {_params_text(r['params'])} | {_fmt(r.get('best_epoch'))} | {_fmt(r.get('val_rmse'))} | {_fmt(r.get('stage1_test_rmse'))} | "
-                             f"{_fmt(r['rmse'])} | {_fmt(r['mae'])} | {_fmt(r.get('epoch_s'), 1)} | {_fmt(r.get('epoch_cpu_s'), 1)} |")
+                lines.append(
+                    f"| {key} | {_params_text(r['params'])} | {_fmt(r.get('best_epoch'))} | {_fmt(r.get('val_rmse'))} | {_fmt(r.get('stage1_test_rmse'))} | "
+                    f"{_fmt(r['rmse'])} | {_fmt(r['mae'])} | {_fmt(r.get('epoch_s'), 1)} | {_fmt(r.get('epoch_cpu_s'), 1)} |"
+                )
         lines.append("")
     tp = records.get("throughput", {})
     if tp:
-        lines += ["### CPU throughput (one epoch, ncf-ml-1m-half train, 4 negatives per positive, batch 1024)", "",
-                  "| model | params | samples | epoch s (wall) | epoch CPU s | samples/s (wall) | samples per CPU s | threads | load avg |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            "### CPU throughput (one epoch, ncf-ml-1m-half train, 4 negatives per positive, batch 1024)",
+            "",
+            "| model | params | samples | epoch s (wall) | epoch CPU s | samples/s (wall) | samples per CPU s | threads | load avg |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for key in THROUGHPUT_MODELS:
             r = tp.get(key)
             if r:
-                lines.append(f"| {key} | {_params_text(r['params'])} | {r['samples']:,} | {_fmt(r['epoch_s'], 1)} | {_fmt(r['epoch_cpu_s'], 1)} | "
-                             f"{_fmt(r['samples_per_s'], 0)} | {_fmt(r['samples'] / r['epoch_cpu_s'], 0)} | {r.get('threads') or 'all'} | {_fmt(r.get('load_avg'), 1)} |")
+                lines.append(
+                    f"| {key} | {_params_text(r['params'])} | {r['samples']:,} | {_fmt(r['epoch_s'], 1)} | {_fmt(r['epoch_cpu_s'], 1)} | "
+                    f"{_fmt(r['samples_per_s'], 0)} | {_fmt(r['samples'] / r['epoch_cpu_s'], 0)} | {r.get('threads') or 'all'} | {_fmt(r.get('load_avg'), 1)} |"
+                )
         lines.append("")
     cv = records.get("curves", {})
     if cv:
-        lines += ["### Initialisers (EmbeddingDot on ML-100K u1.base, lr 0.01): final and best validation MSE", "",
-                  "| init | epochs | first train MSE | last train MSE | best val MSE (epoch) | last val MSE |", "|---|---:|---:|---:|---:|---:|"]
+        lines += [
+            "### Initialisers (EmbeddingDot on ML-100K u1.base, lr 0.01): final and best validation MSE",
+            "",
+            "| init | epochs | first train MSE | last train MSE | best val MSE (epoch) | last val MSE |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
         for key in CURVE_INITS:
             r = cv.get(key)
             if r:
@@ -410,23 +448,25 @@ NOTES = """### Notes
 
 
 def _load_range(records: dict[str, dict[str, dict]]) -> str:
-    """"a-b": the 1-minute load averages the jobs recorded as they ended (or "not recorded")."""
+    """ "a-b": the 1-minute load averages the jobs recorded as they ended (or "not recorded")."""
     loads = [r["load_avg"] for section in records.values() for r in section.values() if r.get("load_avg") is not None]
     return f"{min(loads):.1f}-{max(loads):.1f}" if loads else "not recorded"
 
 
 def write_results(text: str, command: str, records: dict[str, dict[str, dict]]) -> None:
     path = ROOT / "bench" / "RESULTS.md"
-    head = (f"## Neural CF (GMF, MLP, NeuMF, EmbeddingDot)\n\n{command} on {platform.machine()} with {os.cpu_count()} CPUs "
-            f"(shared machine, load average {_load_range(records)} as the jobs ended), torch threads per job: see the "
-            f"throughput table (1 unless noted), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n"
-            "Wall-clock seconds are inflated by the shared machine's load; CPU s is the process CPU time.\n\n")
+    head = (
+        f"## Neural CF (GMF, MLP, NeuMF, EmbeddingDot)\n\n{command} on {platform.machine()} with {os.cpu_count()} CPUs "
+        f"(shared machine, load average {_load_range(records)} as the jobs ended), torch threads per job: see the "
+        f"throughput table (1 unless noted), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n"
+        "Wall-clock seconds are inflated by the shared machine's load; CPU s is the process CPU time.\n\n"
+    )
     block = f"{MARK_START}\n{head}{text}\n{NOTES}{MARK_END}"
     old = path.read_text() if path.exists() else "# Benchmark results\n"
     start = old.find(MARK_START)
     end = old.find(MARK_END, start) if start >= 0 else -1
     if start >= 0 and end >= 0:
-        new = old[:start] + block + old[end + len(MARK_END):]
+        new = old[:start] + block + old[end + len(MARK_END) :]
     else:
         new = old.rstrip() + "\n\n" + block + "\n"
     path.write_text(new)

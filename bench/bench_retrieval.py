@@ -113,8 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     lines = [header, "|---|---|---|---|---|---|---|---|"]
     lines += [f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]:.3f} | {r[5]:.2f} | {r[6]:.2f} | {r[7]:.0f} |" for r in rows]
     print()
-    print(f"{args.items:,} items x {args.dim} dims, {args.users:,} users; load average {load0[0]:.1f} at start, {load1[0]:.1f} at end "
-          f"({os.cpu_count()} cores); total {time.perf_counter() - started:.0f} s")
+    print(
+        f"{args.items:,} items x {args.dim} dims, {args.users:,} users; load average {load0[0]:.1f} at start, {load1[0]:.1f} at end "
+        f"({os.cpu_count()} cores); total {time.perf_counter() - started:.0f} s"
+    )
     print("\n".join(lines))
     return 0
 

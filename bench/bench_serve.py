@@ -53,7 +53,7 @@ class Phase:
 
     def row(self) -> str:
         lat = np.asarray(self.latencies) * 1000
-        p50, p99 = (np.percentile(lat, [50, 99]) if len(lat) else (float("nan"), float("nan")))
+        p50, p99 = np.percentile(lat, [50, 99]) if len(lat) else (float("nan"), float("nan"))
         rps = len(lat) / self.seconds if self.seconds else 0.0
         errors = ", ".join(f"{n} {kind}" for kind, n in self.failures.most_common()) or "0"
         total = len(lat) + sum(self.failures.values()) + self.cancelled
@@ -84,8 +84,7 @@ def free_port() -> int:
 
 def start_server(model_dir: Path, db_url: str, port: int) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    cmd = [sys.executable, "-c", "from cofirec.cli.main import main; main()", "serve", str(model_dir), "--host", HOST,
-           "--port", str(port), "--db", db_url]
+    cmd = [sys.executable, "-c", "from cofirec.cli.main import main; main()", "serve", str(model_dir), "--host", HOST, "--port", str(port), "--db", db_url]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
@@ -229,8 +228,9 @@ async def run(args: argparse.Namespace, model_dir: Path, db_url: str) -> list[st
                     rows.append(phase.row())
                     print(rows[-1], flush=True)
                 for rate in (float(r) for r in args.rates.split(",")):
-                    phase = await open_loop(client, Phase(name, f"open, {rate:g} req/s offered"), make, rate, args.max_requests,
-                                            args.seconds, args.max_inflight)
+                    phase = await open_loop(
+                        client, Phase(name, f"open, {rate:g} req/s offered"), make, rate, args.max_requests, args.seconds, args.max_inflight
+                    )
                     rows.append(phase.row())
                     print(rows[-1], flush=True)
             before = count_rows(db_url)
@@ -247,8 +247,7 @@ async def run(args: argparse.Namespace, model_dir: Path, db_url: str) -> list[st
     lost = ok - rows_added
     errors = ", ".join(f"{n} {kind}" for kind, n in write_failures.most_common()) or "0"
     rows.append(f"| POST /users/{{id}}/ratings | closed, 16 clients | {args.ratings} | {ok} | {errors} | 0 | - | - | {args.ratings / write_s:.0f} |")
-    rows.append(f"\nwrites: {args.ratings} posted, {ok} acknowledged, errors: {errors}, {rows_added} rows added to the feedback table, "
-                f"{lost} lost writes")
+    rows.append(f"\nwrites: {args.ratings} posted, {ok} acknowledged, errors: {errors}, {rows_added} rows added to the feedback table, {lost} lost writes")
     return rows
 
 
@@ -270,8 +269,10 @@ def main(argv: list[str] | None = None) -> int:
         rows = asyncio.run(run(args, model_dir, f"sqlite:///{tmp}/feedback.sqlite"))
     load1 = os.getloadavg()
     print()
-    print(f"ials on {args.data.name}, 1 server process, SQLite feedback database; load average {load0[0]:.1f} at start, {load1[0]:.1f} at end "
-          f"({os.cpu_count()} cores); total {time.perf_counter() - t0:.0f} s")
+    print(
+        f"ials on {args.data.name}, 1 server process, SQLite feedback database; load average {load0[0]:.1f} at start, {load1[0]:.1f} at end "
+        f"({os.cpu_count()} cores); total {time.perf_counter() - t0:.0f} s"
+    )
     print("| endpoint | load | requests | ok | errors | cancelled at the time bound | p50 ms | p99 ms | ok req/s |")
     print("|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))

@@ -67,7 +67,7 @@ def remove_stale_temporaries(path: Path) -> None:
         if not entry.name.startswith(prefix):
             continue
         try:
-            pid = int(entry.name[len(prefix):].split("-", 1)[0])
+            pid = int(entry.name[len(prefix) :].split("-", 1)[0])
         except ValueError:
             continue
         if pid != os.getpid() and not _pid_alive(pid):

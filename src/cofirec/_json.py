@@ -10,6 +10,7 @@ from typing import Any
 def jsonable(value: Any) -> Any:
     """Numpy values, tuples and paths as plain JSON values; NaN and infinities as None."""
     import numpy as np  # lazily: the CLI imports this module at start-up
+
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -181,8 +181,27 @@ def test_ordinal_loss_trains_like_dislike_from_the_ratings_file(cli, synth_file,
     """--target binary:4 --param loss=ordinal: the CLI keeps the 1-5 ratings behind the labels (also through
     --validation), and the saved model gives like probabilities to the binary protocol."""
     out = tmp_path / "ord"
-    res = cli("train", "embedding-dot", "--dataset", synth_file, "--split", "random", "--target", "binary:4", "--validation", "0.1",
-              "--param", "loss=ordinal", "--param", "negatives=0", "--epochs", "3", "--out", out, "--json")
+    res = cli(
+        "train",
+        "embedding-dot",
+        "--dataset",
+        synth_file,
+        "--split",
+        "random",
+        "--target",
+        "binary:4",
+        "--validation",
+        "0.1",
+        "--param",
+        "loss=ordinal",
+        "--param",
+        "negatives=0",
+        "--epochs",
+        "3",
+        "--out",
+        out,
+        "--json",
+    )
     assert res.code == 0, res.stderr
     state = json.loads((out / "manifest.json").read_text())["state"]
     assert state["loss_"] == "ordinal" and state["ordinal_levels_"] == [2.0, 3.0, 4.0, 5.0]
@@ -233,7 +252,9 @@ def test_binary_target_defaults_to_binary_protocol(cli, synth_file, tmp_path):
 
 def test_config_file(cli, synth_file, tmp_path):
     cfg = tmp_path / "exp.toml"
-    cfg.write_text(f'dataset = "{synth_file}"\nseed = 5\n[split]\nmethod = "random"\ntest_ratio = 0.25\n[[models]]\nname = "popularity"\nparams = {{ damping = 2.0 }}\n')
+    cfg.write_text(
+        f'dataset = "{synth_file}"\nseed = 5\n[split]\nmethod = "random"\ntest_ratio = 0.25\n[[models]]\nname = "popularity"\nparams = {{ damping = 2.0 }}\n'
+    )
     res = cli("train", "--config", cfg, "--out", tmp_path / "m", "--param", "by=rating", "--json")
     assert res.code == 0, res.stderr
     report = res.json()
@@ -284,7 +305,9 @@ def test_metadata_titles_and_title_lookup(cli, synth_file, synth_items, tmp_path
 
 def test_config_seed_reaches_model_and_param_overrides(cli, synth_file, tmp_path):
     cfg = tmp_path / "exp.yaml"
-    cfg.write_text(f"train: {synth_file}\ntest: {synth_file}\nseed: 5\nmodels:\n  - name: baseline\n    label: bias-sgd\n    params: {{method: sgd, epochs: 2}}\n")
+    cfg.write_text(
+        f"train: {synth_file}\ntest: {synth_file}\nseed: 5\nmodels:\n  - name: baseline\n    label: bias-sgd\n    params: {{method: sgd, epochs: 2}}\n"
+    )
     res = cli("train", "bias-sgd", "--config", cfg, "--param", "epochs=3", "--out", tmp_path / "m", "--json")
     assert res.code == 0, res.stderr
     params = res.json()["params"]

@@ -34,19 +34,28 @@ def _one_torch_thread(monkeypatch):
     monkeypatch.setenv("COFIREC_THREADS", "1")  # tiny torch models: extra threads only wait on each other
 
 
-@pytest.mark.parametrize("name, extra", [("mf", []), ("als", []), ("bpr", ["--implicit"]), ("baseline", ["--param", "method=sgd"]),
-                                         ("embedding-dot", ["--param", "device=cpu", "--param", "batch_size=256"])])
+@pytest.mark.parametrize(
+    "name, extra",
+    [
+        ("mf", []),
+        ("als", []),
+        ("bpr", ["--implicit"]),
+        ("baseline", ["--param", "method=sgd"]),
+        ("embedding-dot", ["--param", "device=cpu", "--param", "batch_size=256"]),
+    ],
+)
 def test_refit_runs_exactly_the_chosen_epoch_count(cli, synth_file, tmp_path, name, extra):
-    res = cli("train", name, "--train", synth_file, *extra, "--param", "epochs=6", "--validation", "0.2", "--refit",
-              "--out", tmp_path / "m", "--json")
+    res = cli("train", name, "--train", synth_file, *extra, "--param", "epochs=6", "--validation", "0.2", "--refit", "--out", tmp_path / "m", "--json")
     assert res.code == 0, res.stderr
     report = res.json()
     chosen = report["refit"]["epochs"]
     assert chosen >= 1 and report["epochs_run"] == chosen and report["last_epoch"]["epoch"] == chosen
 
 
-@pytest.mark.parametrize("name, param", [("mf", "reg=nan"), ("mf", "lr=inf"), ("mf", "init_std=nan"), ("bpr", "lr=-inf"),
-                                          ("embedding-dot", "lr=nan"), ("ials", "alpha=nan"), ("ease", "reg=inf")])
+@pytest.mark.parametrize(
+    "name, param",
+    [("mf", "reg=nan"), ("mf", "lr=inf"), ("mf", "init_std=nan"), ("bpr", "lr=-inf"), ("embedding-dot", "lr=nan"), ("ials", "alpha=nan"), ("ease", "reg=inf")],
+)
 def test_non_finite_parameters_are_refused_before_anything_is_written(cli, synth_file, tmp_path, name, param):
     res = cli("train", name, "--train", synth_file, "--param", param, "--out", tmp_path / "m")
     assert res.code == 2 and "must be a finite number" in res.stderr and "Traceback" not in res.stderr

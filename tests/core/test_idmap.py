@@ -37,7 +37,7 @@ def test_duplicates_rejected():
         IdMap([1, 1])
 
 
-@given(st.lists(st.integers(-10**12, 10**12), unique=True, min_size=1))
+@given(st.lists(st.integers(-(10**12), 10**12), unique=True, min_size=1))
 def test_round_trip_property_int(ids):
     m = IdMap(ids)
     idx = m.lookup(ids)

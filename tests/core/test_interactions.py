@@ -8,9 +8,7 @@ from cofirec.errors import DataError
 
 
 def frame():
-    return pd.DataFrame(
-        {"user": [1, 1, 2, 3, 3, 3], "item": [10, 20, 10, 10, 20, 30], "rating": [5, 3, 4, 1, 2, 5], "timestamp": [1, 2, 3, 4, 5, 6]}
-    )
+    return pd.DataFrame({"user": [1, 1, 2, 3, 3, 3], "item": [10, 20, 10, 10, 20, 30], "rating": [5, 3, 4, 1, 2, 5], "timestamp": [1, 2, 3, 4, 5, 6]})
 
 
 def test_counts_and_csr():

@@ -10,8 +10,21 @@ import pytest
 @pytest.mark.parametrize(
     ("module", "required"),
     [
-        ("cofirec.data", {"Interactions", "IdMap", "load_dataset", "read_ratings_file", "load_metadata", "split_data",
-                          "make_synthetic", "sample_negatives", "train_test_from_files", "validation_split"}),
+        (
+            "cofirec.data",
+            {
+                "Interactions",
+                "IdMap",
+                "load_dataset",
+                "read_ratings_file",
+                "load_metadata",
+                "split_data",
+                "make_synthetic",
+                "sample_negatives",
+                "train_test_from_files",
+                "validation_split",
+            },
+        ),
         ("cofirec.evaluate", {"evaluate", "rmse", "mae", "auc", "ndcg_at_k", "recall_at_k", "coverage", "novelty"}),
     ],
 )

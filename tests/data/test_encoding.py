@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cofirec.data.encoding import FeatureEncoder, encode_entities
 from cofirec.data.idmap import IdMap
 from cofirec.data.synthetic import make_synthetic
 from cofirec.errors import DataError, NotFittedError
-from cofirec.data.encoding import FeatureEncoder, encode_entities
 
 
 @pytest.fixture()

@@ -12,11 +12,12 @@ from cofirec.data.movielens import (
     detect_layout,
     load_metadata,
     load_movielens,
-    load_movielens_100k,
     load_movielens_1m,
+    load_movielens_100k,
     load_movielens_latest,
 )
 from cofirec.errors import DataError
+
 
 @pytest.fixture(scope="module")
 def ml100k(real_data):

@@ -12,6 +12,7 @@ import pytest
 from cofirec.data.readers import normalize_column_name, read_ratings_file, write_ratings_file
 from cofirec.errors import DataError
 
+
 def _frame(data) -> list[tuple]:
     return sorted(map(tuple, data.to_frame().itertuples(index=False)))
 

@@ -9,6 +9,7 @@ import pytest
 from cofirec.data.resolve import dataset_status, load_dataset, resolve_source, search_dirs
 from cofirec.errors import DataError, DatasetNotFoundError
 
+
 @pytest.fixture
 def data_dir(real_data) -> Path:
     """The folder holding the MovieLens copies (skips when ml-100k is absent)."""

@@ -22,10 +22,18 @@ def labels(data: Interactions) -> Interactions:
 
 
 # ---------------------------------------------------------------------- parse
-@pytest.mark.parametrize("text,expected", [
-    (None, Target()), ("explicit", Target()), ("rating", Target()), ("implicit", Target("implicit")),
-    ("implicit:4", Target("implicit", 4.0)), ("binary:3.5", Target("binary", 3.5)), ("BINARY", Target("binary")),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        (None, Target()),
+        ("explicit", Target()),
+        ("rating", Target()),
+        ("implicit", Target("implicit")),
+        ("implicit:4", Target("implicit", 4.0)),
+        ("binary:3.5", Target("binary", 3.5)),
+        ("BINARY", Target("binary")),
+    ],
+)
 def test_parse_target(text, expected):
     assert parse_target(text) == expected
 
@@ -119,9 +127,9 @@ def test_fitted_target_and_alignment(ratings):
 
 def test_cli_and_experiment_configs_share_one_behaviour(ratings, tmp_path):
     """The same target on the same data gives the same result (or the same error) through both front ends."""
+    from cofirec.data.split_folder import write_interactions_file
     from cofirec.experiments.config import config_from_dict
     from cofirec.experiments.data import prepare_data
-    from cofirec.data.split_folder import write_interactions_file
 
     path = write_interactions_file(ratings, tmp_path / "r.tsv")
     for text in ("implicit:4", "binary:4"):

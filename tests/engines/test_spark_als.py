@@ -74,8 +74,10 @@ def test_saved_model_loads_recommends_and_folds_nothing_away(spark_als, u1, tmp_
     users = test.user_map.ids[:50]
     a, b = model.recommend(users, 10), loaded.recommend(users, 10)
     np.testing.assert_array_equal(a.items, b.items)
-    np.testing.assert_array_equal(loaded.predict(test.user_map.to_raw(test.users), test.item_map.to_raw(test.items)),
-                                  model.predict(test.user_map.to_raw(test.users), test.item_map.to_raw(test.items)))
+    np.testing.assert_array_equal(
+        loaded.predict(test.user_map.to_raw(test.users), test.item_map.to_raw(test.items)),
+        model.predict(test.user_map.to_raw(test.users), test.item_map.to_raw(test.items)),
+    )
     seen = set(loaded.seen_[loaded.user_map_.index([1])].indices.tolist())
     assert not seen & set(loaded.item_map_.lookup(loaded.recommend(1, 20).items).tolist())
     assert loaded.similar_items(1, 5).items.shape == (5,)

@@ -61,10 +61,10 @@ def test_java_version_parsing(tmp_path):
     from cofirec.engines.session import java_major
 
     fake = tmp_path / "java"
-    fake.write_text('#!/bin/sh\necho \'openjdk version "1.8.0_392"\' >&2\n')
+    fake.write_text("#!/bin/sh\necho 'openjdk version \"1.8.0_392\"' >&2\n")
     fake.chmod(0o755)
     assert java_major(str(fake)) == 8
-    fake.write_text('#!/bin/sh\necho \'openjdk version "21.0.2" 2024-01-16\' >&2\n')
+    fake.write_text("#!/bin/sh\necho 'openjdk version \"21.0.2\" 2024-01-16' >&2\n")
     assert java_major(str(fake)) == 21
     assert java_major(str(tmp_path / "absent")) is None
 
@@ -80,8 +80,9 @@ def test_partitioned_parquet_folder_with_integer_ids(spark, tmp_path):
     for part in range(2):
         (folder / f"part={part}").mkdir(parents=True)
         rows = slice(part * 200, (part + 1) * 200)
-        pq.write_table(pa.table({"userId": users[rows], "movieId": items[rows], "rating": rng.integers(1, 6, 200).astype(float)}),
-                       folder / f"part={part}" / "data.parquet")
+        pq.write_table(
+            pa.table({"userId": users[rows], "movieId": items[rows], "rating": rng.integers(1, 6, 200).astype(float)}), folder / f"part={part}" / "data.parquet"
+        )
     with pytest.warns(UserWarning, match="duplicate"):
         model = train_spark_als("als", folder, SMALL, spark=spark)
     assert model.user_map_.ids.dtype == np.int64 and model.user_map_.ids.tolist() == sorted(set(users.tolist()))

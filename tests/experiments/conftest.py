@@ -24,5 +24,3 @@ def split_files(tmp_path, tiny_split):
     train = write_ratings_file(tiny_split.train, tmp_path / "train.tsv", header=True)
     test = write_ratings_file(tiny_split.test, tmp_path / "test.tsv", header=True)
     return train, test
-
-

@@ -80,8 +80,9 @@ def test_duplicate_models_get_unique_labels_and_params_are_validated():
 
 
 def test_report_files_hold_the_same_numbers(ranking_result, tiny_split, tmp_path):
-    html_path = write_comparison_report(ranking_result, tmp_path, config={"models": [m[0] for m in MODELS]}, command="cofirec compare --x",
-                                        seed=0, train=tiny_split.train, test=tiny_split.test)
+    html_path = write_comparison_report(
+        ranking_result, tmp_path, config={"models": [m[0] for m in MODELS]}, command="cofirec compare --x", seed=0, train=tiny_split.train, test=tiny_split.test
+    )
     assert html_path == tmp_path / "report.html"
     payload = json.loads((tmp_path / "results.json").read_text())
     assert payload["command"] == "cofirec compare --x"
@@ -105,8 +106,9 @@ def test_report_files_hold_the_same_numbers(ranking_result, tiny_split, tmp_path
 def test_cli_compare_writes_report_and_its_command_reproduces_the_numbers(cli, split_files, tmp_path):
     train, test = split_files
     out = tmp_path / "rep"
-    res = cli("compare", "--train", train, "--test", test, "--models", "popularity,item-knn", "--param", "item-knn.k=15",
-              "--k", "5,10", "--report", out, "--json")
+    res = cli(
+        "compare", "--train", train, "--test", test, "--models", "popularity,item-knn", "--param", "item-knn.k=15", "--k", "5,10", "--report", out, "--json"
+    )
     assert res.code == 0, res.stderr
     doc = res.json()
     assert [r["model"] for r in doc["rows"]] == ["popularity", "item-knn"]
@@ -149,7 +151,9 @@ def test_config_target_binary_reads_files_and_binarizes_both_parts(split_files):
     from cofirec.experiments.data import prepare_data
 
     train, test = split_files
-    cfg = config_from_dict({"train": str(train), "test": str(test), "target": "binary:4", "protocol": "binary", "models": [{"name": "mf", "params": {"epochs": 2}}]})
+    cfg = config_from_dict(
+        {"train": str(train), "test": str(test), "target": "binary:4", "protocol": "binary", "models": [{"name": "mf", "params": {"epochs": 2}}]}
+    )
     prepared = prepare_data(cfg)
     assert prepared.train.kind == prepared.test.kind == "binary"
     assert set(np.unique(prepared.test.ratings)) <= {0.0, 1.0}
@@ -167,13 +171,39 @@ def test_compare_table_shows_every_metric_with_four_decimals(capsys, monkeypatch
 
     monkeypatch.setenv("COLUMNS", "200")
     rows = [
-        {"model": "a", "name": "popularity", "ndcg@10": 0.12, "recall@10": 0.011, "hr@10": 0.5, "precision@10": 0.1234,
-         "fit_s": 0.1, "recommend_s": 0.01, "n_params": 3, "artifact_bytes": 100},
-        {"model": "b", "name": "mean", "ndcg@10": 0.2, "recall@10": 0.25, "hr@10": 1.0, "precision@10": 0.0,
-         "fit_s": 0.1, "recommend_s": 0.01, "n_params": 0, "artifact_bytes": 100},
+        {
+            "model": "a",
+            "name": "popularity",
+            "ndcg@10": 0.12,
+            "recall@10": 0.011,
+            "hr@10": 0.5,
+            "precision@10": 0.1234,
+            "fit_s": 0.1,
+            "recommend_s": 0.01,
+            "n_params": 3,
+            "artifact_bytes": 100,
+        },
+        {
+            "model": "b",
+            "name": "mean",
+            "ndcg@10": 0.2,
+            "recall@10": 0.25,
+            "hr@10": 1.0,
+            "precision@10": 0.0,
+            "fit_s": 0.1,
+            "recommend_s": 0.01,
+            "n_params": 0,
+            "artifact_bytes": 100,
+        },
     ]
-    result = ComparisonResult(rows=rows, metrics=["ndcg@10", "recall@10", "hr@10", "precision@10"], histories={},
-                              protocol="ranking", k=(10,), data={"name": "x", "train": 10, "test": 2})
+    result = ComparisonResult(
+        rows=rows,
+        metrics=["ndcg@10", "recall@10", "hr@10", "precision@10"],
+        histories={},
+        protocol="ranking",
+        k=(10,),
+        data={"name": "x", "train": 10, "test": 2},
+    )
     print_comparison(result)
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith(("│ a ", "│ b "))]
     assert len(lines) == 2

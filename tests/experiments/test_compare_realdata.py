@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from cofirec.experiments.config import config_from_dict
 from cofirec.experiments.compare import run_comparison
+from cofirec.experiments.config import config_from_dict
 
 pytestmark = pytest.mark.realdata
 
 
 def test_ml100k_u1_rating_comparison(real_data, tmp_path):
     folder = real_data("ml-100k")
-    cfg = config_from_dict({
-        "train": str(folder / "u1.base"), "test": str(folder / "u1.test"), "protocol": "rating",
-        "models": ["mean", {"name": "item-knn"}, {"name": "mf", "params": {"factors": 32, "epochs": 15}}],
-    })
+    cfg = config_from_dict(
+        {
+            "train": str(folder / "u1.base"),
+            "test": str(folder / "u1.test"),
+            "protocol": "rating",
+            "models": ["mean", {"name": "item-knn"}, {"name": "mf", "params": {"factors": 32, "epochs": 15}}],
+        }
+    )
     result, path = run_comparison(cfg, report_dir=tmp_path)
     rmse = {r["model"]: r["rmse"] for r in result.rows}
     # the global mean on u1 is a known number: 1.1537 (every predictor below is measured against it)

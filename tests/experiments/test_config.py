@@ -132,7 +132,10 @@ def test_train_without_test_is_refused(tmp_path):
         ('dataset = "x"\n[split]\nratio = 0.1\n', "config.toml: split.ratio: unknown field"),
         ('dataset = "x"\ntarget = "like:4"\n', "config.toml: target: expected 'explicit', 'implicit[:MIN]' or 'binary:THRESHOLD'"),
         ('dataset = "x"\n[tune.space.mf]\nfactors = { type = "int", low = 64, high = 8 }\n', "config.toml: tune.space.mf.factors: low (64) is above high (8)"),
-        ('dataset = "x"\n[tune.space.mf]\nreg = { type = "float", low = 0, high = 1, log = true }\n', "config.toml: tune.space.mf.reg: a log scale needs low > 0"),
+        (
+            'dataset = "x"\n[tune.space.mf]\nreg = { type = "float", low = 0, high = 1, log = true }\n',
+            "config.toml: tune.space.mf.reg: a log scale needs low > 0",
+        ),
         ('dataset = "x"\n[tune]\ntrials = 0\n', "config.toml: tune.trials: expected a positive int, got 0"),
         ('dataset = "x"\n[tune.space.mff]\nfactors = 8\n', "config.toml: tune.space.mff: unknown model (did you mean 'mf'?)"),
         ("dataset = [\n", "config.toml: invalid TOML:"),

@@ -38,9 +38,21 @@ def find_chromium() -> str:
 
 def run_chromium(binary: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     profile = tmp_path / "profile"
-    cmd = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", f"--user-data-dir={profile}",
-           "--disable-background-networking", "--no-first-run", "--disable-extensions", "--enable-logging=stderr", "--v=0",
-           "--virtual-time-budget=5000", *args]
+    cmd = [
+        binary,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--disable-background-networking",
+        "--no-first-run",
+        "--disable-extensions",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=5000",
+        *args,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 
@@ -48,8 +60,15 @@ def run_chromium(binary: str, tmp_path: Path, *args: str) -> subprocess.Complete
 def report_dir(tiny_split, tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
     result = compare(["popularity", ("mf", {"factors": 4, "epochs": 3})], tiny_split.train, tiny_split.test, protocol="ranking", k=(10,))
-    write_comparison_report(result, out, config={"models": ["popularity", "mf"]}, command="cofirec compare --models popularity,mf",
-                            seed=0, train=tiny_split.train, test=tiny_split.test)
+    write_comparison_report(
+        result,
+        out,
+        config={"models": ["popularity", "mf"]},
+        command="cofirec compare --models popularity,mf",
+        seed=0,
+        train=tiny_split.train,
+        test=tiny_split.test,
+    )
     return out
 
 

@@ -73,8 +73,7 @@ def test_ml100k_ndcg_beats_popularity(real_data):
     def ndcg(model) -> float:
         recs = model.recommend(truth.index.to_numpy(), n=10)
         gains = [
-            (np.fromiter((i in rel for i in items), float, len(items)) * disc).sum() / disc[: min(len(rel), 10)].sum()
-            for rel, items in zip(truth, recs.items)
+            (np.fromiter((i in rel for i in items), float, len(items)) * disc).sum() / disc[: min(len(rel), 10)].sum() for rel, items in zip(truth, recs.items)
         ]
         return float(np.mean(gains))
 

@@ -90,11 +90,15 @@ def test_ease_reasons_are_its_weights(tiny):
         weights = {h: float(model.weights_[col[h], col[item]]) for h in ("A", "D")}
         assert np.isclose(score, sum(weights.values()), atol=1e-5)
         assert reasons == sorted([(h, w) for h, w in weights.items() if w > 0], key=lambda p: -p[1]) or np.allclose(
-            [c for _, c in reasons], sorted([w for w in weights.values() if w > 0], reverse=True), atol=1e-6)
+            [c for _, c in reasons], sorted([w for w in weights.values() if w > 0], reverse=True), atol=1e-6
+        )
 
 
-@pytest.mark.parametrize("factory", [lambda: ExplicitALS(factors=4, epochs=5), lambda: BiasedMF(factors=4, epochs=5),
-                                     lambda: BiasedMF(factors=4, epochs=5, implicit_feedback=True)], ids=["als", "mf", "svdpp"])
+@pytest.mark.parametrize(
+    "factory",
+    [lambda: ExplicitALS(factors=4, epochs=5), lambda: BiasedMF(factors=4, epochs=5), lambda: BiasedMF(factors=4, epochs=5, implicit_feedback=True)],
+    ids=["als", "mf", "svdpp"],
+)
 def test_factor_contributions_add_up_to_the_folded_in_score(factory):
     data = make_synthetic(n_users=30, n_items=20, density=0.3, seed=3)
     model = factory().fit(data)
@@ -126,7 +130,10 @@ def test_baselines_fold_in():
     low = bias.recommend_history({k: 1.0 for k in history}, n=3).scores
     assert (high > low).all()  # the solved user bias follows the ratings
     pop = Popularity().fit(data)
-    assert pop.recommend_history(history, n=5).items.tolist() == pop.recommend("nobody", n=7).items[~np.isin(pop.recommend("nobody", n=7).items, list(history))][:5].tolist()
+    assert (
+        pop.recommend_history(history, n=5).items.tolist()
+        == pop.recommend("nobody", n=7).items[~np.isin(pop.recommend("nobody", n=7).items, list(history))][:5].tolist()
+    )
 
 
 def test_vectors_rank_like_scores():

@@ -80,8 +80,13 @@ def test_preset_in_compare_and_config(ratings, tmp_path):
     from cofirec.experiments.config import load_config
 
     split = random_split(ratings, 0.2, seed=0)
-    res = compare([("svdpp", {"epochs": 2, "factors": 4}), ("mf", {"epochs": 2, "factors": 4, "implicit_feedback": False})],
-                  split.train, split.test, protocol="rating", seed=0)
+    res = compare(
+        [("svdpp", {"epochs": 2, "factors": 4}), ("mf", {"epochs": 2, "factors": 4, "implicit_feedback": False})],
+        split.train,
+        split.test,
+        protocol="rating",
+        seed=0,
+    )
     assert [r["model"] for r in res.rows] == ["svdpp", "mf"] and not any(r["error"] for r in res.rows)
     assert res.rows[0]["rmse"] != res.rows[1]["rmse"]
     cfg = tmp_path / "c.toml"
@@ -92,9 +97,9 @@ def test_preset_in_compare_and_config(ratings, tmp_path):
 
 
 def test_preset_of_an_unavailable_model_is_not_available(monkeypatch):
-    from cofirec.models import registry
-
     import sys
+
+    from cofirec.models import registry
 
     # a model whose optional dependency is missing: PyTorch made unimportable for this test
     for name in [m for m in sys.modules if m == "torch" or m.startswith(("torch.", "cofirec.models.neural"))]:

@@ -133,8 +133,7 @@ def test_neural_trainer_refuses_divergence():
 
 
 # ---------------------------------------------------------------------- one vocabulary
-@pytest.mark.parametrize("cls, old, new", [(ExplicitALS, "iterations", "epochs"), (ImplicitALS, "iterations", "epochs"),
-                                           (BiasBaseline, "learning_rate", "lr")])
+@pytest.mark.parametrize("cls, old, new", [(ExplicitALS, "iterations", "epochs"), (ImplicitALS, "iterations", "epochs"), (BiasBaseline, "learning_rate", "lr")])
 def test_renamed_parameters_name_the_new_name(cls, old, new):
     with pytest.raises(ConfigError, match=f"parameter '{old}' was renamed to '{new}'"):
         cls.from_params({old: "3"})

@@ -179,7 +179,7 @@ def test_batch_padding_never_carries_a_real_item(synth):
     candidates = synth.item_map.ids[:4]
     rec = model.recommend(users, n=10, candidates=candidates)
     assert rec.items.shape[1] <= 4
-    for row, u in enumerate(users):
+    for row in range(len(users)):
         seen = set(synth.item_map.ids[csr[row].indices].tolist())
         allowed = set(candidates.tolist()) - seen
         assert set(rec.items[row].tolist()) & set(synth.item_map.ids.tolist()) <= allowed  # padding is no real id

@@ -282,7 +282,6 @@ def test_cli_tune_on_another_dataset_in_the_same_report(cli, tmp_path):
     assert res.code == 2 and "another --report folder" in res.stderr
 
 
-
 def test_tune_refuses_a_stored_study_without_a_fingerprint(tmp_path):
     import optuna
 
@@ -301,6 +300,18 @@ def test_cli_compare_with_a_negatives_file_of_another_split(cli, loo, tmp_path):
     shifted = loo.test.to_frame()
     shifted["item"] = np.roll(shifted["item"].to_numpy(), 1)
     write_ncf(tmp_path / "test.negative", sample_negatives(loo.train, Interactions.from_frame(shifted), n=10, seed=0, allow_fewer=True))
-    res = cli("compare", "--train", tmp_path / "train.tsv", "--test", tmp_path / "test.tsv", "--negatives", tmp_path / "test.negative",
-              "--protocol", "sampled", "--models", "popularity", "--implicit")
+    res = cli(
+        "compare",
+        "--train",
+        tmp_path / "train.tsv",
+        "--test",
+        tmp_path / "test.tsv",
+        "--negatives",
+        tmp_path / "test.negative",
+        "--protocol",
+        "sampled",
+        "--models",
+        "popularity",
+        "--implicit",
+    )
     assert res.code == 2 and "does not match the test pairs" in res.stderr and "fitted" not in res.stderr

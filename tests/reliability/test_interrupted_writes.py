@@ -42,8 +42,7 @@ def source(tmp_path_factory) -> Path:
 def command(kind: str, source: Path, out: Path, seed: int) -> list[str]:
     if kind == "split":
         return [sys.executable, "-m", "cofirec", "split", str(source), "--out", str(out), "--seed", str(seed)]
-    return [sys.executable, "-m", "cofirec", "train", "popularity", "--dataset", str(source), "--split", "random",
-            "--seed", str(seed), "--out", str(out)]
+    return [sys.executable, "-m", "cofirec", "train", "popularity", "--dataset", str(source), "--split", "random", "--seed", str(seed), "--out", str(out)]
 
 
 def run_env() -> dict:

@@ -29,7 +29,7 @@ def test_health_ready_docs_and_page(server):
     assert "/users/{user_id}/recommendations" in c.get("/openapi.json").json()["paths"]
     assert c.get("/docs").status_code == 200
     page = c.get("/")
-    assert page.status_code == 200 and "<label for=\"search-input\">" in page.text
+    assert page.status_code == 200 and '<label for="search-input">' in page.text
     assert c.get("/static/app.js").status_code == 200
 
 
@@ -46,7 +46,8 @@ def test_known_user_recommendations_match_the_model(server, model_dir):
     if hasattr(model, "explain"):
         why = server.client.get("/users/7/recommendations", params={"n": 5, "why": 2}).json()
         assert [[(r["item"], r["contribution"]) for r in item["reasons"]] for item in why["items"]] == [
-            [(i, pytest.approx(v, rel=1e-5)) for i, v in pairs] for pairs in model.explain(7, expected.items.tolist(), k=2)]
+            [(i, pytest.approx(v, rel=1e-5)) for i, v in pairs] for pairs in model.explain(7, expected.items.tolist(), k=2)
+        ]
     seen = set(model.seen_[model.user_map_.lookup([7])[0]].indices.tolist())
     with_seen = server.client.get("/users/7/recommendations", params={"n": 80, "exclude_seen": "false"}).json()
     assert len(with_seen["items"]) == 80 and len(seen) > 0

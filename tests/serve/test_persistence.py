@@ -31,8 +31,7 @@ def test_feedback_and_hits_survive_a_restart(model_dir, db_url, tmp_path):
         before = srv.client.get("/status.json").json()
     with running(model_dir, db_url, log) as srv:
         history = srv.client.get("/users/40/history").json()["items"]
-        assert sorted((r["item"], r["rating"]) for r in history if r["source"] == "feedback") == sorted(
-            (r["item"], float(r["rating"])) for r in ratings)
+        assert sorted((r["item"], r["rating"]) for r in history if r["source"] == "feedback") == sorted((r["item"], float(r["rating"])) for r in ratings)
         assert srv.client.get("/users/new-person/history").json()["items"][0]["item"] == 12
         after = srv.client.get("/status.json").json()
         assert after["online"] == before["online"] and after["online"][0]["hits"] == 1

@@ -16,6 +16,7 @@ from cofirec.cli.output import note
 if TYPE_CHECKING:  # pragma: no cover
     from cofirec.data.dataset import Interactions
 
+
 # ---------------------------------------------------------------------- data loading
 @contextmanager
 def warnings_as_notes() -> Iterator[list[str]]:
@@ -58,8 +59,9 @@ def load_source(
     from cofirec.experiments.data import load_source as load
 
     mode, cols, sep, encoding = parse_on_bad_lines(on_bad_lines), parse_columns(columns), parse_sep(sep), parse_encoding(encoding)
-    return reading(lambda: load(source, data_dir=data_dir, columns=cols, on_bad_lines=mode, download=download, sep=sep, encoding=encoding,
-                                prefer_ratings=ignore_label))
+    return reading(
+        lambda: load(source, data_dir=data_dir, columns=cols, on_bad_lines=mode, download=download, sep=sep, encoding=encoding, prefer_ratings=ignore_label)
+    )
 
 
 def read_file(

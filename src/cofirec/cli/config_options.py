@@ -55,9 +55,16 @@ def build_config(
         raw.update(dataset=dataset, train=None, test=None)
     if train is not None or test is not None:
         raw.update(train=_path(train), test=_path(test), dataset=None)
-    for key, value in (("data_dir", _path(data_dir)), ("columns", columns), ("sep", parse_sep(sep)), ("encoding", parse_encoding(encoding)),
-                       ("metadata", _path(metadata)),
-                       ("seed", seed), ("protocol", protocol), ("negatives", _path(negatives))):
+    for key, value in (
+        ("data_dir", _path(data_dir)),
+        ("columns", columns),
+        ("sep", parse_sep(sep)),
+        ("encoding", parse_encoding(encoding)),
+        ("metadata", _path(metadata)),
+        ("seed", seed),
+        ("protocol", protocol),
+        ("negatives", _path(negatives)),
+    ):
         if value is not None:
             raw[key] = value
     if implicit or target is not None:
@@ -79,8 +86,13 @@ def build_config(
 
     raw["models"] = apply_param_assignments(raw.get("models", []), params)
     where = config.name if config is not None else label
-    return config_from_dict({key: v for key, v in raw.items() if v is not None or key in base}, label=where, require_models=require_models,
-                            require_test=require_test, require_data=require_data)
+    return config_from_dict(
+        {key: v for key, v in raw.items() if v is not None or key in base},
+        label=where,
+        require_models=require_models,
+        require_test=require_test,
+        require_data=require_data,
+    )
 
 
 def _path(p: Path | None) -> str | None:
@@ -117,9 +129,14 @@ def reproduce_command(command: str, cfg, report_dir: Path | None, extra: list[st
                 args += ["--split-seed", str(cfg.split.seed)]
         else:
             args += ["--train", str(cfg.train), "--test", str(cfg.test)]
-        for flag, value in (("--columns", cfg.columns if isinstance(cfg.columns, str) or cfg.columns is None else ",".join(cfg.columns)),
-                            ("--sep", cfg.sep), ("--encoding", cfg.encoding), ("--metadata", cfg.metadata), ("--target", cfg.target),
-                            ("--negatives", cfg.negatives)):
+        for flag, value in (
+            ("--columns", cfg.columns if isinstance(cfg.columns, str) or cfg.columns is None else ",".join(cfg.columns)),
+            ("--sep", cfg.sep),
+            ("--encoding", cfg.encoding),
+            ("--metadata", cfg.metadata),
+            ("--target", cfg.target),
+            ("--negatives", cfg.negatives),
+        ):
             if value is not None:
                 args += [flag, str(value)]
         if cfg.implicit:
@@ -132,7 +149,7 @@ def reproduce_command(command: str, cfg, report_dir: Path | None, extra: list[st
                 args += [a for key, v in m.params.items() for a in ("--param", f"{m.name}.{key}={_flag_value(v)}")]
         else:
             spec = next((m for m in cfg.models if m.name == model), None)
-            for key, v in (spec.params.items() if spec else []):
+            for key, v in spec.params.items() if spec else []:
                 args += ["--param", f"{key}={_flag_value(v)}"]
     args += extra or []
     if report_dir is not None:
@@ -154,5 +171,3 @@ def _flag_value(v: Any) -> str:
 def write_config(cfg, report_dir: Path) -> None:
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
-
-

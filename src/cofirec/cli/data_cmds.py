@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cofirec.cli.common import load_source, skipped_lines
 from cofirec.cli.options import (
     ColumnsOpt,
     DataDirOpt,
@@ -16,7 +17,6 @@ from cofirec.cli.options import (
     OnBadLinesOpt,
     SepOpt,
 )
-from cofirec.cli.common import load_source, skipped_lines
 from cofirec.cli.output import emit_json, fmt_number, stdout_console
 
 SourceArg = Annotated[str, typer.Argument(metavar="SOURCE", help="Dataset name (ml-100k, ...), MovieLens-layout folder or ratings file.", show_default=False)]
@@ -106,7 +106,7 @@ def _print_stats(stats: dict[str, Any]) -> None:
         table.add_column("quantile")
         table.add_column("per user", justify="right")
         table.add_column("per item", justify="right")
-        for q in (uq or iq):
+        for q in uq or iq:
             table.add_row(q, fmt_number(uq.get(q)), fmt_number(iq.get(q)))
         console.print(table)
 
@@ -160,9 +160,15 @@ def make_split(data, out: Path, *, method: str, test_ratio: float, seed: int, k:
     report["train_file"] = str(Path(out) / TRAIN_FILE)
     report["test_file"] = str(Path(out) / TEST_FILE)
     canonical = SPLIT_METHODS.get(method, method)
-    params = {"source": data.name, "split": parts.name, "method": canonical, "seed": seed,
-              "test_ratio": test_ratio if canonical in ("random", "user") else None,
-              "k": k if canonical == "kfold" else None, "fold": fold if canonical == "kfold" else None}
+    params = {
+        "source": data.name,
+        "split": parts.name,
+        "method": canonical,
+        "seed": seed,
+        "test_ratio": test_ratio if canonical in ("random", "user") else None,
+        "k": k if canonical == "kfold" else None,
+        "fold": fold if canonical == "kfold" else None,
+    }
     return parts, report, params
 
 

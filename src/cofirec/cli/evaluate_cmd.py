@@ -22,11 +22,17 @@ ModelDirArg = Annotated[Path, typer.Argument(metavar="DIR", help="Model folder w
 def evaluate(
     model_dir: ModelDirArg,
     test: Annotated[Path, typer.Option("--test", help="Test ratings file (e.g. DIR/test.tsv).", show_default=False)],
-    protocol: Annotated[str | None, typer.Option("--protocol", help="rating | ranking | sampled | binary (default: from the model).", show_default=False)] = None,
+    protocol: Annotated[
+        str | None, typer.Option("--protocol", help="rating | ranking | sampled | binary (default: from the model).", show_default=False)
+    ] = None,
     negatives: Annotated[Path | None, typer.Option("--negatives", help="NCF .test.negative file (sampled protocol).", show_default=False)] = None,
-    sample_negatives: Annotated[int | None, typer.Option("--sample-negatives", help="Sample N negatives per test row (sampled protocol).", show_default=False)] = None,
+    sample_negatives: Annotated[
+        int | None, typer.Option("--sample-negatives", help="Sample N negatives per test row (sampled protocol).", show_default=False)
+    ] = None,
     k: Annotated[str, typer.Option("--k", help="Cut-offs of top-k metrics, e.g. 10,20.")] = "10",
-    relevance: Annotated[float | None, typer.Option("--relevance", help="Test ratings >= T count as relevant (ranking) or as likes (binary).", show_default=False)] = None,
+    relevance: Annotated[
+        float | None, typer.Option("--relevance", help="Test ratings >= T count as relevant (ranking) or as likes (binary).", show_default=False)
+    ] = None,
     strict: StrictOpt = False,
     allow_unknown: AllowUnknownOpt = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed for --sample-negatives.")] = 0,
@@ -56,7 +62,9 @@ def evaluate(
     model = cofirec.load(model_dir)
     _check_test_split(model_dir, test)
     with warnings_as_notes():
-        test_data = align_to_model(read_file(test, columns=columns, on_bad_lines=on_bad_lines, sep=sep, encoding=encoding, ignore_label=reads_labels(model)), model)
+        test_data = align_to_model(
+            read_file(test, columns=columns, on_bad_lines=on_bad_lines, sep=sep, encoding=encoding, ignore_label=reads_labels(model)), model
+        )
     protocol = protocol or default_protocol(model, sampled=negatives is not None or sample_negatives is not None)
     negs = None
     if protocol == "sampled":
@@ -66,8 +74,16 @@ def evaluate(
     from cofirec.evaluate.runner import evaluate as run_evaluation
     from cofirec.evaluate.unknown import UnknownReport
 
-    metrics = run_evaluation(model, test_data, protocol=protocol, k=ks, negatives=negs, relevance_threshold=relevance,  # type: ignore[arg-type]
-                             strict=strict, allow_unknown=allow_unknown)
+    metrics = run_evaluation(
+        model,
+        test_data,
+        protocol=protocol,
+        k=ks,
+        negatives=negs,
+        relevance_threshold=relevance,  # type: ignore[arg-type]
+        strict=strict,
+        allow_unknown=allow_unknown,
+    )
     if json_out:
         emit_json({**metrics, "unknown": UnknownReport.from_metrics(metrics).as_dict()})
         return

@@ -81,10 +81,31 @@ def compare_cmd(
     """
     from cofirec.experiments.compare import run_comparison
 
-    cfg = build_config(config, label="compare", dataset=dataset, train=train, test=test, data_dir=data_dir, columns=columns,
-                       sep=sep, encoding=encoding, metadata=metadata, implicit=implicit, target=target, split=split, test_ratio=test_ratio, folds=folds,
-                       fold=fold, split_seed=split_seed, seed=seed, protocol=protocol, k=k, negatives=negatives, models=models,
-                       params=params)
+    cfg = build_config(
+        config,
+        label="compare",
+        dataset=dataset,
+        train=train,
+        test=test,
+        data_dir=data_dir,
+        columns=columns,
+        sep=sep,
+        encoding=encoding,
+        metadata=metadata,
+        implicit=implicit,
+        target=target,
+        split=split,
+        test_ratio=test_ratio,
+        folds=folds,
+        fold=fold,
+        split_seed=split_seed,
+        seed=seed,
+        protocol=protocol,
+        k=k,
+        negatives=negatives,
+        models=models,
+        params=params,
+    )
     command = reproduce_command("compare", cfg, report)
     if report is not None:
         write_config(cfg, report)
@@ -100,8 +121,17 @@ def compare_cmd(
     if json_out and result.rows and failed == len(result.rows):  # stdout gets the one error object, not two documents
         raise CofirecError(f"compare: no model finished ({failed} of {len(result.rows)} failed or were skipped; see the notes above)")
     if json_out:
-        emit_json({"command": command, "protocol": result.protocol, "k": list(result.k), "data": result.data, "metrics": result.metrics,
-                   "rows": result.rows, "report": str(path) if path else None})
+        emit_json(
+            {
+                "command": command,
+                "protocol": result.protocol,
+                "k": list(result.k),
+                "data": result.data,
+                "metrics": result.metrics,
+                "rows": result.rows,
+                "report": str(path) if path else None,
+            }
+        )
     else:
         print_comparison(result)
         if path is not None:
@@ -157,7 +187,9 @@ def tune_cmd(
     trials: Annotated[int | None, typer.Option("--trials", "-n", help="Finished trials wanted in the study (stored ones count).", show_default=False)] = None,
     timeout: Annotated[float | None, typer.Option("--timeout", help="Stop starting trials after this many seconds.", show_default=False)] = None,
     metric: Annotated[str | None, typer.Option("--metric", help="Validation metric, e.g. ndcg@10 or rmse (default ndcg@10).", show_default=False)] = None,
-    validation_ratio: Annotated[float | None, typer.Option("--validation-ratio", help="Fraction of train used for validation (default 0.1).", show_default=False)] = None,
+    validation_ratio: Annotated[
+        float | None, typer.Option("--validation-ratio", help="Fraction of train used for validation (default 0.1).", show_default=False)
+    ] = None,
     prune: Annotated[bool, typer.Option("--prune/--no-prune", help="Prune bad trials of iterative models per epoch.")] = True,
     storage: Annotated[str | None, typer.Option("--storage", help="Optuna storage URL or SQLite file (default REPORT/study.db).", show_default=False)] = None,
     dataset: DatasetOpt = None,
@@ -192,9 +224,28 @@ def tune_cmd(
 
     if report is None and storage is None:
         raise ConfigError("tune: --report DIR is required (trials are stored in DIR/study.db so the search can resume)")
-    cfg = build_config(config, label="tune", dataset=dataset, train=train, test=test, data_dir=data_dir, columns=columns, sep=sep, encoding=encoding, metadata=metadata,
-                       implicit=implicit, target=target, split=split, test_ratio=test_ratio, folds=folds, fold=fold, split_seed=split_seed,
-                       seed=seed, k=k, require_models=False)
+    cfg = build_config(
+        config,
+        label="tune",
+        dataset=dataset,
+        train=train,
+        test=test,
+        data_dir=data_dir,
+        columns=columns,
+        sep=sep,
+        encoding=encoding,
+        metadata=metadata,
+        implicit=implicit,
+        target=target,
+        split=split,
+        test_ratio=test_ratio,
+        folds=folds,
+        fold=fold,
+        split_seed=split_seed,
+        seed=seed,
+        k=k,
+        require_models=False,
+    )
     if trials is not None:
         cfg.tune.trials = trials
     if timeout is not None:
@@ -241,19 +292,44 @@ def tune_cmd(
         assert report is not None  # --report is required without --storage (checked above)
         storage = str(Path(report) / "study.db")
     result = tune(
-        model, prepared.train, test=prepared.test, metric=cfg.tune.metric, trials=cfg.tune.trials, timeout=cfg.tune.timeout,
-        protocol=cfg.protocol, k=cfg.k, seed=cfg.seed, validation_ratio=cfg.tune.validation_ratio, space=space,
-        params=fixed, storage=storage, negatives=prepared.negatives,
-        prune=prune, on_trial=progress,
+        model,
+        prepared.train,
+        test=prepared.test,
+        metric=cfg.tune.metric,
+        trials=cfg.tune.trials,
+        timeout=cfg.tune.timeout,
+        protocol=cfg.protocol,
+        k=cfg.k,
+        seed=cfg.seed,
+        validation_ratio=cfg.tune.validation_ratio,
+        space=space,
+        params=fixed,
+        storage=storage,
+        negatives=prepared.negatives,
+        prune=prune,
+        on_trial=progress,
     )
     path = None
     if report is not None:
-        data = {"name": prepared.name, "train": len(prepared.train), "test": len(prepared.test),
-                "train_sha256": data_sha256(prepared.train), "test_sha256": data_sha256(prepared.test)}
+        data = {
+            "name": prepared.name,
+            "train": len(prepared.train),
+            "test": len(prepared.test),
+            "train_sha256": data_sha256(prepared.train),
+            "test_sha256": data_sha256(prepared.test),
+        }
         path = write_tune_report(result, report, config=cfg.to_dict(), files=prepared.files, command=command, seed=cfg.seed, data=data)
     if json_out:
-        emit_json({"command": command, **result.tuning_dict(), "best_params": result.best_params, "best_value": result.best_value,
-                   "test_metrics": result.test_metrics, "report": str(path) if path else None})
+        emit_json(
+            {
+                "command": command,
+                **result.tuning_dict(),
+                "best_params": result.best_params,
+                "best_value": result.best_value,
+                "test_metrics": result.test_metrics,
+                "report": str(path) if path else None,
+            }
+        )
         return
     console = stdout_console()
     console.print(f"{result.n_finished} finished trials ({result.n_run} run now) in study {result.study_name!r} at {result.storage}", markup=False)

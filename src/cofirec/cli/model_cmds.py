@@ -33,7 +33,13 @@ def models(json_out: JsonOpt = False) -> None:
         except ConfigError as exc:
             rows.append({"name": name, "available": False, "reason": str(exc), "params": {}})
             continue
-        row: dict[str, Any] = {"name": name, "available": True, "kinds": sorted(cls.supported_kinds), "params": dict(defaults), "default_source": default_source(name)}
+        row: dict[str, Any] = {
+            "name": name,
+            "available": True,
+            "kinds": sorted(cls.supported_kinds),
+            "params": dict(defaults),
+            "default_source": default_source(name),
+        }
         if isinstance(entry, Preset):
             row.update(preset_of=entry.model, overrides=dict(entry.params), usage=entry.usage, summary=f"preset of {entry.model}")
         else:

@@ -20,7 +20,9 @@ ColumnsOpt = Annotated[
 ]
 SepOpt = Annotated[
     str | None,
-    typer.Option("--sep", help="Field separator of a ratings file: a character or string, or tab, comma, space, pipe, semicolon (default: detected).", show_default=False),
+    typer.Option(
+        "--sep", help="Field separator of a ratings file: a character or string, or tab, comma, space, pipe, semicolon (default: detected).", show_default=False
+    ),
 ]
 EncodingOpt = Annotated[
     str | None,
@@ -120,5 +122,3 @@ def parse_int_list(text: str, option: str) -> tuple[int, ...]:
     if not values or any(v <= 0 for v in values):
         raise ConfigError(f"{option} {text!r}: expected comma-separated positive integers, e.g. 10,20")
     return values
-
-

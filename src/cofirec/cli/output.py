@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
     from rich.table import Table
 
+
 # ---------------------------------------------------------------------- output
 def stdout_console() -> "Console":
     """A Rich console on the current ``sys.stdout`` (works under test runners that swap streams)."""
@@ -69,5 +70,3 @@ def fmt_number(value: Any) -> str:
             return f"{int(value):,}"
         return f"{value:.4f}".rstrip("0").rstrip(".") if abs(value) >= 1e-3 else f"{value:.3g}"
     return str(value)
-
-

@@ -56,8 +56,11 @@ def recommend(
         note(f"user {label} is not in the training data: showing the non-personalised fallback ranking ({_fallback_name(model)})")
     short = [r["user"] for r in records if len(r["items"]) < n]
     if short:
-        note(f"{len(short)} of {len(records)} users have fewer than {n} items left to recommend (their lists are shorter): "
-             + ", ".join(repr(u) for u in short[:5]) + (" ..." if len(short) > 5 else ""))
+        note(
+            f"{len(short)} of {len(records)} users have fewer than {n} items left to recommend (their lists are shorter): "
+            + ", ".join(repr(u) for u in short[:5])
+            + (" ..." if len(short) > 5 else "")
+        )
     if fmt == "json":
         emit_json(records)  # always a list of records (one per user), as with --all-users --json
     elif fmt == "jsonl":

@@ -15,10 +15,20 @@ def serve(
     model_dir: Annotated[Path, typer.Argument(help="Model folder written by 'cofirec train --out'.", show_default=False)],
     host: Annotated[str, typer.Option("--host", help="Address to listen on (0.0.0.0: every interface).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
-    db: Annotated[str | None, typer.Option("--db", help="Feedback database URL (SQLAlchemy), e.g. postgresql://user@host/db. "
-                                           "Default: an SQLite file DIR.feedback.sqlite beside the model folder.", show_default=False)] = None,
-    api_key_env: Annotated[str | None, typer.Option("--api-key-env", help="Environment variable holding the API key that write and "
-                                                    "admin endpoints then require (X-API-Key header).", show_default=False)] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Feedback database URL (SQLAlchemy), e.g. postgresql://user@host/db. Default: an SQLite file DIR.feedback.sqlite beside the model folder.",
+            show_default=False,
+        ),
+    ] = None,
+    api_key_env: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key-env", help="Environment variable holding the API key that write and admin endpoints then require (X-API-Key header).", show_default=False
+        ),
+    ] = None,
     workers: Annotated[int, typer.Option("--workers", help="Server processes (each loads the model; /admin/reload swaps one).")] = 1,
 ) -> None:
     """Serve recommendations over HTTP: JSON API (docs at /docs), web page at /, status at /status, metrics at /metrics.
@@ -39,8 +49,9 @@ def serve(
         raise ConfigError(f"--api-key-env {api_key_env}: that environment variable is not set or empty")
     api_key = os.environ.get(api_key_env) if api_key_env else None
     app = create_app(model_dir, db, api_key)  # loads and checks the model and database before listening
-    typer.echo(f"serving {app.state.service.holder.current.version} on http://{host}:{port}/ "
-               f"(feedback: {app.state.service.store.safe_url}; Ctrl-C stops)", err=True)
+    typer.echo(
+        f"serving {app.state.service.holder.current.version} on http://{host}:{port}/ (feedback: {app.state.service.store.safe_url}; Ctrl-C stops)", err=True
+    )
     if workers == 1:
         reload_on_sighup(app)
         uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -44,7 +44,9 @@ def train(
     split_method: Annotated[str | None, typer.Option("--split", help="Split --dataset first: random | user | loo | kfold.", show_default=False)] = None,
     test_ratio: Annotated[float | None, typer.Option("--test-ratio", help="Fraction held out by --split (default 0.2).", show_default=False)] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed of the split and validation split (default 0).", show_default=False)] = None,
-    k_folds: Annotated[int | None, typer.Option("--folds", "--k", help="Folds of --split kfold (default 5; --k is the older name).", show_default=False)] = None,
+    k_folds: Annotated[
+        int | None, typer.Option("--folds", "--k", help="Folds of --split kfold (default 5; --k is the older name).", show_default=False)
+    ] = None,
     fold: Annotated[int | None, typer.Option("--fold", help="Test fold of --split kfold (default 0).", show_default=False)] = None,
     implicit: ImplicitOpt = False,
     target: TargetOpt = None,
@@ -71,9 +73,27 @@ def train(
         raise ConfigError("train: give either --dataset SOURCE or --train FILE, not both")
     if validation is not None and not 0.0 < validation < 1.0:
         raise ConfigError(f"--validation {validation}: expected a fraction between 0 and 1")
-    cfg = build_config(config, label="train", dataset=dataset, train=train_file, data_dir=data_dir, columns=columns, sep=sep, encoding=encoding,
-                       metadata=metadata, implicit=implicit, target=target, split=split_method, test_ratio=test_ratio, folds=k_folds, fold=fold,
-                       seed=seed, require_models=False, require_test=False, require_data=False)
+    cfg = build_config(
+        config,
+        label="train",
+        dataset=dataset,
+        train=train_file,
+        data_dir=data_dir,
+        columns=columns,
+        sep=sep,
+        encoding=encoding,
+        metadata=metadata,
+        implicit=implicit,
+        target=target,
+        split=split_method,
+        test_ratio=test_ratio,
+        folds=k_folds,
+        fold=fold,
+        seed=seed,
+        require_models=False,
+        require_test=False,
+        require_data=False,
+    )
     if cfg.dataset is None and cfg.train is None:
         raise ConfigError("train: no data; give --dataset SOURCE (name, folder or file) or --train FILE")
     if split_method is not None and cfg.dataset is None:
@@ -96,8 +116,9 @@ def train(
     if split_method is not None or (config is not None and dataset is None and train_file is None and cfg.dataset is not None):
         from cofirec.cli.data_cmds import make_split
 
-        parts, report["split"], split_params = make_split(data, out, method=cfg.split.method, test_ratio=cfg.split.test_ratio, seed=cfg.split_seed,
-                                                          k=cfg.split.k or 5, fold=cfg.split.fold or 0)
+        parts, report["split"], split_params = make_split(
+            data, out, method=cfg.split.method, test_ratio=cfg.split.test_ratio, seed=cfg.split_seed, k=cfg.split.k or 5, fold=cfg.split.fold or 0
+        )
         split_files = (parts.train, parts.test, split_params)
         data = parts.train
     elif cfg.test is not None:

@@ -154,8 +154,7 @@ def download_dataset(
         expected = info.md5 or _published_md5(info, opener)
         if expected is not None and digest != expected.lower():
             raise DataError(
-                f"{info.url}: checksum mismatch (md5 {digest}, expected {expected}); the download is damaged "
-                "or the archive changed upstream, so it was deleted"
+                f"{info.url}: checksum mismatch (md5 {digest}, expected {expected}); the download is damaged or the archive changed upstream, so it was deleted"
             )
         with tempfile.TemporaryDirectory(dir=dest_dir, prefix=f".{info.name}-") as tmp:
             safe_extract(part, Path(tmp), source=info.url)

@@ -183,8 +183,14 @@ class FeatureEncoder:
             if not self.title_tokens:
                 return None
             tokens = _tokens(col)
-            return Field(name, name, "multi", "tokens", _vocab(tokens.explode(), self.max_categories * 4, max(2, self.min_count)),
-                         max_len=_max_len(tokens, self.max_values))
+            return Field(
+                name,
+                name,
+                "multi",
+                "tokens",
+                _vocab(tokens.explode(), self.max_categories * 4, max(2, self.min_count)),
+                max_len=_max_len(tokens, self.max_values),
+            )
         if low in _ZIP_NAMES:
             values = _zip(col, self.zip_digits)
             return Field(name, name, "categorical", "zip", _vocab(values, self.max_categories, self.min_count))
@@ -202,8 +208,7 @@ class FeatureEncoder:
         strings = _as_str(col)
         if low in _MULTI_NAMES or strings.str.contains("|", regex=False).any():
             lists = _split(strings)
-            return Field(name, name, "multi", vocab=_vocab(lists.explode(), self.max_categories, self.min_count),
-                         max_len=_max_len(lists, self.max_values))
+            return Field(name, name, "multi", vocab=_vocab(lists.explode(), self.max_categories, self.min_count), max_len=_max_len(lists, self.max_values))
         present = strings.dropna()
         if len(present) > 50 and present.nunique() > self.max_categories and present.nunique() > 0.5 * len(present):
             return None  # identifier-like free text: nothing to learn per value
@@ -278,8 +283,10 @@ class FeatureEncoder:
     def to_state(self) -> dict:
         """The fitted encoder as plain JSON (parameters and fields)."""
         self._check_fitted()
-        params = {k: getattr(self, k) for k in ("columns", "n_buckets", "max_categories", "min_count", "small_numeric",
-                                                 "zip_digits", "year_width", "max_values", "title_tokens")}
+        params = {
+            k: getattr(self, k)
+            for k in ("columns", "n_buckets", "max_categories", "min_count", "small_numeric", "zip_digits", "year_width", "max_values", "title_tokens")
+        }
         return {"params": params, "fields": [asdict(f) for f in self.fields]}
 
     @classmethod
@@ -417,9 +424,14 @@ class SideFeatures:
         spec = getattr(self, "user_spec_", None)
         if spec is not None and spec["names"][-1:] == ["history"] and enc.names[-1:] != ["history"]:
             width = int(spec["multi_lens"][-1])
-            enc = EncodedFeatures(single=enc.single, multi=np.hstack([enc.multi, np.zeros((len(enc.single), width), dtype=np.int64)]),
-                                  single_cards=list(enc.single_cards), multi_cards=[*enc.multi_cards, int(spec["multi_cards"][-1])],
-                                  multi_lens=[*enc.multi_lens, width], names=[*enc.names, "history"])
+            enc = EncodedFeatures(
+                single=enc.single,
+                multi=np.hstack([enc.multi, np.zeros((len(enc.single), width), dtype=np.int64)]),
+                single_cards=list(enc.single_cards),
+                multi_cards=[*enc.multi_cards, int(spec["multi_cards"][-1])],
+                multi_lens=[*enc.multi_lens, width],
+                names=[*enc.names, "history"],
+            )
         return enc
 
     def encode_item_features(self, records: dict | Sequence[dict] | pd.DataFrame) -> EncodedFeatures:

@@ -76,18 +76,13 @@ def load_movielens(folder: str | Path, *, on_bad_lines: Literal["error", "skip"]
     folder = Path(folder)
     layout = detect_layout(folder)
     if layout is None:
-        raise DataError(
-            f"{folder}: not a MovieLens folder (expected u.data for ML-100K, ratings.dat for ML-1M, "
-            "or ratings.csv and movies.csv for ml-latest)"
-        )
+        raise DataError(f"{folder}: not a MovieLens folder (expected u.data for ML-100K, ratings.dat for ML-1M, or ratings.csv and movies.csv for ml-latest)")
     loader = {"ml-100k": load_movielens_100k, "ml-1m": load_movielens_1m, "ml-latest": load_movielens_latest}[layout]
     return loader(folder, on_bad_lines=on_bad_lines)
 
 
 # ---------------------------------------------------------------------- ML-100K
-def load_movielens_100k(
-    folder: str | Path, *, ratings_file: str = "u.data", on_bad_lines: Literal["error", "skip"] = "error"
-) -> Interactions:
+def load_movielens_100k(folder: str | Path, *, ratings_file: str = "u.data", on_bad_lines: Literal["error", "skip"] = "error") -> Interactions:
     """ML-100K: ``u.data`` (or a split such as ``u1.base``) with ``u.item`` and ``u.user`` features.
 
     Returns 100,000 explicit 1-5 ratings from 943 users on 1,682 items for the full ``u.data``.
@@ -129,9 +124,7 @@ def _join_flags(flags: pd.DataFrame, names: list[str]) -> pd.Series:
 
 
 # ---------------------------------------------------------------------- ML-1M
-def load_movielens_1m(
-    folder: str | Path, *, ratings_file: str = "ratings.dat", on_bad_lines: Literal["error", "skip"] = "error"
-) -> Interactions:
+def load_movielens_1m(folder: str | Path, *, ratings_file: str = "ratings.dat", on_bad_lines: Literal["error", "skip"] = "error") -> Interactions:
     """ML-1M (or the ``ml-1m-half`` prefix): ``ratings.dat`` with ``users.dat`` and ``movies.dat`` features.
 
     ``::``-separated, Latin-1. Occupation codes become names (:data:`OCCUPATIONS_1M`); the year comes from the
@@ -160,9 +153,7 @@ def _metadata_1m(folder: Path) -> tuple[pd.DataFrame | None, pd.DataFrame | None
 
 
 # ---------------------------------------------------------------------- ml-latest
-def load_movielens_latest(
-    folder: str | Path, *, ratings_file: str = "ratings.csv", on_bad_lines: Literal["error", "skip"] = "error"
-) -> Interactions:
+def load_movielens_latest(folder: str | Path, *, ratings_file: str = "ratings.csv", on_bad_lines: Literal["error", "skip"] = "error") -> Interactions:
     """ml-latest / ml-latest-small: ``ratings.csv`` (half stars, CRLF) with ``movies.csv`` titles and genres.
 
     These releases have no user demographics, so ``user_features`` is ``None``.

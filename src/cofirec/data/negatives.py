@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cofirec.data.dataset import Interactions
 from cofirec._seeds import check_seed
+from cofirec.data.dataset import Interactions
 from cofirec.data.idmap import parse_ids
 from cofirec.errors import ConfigError, DataError
 

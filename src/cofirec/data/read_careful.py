@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from cofirec.data.read_detect import _Layout, _detect_layout, _sample_lines
+from cofirec.data.read_detect import _detect_layout, _Layout, _sample_lines
 from cofirec.data.read_values import _arrow_read, _check_values, _clean_typed_read, _note_ignored, _strings_to_values
 from cofirec.errors import DataError
 
@@ -84,8 +84,7 @@ def _load_bytes(path: Path, encoding: str | None) -> bytes:
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise DataError(
-            f"{path}, line {line}: not valid UTF-8 (byte 0x{raw[exc.start]:02x}); "
-            "if the file is Latin-1 pass --encoding latin-1 / encoding='latin-1'"
+            f"{path}, line {line}: not valid UTF-8 (byte 0x{raw[exc.start]:02x}); if the file is Latin-1 pass --encoding latin-1 / encoding='latin-1'"
         ) from None
     return raw
 

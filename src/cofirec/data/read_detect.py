@@ -135,10 +135,7 @@ def _detect_layout(path: Path, lines, columns, sep, header) -> _Layout:
         names, ignored = _names_from_header(path, first_fields, first_no)
     else:
         if n_fields > 4:
-            raise DataError(
-                f"{path}, line {first_no}: {n_fields} fields but no header; expected user, item[, rating[, timestamp]]; "
-                f"{_COLUMNS_HINT}"
-            )
+            raise DataError(f"{path}, line {first_no}: {n_fields} fields but no header; expected user, item[, rating[, timestamp]]; {_COLUMNS_HINT}")
         names = list(CANONICAL_COLUMNS[:n_fields])
     for need in ("user", "item"):
         if need not in names:

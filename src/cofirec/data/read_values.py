@@ -41,9 +41,7 @@ def _arrow_read(data: bytes | Path, layout: _Layout, typed: bool, skip_header: b
         str(data) if isinstance(data, Path) else pa.BufferReader(data),  # zero-copy; parsed without the GIL
         read_options=pacsv.ReadOptions(column_names=col_names, skip_rows=1 if skip_header else 0, block_size=1 << 24),
         parse_options=pacsv.ParseOptions(delimiter=sep, quote_char='"', ignore_empty_lines=True),
-        convert_options=pacsv.ConvertOptions(
-            column_types=types, include_columns=include, strings_can_be_null=False, quoted_strings_can_be_null=False
-        ),
+        convert_options=pacsv.ConvertOptions(column_types=types, include_columns=include, strings_can_be_null=False, quoted_strings_can_be_null=False),
     )
 
 

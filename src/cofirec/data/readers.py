@@ -169,7 +169,7 @@ def _to_interactions(frame: pd.DataFrame, path: Path, label: str, skipped: int, 
             raise DataError(f"{path}: {text}") from None
     for w in caught:  # re-emit (duplicates) naming the file rather than its label
         text = str(w.message)
-        text = f"{path}:{text[len(label) + 1:]}" if text.startswith(f"{label}:") else f"{path}: {text}"
+        text = f"{path}:{text[len(label) + 1 :]}" if text.startswith(f"{label}:") else f"{path}: {text}"
         warnings.warn(text, w.category, stacklevel=3)
     if skipped:
         first = first_problem.replace(f"{path}, ", "", 1)

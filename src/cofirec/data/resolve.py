@@ -66,10 +66,7 @@ def resolve_source(source: str | Path, *, data_dir: str | Path | None = None, do
                 f"or point --data-dir / $COFIREC_DATA at a folder that holds {text}/"
             )
         return download_dataset(text, cache)
-    raise DatasetNotFoundError(
-        f"{text!r}: no such file or folder (looked in {looked}) and not a known dataset name "
-        f"(known: {', '.join(KNOWN_DATASETS)})"
-    )
+    raise DatasetNotFoundError(f"{text!r}: no such file or folder (looked in {looked}) and not a known dataset name (known: {', '.join(KNOWN_DATASETS)})")
 
 
 def load_dataset(

@@ -75,8 +75,12 @@ def read_split_manifest(folder: str | Path) -> dict[str, Any] | None:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DataError(f"{path}: damaged split manifest ({exc}); write the split again with 'cofirec split'") from exc
     files = record.get("files") if isinstance(record, dict) else None
-    if not isinstance(record, dict) or record.get("format") != SPLIT_FORMAT or not isinstance(files, dict) \
-            or not all(isinstance(files.get(n), str) for n in (TRAIN_FILE, TEST_FILE)):
+    if (
+        not isinstance(record, dict)
+        or record.get("format") != SPLIT_FORMAT
+        or not isinstance(files, dict)
+        or not all(isinstance(files.get(n), str) for n in (TRAIN_FILE, TEST_FILE))
+    ):
         raise DataError(f"{path}: not a cofirec split manifest (or damaged); write the split again with 'cofirec split'")
     return record
 
@@ -97,8 +101,10 @@ def check_split_member(path: Path, sha: str) -> None:
     """A file that its folder's split.json lists must still have the checksum recorded there."""
     split = read_split_manifest(path.parent)
     if split is not None and path.name in split["files"] and split["files"][path.name] != sha:
-        raise DataError(f"{path}: does not match {path.parent / SPLIT_MANIFEST} (the file changed after the split was "
-                        f"written, or a write was interrupted); write the split again with 'cofirec split'")
+        raise DataError(
+            f"{path}: does not match {path.parent / SPLIT_MANIFEST} (the file changed after the split was "
+            f"written, or a write was interrupted); write the split again with 'cofirec split'"
+        )
 
 
 def describe_split(record: dict[str, Any]) -> str:
@@ -134,13 +140,17 @@ def check_test_file(model_dir: str | Path, training: dict[str, Any] | None, test
     if split is not None and test_path.name in split["files"]:
         check_split_member(test_path, sha)
         if training and training.get("train_sha256") != split["files"][TRAIN_FILE]:
-            raise DataError(f"{test_path}: is from a different split ({describe_split(split)}) than the data {model_dir} was "
-                            f"trained on ({_describe_training(training)}): the model may have trained on these test rows; "
-                            f"evaluate on the test file of the model's own split, or train again on {folder / TRAIN_FILE}")
+            raise DataError(
+                f"{test_path}: is from a different split ({describe_split(split)}) than the data {model_dir} was "
+                f"trained on ({_describe_training(training)}): the model may have trained on these test rows; "
+                f"evaluate on the test file of the model's own split, or train again on {folder / TRAIN_FILE}"
+            )
         return
     if own is not None and _same_folder(folder, Path(model_dir)):
-        raise DataError(f"{test_path}: is not the test file of the split {model_dir} was trained on ({describe_split(own)}); "
-                        "it changed after training: train again with --split")
+        raise DataError(
+            f"{test_path}: is not the test file of the split {model_dir} was trained on ({describe_split(own)}); "
+            "it changed after training: train again with --split"
+        )
 
 
 def _describe_training(training: dict[str, Any]) -> str:

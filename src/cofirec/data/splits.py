@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cofirec._seeds import check_seed
 from cofirec.data.dataset import Interactions, rank_within_user
 from cofirec.data.idmap import IdMap
-from cofirec._seeds import check_seed
 from cofirec.errors import ConfigError, DataError
 
 __all__ = [
@@ -92,7 +92,6 @@ def _make_split(data: Interactions, test_mask: np.ndarray, name: str) -> Split:
     train = replace(train, name=f"{data.name}:train" if data.name else "train")
     test = replace(test, name=f"{data.name}:test" if data.name else "test")
     return Split(train=train, test=test, name=name)
-
 
 
 def _per_user_holdout_mask(data: Interactions, ratio: float, seed: int) -> np.ndarray:

@@ -83,8 +83,7 @@ def make_synthetic(
     return Interactions.from_frame(frame, user_features=user_features, item_features=item_features, name=name)
 
 
-def make_planted_implicit(n_users: int = 300, n_items: int = 120, per_user: int = 20, rank: int = 3, seed: int = 0,
-                          name: str = "planted") -> Interactions:
+def make_planted_implicit(n_users: int = 300, n_items: int = 120, per_user: int = 20, rank: int = 3, seed: int = 0, name: str = "planted") -> Interactions:
     """Implicit feedback driven by personal taste alone (no popularity skew): each user picks ``per_user``
     distinct items by Gumbel-top-k sampling from ``softmax(3 * u . v / sqrt(rank))`` of planted rank-``rank``
     user and item factors. Popularity is nearly uninformative here, so only models that learn taste beat it.

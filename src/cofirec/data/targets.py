@@ -98,15 +98,18 @@ def _as_binary(data: Interactions, target: Target) -> Interactions:
     if data.kind == "binary":
         if target.value is None or 0.0 < target.value <= 1.0:
             return data  # labels >= T are the labels themselves
-        raise ConfigError(f"{target.described}: {name} already holds 0/1 like labels, a like threshold of {target.value:g} does not apply "
-                          "to them (use --target binary)")
+        raise ConfigError(
+            f"{target.described}: {name} already holds 0/1 like labels, a like threshold of {target.value:g} does not apply to them (use --target binary)"
+        )
     if data.kind != "explicit":
         raise DataError(f"{name}: {target.described} needs explicit ratings, the data is {data.kind} feedback")
     threshold = target.value
     if threshold is None:
         if not np.isin(data.ratings, (0.0, 1.0)).all():
-            raise ConfigError(f"{target.described}: {name} holds ratings ({rating_range(data)}), not 0/1 labels; "
-                              "give the like threshold, e.g. --target binary:4 (rating >= 4 is a like)")
+            raise ConfigError(
+                f"{target.described}: {name} holds ratings ({rating_range(data)}), not 0/1 labels; "
+                "give the like threshold, e.g. --target binary:4 (rating >= 4 is a like)"
+            )
         threshold = 1.0  # a 0/1 label column read as ratings: 1 is a like
     out = data.binarize(float(threshold))
     positives = int(out.ratings.sum()) if len(out) else 0
@@ -169,6 +172,7 @@ def read_preferring_ratings(read: Callable[[list[str] | None], Interactions], co
     except DuplicateColumnError as exc:
         if not prefer_ratings or columns is not None or exc.rating_columns is None:
             raise
-        warnings.warn("the file has both rating and label columns: --target binary derives likes from the ratings, the label column is ignored",
-                      UserWarning, stacklevel=2)
+        warnings.warn(
+            "the file has both rating and label columns: --target binary derives likes from the ratings, the label column is ignored", UserWarning, stacklevel=2
+        )
         return read(exc.rating_columns)

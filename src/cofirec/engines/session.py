@@ -88,7 +88,9 @@ def require_pyspark() -> Any:
     pyspark = require("pyspark", "the Spark engine")
     found = tuple(int(p) for p in re.findall(r"\d+", pyspark.__version__)[:2])
     if found < MIN_PYSPARK:
-        raise ConfigError(f"the Spark engine needs pyspark {'.'.join(map(str, MIN_PYSPARK))} or newer, found {pyspark.__version__}: pip install -U 'cofirec[spark]'")
+        raise ConfigError(
+            f"the Spark engine needs pyspark {'.'.join(map(str, MIN_PYSPARK))} or newer, found {pyspark.__version__}: pip install -U 'cofirec[spark]'"
+        )
     return pyspark
 
 
@@ -115,8 +117,7 @@ def default_driver_memory() -> str:
     return f"{int(min(32, max(1, total * 0.4 / 2**30)))}g"
 
 
-def spark_session(master: str = DEFAULT_MASTER, *, app_name: str = "cofirec", driver_memory: str | None = None,
-                  conf: dict[str, str] | None = None) -> Any:
+def spark_session(master: str = DEFAULT_MASTER, *, app_name: str = "cofirec", driver_memory: str | None = None, conf: dict[str, str] | None = None) -> Any:
     """A SparkSession for cofirec (the running one when this process already has one with the same master).
 
     ``master``: ``local[N]`` (N worker threads in this process's JVM; default ``local[2]``) or a cluster URL such as
@@ -151,14 +152,16 @@ def spark_session(master: str = DEFAULT_MASTER, *, app_name: str = "cofirec", dr
     }
     if is_local(master):
         cores = local_cores(master)
-        settings.update({
-            "spark.driver.memory": driver_memory or default_driver_memory(),
-            "spark.sql.shuffle.partitions": str(2 * cores),
-            "spark.default.parallelism": str(2 * cores),
-            "spark.ui.enabled": "false",
-            "spark.driver.host": "127.0.0.1",
-            "spark.driver.bindAddress": "127.0.0.1",
-        })
+        settings.update(
+            {
+                "spark.driver.memory": driver_memory or default_driver_memory(),
+                "spark.sql.shuffle.partitions": str(2 * cores),
+                "spark.default.parallelism": str(2 * cores),
+                "spark.ui.enabled": "false",
+                "spark.driver.host": "127.0.0.1",
+                "spark.driver.bindAddress": "127.0.0.1",
+            }
+        )
     elif driver_memory:
         settings["spark.driver.memory"] = driver_memory
     settings.update(conf or {})

@@ -76,7 +76,9 @@ def spark_model(model_name: str, params: dict[str, Any] | None = None) -> Recomm
     defaults = cls.param_defaults()
     for key, value in FIXED_PARAMS[model_name].items():
         if key in explicit and given[key] != value:
-            raise ConfigError(f"{model_name} --engine spark: {key}={given[key]!r} is not supported ({_WHY[key]}); use {key}={value!r} or the single-machine engine")
+            raise ConfigError(
+                f"{model_name} --engine spark: {key}={given[key]!r} is not supported ({_WHY[key]}); use {key}={value!r} or the single-machine engine"
+            )
     for key in UNUSED_PARAMS[model_name]:
         if key in explicit and given[key] != defaults[key]:
             raise ConfigError(f"{model_name} --engine spark: Spark has no counterpart of {key}; leave it at its default ({defaults[key]!r})")
@@ -91,9 +93,21 @@ def als_estimator(model: Any, blocks: int = 10) -> Any:
     from pyspark.ml.recommendation import ALS
 
     implicit = model.name == "ials"
-    return ALS(rank=int(model.factors), maxIter=int(model.epochs), regParam=float(model.reg), alpha=float(getattr(model, "alpha", 1.0)),
-               implicitPrefs=implicit, seed=int(model.random_state) % 2**63, userCol="uidx", itemCol="iidx", ratingCol="target",
-               nonnegative=False, coldStartStrategy="nan", numUserBlocks=blocks, numItemBlocks=blocks)
+    return ALS(
+        rank=int(model.factors),
+        maxIter=int(model.epochs),
+        regParam=float(model.reg),
+        alpha=float(getattr(model, "alpha", 1.0)),
+        implicitPrefs=implicit,
+        seed=int(model.random_state) % 2**63,
+        userCol="uidx",
+        itemCol="iidx",
+        ratingCol="target",
+        nonnegative=False,
+        coldStartStrategy="nan",
+        numUserBlocks=blocks,
+        numItemBlocks=blocks,
+    )
 
 
 def train_spark_als(
@@ -135,14 +149,18 @@ def train_spark_als(
     raw = read_log(spark, train_path, columns=columns, sep=sep, header=header, encoding=encoding).cache()
     kind = "implicit" if implicit is not False or "rating" not in raw.columns else "explicit"
     if kind not in type(model).supported_kinds:
-        raise DataError(f"{model.name}: cannot fit {kind} feedback (supports: {', '.join(sorted(type(model).supported_kinds))})"
-                        + ("" if implicit is not False else f"; {source} has no rating column"))
+        raise DataError(
+            f"{model.name}: cannot fit {kind} feedback (supports: {', '.join(sorted(type(model).supported_kinds))})"
+            + ("" if implicit is not False else f"; {source} has no rating column")
+        )
     stage("checking and indexing ids")
     log = index_log(spark, raw, source, implicit)
     raw.unpersist()
     data = _driver_interactions(log, Path(train_path).name, implicit)
-    stage(f"{len(data):,} interactions, {data.n_users:,} users, {data.n_items:,} items; fitting Spark ALS "
-          f"({'implicit' if model.name == 'ials' else 'explicit'}, rank {model.factors}, {model.epochs} iterations)")
+    stage(
+        f"{len(data):,} interactions, {data.n_users:,} users, {data.n_items:,} items; fitting Spark ALS "
+        f"({'implicit' if model.name == 'ials' else 'explicit'}, rank {model.factors}, {model.epochs} iterations)"
+    )
     offset = _offset(model, data)
     fitted = als_estimator(model, max(2, spark.sparkContext.defaultParallelism)).fit(_targets(model, log.frame, offset))
     stage("exporting factors")
@@ -153,8 +171,13 @@ def train_spark_als(
     _set_factors(model, fitted, data, offset)
     model.best_epoch_ = model.epochs_run_ = int(model.epochs)
     model.stopped_early_ = False
-    model.engine_ = {"engine": "spark", "spark_version": str(spark.version), "master": str(spark.sparkContext.master),
-                     "rows_read": log.rows_read, "duplicates_dropped": log.duplicates_dropped}
+    model.engine_ = {
+        "engine": "spark",
+        "spark_version": str(spark.version),
+        "master": str(spark.sparkContext.master),
+        "rows_read": log.rows_read,
+        "duplicates_dropped": log.duplicates_dropped,
+    }
     model.fit_seconds_ = float(time.perf_counter() - started)
     log.frame.unpersist()
     stage("done")
@@ -166,8 +189,7 @@ def _driver_interactions(log: Any, name: str, implicit: bool | float) -> Interac
     meta: dict[str, Any] = {"duplicates_dropped": log.duplicates_dropped} if log.duplicates_dropped else {}
     if implicit is not False and implicit is not True:
         meta["implicit_min_rating"] = float(implicit)
-    return Interactions(users=users, items=items, ratings=ratings, user_map=log.user_map, item_map=log.item_map,
-                        kind=log.kind, name=name, meta=meta)
+    return Interactions(users=users, items=items, ratings=ratings, user_map=log.user_map, item_map=log.item_map, kind=log.kind, name=name, meta=meta)
 
 
 def _below_threshold(log: Any) -> Interactions:

@@ -64,8 +64,9 @@ def is_parquet(path: Path) -> bool:
     return bool(files) and all(p.suffix.lower() in _PARQUET_SUFFIXES for p in files) or path.suffix.lower() in _PARQUET_SUFFIXES
 
 
-def read_log(spark: Any, path: str | Path, *, columns: Sequence[str] | None = None, sep: str | None = None,
-             header: bool | None = None, encoding: str | None = None) -> Any:
+def read_log(
+    spark: Any, path: str | Path, *, columns: Sequence[str] | None = None, sep: str | None = None, header: bool | None = None, encoding: str | None = None
+) -> Any:
     """A Spark DataFrame with columns ``user``, ``item`` and, when the input has them, ``rating`` and ``timestamp``
     (as read: strings for text input, the stored types for Parquet), plus ``_pos`` (position in the input)."""
     import pyspark.sql.functions as F
@@ -95,8 +96,16 @@ def read_log(spark: Any, path: str | Path, *, columns: Sequence[str] | None = No
         from pyspark.sql.types import StringType, StructField, StructType
 
         schema = StructType([StructField(f"_c{k}", StringType()) for k in range(len(names))])
-        frame = spark.read.csv(str(path), schema=schema, sep=sep, header=bool(header), encoding=encoding or "UTF-8",
-                               ignoreLeadingWhiteSpace=True, ignoreTrailingWhiteSpace=True, mode="PERMISSIVE")
+        frame = spark.read.csv(
+            str(path),
+            schema=schema,
+            sep=sep,
+            header=bool(header),
+            encoding=encoding or "UTF-8",
+            ignoreLeadingWhiteSpace=True,
+            ignoreTrailingWhiteSpace=True,
+            mode="PERMISSIVE",
+        )
         raw_cols = frame.columns
     chosen = [n for n in names if n is not None]
     if "user" not in chosen or "item" not in chosen:
@@ -190,8 +199,7 @@ def _float_ids(frame: Any, col: str, source: str) -> Any:
         raise DataError(f"{source}: {stats['missing']} row(s) have no {col} id (empty, NaN or infinite); every row needs a {col} id")
     if stats["fractional"]:
         example = frame.filter(fractional).select(col).first()[0]
-        raise DataError(f"{source}: {col} id {example!r} is not a whole number; ids are whole numbers or names "
-                        f"(is a rating or timestamp in the {col} column?)")
+        raise DataError(f"{source}: {col} id {example!r} is not a whole number; ids are whole numbers or names (is a rating or timestamp in the {col} column?)")
     if stats["too_big"]:
         raise DataError(f"{source}: {col} ids beyond the int64 range stored as floats lose digits; store them as integers or text")
     warnings.warn(f"{source}: {col} ids written as floats were read as whole numbers", UserWarning, stacklevel=4)
@@ -221,8 +229,7 @@ def _text_ids(frame: Any, col: str, source: str) -> Any:
         raise DataError(f"{source}: {stats['missing']} row(s) have no {col} id (empty or missing); every row needs a {col} id")
     if stats["fractional"] and not stats["not_numeric"]:
         example = frame.filter(text.rlike(_FRACTIONAL)).select(col).first()[0]
-        raise DataError(f"{source}: {col} id {example!r} is not a whole number; ids are whole numbers or names "
-                        f"(is a rating or timestamp in the {col} column?)")
+        raise DataError(f"{source}: {col} id {example!r} is not a whole number; ids are whole numbers or names (is a rating or timestamp in the {col} column?)")
     if stats["not_int"]:
         return frame.withColumn(col, F.col("__id")).drop("__id", "__long")
     if stats["from_float"]:
@@ -245,8 +252,10 @@ def checked_ratings(frame: Any, source: str) -> tuple[Any, int]:
     n_bad = counts["bad"] or 0
     if n_bad:
         example = frame.filter(bad).select("user", "item", "rating").first()
-        raise DataError(f"{source}: {n_bad} row(s) have a missing, non-numeric, non-finite or absurd rating "
-                        f"(e.g. user {example['user']!r}, item {example['item']!r}, rating {example['rating']!r}; |rating| must be <= {MAX_ABS_RATING:g})")
+        raise DataError(
+            f"{source}: {n_bad} row(s) have a missing, non-numeric, non-finite or absurd rating "
+            f"(e.g. user {example['user']!r}, item {example['item']!r}, rating {example['rating']!r}; |rating| must be <= {MAX_ABS_RATING:g})"
+        )
     return frame.withColumn("rating", F.col("_r")).drop("_r"), int(counts["rows"])
 
 
@@ -267,8 +276,9 @@ def vocabulary(spark: Any, frame: Any, col: str) -> tuple[Any, IdMap]:
     the partitions' sizes give each partition's first index."""
     import pyspark.sql.functions as F
 
-    ordered = (frame.select(col).distinct().orderBy(col)
-               .withColumn("_part", F.spark_partition_id()).withColumn("_mono", F.monotonically_increasing_id())).cache()
+    ordered = (
+        frame.select(col).distinct().orderBy(col).withColumn("_part", F.spark_partition_id()).withColumn("_mono", F.monotonically_increasing_id())
+    ).cache()
     sizes = {int(r["_part"]): int(r["count"]) for r in ordered.groupBy("_part").count().collect()}
     starts = np.concatenate([[0], np.cumsum([sizes.get(p, 0) for p in range(max(sizes, default=-1) + 1)])]).astype(np.int64)
     first = F.element_at(F.array(*[F.lit(int(v)) for v in starts[:-1]] or [F.lit(0)]), F.col("_part") + 1)
@@ -328,8 +338,12 @@ def _indexed(pairs: Any, users: Any, items: Any, n_items: int) -> Any:
     """``pairs`` joined with the vocabularies (``uidx``, ``iidx``); pairs with an id outside them are dropped."""
     import pyspark.sql.functions as F
 
-    return (pairs.join(users, "user").withColumnRenamed("idx", "uidx")
-            .join(F.broadcast(items) if n_items < 5_000_000 else items, "item").withColumnRenamed("idx", "iidx"))
+    return (
+        pairs.join(users, "user")
+        .withColumnRenamed("idx", "uidx")
+        .join(F.broadcast(items) if n_items < 5_000_000 else items, "item")
+        .withColumnRenamed("idx", "iidx")
+    )
 
 
 def collect_pairs(frame: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

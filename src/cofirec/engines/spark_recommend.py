@@ -26,8 +26,9 @@ _FACTOR_STATE = ("user_factors_", "item_factors_", "user_bias_", "item_bias_", "
 _USERS_PER_PARTITION = 20_000
 
 
-def top_n_block(factors: np.ndarray, user_shift: np.ndarray, seen_offsets: np.ndarray, seen_items: np.ndarray,
-                item_factors: np.ndarray, item_bias: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def top_n_block(
+    factors: np.ndarray, user_shift: np.ndarray, seen_offsets: np.ndarray, seen_items: np.ndarray, item_factors: np.ndarray, item_bias: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Top ``n`` unseen items of a block of users: ``(row, item index, score)`` arrays, best first within a row.
 
     ``seen_offsets``/``seen_items``: CSR-style lists of each row's seen item indices. Ties go to the smaller
@@ -63,13 +64,15 @@ def _user_table(model: Any) -> Any:
     seen.sort_indices()
     k = model.user_factors_.shape[1]
     factors = pa.FixedSizeListArray.from_arrays(pa.array(np.ascontiguousarray(model.user_factors_, dtype=np.float32).ravel()), k)
-    return pa.table({
-        "uidx": pa.array(np.arange(model.n_users, dtype=np.int32)),
-        "user": pa.array(model.user_map_.ids),
-        "factors": pa.ListArray.from_arrays(pa.array(np.arange(model.n_users + 1, dtype=np.int32) * k), factors.flatten()),
-        "shift": pa.array((model.user_offset_ + model.user_bias_).astype(np.float32)),
-        "seen": pa.ListArray.from_arrays(pa.array(seen.indptr.astype(np.int32)), pa.array(seen.indices.astype(np.int32))),
-    })
+    return pa.table(
+        {
+            "uidx": pa.array(np.arange(model.n_users, dtype=np.int32)),
+            "user": pa.array(model.user_map_.ids),
+            "factors": pa.ListArray.from_arrays(pa.array(np.arange(model.n_users + 1, dtype=np.int32) * k), factors.flatten()),
+            "shift": pa.array((model.user_offset_ + model.user_bias_).astype(np.float32)),
+            "seen": pa.ListArray.from_arrays(pa.array(seen.indptr.astype(np.int32)), pa.array(seen.indices.astype(np.int32))),
+        }
+    )
 
 
 def _scorer(items: Any, n: int, k: int) -> Callable[[Iterator[Any]], Iterator[Any]]:
@@ -85,13 +88,21 @@ def _scorer(items: Any, n: int, k: int) -> Callable[[Iterator[Any]], Iterator[An
             factors = batch.column("factors").flatten().to_numpy(zero_copy_only=False).astype(np.float32).reshape(-1, k)
             seen = batch.column("seen")
             offsets = seen.offsets.to_numpy() - seen.offsets[0].as_py()
-            row, col, val = top_n_block(factors, batch.column("shift").to_numpy(zero_copy_only=False), offsets,
-                                        seen.flatten().to_numpy(zero_copy_only=False).astype(np.int64), item_factors, item_bias, n)
+            row, col, val = top_n_block(
+                factors,
+                batch.column("shift").to_numpy(zero_copy_only=False),
+                offsets,
+                seen.flatten().to_numpy(zero_copy_only=False).astype(np.int64),
+                item_factors,
+                item_bias,
+                n,
+            )
             starts = np.searchsorted(row, np.arange(batch.num_rows))
             rank = np.arange(len(row)) - starts[row] + 1
             users = batch.column("user").take(pa.array(row))
-            yield pa.RecordBatch.from_arrays([users, pa.array(rank.astype(np.int32)), pa.array(item_ids[col]), pa.array(val.astype(np.float32))],
-                                             names=["user", "rank", "item", "score"])
+            yield pa.RecordBatch.from_arrays(
+                [users, pa.array(rank.astype(np.int32)), pa.array(item_ids[col]), pa.array(val.astype(np.float32))], names=["user", "rank", "item", "score"]
+            )
 
     return score
 
@@ -111,8 +122,16 @@ def load_factor_model(model_or_dir: Recommender | str | Path) -> Any:
     return model
 
 
-def spark_recommend_all(model_or_dir: Recommender | str | Path, n: int, out_parquet: str | Path, *, master: str = DEFAULT_MASTER,
-                        spark: Any = None, overwrite: bool = False, progress: bool | Callable[[str], None] = False) -> Path:
+def spark_recommend_all(
+    model_or_dir: Recommender | str | Path,
+    n: int,
+    out_parquet: str | Path,
+    *,
+    master: str = DEFAULT_MASTER,
+    spark: Any = None,
+    overwrite: bool = False,
+    progress: bool | Callable[[str], None] = False,
+) -> Path:
     """Top-``n`` unseen items for every user of the model, computed in Spark, written to the Parquet folder
     ``out_parquet`` (see the module docstring for its rows). The lists equal ``model.recommend(all users, n)``
     up to ties between float32 scores that differ in the last bits. An existing ``out_parquet`` is an error
@@ -132,8 +151,14 @@ def spark_recommend_all(model_or_dir: Recommender | str | Path, n: int, out_parq
     frame = spark.createDataFrame(users).repartition(parts)
     item_ids = model.item_map_.ids
     items = spark.sparkContext.broadcast((np.ascontiguousarray(model.item_factors_, dtype=np.float32), model.item_bias_.astype(np.float32), item_ids))
-    schema = StructType([StructField("user", frame.schema["user"].dataType), StructField("rank", IntegerType()),
-                         StructField("item", _spark_type(item_ids)), StructField("score", FloatType())])
+    schema = StructType(
+        [
+            StructField("user", frame.schema["user"].dataType),
+            StructField("rank", IntegerType()),
+            StructField("item", _spark_type(item_ids)),
+            StructField("score", FloatType()),
+        ]
+    )
     stage(f"scoring {model.n_users:,} users x {model.n_items:,} items (top {n}) in {parts} partitions")
     recs = frame.mapInArrow(_scorer(items, n, model.item_factors_.shape[1]), schema)
     recs.write.mode("overwrite" if overwrite else "errorifexists").parquet(str(out))

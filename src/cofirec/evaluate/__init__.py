@@ -11,8 +11,21 @@ from typing import TYPE_CHECKING, Any
 
 from cofirec.evaluate.protocols import PROTOCOLS, is_lower_better, is_quality_metric, protocol_for_metric, protocol_metric_names
 
-_METRICS = ("accuracy", "auc", "coverage", "hr_at_k", "log_loss", "mae", "map_at_k", "mrr_at_k", "ndcg_at_k", "novelty",
-            "precision_at_k", "recall_at_k", "rmse")
+_METRICS = (
+    "accuracy",
+    "auc",
+    "coverage",
+    "hr_at_k",
+    "log_loss",
+    "mae",
+    "map_at_k",
+    "mrr_at_k",
+    "ndcg_at_k",
+    "novelty",
+    "precision_at_k",
+    "recall_at_k",
+    "rmse",
+)
 _LAZY = {
     **dict.fromkeys(_METRICS, "cofirec.evaluate.metrics"),
     "evaluate": "cofirec.evaluate.runner",

@@ -142,11 +142,14 @@ def _check_predicts_ratings(model) -> None:
     name = model.name or type(model).__name__
     if kind != "explicit":
         use = "the binary protocol (--protocol binary)" if kind == "binary" else "the ranking or sampled protocol (--protocol ranking)"
-        raise ConfigError(f"rating protocol: {name} was fitted on {kind} data, so its scores are not ratings and rmse/mae "
-                          f"would be meaningless; use {use}, or fit on explicit ratings")
+        raise ConfigError(
+            f"rating protocol: {name} was fitted on {kind} data, so its scores are not ratings and rmse/mae "
+            f"would be meaningless; use {use}, or fit on explicit ratings"
+        )
     if not model.predicts_ratings:
-        raise ConfigError(f"rating protocol: {name} ranks items but does not predict ratings, so rmse/mae would be "
-                          "meaningless; use the ranking protocol (--protocol ranking)")
+        raise ConfigError(
+            f"rating protocol: {name} ranks items but does not predict ratings, so rmse/mae would be meaningless; use the ranking protocol (--protocol ranking)"
+        )
 
 
 # ---------------------------------------------------------------------- helpers
@@ -231,9 +234,11 @@ def _evaluate_binary(model, test: Interactions, threshold: float | None, batch_s
         raise DataError(
             f"binary protocol needs probabilities, but {type(model).__name__} predicted values in [{lo:g}, {hi:g}]"
             + (" (with NaN)" if np.isnan(prob).any() else "")
-            + ("; it was fitted on binary labels but its scores are not probabilities: use the ranking protocol (--protocol ranking)"
-               if model.kind_ == "binary" else
-               "; fit a model on like/dislike labels (--target binary:T / Interactions.binarize) or use the ranking protocol")
+            + (
+                "; it was fitted on binary labels but its scores are not probabilities: use the ranking protocol (--protocol ranking)"
+                if model.kind_ == "binary"
+                else "; fit a model on like/dislike labels (--target binary:T / Interactions.binarize) or use the ranking protocol"
+            )
         )
     prob = np.clip(prob, M.PROBA_EPS, 1.0 - M.PROBA_EPS)
     return {

@@ -56,8 +56,10 @@ class UnknownReport:
 
     def describe(self) -> str:
         """``"12 of 100 test users (12%) and 0 of 50 test items (0%) are unknown to the model"``."""
-        return (f"{self.users:,} of {self.of_users:,} test users ({_pct(self.users, self.of_users)}) and "
-                f"{self.items:,} of {self.of_items:,} test items ({_pct(self.items, self.of_items)}) are unknown to the model")
+        return (
+            f"{self.users:,} of {self.of_users:,} test users ({_pct(self.users, self.of_users)}) and "
+            f"{self.items:,} of {self.of_items:,} test items ({_pct(self.items, self.of_items)}) are unknown to the model"
+        )
 
 
 def _pct(part: int, whole: int) -> str:

@@ -175,8 +175,15 @@ def compare(
             fitted[spec.display] = model
         if on_model is not None:
             on_model(spec.display, row)
-    data = {"name": train.name, "train": len(train), "test": len(test), "users": int(train.n_users), "items": int(train.n_items), "kind": train.kind,
-            "unknown": unknown.as_dict()}
+    data = {
+        "name": train.name,
+        "train": len(train),
+        "test": len(test),
+        "users": int(train.n_users),
+        "items": int(train.n_items),
+        "kind": train.kind,
+        "unknown": unknown.as_dict(),
+    }
     return ComparisonResult(rows=rows, metrics=metric_names, histories=histories, protocol=protocol, k=k, data=data, models=fitted)
 
 
@@ -219,9 +226,7 @@ def check_test_ids(train: Interactions, test: Interactions, *, strict: bool = Fa
     return report
 
 
-def run_evaluate(
-    model: Any, test: Interactions, *, protocol: str, k: Sequence[int], negatives: Any = None, quiet_unknown: bool = False
-) -> dict[str, float]:
+def run_evaluate(model: Any, test: Interactions, *, protocol: str, k: Sequence[int], negatives: Any = None, quiet_unknown: bool = False) -> dict[str, float]:
     """``cofirec.evaluate.runner.evaluate`` with the options it accepts; values as plain floats.
 
     ``quiet_unknown``: skip the unknown-id policy (already applied by the caller, or validation data the
@@ -311,13 +316,24 @@ def run_comparison(
         raise ConfigError("no models to compare: give --models a,b,c or [[models]] entries in the config")
     prepared = prepared if prepared is not None else prepare_data(cfg)
     result = compare(
-        cfg.models, prepared.train, prepared.test, protocol=cfg.protocol, k=cfg.k, negatives=prepared.negatives,
-        seed=cfg.seed, keep_models=keep_models, on_model=on_model, strict=strict, allow_unknown=allow_unknown,
+        cfg.models,
+        prepared.train,
+        prepared.test,
+        protocol=cfg.protocol,
+        k=cfg.k,
+        negatives=prepared.negatives,
+        seed=cfg.seed,
+        keep_models=keep_models,
+        on_model=on_model,
+        strict=strict,
+        allow_unknown=allow_unknown,
     )
     result.data["name"] = prepared.name
     path = None
     if report_dir is not None:
-        path = write_comparison_report(result, report_dir, config=cfg.to_dict(), files=prepared.files, command=command, seed=cfg.seed, train=prepared.train, test=prepared.test)
+        path = write_comparison_report(
+            result, report_dir, config=cfg.to_dict(), files=prepared.files, command=command, seed=cfg.seed, train=prepared.train, test=prepared.test
+        )
     return result, path
 
 

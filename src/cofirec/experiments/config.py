@@ -45,17 +45,16 @@ import tomllib
 import typing
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from cofirec._seeds import check_seed
 from cofirec.data.targets import parse_target
 from cofirec.errors import ConfigError
 from cofirec.evaluate import PROTOCOLS
-from cofirec.models.params import describe_type
 from cofirec.experiments.config_schema import ExperimentConfig, ModelSpec, SplitConfig, TuneConfig
+from cofirec.models.params import describe_type
 
 __all__ = ["PROTOCOLS", "ExperimentConfig", "ModelSpec", "SplitConfig", "TuneConfig", "check_params", "config_from_dict", "describe_type", "load_config"]
-
 
 
 # ---------------------------------------------------------------------- loading
@@ -148,7 +147,7 @@ def config_from_dict(
     if require_data and cfg.dataset is None and cfg.train is None:
         raise ConfigError(f"{label}: dataset: missing; set 'dataset' (a name such as 'ml-100k', a folder or a ratings file) or both 'train' and 'test'")
     if require_models and not cfg.models:
-        raise ConfigError(f"{label}: models: missing; list at least one model, e.g. [[models]] name = \"mean\"")
+        raise ConfigError(f'{label}: models: missing; list at least one model, e.g. [[models]] name = "mean"')
     if base_dir is not None:
         _resolve_paths(cfg, base_dir)
     return cfg

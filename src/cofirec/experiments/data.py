@@ -117,16 +117,22 @@ def _columns(columns: str | list[str] | None) -> list[str] | None:
 def load_config_dataset(cfg: ExperimentConfig, *, on_bad_lines: Literal["error", "skip"] = "error", download: bool = True) -> Interactions:
     """The full dataset of ``cfg`` (a name, folder or file) through :func:`load_source`."""
     assert cfg.dataset is not None
-    return load_source(cfg.dataset, data_dir=cfg.data_dir, columns=_columns(cfg.columns), on_bad_lines=on_bad_lines, download=download,
-                       prefer_ratings=_prefers_ratings(cfg), **_reader_options(cfg))
+    return load_source(
+        cfg.dataset,
+        data_dir=cfg.data_dir,
+        columns=_columns(cfg.columns),
+        on_bad_lines=on_bad_lines,
+        download=download,
+        prefer_ratings=_prefers_ratings(cfg),
+        **_reader_options(cfg),
+    )
 
 
 def load_training_data(cfg: ExperimentConfig, *, on_bad_lines: Literal["error", "skip"] = "error", download: bool = True) -> Interactions:
     """The data one model is fitted on: ``cfg.train`` or the whole ``cfg.dataset`` (splitting is the caller's),
     with ``cfg.metadata`` attached."""
     if cfg.train is not None:
-        data = read_ratings(cfg.train, columns=_columns(cfg.columns), on_bad_lines=on_bad_lines, prefer_ratings=_prefers_ratings(cfg),
-                            **_reader_options(cfg))
+        data = read_ratings(cfg.train, columns=_columns(cfg.columns), on_bad_lines=on_bad_lines, prefer_ratings=_prefers_ratings(cfg), **_reader_options(cfg))
     elif cfg.dataset is not None:
         data = load_config_dataset(cfg, on_bad_lines=on_bad_lines, download=download)
     else:
@@ -141,8 +147,17 @@ def _prefers_ratings(cfg: ExperimentConfig) -> bool:
     return target.kind == "binary" and target.value is not None
 
 
-def load_source(source: str | Path, *, data_dir: str | Path | None = None, columns: list[str] | None = None, on_bad_lines: Literal["error", "skip"] = "error",
-                download: bool = True, sep: str | None = None, encoding: str | None = None, prefer_ratings: bool = False) -> Interactions:
+def load_source(
+    source: str | Path,
+    *,
+    data_dir: str | Path | None = None,
+    columns: list[str] | None = None,
+    on_bad_lines: Literal["error", "skip"] = "error",
+    download: bool = True,
+    sep: str | None = None,
+    encoding: str | None = None,
+    prefer_ratings: bool = False,
+) -> Interactions:
     """A dataset name, MovieLens-layout folder or ratings file (``cofirec.data.resolve.load_dataset``);
     ``prefer_ratings`` see :func:`cofirec.data.targets.read_preferring_ratings`."""
     from cofirec.data.resolve import load_dataset
@@ -153,8 +168,15 @@ def load_source(source: str | Path, *, data_dir: str | Path | None = None, colum
     return read_preferring_ratings(read, columns, prefer_ratings)
 
 
-def read_ratings(path: str | Path, *, columns: list[str] | None = None, on_bad_lines: Literal["error", "skip"] = "error", sep: str | None = None,
-                 encoding: str | None = None, prefer_ratings: bool = False) -> Interactions:
+def read_ratings(
+    path: str | Path,
+    *,
+    columns: list[str] | None = None,
+    on_bad_lines: Literal["error", "skip"] = "error",
+    sep: str | None = None,
+    encoding: str | None = None,
+    prefer_ratings: bool = False,
+) -> Interactions:
     """A plain ratings file (train/test files written by ``cofirec split``, or any ratings file)."""
     path = Path(path)
     if not path.exists():

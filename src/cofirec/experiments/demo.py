@@ -150,9 +150,15 @@ def run_demo(
     command = "cofirec demo" + (f" --data-dir {data_dir}" if data_dir is not None else "") + (" --quick" if quick else "")
     command += (" --synthetic" if force_synthetic else "") + f" --report {out}"
     folder = None if synthetic else find_movielens_100k(data_dir)
-    context = {"out": out, "command": command, "quick": quick, "seed": seed, "source": source,
-               "files": [folder / "u.data", folder / "u.item"] if folder is not None else [],
-               "notes": [f"Data: {source}."] + (["Fell back to synthetic data: MovieLens 100K was not found."] if synthetic and not force_synthetic else [])}
+    context = {
+        "out": out,
+        "command": command,
+        "quick": quick,
+        "seed": seed,
+        "source": source,
+        "files": [folder / "u.data", folder / "u.item"] if folder is not None else [],
+        "notes": [f"Data: {source}."] + (["Fell back to synthetic data: MovieLens 100K was not found."] if synthetic and not force_synthetic else []),
+    }
 
     con.rule("[bold]2. Rating prediction (models fitted on the stars)")
     rating, rating_skipped = _compare_section(con, "rating", RATING_LINEUP, split.train, split.test, context)
@@ -167,10 +173,19 @@ def run_demo(
     recs = _show_recommendations(con, ranking, split.train)
     related = _show_related(con, ranking, data)
     con.print(f"\ndone in {time.perf_counter() - start:.0f}s")
-    return DemoResult(data_source=source, synthetic=synthetic, models=[r["model"] for r in rating.rows + ranking.rows],
-                      skipped=rating_skipped + ranking_skipped + init_skipped, rating_rows=rating.rows, ranking_rows=ranking.rows,
-                      reports={"rating": out / "rating" / "report.html", "ranking": out / "ranking" / "report.html"},
-                      init_curves=curves, init_plot=init_plot, recommendations=recs, related=related)
+    return DemoResult(
+        data_source=source,
+        synthetic=synthetic,
+        models=[r["model"] for r in rating.rows + ranking.rows],
+        skipped=rating_skipped + ranking_skipped + init_skipped,
+        rating_rows=rating.rows,
+        ranking_rows=ranking.rows,
+        reports={"rating": out / "rating" / "report.html", "ranking": out / "ranking" / "report.html"},
+        init_curves=curves,
+        init_plot=init_plot,
+        recommendations=recs,
+        related=related,
+    )
 
 
 def _compare_section(con: Any, protocol: str, lineup: Lineup, train: Interactions, test: Interactions, ctx: dict) -> tuple[Any, list[str]]:
@@ -192,10 +207,26 @@ def _compare_section(con: Any, protocol: str, lineup: Lineup, train: Interaction
     result = compare(models, train, test, protocol=protocol, k=(10,), seed=ctx["seed"], keep_models=True, on_model=progress)
     _print_table(con, result, Table)
     folder = ctx["out"] / protocol
-    config = {"demo": True, "quick": ctx["quick"], "seed": ctx["seed"], "split": "random 80/20", "protocol": protocol,
-              "models": [{"name": n, "params": p} for n, p in models]}
-    report = write_comparison_report(result, folder, config=config, files=ctx["files"], command=ctx["command"], seed=ctx["seed"],
-                                     train=train, test=test, title=f"cofirec demo: {protocol}", notes=ctx["notes"] + [f"Skipped: {s}" for s in skipped])
+    config = {
+        "demo": True,
+        "quick": ctx["quick"],
+        "seed": ctx["seed"],
+        "split": "random 80/20",
+        "protocol": protocol,
+        "models": [{"name": n, "params": p} for n, p in models],
+    }
+    report = write_comparison_report(
+        result,
+        folder,
+        config=config,
+        files=ctx["files"],
+        command=ctx["command"],
+        seed=ctx["seed"],
+        train=train,
+        test=test,
+        title=f"cofirec demo: {protocol}",
+        notes=ctx["notes"] + [f"Skipped: {s}" for s in skipped],
+    )
     con.print(f"report: {report}", soft_wrap=True)
     return result, skipped
 
@@ -222,10 +253,17 @@ def _init_section(con: Any, train: Interactions, *, quick: bool, seed: int, out:
         histories[init] = list(model.history_)
         best = best_epoch(model.history_, "val_loss")
         last = model.history_[-1]
-        curves[init] = {"best_epoch": best[0] if best else None, "best_val_loss": best[1] if best else None,
-                        "last_val_loss": last.get("val_loss"), "last_train_loss": last.get("loss")}
-        where = f"best validation MSE {best[1]:.4f} at epoch {best[0]}, then it overfits" if best and best[0] < len(model.history_) else (
-            f"still improving at epoch {best[0]} ({best[1]:.4f})" if best else "no validation loss recorded")
+        curves[init] = {
+            "best_epoch": best[0] if best else None,
+            "best_val_loss": best[1] if best else None,
+            "last_val_loss": last.get("val_loss"),
+            "last_train_loss": last.get("loss"),
+        }
+        where = (
+            f"best validation MSE {best[1]:.4f} at epoch {best[0]}, then it overfits"
+            if best and best[0] < len(model.history_)
+            else (f"still improving at epoch {best[0]} ({best[1]:.4f})" if best else "no validation loss recorded")
+        )
         con.print(f"  {init:15s} {where}; after epoch {last['epoch']}: train {last['loss']:.4f}, validation {last.get('val_loss', float('nan')):.4f}")
     path = plot_train_validation(histories, out / "init_curves.png", title=f"{INIT_MODEL}, lr {INIT_PARAMS['lr']}, MSE")
     con.print(f"curves: {path}", soft_wrap=True)

@@ -71,7 +71,7 @@ def curve_group(key: str) -> str:
     """Panel a history key goes to: ``train_rmse`` and ``val_rmse`` share ``rmse``; ``val_loss`` joins ``loss``."""
     for prefix in _PREFIXES:
         if key.startswith(prefix):
-            return key[len(prefix):]
+            return key[len(prefix) :]
     return key
 
 

@@ -123,9 +123,6 @@ def write_csv(rows: list[dict[str, Any]], metrics: Sequence[str], path: Path) ->
     return path
 
 
-
-
-
 def _have_matplotlib() -> bool:
     try:
         import matplotlib  # noqa: F401
@@ -152,7 +149,9 @@ def _write_plots(report: ReportData, out: Path) -> list[tuple[str, Path]]:
         values = [tr.get("value") if tr.get("state") == "COMPLETE" else None for tr in t.get("trials", [])]
         minimize = t.get("direction") == "minimize"
         images.append(("Tuning history", plots.plot_tuning_history(values, out / "tuning_history.png", minimize=minimize, metric=t.get("metric", "objective"))))
-        images.append(("Parameter importance", plots.plot_param_importance(t.get("importance") or {}, out / "param_importance.png", note=t.get("importance_note", ""))))
+        images.append(
+            ("Parameter importance", plots.plot_param_importance(t.get("importance") or {}, out / "param_importance.png", note=t.get("importance_note", "")))
+        )
     return images
 
 
@@ -197,7 +196,9 @@ def render_html(report: ReportData, images: list[tuple[str, Path]], fingerprint:
         parts.append(f'<img alt="{e(title)}" src="data:image/png;base64,{data}">')
     parts += ["<h2>Data</h2>", _kv_table(report.data)]
     if fingerprint:
-        rows = "".join(f'<tr><td class="l">{e(p)}</td><td>{v["bytes"]:,}</td><td class="l"><code>{e(v["sha256"])}</code></td></tr>' for p, v in fingerprint.items())
+        rows = "".join(
+            f'<tr><td class="l">{e(p)}</td><td>{v["bytes"]:,}</td><td class="l"><code>{e(v["sha256"])}</code></td></tr>' for p, v in fingerprint.items()
+        )
         parts.append(f'<table><tr><th class="l">file</th><th>bytes</th><th class="l">sha256</th></tr>{rows}</table>')
     else:
         parts.append('<p class="muted">No input files (in-memory data); see the data sha256 above.</p>')
@@ -275,5 +276,8 @@ def _tuning_section(t: dict[str, Any]) -> str:
 
 def _kv_table(values: dict[str, Any]) -> str:
     e = html.escape
-    rows = "".join(f'<tr><td class="l">{e(str(k))}</td><td class="l">{e(_fmt(v) if not isinstance(v, (dict, list)) else json.dumps(jsonable(v)))}</td></tr>' for k, v in values.items())
+    rows = "".join(
+        f'<tr><td class="l">{e(str(k))}</td><td class="l">{e(_fmt(v) if not isinstance(v, (dict, list)) else json.dumps(jsonable(v)))}</td></tr>'
+        for k, v in values.items()
+    )
     return f"<table>{rows}</table>"

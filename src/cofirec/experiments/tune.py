@@ -307,8 +307,19 @@ def tune(
     study = open_study(store, name, direction, seed=seed + n_before, trials=trials, prune=prune)
     for key, value in (("model", model), ("metric", metric), ("protocol", protocol), ("data_sha256", fingerprint)):
         study.set_user_attr(key, value)
-    objective = _Objective(cls, model, fit_part, valid, metric=metric, protocol=protocol, ks=ks, space={**(space or {}), **fixed},
-                           seed=seed, prune=prune, minimize=direction == "minimize")
+    objective = _Objective(
+        cls,
+        model,
+        fit_part,
+        valid,
+        metric=metric,
+        protocol=protocol,
+        ks=ks,
+        space={**(space or {}), **fixed},
+        seed=seed,
+        prune=prune,
+        minimize=direction == "minimize",
+    )
 
     if not any(t.user_attrs.get("defaults") and t.state.name in ("COMPLETE", "PRUNED", "WAITING") for t in study.trials):
         # trial 0 scores the model's defaults (again if an interruption killed it), so the report shows the gain
@@ -323,8 +334,15 @@ def tune(
     records = [trial_record(t) for t in study.trials]
     n_finished = count_finished(study)
     result = TuneResult(
-        model=model, metric=metric, direction=direction, protocol=protocol, study_name=name, storage=url,
-        trials=records, n_finished=n_finished, n_run=n_finished - n_before,
+        model=model,
+        metric=metric,
+        direction=direction,
+        protocol=protocol,
+        study_name=name,
+        storage=url,
+        trials=records,
+        n_finished=n_finished,
+        n_run=n_finished - n_before,
     )
     complete = [t for t in study.trials if t.state.name == "COMPLETE"]
     if not complete:
@@ -362,8 +380,21 @@ def _refit(result: TuneResult, cls: type, train, test, protocol, ks, negatives, 
 class _Objective:
     """One trial: draw parameters, fit on the training part (pruned per epoch), score on the validation part."""
 
-    def __init__(self, cls: type, model: str, fit_part: Interactions, valid: Interactions, *, metric: str, protocol: str,
-                 ks: tuple[int, ...], space: dict[str, Any], seed: int, prune: bool, minimize: bool) -> None:
+    def __init__(
+        self,
+        cls: type,
+        model: str,
+        fit_part: Interactions,
+        valid: Interactions,
+        *,
+        metric: str,
+        protocol: str,
+        ks: tuple[int, ...],
+        space: dict[str, Any],
+        seed: int,
+        prune: bool,
+        minimize: bool,
+    ) -> None:
         self.cls, self.model, self.fit_part, self.valid = cls, model, fit_part, valid
         self.metric, self.protocol, self.ks, self.space = metric, protocol, ks, space
         self.seed, self.prune, self.minimize = seed, prune, minimize
@@ -403,7 +434,16 @@ class _Objective:
         return float(metrics[self.metric])
 
 
-def write_tune_report(result: TuneResult, out_dir: str | Path, *, config: dict | None = None, files: Sequence[str | Path] = (), command: str | None = None, seed: int | None = None, data: dict | None = None) -> Path:
+def write_tune_report(
+    result: TuneResult,
+    out_dir: str | Path,
+    *,
+    config: dict | None = None,
+    files: Sequence[str | Path] = (),
+    command: str | None = None,
+    seed: int | None = None,
+    data: dict | None = None,
+) -> Path:
     """Report of a search: final test row, tuning history, parameter importance, trials table, learning curve."""
     from cofirec.experiments.fingerprint import command_line
     from cofirec.experiments.report import ReportData, write_report

@@ -239,7 +239,6 @@ def _neighbours(
     and candidate similarities ``cand[l]``.
     """
     lanes = acc.shape[0]
-    k = out_idx.shape[1]
     shrinkage = params[0]
     min_support = params[1]
     for lane in prange(lanes):

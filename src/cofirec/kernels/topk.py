@@ -90,9 +90,7 @@ def topk_rows_masked(
     return idx, vals.astype(out_dtype, copy=False)
 
 
-def _exclusion(
-    exclude: sp.spmatrix | None, exclude_rows: np.ndarray | None, b: int, m: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _exclusion(exclude: sp.spmatrix | None, exclude_rows: np.ndarray | None, b: int, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """indptr, sorted indices and per-score-row row numbers of the exclusion matrix (empty when unused)."""
     if exclude is None:
         if exclude_rows is not None:

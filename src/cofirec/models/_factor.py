@@ -32,8 +32,9 @@ class FoldIn:
     shift_parts: np.ndarray | None = None
 
 
-def ridge_fold_in(model: Recommender, idx: np.ndarray, targets: np.ndarray, reg: float, reg_bias: float, biased: bool,
-                  offset: float, shift_parts: np.ndarray | None = None) -> FoldIn:
+def ridge_fold_in(
+    model: Recommender, idx: np.ndarray, targets: np.ndarray, reg: float, reg_bias: float, biased: bool, offset: float, shift_parts: np.ndarray | None = None
+) -> FoldIn:
     """Least squares of ``targets - offset - b_i (- q_i . shift)`` on ``[q_i (, 1)]`` over the history with L2
     weights ``reg`` (factors) and ``reg_bias`` (bias)."""
     q = model.item_factors_[idx].astype(np.float64)
@@ -216,4 +217,3 @@ def check_non_negative(model: Recommender, **values: float) -> None:
     for key, value in values.items():
         if value < 0:
             raise ConfigError(f"{model.name}: {key} must be >= 0, got {value}")
-

@@ -143,8 +143,9 @@ class NewUsers:
         """(user vectors, item vectors) whose inner products rank like ``_score``, or None."""
         return None
 
-    def recommend_history(self, history: Any, n: int = 10, *, exclude: Iterable | np.ndarray | None = None,
-                          candidates: Iterable | np.ndarray | None = None, why: int = 0) -> Recommendations:
+    def recommend_history(
+        self, history: Any, n: int = 10, *, exclude: Iterable | np.ndarray | None = None, candidates: Iterable | np.ndarray | None = None, why: int = 0
+    ) -> Recommendations:
         """Top-``n`` items for a user the model has never seen, from a few interactions, without retraining.
 
         ``history``: a mapping raw item -> value, a list of ``(item, value)`` pairs, or a list of items (value
@@ -205,4 +206,3 @@ class NewUsers:
         model's item-item similarity (:meth:`similar_items`: cosine of item vectors, else co-occurrence)
         times the history value."""
         return self._item_similarities(targets)[:, idx] * values[None, :]
-

@@ -77,8 +77,15 @@ def epoch_progress(enabled: bool, total: int, description: str) -> Iterator:
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.fields[info]}"), transient=True, console=console) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[info]}"),
+        transient=True,
+        console=console,
+    ) as bar:
         task = bar.add_task(description, total=total, info="")
 
         def advance(**fields: float) -> None:
@@ -172,8 +179,7 @@ class IterativeModel:
         bad = [k for k in _TRACKED_LOSSES if k in record and not math.isfinite(float(record[k]))]
         bad += [f"parameters {k}" for k, a in state.items() if not np.isfinite(a).all()]
         if bad:
-            raise DataError(f"{self.name}: training diverged at epoch {epoch} (non-finite {', '.join(bad)}): "
-                            f"{self.divergence_hint}{self._scale_note()}")
+            raise DataError(f"{self.name}: training diverged at epoch {epoch} (non-finite {', '.join(bad)}): {self.divergence_hint}{self._scale_note()}")
 
     def _scale_note(self) -> str:
         lo, hi = getattr(self, "rating_min_", None), getattr(self, "rating_max_", None)

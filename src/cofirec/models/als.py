@@ -19,9 +19,9 @@ import scipy.sparse as sp
 
 from cofirec.data.dataset import Interactions
 from cofirec.kernels.als import explicit_half_step, single_threaded_blas
-from cofirec.models.base import Recommender
-from cofirec.models._factor import FactorScoring, FoldIn, check_non_negative, ridge_fold_in, check_positive, validation_pairs, validation_rmse
+from cofirec.models._factor import FactorScoring, FoldIn, check_non_negative, check_positive, ridge_fold_in, validation_pairs, validation_rmse
 from cofirec.models._iterative import IterativeModel
+from cofirec.models.base import Recommender
 
 
 class ExplicitALS(IterativeModel, FactorScoring, Recommender):
@@ -90,10 +90,15 @@ class ExplicitALS(IterativeModel, FactorScoring, Recommender):
         by_user.sort_indices()
         by_item = by_user.T.tocsr()
         by_item.sort_indices()
-        state = {"P": np.zeros((data.n_users, k), dtype=np.float32), "Q": rng.normal(0.0, self.init_std, (data.n_items, k)).astype(np.float32),
-                 "bu": np.zeros(data.n_users, dtype=np.float32), "bi": np.zeros(data.n_items, dtype=np.float32)}
-        self._run = SimpleNamespace(data=data, offset=offset, targets=targets, by_user=by_user, by_item=by_item, state=state,
-                                    val=validation_pairs(self, validation))
+        state = {
+            "P": np.zeros((data.n_users, k), dtype=np.float32),
+            "Q": rng.normal(0.0, self.init_std, (data.n_items, k)).astype(np.float32),
+            "bu": np.zeros(data.n_users, dtype=np.float32),
+            "bi": np.zeros(data.n_items, dtype=np.float32),
+        }
+        self._run = SimpleNamespace(
+            data=data, offset=offset, targets=targets, by_user=by_user, by_item=by_item, state=state, val=validation_pairs(self, validation)
+        )
         return self._run.val is not None
 
     def _training_context(self):
@@ -102,8 +107,12 @@ class ExplicitALS(IterativeModel, FactorScoring, Recommender):
     def _train_epoch(self, epoch: int) -> dict:
         run, s = self._run, self._run.state
         reg, reg_b = float(self.reg), float(self.reg_bias)
-        explicit_half_step(run.by_user.indptr, run.by_user.indices, run.by_user.data, s["Q"], s["bi"], s["P"], s["bu"], reg, reg_b, self.weighted_reg, self.biases)
-        explicit_half_step(run.by_item.indptr, run.by_item.indices, run.by_item.data, s["P"], s["bu"], s["Q"], s["bi"], reg, reg_b, self.weighted_reg, self.biases)
+        explicit_half_step(
+            run.by_user.indptr, run.by_user.indices, run.by_user.data, s["Q"], s["bi"], s["P"], s["bu"], reg, reg_b, self.weighted_reg, self.biases
+        )
+        explicit_half_step(
+            run.by_item.indptr, run.by_item.indices, run.by_item.data, s["P"], s["bu"], s["Q"], s["bi"], reg, reg_b, self.weighted_reg, self.biases
+        )
         self._set_state(s)
         data = run.data
         train_pred = self._predict_pairs(data.users, data.items) - run.offset

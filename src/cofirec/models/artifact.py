@@ -97,8 +97,7 @@ def _is_torch_module(value: Any) -> bool:
         return False
 
 
-def save_model(model: Any, path: str | Path, *, training: dict[str, Any] | None = None,
-               split: tuple[Any, Any, dict[str, Any]] | None = None) -> Path:
+def save_model(model: Any, path: str | Path, *, training: dict[str, Any] | None = None, split: tuple[Any, Any, dict[str, Any]] | None = None) -> Path:
     """Write ``model`` as the folder ``path``, whole: other files already there are kept, the previous model
     stays until the new one is complete.
 

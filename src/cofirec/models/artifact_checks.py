@@ -157,7 +157,7 @@ def restore_state(path: Path, model: Any, manifest: dict, arrays: dict[str, np.n
         raise _damaged(path, f"state values with no stored type: {', '.join(sorted(extra_state))}")
     for key in modules:  # after plain state: modules are rebuilt from it
         prefix = f"{key}/"
-        sd = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+        sd = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
         used.update(prefix + k for k in sd)
         _check_finite_arrays(path, key, sd)
         try:
@@ -237,8 +237,13 @@ def check_state(path: Path, model: Any) -> None:
 
 
 _NUMBER, _OPTIONAL_NUMBER = "a number", "a number or null"
-_BASE_VALUES = {"global_mean_": _NUMBER, "rating_min_": _NUMBER, "rating_max_": _NUMBER,
-                "binary_threshold_": _OPTIONAL_NUMBER, "implicit_min_rating_": _OPTIONAL_NUMBER}
+_BASE_VALUES = {
+    "global_mean_": _NUMBER,
+    "rating_min_": _NUMBER,
+    "rating_max_": _NUMBER,
+    "binary_threshold_": _OPTIONAL_NUMBER,
+    "implicit_min_rating_": _OPTIONAL_NUMBER,
+}
 
 
 def _check_base_values(path: Path, model: Any) -> None:

@@ -99,7 +99,9 @@ def _placeholder_id(ids: np.ndarray) -> Any:
     """An id of the vocabulary's type that is not in it (marks an empty slot of a batch of top-N lists)."""
     if ids.dtype.kind in "iu":
         info = np.iinfo(np.int64)
-        options = [-1] + ([int(ids.min()) - 1] if len(ids) and ids.min() > info.min else []) + ([int(ids.max()) + 1] if len(ids) and ids.max() < info.max else [])
+        options = (
+            [-1] + ([int(ids.min()) - 1] if len(ids) and ids.min() > info.min else []) + ([int(ids.max()) + 1] if len(ids) and ids.max() < info.max else [])
+        )
     else:
         options = ["", "<none>"] + ["<none>" + "_" * k for k in range(1, len(ids) + 2)]
     taken = set(ids.tolist())
@@ -198,8 +200,10 @@ class Recommender(NewUsers):
         best = getattr(self, "best_epoch_", None)
         validated = any(k.startswith("val_") for record in getattr(self, "history_", None) or [] for k in record)
         if key is None or not best or not validated:
-            raise ConfigError(f"{self.name}: refit needs a model whose epoch count was chosen by early stopping on validation data "
-                              "(fit with validation data, or a model with a holdout)")
+            raise ConfigError(
+                f"{self.name}: refit needs a model whose epoch count was chosen by early stopping on validation data "
+                "(fit with validation data, or a model with a holdout)"
+            )
         changes: dict[str, Any] = {key: int(best)}
         changes.update({k: v for k, v in (("holdout", 0.0), ("patience", 0)) if k in params})
         return self.clone().set_params(**changes).fit(data, **fit_kwargs)
@@ -458,8 +462,15 @@ class Recommender(NewUsers):
         interactions of value 1 in the model's id space (e.g. to sample negatives that avoid them)."""
         self._check_fitted()
         coo = self.seen_.tocoo()
-        return Interactions(users=coo.row.astype(np.int32), items=coo.col.astype(np.int32), ratings=np.ones(len(coo.row), dtype=np.float32),
-                            user_map=self.user_map_, item_map=self.item_map_, kind="implicit", name="train")
+        return Interactions(
+            users=coo.row.astype(np.int32),
+            items=coo.col.astype(np.int32),
+            ratings=np.ones(len(coo.row), dtype=np.float32),
+            user_map=self.user_map_,
+            item_map=self.item_map_,
+            kind="implicit",
+            name="train",
+        )
 
     def _scores_with_fallback(self, uidx: np.ndarray) -> np.ndarray:
         scores = np.empty((len(uidx), self.n_items), dtype=np.float32)

@@ -143,8 +143,14 @@ class BiasBaseline(IterativeModel, Recommender):
         users, items = data.users.astype(np.int64), data.items.astype(np.int64)
         ratings = data.ratings.astype(np.float64)
         self._run = SimpleNamespace(
-            users=users, items=items, ratings=ratings, mu=float(data.global_mean), n_users=data.n_users, n_items=data.n_items,
-            rng=np.random.default_rng(self.random_state), residual=ratings - float(data.global_mean),
+            users=users,
+            items=items,
+            ratings=ratings,
+            mu=float(data.global_mean),
+            n_users=data.n_users,
+            n_items=data.n_items,
+            rng=np.random.default_rng(self.random_state),
+            residual=ratings - float(data.global_mean),
             user_decay=self.reg_user / np.maximum(np.bincount(users, minlength=data.n_users), 1),
             item_decay=self.reg_item / np.maximum(np.bincount(items, minlength=data.n_items), 1),
             state={"bu": np.zeros(data.n_users), "bi": np.zeros(data.n_items)},

@@ -12,10 +12,9 @@ import numpy as np
 
 from cofirec.data.dataset import Interactions
 from cofirec.kernels.bpr import bpr_epoch
-from cofirec.models.base import Recommender
 from cofirec.models._factor import FactorScoring, check_non_negative, check_positive, ranking_ndcg, ranking_validation
 from cofirec.models._iterative import IterativeModel
-
+from cofirec.models.base import Recommender
 
 _FOLD_IN_PAIRS = 100_000
 """Most (history item, other item) pairs a fold-in optimises over (other items are sampled beyond this)."""
@@ -78,16 +77,22 @@ class BPR(IterativeModel, FactorScoring, Recommender):
         Q = rng.normal(0.0, self.init_std, (data.n_items, k)).astype(np.float32)
         self.user_bias_ = np.zeros(data.n_users, dtype=np.float32)
         self.user_offset_ = np.zeros(data.n_users, dtype=np.float32)
-        self._run = SimpleNamespace(rng=rng, csr=csr, users_of=users_of, lr=float(self.lr),
-                                    state={"P": P, "Q": Q, "b": np.zeros(data.n_items, dtype=np.float32)},
-                                    ranking=ranking_validation(self, csr, validation))
+        self._run = SimpleNamespace(
+            rng=rng,
+            csr=csr,
+            users_of=users_of,
+            lr=float(self.lr),
+            state={"P": P, "Q": Q, "b": np.zeros(data.n_items, dtype=np.float32)},
+            ranking=ranking_validation(self, csr, validation),
+        )
         return self._run.ranking is not None
 
     def _train_epoch(self, epoch: int) -> dict:
         run, s = self._run, self._run.state
         seed = int(run.rng.integers(2**31 - 1))
-        loss, acc = bpr_epoch(run.csr.indptr, run.csr.indices, run.users_of, run.csr.nnz, seed, s["P"], s["Q"], s["b"], run.lr,
-                              self.reg, self.reg_bias, self.biases)
+        loss, acc = bpr_epoch(
+            run.csr.indptr, run.csr.indices, run.users_of, run.csr.nnz, seed, s["P"], s["Q"], s["b"], run.lr, self.reg, self.reg_bias, self.biases
+        )
         self._set_state(s)
         record = {"loss": float(loss), "train_auc": float(acc), "lr": run.lr}
         run.lr *= self.lr_decay

@@ -79,7 +79,9 @@ def apply_param_assignments(models: list[Any], assignments: list[str] | None) ->
         if target:
             hits = [m for m in models if m.get("label") == target] or [m for m in models if m["name"] == target]
             if not hits:
-                raise ConfigError(f"--param {item!r}: no model {target!r} in this run (models: {', '.join(m.get('label') or m['name'] for m in models) or 'none'})")
+                raise ConfigError(
+                    f"--param {item!r}: no model {target!r} in this run (models: {', '.join(m.get('label') or m['name'] for m in models) or 'none'})"
+                )
         else:
             hits = [m for m in models if pname in _param_names(get_model_class, m["name"])]
             if not hits:
@@ -103,5 +105,7 @@ def check_refit(model: "Recommender", *, validation: bool) -> None:
 
     params = model.get_params()
     if not any(k in params for k in EPOCH_PARAMS) or (not validation and not params.get("holdout")):
-        raise ConfigError(f"--refit: {model.name}: refit needs a model whose epoch count was chosen by early stopping on validation data "
-                          "(an iterative model with --validation F, or with a holdout)")
+        raise ConfigError(
+            f"--refit: {model.name}: refit needs a model whose epoch count was chosen by early stopping on validation data "
+            "(an iterative model with --validation F, or with a holdout)"
+        )

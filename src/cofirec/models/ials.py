@@ -24,10 +24,10 @@ import scipy.sparse as sp
 
 from cofirec.data.dataset import Interactions
 from cofirec.kernels.als import implicit_cg_half_step, implicit_direct_half_step, implicit_loss, single_threaded_blas
-from cofirec.models._history import RidgeSystem
-from cofirec.models.base import Recommender
 from cofirec.models._factor import FactorScoring, FoldIn, check_non_negative, check_positive, ranking_ndcg, ranking_validation
+from cofirec.models._history import RidgeSystem
 from cofirec.models._iterative import IterativeModel
+from cofirec.models.base import Recommender
 
 
 class ImplicitALS(IterativeModel, FactorScoring, Recommender):
@@ -117,8 +117,14 @@ class ImplicitALS(IterativeModel, FactorScoring, Recommender):
         self.item_bias_ = np.zeros(data.n_items, dtype=np.float32)
         self.user_offset_ = np.zeros(data.n_users, dtype=np.float32)
         self._set_state({"X": X, "Y": Y})
-        self._run = SimpleNamespace(cu=cu, ci=ci, reg_u=self._row_reg(cu), reg_i=self._row_reg(ci), state={"X": X, "Y": Y},
-                                    ranking=ranking_validation(self, data.to_csr("binary"), validation))
+        self._run = SimpleNamespace(
+            cu=cu,
+            ci=ci,
+            reg_u=self._row_reg(cu),
+            reg_i=self._row_reg(ci),
+            state={"X": X, "Y": Y},
+            ranking=ranking_validation(self, data.to_csr("binary"), validation),
+        )
         return self._run.ranking is not None
 
     def _training_context(self):

@@ -23,8 +23,8 @@ import scipy.sparse as sp
 from cofirec.data.dataset import Interactions
 from cofirec.errors import ConfigError
 from cofirec.kernels.similarity import bm25_weight, center_columns, knn_similarity, tfidf_weight
-from cofirec.models.baselines import BiasBaseline
 from cofirec.models.base import Recommender
+from cofirec.models.baselines import BiasBaseline
 
 Similarity = Literal["auto", "cosine", "adjusted_cosine", "pearson", "pearson_baseline", "jaccard", "euclidean"]
 Weighting = Literal["auto", "none", "bm25", "tfidf"]

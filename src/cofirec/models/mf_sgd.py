@@ -20,7 +20,7 @@ import numpy as np
 
 from cofirec.data.dataset import Interactions
 from cofirec.kernels.mf import implicit_user_term, sgd_epoch, svdpp_epoch
-from cofirec.models._factor import FactorScoring, FoldIn, check_non_negative, ridge_fold_in, check_positive, validation_pairs, validation_rmse
+from cofirec.models._factor import FactorScoring, FoldIn, check_non_negative, check_positive, ridge_fold_in, validation_pairs, validation_rmse
 from cofirec.models._iterative import IterativeModel
 from cofirec.models.base import Recommender
 
@@ -118,11 +118,23 @@ class BiasedMF(IterativeModel, FactorScoring, Recommender):
             csr = sp.csr_matrix((targets, (users, items)), shape=(data.n_users, data.n_items))
             csr.sort_indices()
         self._run = SimpleNamespace(
-            rng=rng, users=users, items=items, targets=targets, csr=csr, n_users=data.n_users,
-            lr=float(self.lr), lr_bias=float(self.lr_bias if self.lr_bias is not None else self.lr),
-            reg_y=float(self.reg if self.reg_implicit is None else self.reg_implicit), val=validation_pairs(self, validation),
-            state={"P": P, "Q": Q, "bu": np.zeros(data.n_users, dtype=np.float32), "bi": np.zeros(data.n_items, dtype=np.float32),
-                   **({"Y": np.zeros((data.n_items, k), dtype=np.float32)} if self.implicit_feedback else {})},
+            rng=rng,
+            users=users,
+            items=items,
+            targets=targets,
+            csr=csr,
+            n_users=data.n_users,
+            lr=float(self.lr),
+            lr_bias=float(self.lr_bias if self.lr_bias is not None else self.lr),
+            reg_y=float(self.reg if self.reg_implicit is None else self.reg_implicit),
+            val=validation_pairs(self, validation),
+            state={
+                "P": P,
+                "Q": Q,
+                "bu": np.zeros(data.n_users, dtype=np.float32),
+                "bi": np.zeros(data.n_items, dtype=np.float32),
+                **({"Y": np.zeros((data.n_items, k), dtype=np.float32)} if self.implicit_feedback else {}),
+            },
         )
         return self._run.val is not None
 
@@ -130,12 +142,29 @@ class BiasedMF(IterativeModel, FactorScoring, Recommender):
         run, s = self._run, self._run.state
         if run.csr is None:
             order = run.rng.permutation(len(run.users)).astype(np.int64)
-            sse = sgd_epoch(run.users, run.items, run.targets, order, s["P"], s["Q"], s["bu"], s["bi"], run.lr, run.lr_bias,
-                            self.reg, self.reg_bias, self.biases)
+            sse = sgd_epoch(
+                run.users, run.items, run.targets, order, s["P"], s["Q"], s["bu"], s["bi"], run.lr, run.lr_bias, self.reg, self.reg_bias, self.biases
+            )
         else:
             uorder = run.rng.permutation(run.n_users).astype(np.int64)
-            sse = svdpp_epoch(run.csr.indptr, run.csr.indices, run.csr.data, uorder, int(run.rng.integers(2**31 - 1)),
-                              s["P"], s["Q"], s["Y"], s["bu"], s["bi"], run.lr, run.lr_bias, self.reg, self.reg_bias, run.reg_y, self.biases)
+            sse = svdpp_epoch(
+                run.csr.indptr,
+                run.csr.indices,
+                run.csr.data,
+                uorder,
+                int(run.rng.integers(2**31 - 1)),
+                s["P"],
+                s["Q"],
+                s["Y"],
+                s["bu"],
+                s["bi"],
+                run.lr,
+                run.lr_bias,
+                self.reg,
+                self.reg_bias,
+                run.reg_y,
+                self.biases,
+            )
         self._set_state(s)
         record = {"loss": self._loss(sse, s), "train_rmse": float(np.sqrt(sse / len(run.users))), "lr": run.lr}
         run.lr *= self.lr_decay
@@ -173,6 +202,7 @@ class BiasedMF(IterativeModel, FactorScoring, Recommender):
 
     def _loss(self, sse: float, state: dict[str, np.ndarray]) -> float:
         """Objective after the epoch: squared error (accumulated during the pass) plus penalties."""
+
         def sq(a: np.ndarray) -> float:
             return float(np.sum(a.astype(np.float64) ** 2))
 

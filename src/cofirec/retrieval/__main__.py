@@ -26,14 +26,25 @@ def main(argv: list[str] | None = None) -> int:
         from cofirec.retrieval import build_index, save_index
 
         model = load_model(args.model_dir)
-        index = build_index(model, kind=args.kind, m=args.m, ef_construction=args.ef_construction, ef_search=args.ef_search,
-                            nlist=args.nlist, nprobe=args.nprobe, candidates=args.candidates, min_items=args.min_items)
+        index = build_index(
+            model,
+            kind=args.kind,
+            m=args.m,
+            ef_construction=args.ef_construction,
+            ef_search=args.ef_search,
+            nlist=args.nlist,
+            nprobe=args.nprobe,
+            candidates=args.candidates,
+            min_items=args.min_items,
+        )
         save_index(index, args.model_dir)
     except CofirecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"{args.model_dir}: {index.params} over {index.n_items} items, built in {index.build_seconds:.1f} s "
-          f"({index.memory_bytes() / 2**20:.1f} MB); used for catalogues of >= {index.min_items} items")
+    print(
+        f"{args.model_dir}: {index.params} over {index.n_items} items, built in {index.build_seconds:.1f} s "
+        f"({index.memory_bytes() / 2**20:.1f} MB); used for catalogues of >= {index.min_items} items"
+    )
     return 0
 
 

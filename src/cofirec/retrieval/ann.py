@@ -140,8 +140,10 @@ class AnnIndex:
         if vectors is None:
             raise DataError(f"{model.name}: this model has no item vectors, an ANN index cannot serve it")
         if vectors.shape != (self.n_items, self.dim) or vectors_fingerprint(vectors) != self.fingerprint:
-            raise DataError(f"the ANN index ({self.n_items} x {self.dim}, vectors {self.fingerprint}) was not built from this "
-                            f"{model.name} model ({vectors.shape[0]} x {vectors.shape[1]}); build it again")
+            raise DataError(
+                f"the ANN index ({self.n_items} x {self.dim}, vectors {self.fingerprint}) was not built from this "
+                f"{model.name} model ({vectors.shape[0]} x {vectors.shape[1]}); build it again"
+            )
         self._user_vectors = model.user_vectors()
 
     def recommend(self, model: Any, users: Any, n: int = 10, *, exclude_seen: bool = True, exclude: Any = None) -> Any:
@@ -155,9 +157,20 @@ class AnnIndex:
 
 
 # ---------------------------------------------------------------------- building
-def build_index(model: Any, *, kind: str = "auto", m: int = 16, ef_construction: int = 64, ef_search: int = 128,
-                nlist: int | None = None, nprobe: int | None = None, candidates: int = DEFAULT_CANDIDATES,
-                min_items: int = DEFAULT_MIN_ITEMS, threads: int | None = None, seed: int = 0) -> AnnIndex:
+def build_index(
+    model: Any,
+    *,
+    kind: str = "auto",
+    m: int = 16,
+    ef_construction: int = 64,
+    ef_search: int = 128,
+    nlist: int | None = None,
+    nprobe: int | None = None,
+    candidates: int = DEFAULT_CANDIDATES,
+    min_items: int = DEFAULT_MIN_ITEMS,
+    threads: int | None = None,
+    seed: int = 0,
+) -> AnnIndex:
     """An ANN index over ``model.item_vectors()`` (inner product).
 
     ``kind``: ``auto`` (:func:`choose_kind`), ``hnsw`` (``m``, ``ef_construction``, ``ef_search``) or ``ivf``
@@ -173,8 +186,7 @@ def build_index(model: Any, *, kind: str = "auto", m: int = 16, ef_construction:
         raise ConfigError(f"min_items={min_items!r} should be an integer >= 0")
     vectors = model.item_vectors()
     if vectors is None:
-        raise DataError(f"{model.name}: this model has no item vectors (kNN, EASE, baselines, MLP-style models): no ANN index; "
-                        "use the exact recommend")
+        raise DataError(f"{model.name}: this model has no item vectors (kNN, EASE, baselines, MLP-style models): no ANN index; use the exact recommend")
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n_items, dim = vectors.shape
     kind = choose_kind(n_items) if kind == "auto" else kind
@@ -192,8 +204,16 @@ def build_index(model: Any, *, kind: str = "auto", m: int = 16, ef_construction:
             index = _build_ivf(faiss, vectors, nlist, nprobe, seed)
     finally:
         faiss.omp_set_num_threads(previous_threads)
-    ann = AnnIndex(index=index, kind=kind, n_items=n_items, dim=dim, fingerprint=vectors_fingerprint(vectors),
-                   candidates=int(candidates), min_items=int(min_items), build_seconds=time.perf_counter() - start)
+    ann = AnnIndex(
+        index=index,
+        kind=kind,
+        n_items=n_items,
+        dim=dim,
+        fingerprint=vectors_fingerprint(vectors),
+        candidates=int(candidates),
+        min_items=int(min_items),
+        build_seconds=time.perf_counter() - start,
+    )
     ann._user_vectors = model.user_vectors()
     return ann
 

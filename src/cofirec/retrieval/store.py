@@ -36,8 +36,14 @@ def save_index(index: AnnIndex, path: str | Path) -> Path:
     manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))  # ... rewritten as stored (non-finite floats encoded)
     data = faiss.serialize_index(index.index).tobytes()
     manifest["files"][ANN_INDEX] = hashlib.sha256(data).hexdigest()
-    manifest[ANN_KEY] = {"kind": index.kind, "n_items": index.n_items, "dim": index.dim, "fingerprint": index.fingerprint,
-                         "candidates": index.candidates, "min_items": index.min_items}
+    manifest[ANN_KEY] = {
+        "kind": index.kind,
+        "n_items": index.n_items,
+        "dim": index.dim,
+        "fingerprint": index.fingerprint,
+        "candidates": index.candidates,
+        "min_items": index.min_items,
+    }
     manifest[CHECKSUM_KEY] = manifest_checksum(manifest)
     with atomic_folder(path, {ANN_INDEX, MANIFEST}) as tmp:
         (tmp / ANN_INDEX).write_bytes(data)
@@ -55,8 +61,11 @@ def load_index(path: str | Path, manifest: dict | None = None) -> AnnIndex:
     if ANN_INDEX not in files:
         raise ArtifactError(f"{path}: the model folder has no ANN index (build one with cofirec.retrieval.build_index and save_index)")
     settings = manifest.get(ANN_KEY)
-    if not isinstance(settings, dict) or set(settings) != set(_SETTINGS) or any(
-            not isinstance(settings[k], t) or isinstance(settings[k], bool) for k, t in _SETTINGS.items()):
+    if (
+        not isinstance(settings, dict)
+        or set(settings) != set(_SETTINGS)
+        or any(not isinstance(settings[k], t) or isinstance(settings[k], bool) for k, t in _SETTINGS.items())
+    ):
         raise damaged(path, f"manifest field {ANN_KEY!r} must hold {', '.join(_SETTINGS)}")
     try:
         data = (path / ANN_INDEX).read_bytes()
@@ -68,11 +77,22 @@ def load_index(path: str | Path, manifest: dict | None = None) -> AnnIndex:
         index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
     except RuntimeError as exc:
         raise damaged(path, f"{ANN_INDEX} is not a faiss index ({' '.join(str(exc).split())[:200]})") from exc
-    if settings["kind"] not in ("hnsw", "ivf") or index.ntotal != settings["n_items"] or index.d != settings["dim"] \
-            or index.metric_type != faiss.METRIC_INNER_PRODUCT:
+    if (
+        settings["kind"] not in ("hnsw", "ivf")
+        or index.ntotal != settings["n_items"]
+        or index.d != settings["dim"]
+        or index.metric_type != faiss.METRIC_INNER_PRODUCT
+    ):
         raise damaged(path, f"{ANN_INDEX} does not match its manifest settings")
-    return AnnIndex(index=index, kind=settings["kind"], n_items=settings["n_items"], dim=settings["dim"], fingerprint=settings["fingerprint"],
-                    candidates=settings["candidates"], min_items=settings["min_items"])
+    return AnnIndex(
+        index=index,
+        kind=settings["kind"],
+        n_items=settings["n_items"],
+        dim=settings["dim"],
+        fingerprint=settings["fingerprint"],
+        candidates=settings["candidates"],
+        min_items=settings["min_items"],
+    )
 
 
 def attach_saved_index(path: Path, manifest: dict, model: Any) -> None:
@@ -87,4 +107,3 @@ def attach_saved_index(path: Path, manifest: dict, model: Any) -> None:
         model.attach_index(index)
     except Exception as exc:  # built from other vectors: the folder is inconsistent
         raise damaged(path, f"{ANN_INDEX}: {exc}") from exc
-

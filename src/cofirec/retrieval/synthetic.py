@@ -33,9 +33,15 @@ def factor_model(user_vectors: np.ndarray, item_vectors: np.ndarray, *, seen_per
     items = np.concatenate([rng.integers(0, n_items, n_users * seen_per_user), np.arange(n_items)])
     keys = np.unique(users.astype(np.int64) * n_items + items)
     users, items = (keys // n_items).astype(np.int32), (keys % n_items).astype(np.int32)
-    data = Interactions(users=users, items=items, ratings=np.ones(len(keys), dtype=np.float32),
-                        user_map=IdMap(np.array([f"u{u}" for u in range(n_users)])), item_map=IdMap(np.arange(n_items, dtype=np.int64)),
-                        kind="implicit", name="synthetic")
+    data = Interactions(
+        users=users,
+        items=items,
+        ratings=np.ones(len(keys), dtype=np.float32),
+        user_map=IdMap(np.array([f"u{u}" for u in range(n_users)])),
+        item_map=IdMap(np.arange(n_items, dtype=np.int64)),
+        kind="implicit",
+        name="synthetic",
+    )
     model = ImplicitALS(factors=user_vectors.shape[1])
     model._remember_training_data(data)
     model.user_factors_ = np.ascontiguousarray(user_vectors, dtype=np.float32)

@@ -52,8 +52,12 @@ class Service:
         state = self.holder.current
         rates = self.store.hit_rates(self.hit_window)
         return {
-            "model": state.model.name, "model_version": state.version, "items": state.n_items, "users": state.n_users,
-            "feedback_ratings": self.store.count_ratings(), "feedback_users": self.store.count_feedback_users(),
+            "model": state.model.name,
+            "model_version": state.version,
+            "items": state.n_items,
+            "users": state.n_users,
+            "feedback_ratings": self.store.count_ratings(),
+            "feedback_users": self.store.count_feedback_users(),
             "hit_window": self.hit_window,
             "online": [{"model_version": r.model_version, "lists": r.lists, "hits": r.hits, "hit_rate": r.rate} for r in rates],
         }
@@ -72,8 +76,7 @@ class Service:
             raise StarletteHTTPException(403, "wrong API key")
 
 
-def create_app(model_dir: str | Path, db_url: str | None = None, api_key: str | None = None, *,
-               hit_window: int = HIT_RATE_WINDOW) -> FastAPI:
+def create_app(model_dir: str | Path, db_url: str | None = None, api_key: str | None = None, *, hit_window: int = HIT_RATE_WINDOW) -> FastAPI:
     """The app serving the model saved in ``model_dir``, storing feedback at ``db_url`` (default: an SQLite file
     beside the folder, see :func:`~cofirec.serve.store.default_db_url`). ``api_key``: needed by write and admin
     endpoints when given."""
@@ -89,8 +92,12 @@ def create_app(model_dir: str | Path, db_url: str | None = None, api_key: str | 
         yield
         store.close()
 
-    app = FastAPI(title="cofirec", version=__version__, lifespan=lifespan,
-                  description="Recommendations from a trained cofirec model, with a feedback database and online evaluation.")
+    app = FastAPI(
+        title="cofirec",
+        version=__version__,
+        lifespan=lifespan,
+        description="Recommendations from a trained cofirec model, with a feedback database and online evaluation.",
+    )
     app.state.service = service
     _add_error_handlers(app)
     _add_metrics_middleware(app, service)

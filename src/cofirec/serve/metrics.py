@@ -24,10 +24,10 @@ class Metrics:
 
     def __init__(self, online: Callable[[], dict[str, Any]]) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("cofirec_requests_total", "HTTP requests by route, method and status code",
-                                ["route", "method", "status"], registry=self.registry)
-        self.latency = Histogram("cofirec_request_seconds", "Request latency by route", ["route"], buckets=LATENCY_BUCKETS,
-                                 registry=self.registry)
+        self.requests = Counter(
+            "cofirec_requests_total", "HTTP requests by route, method and status code", ["route", "method", "status"], registry=self.registry
+        )
+        self.latency = Histogram("cofirec_request_seconds", "Request latency by route", ["route"], buckets=LATENCY_BUCKETS, registry=self.registry)
         self.model_info = Gauge("cofirec_model_info", "The model being served (value 1)", ["version", "model"], registry=self.registry)
         self.reloads = Counter("cofirec_model_reloads_total", "Model reloads by outcome", ["outcome"], registry=self.registry)
         self.registry.register(_OnlineCollector(online))
@@ -56,8 +56,15 @@ class Metrics:
         for route, rows in sorted(recent.items()):
             stamps = np.array([r[0] for r in rows])
             ms = np.array([r[1] for r in rows]) * 1000
-            out.append({"route": route, "requests": len(rows), "per_second": float((stamps >= now - 60).sum() / 60.0),
-                        "p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99))})
+            out.append(
+                {
+                    "route": route,
+                    "requests": len(rows),
+                    "per_second": float((stamps >= now - 60).sum() / 60.0),
+                    "p50_ms": float(np.percentile(ms, 50)),
+                    "p99_ms": float(np.percentile(ms, 99)),
+                }
+            )
         return out
 
 
@@ -75,13 +82,15 @@ class _OnlineCollector:
             info = self.online()
         except Exception:  # a scrape must not fail because the model or database is not there yet
             return
-        for key, help_text in (("items", "Items in the served model's catalogue"), ("users", "Users the served model was trained on"),
-                               ("feedback_ratings", "Ratings stored in the feedback database"),
-                               ("feedback_users", "Users with stored feedback")):
+        for key, help_text in (
+            ("items", "Items in the served model's catalogue"),
+            ("users", "Users the served model was trained on"),
+            ("feedback_ratings", "Ratings stored in the feedback database"),
+            ("feedback_users", "Users with stored feedback"),
+        ):
             if info.get(key) is not None:
                 yield GaugeMetricFamily(f"cofirec_{key}", help_text, value=info[key])
-        lists = GaugeMetricFamily("cofirec_online_served_lists", "Served lists counted for the online hit rate (last N per model version)",
-                                  labels=["version"])
+        lists = GaugeMetricFamily("cofirec_online_served_lists", "Served lists counted for the online hit rate (last N per model version)", labels=["version"])
         hits = GaugeMetricFamily("cofirec_online_hits", "Of those, lists with later feedback on a served item", labels=["version"])
         rate = GaugeMetricFamily("cofirec_online_hit_rate", "Online hit rate of the last N served lists", labels=["version"])
         for row in info.get("online", []):

@@ -34,10 +34,11 @@ from cofirec.serve.schemas import (
 )
 from cofirec.serve.state import ModelState
 
-ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": Error, "description": "Unknown user or item"},
-                                           422: {"model": Error, "description": "Invalid request"}}
-AUTH_ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": Error, "description": "API key missing"},
-                                                403: {"model": Error, "description": "Wrong API key"}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": Error, "description": "Unknown user or item"},
+    422: {"model": Error, "description": "Invalid request"},
+}
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": Error, "description": "API key missing"}, 403: {"model": Error, "description": "Wrong API key"}}
 UserId = Annotated[str, Path(min_length=1, max_length=256, description="A user id")]
 ItemId = Annotated[str, Path(min_length=1, max_length=256, description="An item id")]
 TopN = Annotated[int, Query(ge=1, le=MAX_N, description="Length of the list")]
@@ -102,15 +103,25 @@ def health() -> Health:
     return Health(status="ok")
 
 
-@router.get("/ready", response_model=Ready, tags=["status"], summary="A model is loaded and the database answers",
-            responses={503: {"model": Ready}})
+@router.get("/ready", response_model=Ready, tags=["status"], summary="A model is loaded and the database answers", responses={503: {"model": Ready}})
 def ready(svc: Svc) -> Any:
     if not svc.holder.ready:
         return JSONResponse(Ready(status="not ready", detail=svc.holder.load_error).model_dump(), status_code=503)
     state = svc.holder.current
     svc.store.count_ratings()
-    return Ready(status="ready", model=state.model.name, model_version=state.version, items=state.n_items, users=state.n_users,
-                 scale=state.scale.describe(), feedback_kind=state.scale.kind, like_value=state.scale.like_value(), rating_min=state.scale.low, rating_max=state.scale.high, has_titles=state.titles is not None)
+    return Ready(
+        status="ready",
+        model=state.model.name,
+        model_version=state.version,
+        items=state.n_items,
+        users=state.n_users,
+        scale=state.scale.describe(),
+        feedback_kind=state.scale.kind,
+        like_value=state.scale.like_value(),
+        rating_min=state.scale.low,
+        rating_max=state.scale.high,
+        has_titles=state.titles is not None,
+    )
 
 
 @router.get("/metrics", response_class=PlainTextResponse, tags=["status"], summary="Prometheus metrics")
@@ -119,11 +130,22 @@ def metrics(svc: Svc) -> PlainTextResponse:
 
 
 # ---------------------------------------------------------------------------------------------------- recommendations
-@router.get("/users/{user_id}/recommendations", response_model=RecommendationList, responses=ERRORS, tags=["recommendations"],
-            summary="Top-N for a known user (stored feedback folded in at once)")
-def user_recommendations(svc: Svc, user_id: UserId, n: TopN = 10, why: Why = 0,
-                         exclude_seen: Annotated[bool, Query(description="Leave out training items (a user with stored feedback "
-                                                                         "is folded in, and then never gets rated items back)")] = True) -> RecommendationList:
+@router.get(
+    "/users/{user_id}/recommendations",
+    response_model=RecommendationList,
+    responses=ERRORS,
+    tags=["recommendations"],
+    summary="Top-N for a known user (stored feedback folded in at once)",
+)
+def user_recommendations(
+    svc: Svc,
+    user_id: UserId,
+    n: TopN = 10,
+    why: Why = 0,
+    exclude_seen: Annotated[
+        bool, Query(description="Leave out training items (a user with stored feedback is folded in, and then never gets rated items back)")
+    ] = True,
+) -> RecommendationList:
     state = svc.holder.current
     raw = state.user_raw(user_id)
     key = str(raw) if raw is not None else user_id
@@ -138,9 +160,14 @@ def user_recommendations(svc: Svc, user_id: UserId, n: TopN = 10, why: Why = 0,
             recs.reasons = state.model.explain(raw, recs.items.tolist(), k=why)
     items = recs.items.tolist()
     svc.store.log_served(key, [str(i) for i in items], state.version)
-    return RecommendationList(user=raw if raw is not None else user_id, known=bool(recs.known), folded_in=folded,
-                              ignored=list(getattr(recs, "ignored", None) or []), model_version=state.version,
-                              items=_recommended(state, items, recs.scores.tolist(), getattr(recs, "reasons", None) if why else None))
+    return RecommendationList(
+        user=raw if raw is not None else user_id,
+        known=bool(recs.known),
+        folded_in=folded,
+        ignored=list(getattr(recs, "ignored", None) or []),
+        model_version=state.version,
+        items=_recommended(state, items, recs.scores.tolist(), getattr(recs, "reasons", None) if why else None),
+    )
 
 
 def _folded_in(state: ModelState, raw: Any, feedback: list, n: int, why: int) -> Any:
@@ -155,15 +182,24 @@ def _folded_in(state: ModelState, raw: Any, feedback: list, n: int, why: int) ->
     return _recommend_history(state, history, n, why, silent)
 
 
-@router.post("/recommendations", response_model=RecommendationList, responses=ERRORS, tags=["recommendations"],
-             summary="Top-N for a new visitor from a few rated items (fold-in, with reasons)")
+@router.post(
+    "/recommendations",
+    response_model=RecommendationList,
+    responses=ERRORS,
+    tags=["recommendations"],
+    summary="Top-N for a new visitor from a few rated items (fold-in, with reasons)",
+)
 def history_recommendations(svc: Svc, body: HistoryRequest) -> RecommendationList:
     state = svc.holder.current
     history, silent = _history_values(state, [(e.item, e.rating) for e in body.history])
     recs = _recommend_history(state, history, body.n, body.why, silent + list(body.exclude))
-    return RecommendationList(known=bool(recs.known), folded_in=len(history), ignored=list(getattr(recs, "ignored", None) or []),
-                              model_version=state.version,
-                              items=_recommended(state, recs.items.tolist(), recs.scores.tolist(), getattr(recs, "reasons", None) if body.why else None))
+    return RecommendationList(
+        known=bool(recs.known),
+        folded_in=len(history),
+        ignored=list(getattr(recs, "ignored", None) or []),
+        model_version=state.version,
+        items=_recommended(state, recs.items.tolist(), recs.scores.tolist(), getattr(recs, "reasons", None) if body.why else None),
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- items
@@ -173,21 +209,25 @@ def similar(svc: Svc, item_id: ItemId, n: TopN = 10) -> SimilarItems:
     raw = state.item_raw(item_id)
     recs = state.model.similar_items(raw, n)
     items = recs.items.tolist()
-    return SimilarItems(item=raw, title=state.title([raw])[0], model_version=state.version,
-                        items=[Item(item=i, title=t, score=_finite(s)) for i, t, s in zip(items, state.title(items), recs.scores.tolist())])
+    return SimilarItems(
+        item=raw,
+        title=state.title([raw])[0],
+        model_version=state.version,
+        items=[Item(item=i, title=t, score=_finite(s)) for i, t, s in zip(items, state.title(items), recs.scores.tolist())],
+    )
 
 
 @router.get("/items", response_model=ItemList, responses=ERRORS, tags=["items"], summary="Search items by title")
-def search_items(svc: Svc, query: Annotated[str, Query(max_length=200, description="Part of a title, any case")] = "",
-                 limit: Annotated[int, Query(ge=1, le=100)] = 20) -> ItemList:
+def search_items(
+    svc: Svc, query: Annotated[str, Query(max_length=200, description="Part of a title, any case")] = "", limit: Annotated[int, Query(ge=1, le=100)] = 20
+) -> ItemList:
     state = svc.holder.current
     items = state.search(query, limit)
     return ItemList(items=[Item(item=i, title=t) for i, t in zip(items, state.title(items))])
 
 
 # ---------------------------------------------------------------------------------------------------- users
-@router.get("/users/{user_id}/history", response_model=UserHistory, responses=ERRORS, tags=["users"],
-            summary="A user's training items and stored feedback")
+@router.get("/users/{user_id}/history", response_model=UserHistory, responses=ERRORS, tags=["users"], summary="A user's training items and stored feedback")
 def user_history(svc: Svc, user_id: UserId) -> UserHistory:
     state = svc.holder.current
     raw = state.user_raw(user_id)
@@ -197,14 +237,20 @@ def user_history(svc: Svc, user_id: UserId) -> UserHistory:
         raise UnknownIdError(f"unknown user {user_id!r}: not in the model's training data and no stored feedback")
     training, exact = state.training_history(raw) if raw is not None else ([], False)
     stored = [(state.item_raw(r.item), r.rating) for r in feedback]
-    rows = [UserHistoryItem(item=i, title=t, rating=v if exact else None, source="training")
-            for (i, v), t in zip(training, state.title([i for i, _ in training]))]
+    rows = [
+        UserHistoryItem(item=i, title=t, rating=v if exact else None, source="training") for (i, v), t in zip(training, state.title([i for i, _ in training]))
+    ]
     rows += [UserHistoryItem(item=i, title=t, rating=r, source="feedback") for (i, r), t in zip(stored, state.title([i for i, _ in stored]))]
     return UserHistory(user=raw if raw is not None else user_id, known=raw is not None, items=rows)
 
 
-@router.post("/users/{user_id}/ratings", response_model=RatingsStored, responses={**ERRORS, **AUTH_ERRORS}, tags=["users"],
-             summary="Store feedback (one or many ratings); it changes the user's recommendations at once")
+@router.post(
+    "/users/{user_id}/ratings",
+    response_model=RatingsStored,
+    responses={**ERRORS, **AUTH_ERRORS},
+    tags=["users"],
+    summary="Store feedback (one or many ratings); it changes the user's recommendations at once",
+)
 def post_ratings(svc: Svc, _auth: Auth, user_id: UserId, body: RatingsRequest) -> RatingsStored:
     state = svc.holder.current
     raw = state.user_raw(user_id)
@@ -222,8 +268,13 @@ def post_ratings(svc: Svc, _auth: Auth, user_id: UserId, body: RatingsRequest) -
 
 
 # ---------------------------------------------------------------------------------------------------- admin
-@router.post("/admin/reload", response_model=Reloaded, responses={**AUTH_ERRORS, 409: {"model": Error, "description": "The folder holds no usable model"}},
-             tags=["admin"], summary="Load the model folder again and swap it in atomically")
+@router.post(
+    "/admin/reload",
+    response_model=Reloaded,
+    responses={**AUTH_ERRORS, 409: {"model": Error, "description": "The folder holds no usable model"}},
+    tags=["admin"],
+    summary="Load the model folder again and swap it in atomically",
+)
 def reload_model(svc: Svc, _auth: Auth) -> Reloaded:
     try:
         state, previous = svc.holder.reload()

@@ -163,8 +163,14 @@ def load_state(model_dir: str | Path) -> ModelState:
     path = Path(model_dir)
     model = load_model(path)
     titles = getattr(model, "item_titles_", None)
-    return ModelState(model=model, version=model_version(path, model), model_dir=path, loaded_at=time.time(),
-                      scale=rating_scale(model), titles=np.asarray(titles) if titles is not None else None)
+    return ModelState(
+        model=model,
+        version=model_version(path, model),
+        model_dir=path,
+        loaded_at=time.time(),
+        scale=rating_scale(model),
+        titles=np.asarray(titles) if titles is not None else None,
+    )
 
 
 class ModelHolder:

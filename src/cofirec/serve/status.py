@@ -40,12 +40,19 @@ def _table(caption: str, head: list[str], rows: list[list[Any]]) -> str:
 
 
 def render_status(d: dict[str, Any]) -> str:
-    online = [[r["model_version"] + (" (serving)" if r["model_version"] == d["model_version"] else ""), r["lists"], r["hits"],
-               f"{r['hit_rate']:.1%}"] for r in d["online"]]
+    online = [
+        [r["model_version"] + (" (serving)" if r["model_version"] == d["model_version"] else ""), r["lists"], r["hits"], f"{r['hit_rate']:.1%}"]
+        for r in d["online"]
+    ]
     routes = [[r["route"], r["requests"], f"{r['per_second']:.2f}", f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}"] for r in d["routes"]]
-    summary = [["Model", d["model_version"]], ["Items in catalogue", f"{d['items']:,}"], ["Users in training data", f"{d['users']:,}"],
-               ["Stored ratings", f"{d['feedback_ratings']:,}"], ["Users with feedback", f"{d['feedback_users']:,}"],
-               ["Uptime", f"{d['uptime_seconds']:.0f} s"]]
+    summary = [
+        ["Model", d["model_version"]],
+        ["Items in catalogue", f"{d['items']:,}"],
+        ["Users in training data", f"{d['users']:,}"],
+        ["Stored ratings", f"{d['feedback_ratings']:,}"],
+        ["Users with feedback", f"{d['feedback_users']:,}"],
+        ["Uptime", f"{d['uptime_seconds']:.0f} s"],
+    ]
     rows = "".join(f'<tr><th scope="row">{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>' for k, v in summary)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

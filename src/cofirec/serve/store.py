@@ -24,12 +24,14 @@ SCHEMA_VERSION = 1
 
 metadata = sa.MetaData()
 meta_table = sa.Table(
-    "cofirec_meta", metadata,
+    "cofirec_meta",
+    metadata,
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.String(256), nullable=False),
 )
 feedback_table = sa.Table(
-    "feedback", metadata,
+    "feedback",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("user_id", sa.String(256), nullable=False, index=True),
     sa.Column("item_id", sa.String(256), nullable=False),
@@ -37,7 +39,8 @@ feedback_table = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
 )
 served_table = sa.Table(
-    "served", metadata,
+    "served",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("user_id", sa.String(256), nullable=False, index=True),
     sa.Column("model_version", sa.String(128), nullable=False, index=True),
@@ -45,7 +48,8 @@ served_table = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
 )
 served_items_table = sa.Table(
-    "served_items", metadata,
+    "served_items",
+    metadata,
     sa.Column("served_id", sa.Integer, sa.ForeignKey("served.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("position", sa.Integer, primary_key=True),
     sa.Column("item_id", sa.String(256), nullable=False),
@@ -163,8 +167,7 @@ class FeedbackStore:
     # ------------------------------------------------------------------ served lists
     def log_served(self, user: str, items: list[str], model_version: str) -> int:
         with self.engine.begin() as conn:
-            inserted = conn.execute(served_table.insert().values(user_id=user, model_version=model_version, n_items=len(items),
-                                                                 created_at=time.time()))
+            inserted = conn.execute(served_table.insert().values(user_id=user, model_version=model_version, n_items=len(items), created_at=time.time()))
             served_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]
             if items:
                 conn.execute(served_items_table.insert(), [{"served_id": served_id, "position": k, "item_id": item} for k, item in enumerate(items)])
@@ -176,10 +179,18 @@ class FeedbackStore:
         s, si, f = served_table, served_items_table, feedback_table
         rank = sa.func.row_number().over(partition_by=s.c.model_version, order_by=s.c.id.desc()).label("rank")
         recent = sa.select(s.c.id, s.c.user_id, s.c.model_version, s.c.created_at, rank).subquery()
-        hit = (sa.select(si.c.served_id).select_from(si).join(f, sa.and_(f.c.item_id == si.c.item_id, f.c.user_id == recent.c.user_id,
-                                                          f.c.created_at >= recent.c.created_at))
-               .where(si.c.served_id == recent.c.id).exists())
-        query = (sa.select(recent.c.model_version, sa.func.count(), sa.func.sum(sa.case((hit, 1), else_=0)))
-                 .where(recent.c.rank <= last).group_by(recent.c.model_version).order_by(recent.c.model_version))
+        hit = (
+            sa.select(si.c.served_id)
+            .select_from(si)
+            .join(f, sa.and_(f.c.item_id == si.c.item_id, f.c.user_id == recent.c.user_id, f.c.created_at >= recent.c.created_at))
+            .where(si.c.served_id == recent.c.id)
+            .exists()
+        )
+        query = (
+            sa.select(recent.c.model_version, sa.func.count(), sa.func.sum(sa.case((hit, 1), else_=0)))
+            .where(recent.c.rank <= last)
+            .group_by(recent.c.model_version)
+            .order_by(recent.c.model_version)
+        )
         with self.engine.connect() as conn:
             return [HitRate(v, int(n), int(h or 0)) for v, n, h in conn.execute(query).all()]

@@ -226,7 +226,6 @@ def test_defaults_use_history_and_input_dropout(data):
     assert model.factors == 32 and model.dropout == 0.0 and model.embed_dropout == 0.2 and model.id_reg == 30.0
 
 
-
 def test_implicit_with_sampled_negatives(data):
     model = _small(negatives=2).fit(data.as_implicit())
     samples = model.history_[0]["samples"]  # each positive plus 2 sampled negatives

@@ -205,9 +205,15 @@ def test_full_softmax_needs_whole_catalogue_scoring(data):
 
 @pytest.mark.parametrize(
     "kwargs,match",
-    [({"loss": "bpr"}, "explicit ratings need loss='mse'"), ({"loss": "full_softmax"}, "explicit ratings need loss='mse'"), ({"init": "xavier"}, "unknown initialiser"),
-     ({"lr": 0.0}, "lr must be > 0"), ({"holdout": 1.5}, "holdout"), ({"optimizer": "rmsprop"}, "optimizer"),
-     ({"device": "tpu"}, "device")],
+    [
+        ({"loss": "bpr"}, "explicit ratings need loss='mse'"),
+        ({"loss": "full_softmax"}, "explicit ratings need loss='mse'"),
+        ({"init": "xavier"}, "unknown initialiser"),
+        ({"lr": 0.0}, "lr must be > 0"),
+        ({"holdout": 1.5}, "holdout"),
+        ({"optimizer": "rmsprop"}, "optimizer"),
+        ({"device": "tpu"}, "device"),
+    ],
 )
 def test_bad_parameters_raise_config_error(data, kwargs, match):
     with pytest.raises(ConfigError, match=match):
@@ -303,8 +309,13 @@ def test_trainer_works_through_the_hooks_alone():
     targets = ((users % 3) - (items % 2)).astype(np.float32)
     seen, scaled = [], []
     hooks = TrainingHooks(
-        name="toy", n_items=15, forward=lambda m, u, i: m(u, i), forward_all=lambda m, u: m.u(u) @ m.i.weight.T,
-        penalty=lambda m, u, i: torch.zeros(()), to_output=lambda s, u: scaled.append(len(s)) or s * 1.0, on_epoch=seen.append,
+        name="toy",
+        n_items=15,
+        forward=lambda m, u, i: m(u, i),
+        forward_all=lambda m, u: m.u(u) @ m.i.weight.T,
+        penalty=lambda m, u, i: torch.zeros(()),
+        to_output=lambda s, u: scaled.append(len(s)) or s * 1.0,
+        on_epoch=seen.append,
     )
     module = _DotModule(20, 15)
     val = ValidationSet(pairs=PairTensors.from_arrays(users[:50], items[:50], targets[:50]), ratings=torch.as_tensor(targets[:50]))
@@ -323,17 +334,29 @@ def test_trainer_does_not_import_the_wrapper():
     import cofirec.models.neural.trainer as trainer
 
     tree = ast.parse(inspect.getsource(trainer))
-    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
+        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
+    }
     assert "cofirec.models.neural.base" not in imported
-    assert not any(isinstance(n, ast.Attribute) and n.attr.startswith("_") and isinstance(n.value, ast.Attribute) and n.value.attr == "model" for n in ast.walk(tree))
+    assert not any(
+        isinstance(n, ast.Attribute) and n.attr.startswith("_") and isinstance(n.value, ast.Attribute) and n.value.attr == "model" for n in ast.walk(tree)
+    )
 
 
 def test_divergence_message_names_the_rating_range():
     from cofirec.models.neural.batching import PairTensors
     from cofirec.models.neural.trainer import TrainConfig, Trainer, TrainingHooks
 
-    hooks = TrainingHooks(name="toy", n_items=3, forward=lambda m, u, i: m(u, i) * float("inf"), forward_all=lambda m, u: None,
-                          penalty=lambda m, u, i: torch.zeros(()), to_output=lambda s, u: s, on_epoch=lambda r: None, rating_range=(1.0, 5.0))
+    hooks = TrainingHooks(
+        name="toy",
+        n_items=3,
+        forward=lambda m, u, i: m(u, i) * float("inf"),
+        forward_all=lambda m, u: None,
+        penalty=lambda m, u, i: torch.zeros(()),
+        to_output=lambda s, u: s,
+        on_epoch=lambda r: None,
+        rating_range=(1.0, 5.0),
+    )
     trainer = Trainer(hooks, _DotModule(3, 3), TrainConfig(epochs=1, batch_size=4, lr=0.1, loss="mse"), torch.Generator().manual_seed(0))
     with pytest.raises(DataError, match=r"toy: training diverged at epoch 1 .*ratings range from 1 to 5"):
         trainer.fit(PairTensors.from_arrays(np.array([0, 1, 2]), np.array([0, 1, 2]), np.ones(3, np.float32)))

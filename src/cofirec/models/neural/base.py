@@ -219,9 +219,7 @@ class NeuralRecommender(Recommender):
         if reset is not None and self.loss_ == "mse":
             reset(self._mean_target_)
 
-    def _train_module(
-        self, module: nn.Module, train: PairTensors, validation: ValidationSet | None, sampler: NegativeSampler | None
-    ) -> nn.Module:
+    def _train_module(self, module: nn.Module, train: PairTensors, validation: ValidationSet | None, sampler: NegativeSampler | None) -> nn.Module:
         """Run the trainer; returns the trained module (best weights). Override to add stages (pre-training)."""
         trainer = Trainer(self._training_hooks(), module, self._train_config(), self._generator, sampler, progress=getattr(self, "_progress", False))
         trainer.fit(train, validation)
@@ -249,9 +247,13 @@ class NeuralRecommender(Recommender):
         if loss == "auto":
             loss = "mse" if kind == "explicit" else "bce"
         if loss == "ordinal" and kind != "binary":
-            raise ConfigError(f"{self.name}: loss='ordinal' learns like/dislike from ratings; fit binary data made by Interactions.binarize (--target binary:T)")
+            raise ConfigError(
+                f"{self.name}: loss='ordinal' learns like/dislike from ratings; fit binary data made by Interactions.binarize (--target binary:T)"
+            )
         if kind == "explicit" and loss != "mse":
-            raise ConfigError(f"{self.name}: loss={loss!r} ranks implicit feedback; explicit ratings need loss='mse' (or fit implicit data: --implicit / data.as_implicit())")
+            raise ConfigError(
+                f"{self.name}: loss={loss!r} ranks implicit feedback; explicit ratings need loss='mse' (or fit implicit data: --implicit / data.as_implicit())"
+            )
         return loss
 
     def _check_listwise(self, module: nn.Module) -> None:
@@ -259,7 +261,9 @@ class NeuralRecommender(Recommender):
         and the plain ``_forward``."""
         trainable = getattr(module, "trains_on_score_all", False) and type(self)._forward is NeuralRecommender._forward
         if self.loss_ in LISTWISE and not trainable:
-            raise ConfigError(f"{self.name}: loss={self.loss_!r} needs a model that scores every item at once (embedding-dot, gmf, mlp, neumf); use loss='softmax'")
+            raise ConfigError(
+                f"{self.name}: loss={self.loss_!r} needs a model that scores every item at once (embedding-dot, gmf, mlp, neumf); use loss='softmax'"
+            )
 
     def _forward_all(self, module: nn.Module, users: torch.Tensor) -> torch.Tensor:
         """Raw scores of every item (b, n_items) for user indices (b,), with gradients (listwise losses)."""
@@ -379,9 +383,7 @@ class NeuralRecommender(Recommender):
             targets = data.raw_ratings[rows]
         return PairTensors.from_arrays(users, items, targets, weights)
 
-    def _validation_set(
-        self, data: Interactions, validation: Interactions | None, val_rows: np.ndarray, rng: np.random.Generator
-    ) -> ValidationSet | None:
+    def _validation_set(self, data: Interactions, validation: Interactions | None, val_rows: np.ndarray, rng: np.random.Generator) -> ValidationSet | None:
         """Map validation data (or held-out rows) to indices; unknown users/items are dropped."""
         if validation is not None:
             vu = self.user_map_.lookup(validation.user_map.to_raw(validation.users))

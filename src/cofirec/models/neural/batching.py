@@ -140,8 +140,9 @@ class NegativeSampler:
         return out
 
 
-def expand_pointwise(users: torch.Tensor, items: torch.Tensor, targets: torch.Tensor, negatives: torch.Tensor | None,
-                     weights: torch.Tensor | None = None) -> PairTensors:
+def expand_pointwise(
+    users: torch.Tensor, items: torch.Tensor, targets: torch.Tensor, negatives: torch.Tensor | None, weights: torch.Tensor | None = None
+) -> PairTensors:
     """Positives plus their sampled negatives (label 0) as one flat pointwise set.
 
     users, items, targets : (n,); negatives : (n, k) item indices or None; weights : (n,) or None (each

@@ -9,9 +9,9 @@ import torch
 from torch import nn
 
 from cofirec.data.dataset import Interactions
+from cofirec.data.encoding import SideFeatures
 from cofirec.errors import ConfigError
 from cofirec.models.neural.base import NeuralRecommender
-from cofirec.data.encoding import SideFeatures
 from cofirec.models.neural.init import init_tensor_
 from cofirec.models.neural.modules.deepfm import DEEP_EMBEDDINGS, FM_FIELDS, DeepFMNet
 
@@ -150,10 +150,23 @@ class DeepFM(SideFeatures, NeuralRecommender):
         super()._fit(data, validation)
 
     def _build_module(self) -> nn.Module:
-        module = DeepFMNet(self.user_spec_, self.item_spec_, self.n_users_, self.n_items_, self.factors, tuple(self.hidden), self.dropout,
-                           history=self.user_spec_["multi_lens"][-1] if self.history else 0, embed_dropout=self.embed_dropout, norm=self.norm, id_reg=self.id_reg,
-                           linear_reg=self.linear_reg, multi_reg=self.multi_reg, deep_embeddings=self.deep_embeddings,
-                           fm_fields=self.fm_fields)
+        module = DeepFMNet(
+            self.user_spec_,
+            self.item_spec_,
+            self.n_users_,
+            self.n_items_,
+            self.factors,
+            tuple(self.hidden),
+            self.dropout,
+            history=self.user_spec_["multi_lens"][-1] if self.history else 0,
+            embed_dropout=self.embed_dropout,
+            norm=self.norm,
+            id_reg=self.id_reg,
+            linear_reg=self.linear_reg,
+            multi_reg=self.multi_reg,
+            deep_embeddings=self.deep_embeddings,
+            fm_fields=self.fm_fields,
+        )
         self._fill_tables(module)
         return module
 

@@ -60,5 +60,7 @@ class EmbeddingDot(NeuralRecommender):
         if not m.biases:
             return users, items
         bu = m.user_bias.weight.detach().numpy() + float(m.global_bias.detach())
-        return (np.hstack([users, np.ones((len(users), 1), np.float32), bu]),
-                np.hstack([items, m.item_bias.weight.detach().numpy(), np.ones((len(items), 1), np.float32)]))
+        return (
+            np.hstack([users, np.ones((len(users), 1), np.float32), bu]),
+            np.hstack([items, m.item_bias.weight.detach().numpy(), np.ones((len(items), 1), np.float32)]),
+        )

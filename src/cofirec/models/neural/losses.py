@@ -48,8 +48,7 @@ def softmax_loss(pos: torch.Tensor, neg: torch.Tensor, weights: torch.Tensor | N
     return weighted_mean(-F.log_softmax(logits, dim=1)[:, 0], weights)
 
 
-def ordinal_loss(logits: torch.Tensor, ratings: torch.Tensor, levels: torch.Tensor, offsets: torch.Tensor,
-                 weights: torch.Tensor | None = None) -> torch.Tensor:
+def ordinal_loss(logits: torch.Tensor, ratings: torch.Tensor, levels: torch.Tensor, offsets: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
     """All-threshold cumulative-logit loss: ``P(rating >= level_k) = sigmoid(logit + offset_k)``, the mean over
     pairs and levels of the binary cross-entropy of each cut. logits, ratings: (n,); levels, offsets: (m,)."""
     z = logits[:, None] + offsets[None, :]
@@ -62,8 +61,9 @@ def full_softmax_loss(logits: torch.Tensor, targets: torch.Tensor, weights: torc
     return weighted_mean(F.cross_entropy(logits, targets, reduction="none"), weights)
 
 
-def pointwise_loss(name: str, scores: torch.Tensor, targets: torch.Tensor, ordinal: tuple[torch.Tensor, torch.Tensor] | None = None,
-                   weights: torch.Tensor | None = None) -> torch.Tensor:
+def pointwise_loss(
+    name: str, scores: torch.Tensor, targets: torch.Tensor, ordinal: tuple[torch.Tensor, torch.Tensor] | None = None, weights: torch.Tensor | None = None
+) -> torch.Tensor:
     """``"mse"``, ``"bce"`` or ``"ordinal"`` (with ``ordinal`` = (levels, offsets)) of scores (n,) against targets (n,)."""
     if name == "ordinal":
         if ordinal is None:

@@ -138,9 +138,7 @@ class NeuMF(NeuralRecommender):
     def _build_module(self) -> nn.Module:
         return NeuMFModule(self.n_users_, self.n_items_, self.factors, tuple(self.layers), self.dropout)
 
-    def _train_module(
-        self, module: nn.Module, train: PairTensors, validation: ValidationSet | None, sampler: NegativeSampler | None
-    ) -> nn.Module:
+    def _train_module(self, module: nn.Module, train: PairTensors, validation: ValidationSet | None, sampler: NegativeSampler | None) -> nn.Module:
         if not self.pretrain:
             return super()._train_module(module, train, validation, sampler)
         assert isinstance(module, NeuMFModule)

@@ -172,8 +172,10 @@ class Trainer:
             bad += [name for name, p in self.module.named_parameters() if not bool(torch.isfinite(p).all())][:3]
         if bad:
             scale = "" if self.hooks.rating_range is None else " (ratings range from {:g} to {:g})".format(*self.hooks.rating_range)
-            raise DataError(f"{self.hooks.name}: training diverged at epoch {epoch} (non-finite {', '.join(bad)}): "
-                            f"lower the learning rate (lr={self.config.lr:g}) or rescale the ratings{scale}")
+            raise DataError(
+                f"{self.hooks.name}: training diverged at epoch {epoch} (non-finite {', '.join(bad)}): "
+                f"lower the learning rate (lr={self.config.lr:g}) or rescale the ratings{scale}"
+            )
 
     def train_epoch(self, train: PairTensors, epoch: int = 0) -> dict:
         """One pass over ``train`` (plus fresh negatives).

@@ -24,17 +24,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from cofirec.data.dataset import Interactions
+from cofirec.data.encoding import SideFeatures
 from cofirec.errors import ConfigError, DataError
 from cofirec.kernels.topk import topk_rows
 from cofirec.models.base import Recommendations, check_top_n, ranked_lists
 from cofirec.models.neural.base import NeuralRecommender
 from cofirec.models.neural.batching import NegativeSampler, PairTensors
-from cofirec.data.encoding import SideFeatures
 from cofirec.models.neural.init import init_tensor_
 from cofirec.models.neural.losses import weighted_mean
 from cofirec.models.neural.modules.two_tower import TwoTowerNet
 from cofirec.models.neural.trainer import Trainer, ValidationSet
-
 
 TWO_TOWER_FOLD_STEPS = 20
 """Adam steps refining a new user's vector (0: the mean of the history's item vectors). On ML-100K u1.base
@@ -156,8 +155,18 @@ class TwoTower(SideFeatures, NeuralRecommender):
         return "softmax"
 
     def _build_module(self) -> nn.Module:
-        module = TwoTowerNet(self.user_spec_, self.item_spec_, self.n_users_, self.n_items_, self.factors, tuple(self.hidden),
-                             self.out_dim, self.dropout, self.normalize, self.id_dropout)
+        module = TwoTowerNet(
+            self.user_spec_,
+            self.item_spec_,
+            self.n_users_,
+            self.n_items_,
+            self.factors,
+            tuple(self.hidden),
+            self.out_dim,
+            self.dropout,
+            self.normalize,
+            self.id_dropout,
+        )
         self._fill_tables(module)
         return module
 
@@ -173,8 +182,17 @@ class TwoTower(SideFeatures, NeuralRecommender):
     def _train_module(self, module: nn.Module, train: PairTensors, validation: ValidationSet | None, sampler: NegativeSampler | None) -> nn.Module:
         counts = torch.bincount(train.items, minlength=self.n_items_).clamp(min=1).float()
         log_q = torch.log(counts / counts.sum()) if self.logq else torch.zeros(self.n_items_)
-        trainer = InBatchTrainer(self._training_hooks(), module, self._train_config(), self._generator, sampler, progress=getattr(self, "_progress", False),
-                                 log_q=log_q.to(self.device_), temperature=self.temperature, extra_negatives=self.negatives > 0)
+        trainer = InBatchTrainer(
+            self._training_hooks(),
+            module,
+            self._train_config(),
+            self._generator,
+            sampler,
+            progress=getattr(self, "_progress", False),
+            log_q=log_q.to(self.device_),
+            temperature=self.temperature,
+            extra_negatives=self.negatives > 0,
+        )
         trainer.fit(train, validation)
         self.best_epoch_ = int(trainer.best_epoch)
         self.epochs_run_ = int(len(self.history_))
@@ -189,8 +207,9 @@ class TwoTower(SideFeatures, NeuralRecommender):
         enc = self.encode_user_features(features)
         return self.module_.user_vectors_from_features(torch.as_tensor(enc.single), torch.as_tensor(enc.multi)).numpy()
 
-    def recommend_for_features(self, features: dict | Sequence[dict] | pd.DataFrame, n: int = 10, *,
-                               candidates: Iterable | np.ndarray | None = None) -> Recommendations:
+    def recommend_for_features(
+        self, features: dict | Sequence[dict] | pd.DataFrame, n: int = 10, *, candidates: Iterable | np.ndarray | None = None
+    ) -> Recommendations:
         """Top-``n`` items for new users given only their side features (a dict for one user, or a list/frame).
 
         ``users`` of the result are row positions 0..k-1 of the input; ``known`` is False. A dict gives 1-d arrays.
@@ -199,8 +218,9 @@ class TwoTower(SideFeatures, NeuralRecommender):
         allowed = np.ones((len(vecs), self.n_items), dtype=bool)
         return self._recommend_vectors(vecs, n, allowed, candidates, np.arange(len(vecs)), single=isinstance(features, dict))
 
-    def recommend_from_items(self, items: Iterable | np.ndarray, n: int = 10, *, exclude_seen: bool = True,
-                             candidates: Iterable | np.ndarray | None = None) -> Recommendations:
+    def recommend_from_items(
+        self, items: Iterable | np.ndarray, n: int = 10, *, exclude_seen: bool = True, candidates: Iterable | np.ndarray | None = None
+    ) -> Recommendations:
         """Top-``n`` items for a new user who liked ``items`` (raw ids): the mean of their item vectors.
 
         Unknown item ids are ignored (:class:`DataError` when none is known); with ``exclude_seen`` the given items

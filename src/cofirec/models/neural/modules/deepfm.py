@@ -66,8 +66,9 @@ class FieldEmbedder(nn.Module):
             vecs = torch.cat([vecs, torch.stack(pooled, dim=1)], dim=1)
         return vecs, lin
 
-    def squared_norms(self, single: torch.Tensor, multi: torch.Tensor, *, with_linear: bool = True, with_multi: bool = True
-                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def squared_norms(
+        self, single: torch.Tensor, multi: torch.Tensor, *, with_linear: bool = True, with_multi: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Batch sums of squared norms, per field: single-valued embeddings (n_single,), their first-order weights
         (n_single,; zeros without ``linear`` or ``with_linear``) and, per multi-valued field, the mean over each
         row's entries of the squared embedding norms (n_multi,; empty unless ``with_multi``)."""
@@ -188,9 +189,24 @@ class DeepFMNet(nn.Module):
         then reach the output through their first-order weights and the deep part).
     """
 
-    def __init__(self, user_spec: dict, item_spec: dict, n_users: int, n_items: int, dim: int = 16, hidden: Sequence[int] = (256, 128),
-                 dropout: float = 0.1, history: int = 0, embed_dropout: float = 0.0, norm: str = "none", id_reg: float = 1.0,
-                 linear_reg: float = 0.0, multi_reg: float = 0.0, deep_embeddings: str = "shared", fm_fields: str = "all") -> None:
+    def __init__(
+        self,
+        user_spec: dict,
+        item_spec: dict,
+        n_users: int,
+        n_items: int,
+        dim: int = 16,
+        hidden: Sequence[int] = (256, 128),
+        dropout: float = 0.1,
+        history: int = 0,
+        embed_dropout: float = 0.0,
+        norm: str = "none",
+        id_reg: float = 1.0,
+        linear_reg: float = 0.0,
+        multi_reg: float = 0.0,
+        deep_embeddings: str = "shared",
+        fm_fields: str = "all",
+    ) -> None:
         super().__init__()
         if deep_embeddings not in DEEP_EMBEDDINGS:
             raise ValueError(f"deep_embeddings must be one of {DEEP_EMBEDDINGS}, got {deep_embeddings!r}")
@@ -227,7 +243,9 @@ class DeepFMNet(nn.Module):
         fm = 0.5 * (total.pow(2) - crossed.pow(2).sum(dim=1)).sum(dim=1)
         return self.bias + ul + il + fm + self._deep_output(fields, u_single, u_multi, i_single, i_multi)
 
-    def _deep_output(self, fields: torch.Tensor, u_single: torch.Tensor, u_multi: torch.Tensor, i_single: torch.Tensor, i_multi: torch.Tensor) -> torch.Tensor | float:
+    def _deep_output(
+        self, fields: torch.Tensor, u_single: torch.Tensor, u_multi: torch.Tensor, i_single: torch.Tensor, i_multi: torch.Tensor
+    ) -> torch.Tensor | float:
         """The deep part's output (B,), on the inputs ``deep_embeddings`` names; 0 without a deep part."""
         if self.deep is None:
             return 0.0

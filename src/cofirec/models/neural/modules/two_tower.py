@@ -57,8 +57,19 @@ class TwoTowerNet(nn.Module):
         Training-time probability of hiding a row's ``id`` field (cold-start robustness).
     """
 
-    def __init__(self, user_spec: dict, item_spec: dict, n_users: int, n_items: int, dim: int = 32, hidden: Sequence[int] = (128,),
-                 out_dim: int = 64, dropout: float = 0.0, normalize: bool = True, id_dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        user_spec: dict,
+        item_spec: dict,
+        n_users: int,
+        n_items: int,
+        dim: int = 32,
+        hidden: Sequence[int] = (128,),
+        out_dim: int = 64,
+        dropout: float = 0.0,
+        normalize: bool = True,
+        id_dropout: float = 0.0,
+    ) -> None:
         super().__init__()
         self.users = EntityTable(n_users, len(user_spec["single_cards"]), int(sum(user_spec["multi_lens"])))
         self.items = EntityTable(n_items, len(item_spec["single_cards"]), int(sum(item_spec["multi_lens"])))
