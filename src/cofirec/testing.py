@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -116,7 +116,7 @@ def check_refit(factory: Callable[[], Recommender], data: Interactions) -> Recom
     from cofirec.data.splits import user_ratio_split
 
     fit, val = user_ratio_split(data, 0.25, seed=0)
-    stage1 = factory().fit(fit, validation=val)
+    stage1: Any = factory().fit(fit, validation=val)  # an iterative model: has best_epoch_
     history = stage1.history_
     assert [r["epoch"] for r in history] == list(range(1, len(history) + 1)), "epochs must be numbered from 1"
     assert any(k.startswith("val_") for k in history[0]), "a fit with validation data records validation numbers"
@@ -181,7 +181,7 @@ def check_vectors(model: Recommender, data: Interactions) -> None:
     items exactly as ``score_users`` (ties aside), so an inner-product index retrieves the right items."""
     iv, uv = model.item_vectors(), model.user_vectors()
     assert (iv is None) == (uv is None), "item_vectors and user_vectors are both None or both arrays"
-    if iv is None:
+    if iv is None or uv is None:
         return
     assert iv.shape[0] == model.n_items and uv.shape[0] == model.n_users and iv.shape[1] == uv.shape[1]
     assert iv.dtype == np.float32 and uv.dtype == np.float32

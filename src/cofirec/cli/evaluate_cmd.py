@@ -77,10 +77,10 @@ def evaluate(
     metrics = run_evaluation(
         model,
         test_data,
-        protocol=protocol,
+        protocol=protocol,  # type: ignore[arg-type]  # checked against PROTOCOLS above
         k=ks,
         negatives=negs,
-        relevance_threshold=relevance,  # type: ignore[arg-type]
+        relevance_threshold=relevance,
         strict=strict,
         allow_unknown=allow_unknown,
     )

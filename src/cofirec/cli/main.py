@@ -231,7 +231,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     except typer.TyperException as exc:  # usage errors outside a command (e.g. an unknown global option)
         if debug_enabled():
             raise
-        where = exc.ctx.command_path if getattr(exc, "ctx", None) is not None else "cofirec"
+        ctx = getattr(exc, "ctx", None)
+        where = ctx.command_path if ctx is not None else "cofirec"
         code = getattr(exc, "exit_code", EXIT_USER_ERROR)
         report_error(f"{_one_line(exc.format_message())} (see '{where} --help')", "usage", code, as_json=wants_json(args))
         sys.exit(code)

@@ -40,7 +40,8 @@ def open_study(store: Any, name: str, direction: str, *, seed: int, trials: int,
 
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(2, trials // 3)))
     pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1) if prune else optuna.pruners.NopPruner()
-    return optuna.create_study(storage=store, study_name=name, direction=direction, sampler=sampler, pruner=pruner, load_if_exists=True)
+    optimise: Any = direction  # "minimize" or "maximize"
+    return optuna.create_study(storage=store, study_name=name, direction=optimise, sampler=sampler, pruner=pruner, load_if_exists=True)
 
 
 def param_importance(study: Any) -> tuple[dict[str, float], str]:

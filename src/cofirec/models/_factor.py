@@ -33,7 +33,7 @@ class FoldIn:
 
 
 def ridge_fold_in(
-    model: Recommender, idx: np.ndarray, targets: np.ndarray, reg: float, reg_bias: float, biased: bool, offset: float, shift_parts: np.ndarray | None = None
+    model: FactorScoring, idx: np.ndarray, targets: np.ndarray, reg: float, reg_bias: float, biased: bool, offset: float, shift_parts: np.ndarray | None = None
 ) -> FoldIn:
     """Least squares of ``targets - offset - b_i (- q_i . shift)`` on ``[q_i (, 1)]`` over the history with L2
     weights ``reg`` (factors) and ``reg_bias`` (bias)."""

@@ -18,6 +18,9 @@ from cofirec.errors import DataError
 from cofirec.kernels.topk import topk_rows
 
 if TYPE_CHECKING:
+    import scipy.sparse as sp
+
+    from cofirec.data.idmap import IdMap
     from cofirec.models.base import Recommendations
 
 
@@ -104,7 +107,7 @@ def top_reasons(model: Any, item_idx: np.ndarray, contributions: np.ndarray, k: 
     """Per row of ``contributions`` (targets x history items), up to ``k`` (raw history item, contribution)
     pairs with a positive contribution, largest first."""
     raw = model.item_map_.to_raw(item_idx)
-    out = []
+    out: list[list[tuple[Any, float]]] = []
     width = min(k, contributions.shape[1]) if contributions.ndim == 2 else 0
     for row in contributions:
         if width == 0:
@@ -124,6 +127,18 @@ class NewUsers:
 
     A model supplies ``_scoring_vectors`` (optional), ``_fold_in`` and, for exact reasons, ``_contributions``.
     """
+
+    if TYPE_CHECKING:  # what the mixin uses of the Recommender it is mixed into
+        user_map_: IdMap
+        item_map_: IdMap
+        seen_: sp.csr_matrix
+
+        @property
+        def n_items(self) -> int: ...
+        def _check_fitted(self) -> None: ...
+        def _unknown_user_scores(self) -> np.ndarray: ...
+        def _allowed_items(self, candidates: Any, exclude: Any, what: str) -> np.ndarray | None: ...
+        def _item_similarities(self, iidx: np.ndarray) -> np.ndarray: ...
 
     def item_vectors(self) -> np.ndarray | None:
         """Item vectors (n_items, d) float32 in ``item_map_`` order such that ``user_vectors() @ item_vectors().T``

@@ -124,7 +124,7 @@ def write_model_files(model: Any, folder: Path, *, training: dict[str, Any] | No
     arrays, values, types = _split_state(model)
     with atomic_file(folder / ARRAYS) as tmp:
         with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
+            np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy stubs type **kwargs as allow_pickle
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,

@@ -91,7 +91,7 @@ def ranked_lists(item_map: Any, idx: np.ndarray, vals: np.ndarray, users: np.nda
         items[~valid] = _placeholder_id(item_map.ids)
         vals[~valid] = -np.inf
     if single:
-        return Recommendations(users=users[0], items=items[0], scores=vals[0], known=np.bool_(known[0]))
+        return Recommendations(users=users[0], items=items[0], scores=vals[0], known=np.bool_(known[0]))  # type: ignore[arg-type]  # one user: a numpy bool
     return Recommendations(users=users, items=items, scores=vals, known=np.asarray(known, dtype=bool))
 
 
@@ -99,7 +99,7 @@ def _placeholder_id(ids: np.ndarray) -> Any:
     """An id of the vocabulary's type that is not in it (marks an empty slot of a batch of top-N lists)."""
     if ids.dtype.kind in "iu":
         info = np.iinfo(np.int64)
-        options = (
+        options: list[Any] = (
             [-1] + ([int(ids.min()) - 1] if len(ids) and ids.min() > info.min else []) + ([int(ids.max()) + 1] if len(ids) and ids.max() < info.max else [])
         )
     else:
@@ -260,7 +260,7 @@ class Recommender(NewUsers):
         self._remember_training_data(data)
         if also_seen is not None:
             self._add_seen(also_seen)
-        self.history_ = []
+        self.history_: list[dict] = []
         start = time.perf_counter()
         self._fit(data, validation)
         self.fit_seconds_ = float(time.perf_counter() - start)
@@ -523,10 +523,11 @@ class Recommender(NewUsers):
     def titles(self, items: Iterable | np.ndarray) -> list[str] | None:
         """Titles of raw item ids (None when the training data had no titles; '' for unknown items)."""
         self._check_fitted()
-        if getattr(self, "item_titles_", None) is None:
+        titles = getattr(self, "item_titles_", None)
+        if titles is None:
             return None
         idx = self.item_map_.lookup(items)
-        return [str(self.item_titles_[i]) if i >= 0 else "" for i in idx]
+        return [str(titles[i]) if i >= 0 else "" for i in idx]
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:

@@ -137,7 +137,7 @@ class ImplicitALS(IterativeModel, FactorScoring, Recommender):
         return {"loss": implicit_loss(run.cu, X, Y, self.reg)} if self.track_loss else {}
 
     def _validate(self) -> dict[str, float]:
-        return {"val_ndcg@10": ranking_ndcg(self, *self._run.ranking, 10)}
+        return {"val_ndcg@10": ranking_ndcg(self, *self._run.ranking, 10)}  # type: ignore[call-arg]  # ranking is (truth, exclude)
 
     def _get_state(self) -> dict[str, np.ndarray]:
         return self._run.state

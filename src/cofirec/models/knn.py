@@ -132,7 +132,7 @@ class _NeighborhoodModel(Recommender):
         values = self._similarity_input(ratings, sim, weighting, residuals if explicit else None)
         self.similarity_matrix_ = knn_similarity(
             values,
-            _KERNEL_METRIC[sim],
+            _KERNEL_METRIC[sim],  # type: ignore[arg-type]  # values are the kernel's metric names
             k=used["k"],
             shrinkage=used["shrinkage"],
             min_support=self.min_support,
@@ -144,7 +144,7 @@ class _NeighborhoodModel(Recommender):
         m = residuals if sim == "pearson_baseline" else ratings
         if sim == "jaccard":
             m = self.seen_.astype(np.float64)
-        rows_first = m.T.tocsr() if self._rows == "item" else m.tocsr()
+        rows_first = m.T.tocsr() if self._rows == "item" else m.tocsr()  # type: ignore[union-attr]  # residuals exist for pearson_baseline
         if sim == "adjusted_cosine":
             rows_first = center_columns(rows_first)
         if weighting == "bm25":

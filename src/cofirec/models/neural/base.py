@@ -152,7 +152,7 @@ class NeuralRecommender(Recommender):
     @classmethod
     def _signature_params(cls, owner: type) -> list[inspect.Parameter]:
         kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        sig = inspect.signature(owner.__init__)
+        sig = inspect.signature(owner.__init__)  # type: ignore[misc]  # the class itself, not an instance
         return [p for p in sig.parameters.values() if p.name != "self" and p.kind in kinds]
 
     @classmethod
@@ -170,7 +170,7 @@ class NeuralRecommender(Recommender):
     def param_types(cls) -> dict[str, Any]:
         out = {}
         for p, owner in cls._all_params():
-            out[p.name] = typing.get_type_hints(owner.__init__).get(p.name, Any)
+            out[p.name] = typing.get_type_hints(owner.__init__).get(p.name, Any)  # type: ignore[misc]  # the class itself, not an instance
         return out
 
     @classmethod
@@ -346,7 +346,7 @@ class NeuralRecommender(Recommender):
             self.target_offset_ = np.full(self.n_users_, lo, dtype=np.float32)
             self.target_scale_ = max(hi - lo, 1e-6)
         if self.loss_ == "ordinal":
-            self._set_ordinal_cuts(data.raw_ratings[rows], float(data.meta.get("binary_threshold", 4.0)))
+            self._set_ordinal_cuts(data.raw_ratings[rows], float(data.meta.get("binary_threshold", 4.0)))  # type: ignore[index]  # the ordinal loss checked raw_ratings in fit
         t = self._targets(data.users[rows], data.ratings[rows]) if self.kind_ == "explicit" else np.ones(1, np.float32)
         if self.kind_ == "binary":
             t = data.ratings[rows]
@@ -380,7 +380,7 @@ class NeuralRecommender(Recommender):
             return PairTensors.from_arrays(users, items, self._targets(users, ratings), weights)
         targets = ratings if self.kind_ == "binary" else np.ones(len(users), dtype=np.float32)
         if self.loss_ == "ordinal":
-            targets = data.raw_ratings[rows]
+            targets = data.raw_ratings[rows]  # type: ignore[index]  # the ordinal loss checked raw_ratings in fit
         return PairTensors.from_arrays(users, items, targets, weights)
 
     def _validation_set(self, data: Interactions, validation: Interactions | None, val_rows: np.ndarray, rng: np.random.Generator) -> ValidationSet | None:

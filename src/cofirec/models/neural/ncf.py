@@ -148,7 +148,7 @@ class NeuMF(NeuralRecommender):
         for key, branch in parts.items():
             self.history_ = []
             if self.loss_ == "mse":
-                branch.reset_output(self._mean_target_)
+                branch.reset_output(self._mean_target_)  # type: ignore[attr-defined]  # pre-training branches are GMF/MLP modules
             super()._train_module(branch, train, validation, sampler)
             pre_history[key] = self.history_
         with torch.no_grad():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -316,8 +316,8 @@ class _Progress:
         self.enabled = enabled
         self.total = total
         self.label = label
-        self._bar = None
-        self._task = None
+        self._bar: Any = None
+        self._task: Any = None
 
     def __enter__(self) -> "_Progress":
         from rich.console import Console
@@ -326,7 +326,7 @@ class _Progress:
         if console is not None and console.is_terminal:  # piped stderr: no bar, no blank line left behind
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-            self._bar = Progress(
+            bar = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
@@ -335,8 +335,9 @@ class _Progress:
                 transient=True,
                 console=console,  # stdout stays clean for --json output
             )
-            self._bar.__enter__()
-            self._task = self._bar.add_task(self.label, total=self.total, loss=float("nan"))
+            bar.__enter__()
+            self._task = bar.add_task(self.label, total=self.total, loss=float("nan"))
+            self._bar = bar
         return self
 
     def advance(self, n: int, loss: float) -> None:

@@ -109,7 +109,7 @@ class TwoTower(SideFeatures, NeuralRecommender):
         self.hidden = hidden
         self.out_dim = out_dim
         self.dropout = dropout
-        self.normalize = normalize
+        self.normalize = normalize  # type: ignore[assignment]  # two-tower: L2-normalised towers, not the rating normalisation of the base
         self.temperature = temperature
         self.logq = logq
         self.id_dropout = id_dropout
@@ -164,7 +164,7 @@ class TwoTower(SideFeatures, NeuralRecommender):
             tuple(self.hidden),
             self.out_dim,
             self.dropout,
-            self.normalize,
+            self.normalize,  # type: ignore[arg-type]  # two-tower's own bool normalize (see __init__)
             self.id_dropout,
         )
         self._fill_tables(module)
@@ -232,6 +232,7 @@ class TwoTower(SideFeatures, NeuralRecommender):
         if len(idx) == 0:
             raise DataError(f"{self.name}: none of the given items is known to the model")
         item_vecs = self._item_vectors()
+        assert item_vecs is not None  # the item tower always has vectors
         vec = item_vecs[idx].mean(axis=0, keepdims=True)
         allowed = np.ones((1, self.n_items), dtype=bool)
         if exclude_seen:
@@ -242,7 +243,9 @@ class TwoTower(SideFeatures, NeuralRecommender):
     def _scoring_vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """User-tower and item-tower outputs: the score is their inner product."""
         users = self.module_.user_vectors(torch.arange(self.n_users_)).numpy()
-        return users, self._item_vectors()
+        items = self._item_vectors()
+        assert items is not None  # the item tower always has vectors
+        return users, items
 
     def _fold_in(self, idx: np.ndarray, values: np.ndarray) -> np.ndarray:
         """A new user's vector starts as the mean of the item vectors of the history's positives (binary data:
@@ -254,6 +257,7 @@ class TwoTower(SideFeatures, NeuralRecommender):
             keep = values >= self.positive_threshold
         chosen = idx[keep] if keep.any() else idx
         item_vecs = self._item_vectors()
+        assert item_vecs is not None  # the item tower always has vectors
         start = item_vecs[chosen].mean(axis=0)
         if TWO_TOWER_FOLD_STEPS:
             start = self._softmax_fold_in(torch.as_tensor(item_vecs), torch.as_tensor(chosen), torch.as_tensor(start))
@@ -280,7 +284,9 @@ class TwoTower(SideFeatures, NeuralRecommender):
 
     def _recommend_vectors(self, vecs: np.ndarray, n: int, allowed: np.ndarray, candidates, users: np.ndarray, single: bool) -> Recommendations:
         """Top-``n`` of ``vecs @ item vectors.T`` among ``allowed`` (k, n_items) items (and ``candidates``)."""
-        scores = (vecs @ self._item_vectors().T).astype(np.float32)
+        items = self._item_vectors()
+        assert items is not None  # the item tower always has vectors
+        scores = (vecs @ items.T).astype(np.float32)
         if candidates is not None:
             cidx = self.item_map_.lookup(candidates)
             mask = np.zeros(self.n_items, dtype=bool)
