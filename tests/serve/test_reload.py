@@ -30,6 +30,20 @@ def _hammer(url: str, stop: threading.Event, outcomes: Counter, versions: list, 
                 versions.append(version)
 
 
+def _wait_for_requests(outcomes: Counter, lock: threading.Lock, more: int, timeout: float = 120.0) -> None:
+    """Block until ``more`` further requests have been answered (however slow the machine), so that every
+    phase of the test overlaps live traffic."""
+    with lock:
+        target = sum(outcomes.values()) + more
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with lock:
+            if sum(outcomes.values()) >= target:
+                return
+        time.sleep(0.02)
+    raise AssertionError(f"fewer than {more} requests answered in {timeout:.0f} s")
+
+
 def test_reload_swaps_the_model_with_no_failed_request(tmp_path):
     folder = train_model(tmp_path / "model", seed=1)
     with running(folder, sqlite_url(tmp_path), tmp_path / "server.log") as srv:
@@ -41,26 +55,26 @@ def test_reload_swaps_the_model_with_no_failed_request(tmp_path):
         try:
             seen_versions = [first]
             for seed in (2, 3):
-                time.sleep(0.3)
+                _wait_for_requests(outcomes, lock, 15)
                 train_model(folder, seed=seed)  # the folder is replaced whole while the server reads the old model
                 reloaded = srv.client.post("/admin/reload")
                 assert reloaded.status_code == 200, reloaded.text
                 assert reloaded.json()["previous_version"] == seen_versions[-1]
                 seen_versions.append(reloaded.json()["model_version"])
                 assert srv.client.get("/ready").json()["model_version"] == seen_versions[-1]
-            time.sleep(0.3)
+            _wait_for_requests(outcomes, lock, 15)
             (folder / "manifest.json").write_text("{ damaged")
             failed = srv.client.post("/admin/reload")
             assert failed.status_code == 409 and "Traceback" not in failed.text
             assert srv.client.get("/ready").json()["model_version"] == seen_versions[-1]
-            time.sleep(0.3)
+            _wait_for_requests(outcomes, lock, 15)
         finally:
             stop.set()
             for t in threads:
                 t.join()
         assert len(set(seen_versions)) == 3
         assert set(outcomes) == {200}, outcomes  # not one failed request across the swaps
-        assert sum(outcomes.values()) > 50
+        assert sum(outcomes.values()) >= 60  # 15 answered before each reload, the damaged one, and after
         assert set(seen_versions) <= set(versions) and set(versions) <= set(seen_versions)
         metrics = srv.client.get("/metrics").text
         assert 'cofirec_model_reloads_total{outcome="ok"} 2.0' in metrics and 'cofirec_model_reloads_total{outcome="failed"} 1.0' in metrics
