@@ -224,6 +224,12 @@ class Interactions:
         meta = dict(self.meta) if min_rating is None else {**self.meta, "implicit_min_rating": float(min_rating)}
         return replace(data, ratings=np.ones(len(data), dtype=np.float32), kind="implicit", raw_ratings=None, meta=meta)
 
+    def recency_weights(self, half_life: float) -> np.ndarray:
+        """Loss weights (n,) float32: ``0.5 ** (age / half_life)`` with ``age`` from :meth:`recency_rank`
+        (0 = each user's latest interaction), normalised to mean 1."""
+        w = 0.5 ** (self.recency_rank() / float(half_life))
+        return (w / w.mean()).astype(np.float32) if len(w) else w.astype(np.float32)
+
     def recency_rank(self) -> np.ndarray:
         """Age of each interaction within its user's history: 0 for the user's latest, 1 for the one before...
         (by timestamp; ties, and data without timestamps, by position: a later row counts as more recent).

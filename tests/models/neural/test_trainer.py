@@ -234,14 +234,13 @@ def test_recency_weights_halve_every_half_life():
     import pandas as pd
 
     from cofirec.data.dataset import Interactions
-    from cofirec.models.neural.base import recency_weights
 
     frame = pd.DataFrame({"user": [1, 1, 1, 2, 2], "item": [1, 2, 3, 1, 2], "rating": [5, 4, 3, 2, 1], "timestamp": [30, 10, 20, 5, 5]})
     data = Interactions.from_frame(frame)
-    w = recency_weights(data, np.arange(5), half_life=1.0)
+    w = data.subset(np.arange(5)).recency_weights(1.0)
     raw = np.array([1.0, 0.25, 0.5, 0.5, 1.0])  # user 1: ages 0, 2, 1; user 2 (tied times): the later row is newest
     np.testing.assert_allclose(w, raw / raw.mean(), rtol=1e-6)
-    np.testing.assert_allclose(recency_weights(data, np.array([1, 2]), half_life=1.0), np.array([0.5, 1.0]) / 0.75, rtol=1e-6)
+    np.testing.assert_allclose(data.subset(np.array([1, 2])).recency_weights(1.0), np.array([0.5, 1.0]) / 0.75, rtol=1e-6)
 
 
 def test_weighted_losses_are_weighted_means():

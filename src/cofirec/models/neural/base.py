@@ -375,7 +375,7 @@ class NeuralRecommender(Recommender):
         if self.kind_ == "binary" and self.loss_ in RANKING:
             rows = rows[data.ratings[rows] > 0]
         users, items, ratings = data.users[rows], data.items[rows], data.ratings[rows]
-        weights = recency_weights(data, rows, self.recency) if self.recency > 0 else None
+        weights = data.subset(rows).recency_weights(self.recency) if self.recency > 0 else None
         if self.kind_ == "explicit":
             return PairTensors.from_arrays(users, items, self._targets(users, ratings), weights)
         targets = ratings if self.kind_ == "binary" else np.ones(len(users), dtype=np.float32)
@@ -494,13 +494,3 @@ class NeuralRecommender(Recommender):
         module = self._build_module()
         module.load_state_dict({k: torch.as_tensor(v) for k, v in state.items()})
         return module.eval()
-
-
-# ---------------------------------------------------------------------- helpers
-def recency_weights(data: Interactions, rows: np.ndarray, half_life: float) -> np.ndarray:
-    """Loss weights (len(rows),) of training rows: ``0.5 ** (age / half_life)``, where age counts each user's
-    rows back from their latest (0 = latest; by timestamp, ties and data without timestamps by row order),
-    normalised to mean 1."""
-    age = data.subset(rows).recency_rank()
-    w = 0.5 ** (age / float(half_life))
-    return (w / w.mean()).astype(np.float32) if len(w) else w.astype(np.float32)
