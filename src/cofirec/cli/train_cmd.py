@@ -73,8 +73,9 @@ def train(
     if out is None:
         raise ConfigError("train: --out DIR is required (the folder the fitted model is saved in)")
     if check_engine(engine) == "spark":
-        spark_options = {"--dataset": dataset, "--split": split_method, "--test-ratio": test_ratio, "--folds": k_folds, "--fold": fold, "--seed": seed}
-        spark_options |= {"--validation": validation, "--refit": refit, "--config": config, "--device": device, "--metadata": metadata, "--data-dir": data_dir}
+        spark_options: dict[str, Any] = {"--dataset": dataset, "--split": split_method, "--test-ratio": test_ratio, "--folds": k_folds, "--fold": fold}
+        spark_options |= {"--seed": seed, "--validation": validation, "--refit": refit, "--config": config, "--device": device}
+        spark_options |= {"--metadata": metadata, "--data-dir": data_dir}
         spark_name = refuse_unsupported(model_name, train_file, spark_options)
         _check_out_folder(out)
         assert train_file is not None  # refuse_unsupported requires it
