@@ -63,11 +63,32 @@ def train(
     encoding: EncodingOpt = None,
     on_bad_lines: OnBadLinesOpt = "error",
     download: DownloadOpt = True,
+    engine: Annotated[str, typer.Option("--engine", help="local | spark (als and ials on a --train Parquet/CSV path, read by Spark).")] = "local",
+    master: Annotated[str | None, typer.Option("--master", help="Spark master of --engine spark (default local[2]).", show_default=False)] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Fit a model on a dataset or file and save it to --out."""
+    from cofirec.cli.spark_train import check_engine, fit_on_spark, refuse_unsupported
+
     if out is None:
         raise ConfigError("train: --out DIR is required (the folder the fitted model is saved in)")
+    if check_engine(engine) == "spark":
+        spark_options: dict[str, Any] = {"--dataset": dataset, "--split": split_method, "--test-ratio": test_ratio, "--folds": k_folds, "--fold": fold}
+        spark_options |= {"--seed": seed, "--validation": validation, "--refit": refit, "--config": config, "--device": device}
+        spark_options |= {"--metadata": metadata, "--data-dir": data_dir}
+        spark_name = refuse_unsupported(model_name, train_file, spark_options)
+        _check_out_folder(out)
+        assert train_file is not None  # refuse_unsupported requires it
+        common: dict[str, Any] = dict(
+            params=params, epochs=epochs, master=master, columns=columns, sep=sep, encoding=encoding, target=target, implicit=implicit
+        )
+        spark_model = fit_on_spark(spark_name, train_file, progress=not json_out, **common)
+        _save_and_report(
+            spark_model, spark_name, out, {"data": train_file.name}, source=train_file, n_fit=int(spark_model.item_popularity_.sum()), json_out=json_out
+        )
+        return
+    if master is not None:
+        raise ConfigError("train: --master applies to --engine spark")
     _check_out_folder(out)
     if dataset is not None and train_file is not None:
         raise ConfigError("train: give either --dataset SOURCE or --train FILE, not both")
@@ -129,7 +150,20 @@ def train(
     from cofirec.models.artifact import save_model
 
     save_model(model, out, training=training, split=split_files)
-    report.update(_fit_summary(model, fit_data, valid, out))
+    report.update(_fit_summary(model, len(fit_data), len(valid) if valid is not None else 0, out))
+    if json_out:
+        emit_json(report)
+        return
+    _print_train_report(report)
+
+
+def _save_and_report(model: Any, name: str, out: Path, extra: dict[str, Any], *, source: Path, n_fit: int, json_out: bool) -> None:
+    """Save a model fitted elsewhere (the Spark engine) with ``source`` as its training record, then report."""
+    from cofirec.data.split_folder import training_record
+    from cofirec.models.artifact import save_model
+
+    save_model(model, out, training=training_record(source))
+    report: dict[str, Any] = {"model": name, "params": model.get_params(), **extra, **_fit_summary(model, n_fit, 0, out)}
     if json_out:
         emit_json(report)
         return
@@ -190,15 +224,16 @@ def _pick_model(name: str | None, cfg: "ExperimentConfig") -> tuple[str, dict[st
     return name, {}
 
 
-def _fit_summary(model: Any, fit_data: "Interactions", valid: "Interactions | None", out: Path) -> dict[str, Any]:
+def _fit_summary(model: Any, n_fit: int, n_valid: int, out: Path) -> dict[str, Any]:
+    """The fitted model's side of the train report (epochs from ``epochs_run_`` when there is no per-epoch history)."""
     return {
         "kind": model.kind_,
-        "train_interactions": int(len(fit_data)),
-        "validation_interactions": int(len(valid)) if valid is not None else 0,
+        "train_interactions": int(n_fit),
+        "validation_interactions": int(n_valid),
         "users": int(model.n_users),
         "items": int(model.n_items),
         "fit_seconds": float(model.fit_seconds_),
-        "epochs_run": len(model.history_),
+        "epochs_run": len(model.history_) or int(getattr(model, "epochs_run_", 0) or 0),
         "last_epoch": model.history_[-1] if model.history_ else None,
         "out": str(out),
     }
