@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -10,6 +11,8 @@ import typer
 from cofirec.cli.evaluate_cmd import ModelDirArg
 from cofirec.cli.options import JsonOpt
 from cofirec.cli.output import emit_json, emit_jsonl, note, stdout_console, titled_table, to_jsonable
+from cofirec.cli.recommend_rate import add_known_user_reasons, reason_text, recommend_for_rates
+from cofirec.cli.recommend_spark import check_engine_options, recommend_all_spark
 from cofirec.errors import ConfigError, UnknownIdError
 
 FormatOpt = Annotated[str | None, typer.Option("--format", help="table | json | jsonl.", show_default=False)]
@@ -24,18 +27,40 @@ def recommend(
     include_seen: Annotated[bool, typer.Option("--include-seen", help="Do not drop items the user rated in training.")] = False,
     no_fallback: Annotated[bool, typer.Option("--no-fallback", help="Unknown user is an error instead of the fallback ranking.")] = False,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Users per batch with --all-users.")] = 2048,
+    rate: Annotated[
+        list[str] | None, typer.Option("--rate", help="A new visitor's rating ITEM=RATING, item by id or title (repeatable).", show_default=False)
+    ] = None,
+    why: Annotated[bool, typer.Option("--why", help="Show the rated items behind each recommendation.")] = False,
+    why_n: Annotated[int, typer.Option("--why-n", help="Reasons per item with --why.")] = 3,
+    engine: Annotated[str, typer.Option("--engine", help="local | spark (with --all-users --out: batch top-N in Spark).")] = "local",
+    out: Annotated[Path | None, typer.Option("--out", help="Parquet folder for --engine spark.", show_default=False)] = None,
+    master: Annotated[str | None, typer.Option("--master", help="Spark master with --engine spark (default local[2]).", show_default=False)] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out folder.")] = False,
     fmt: FormatOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Top-N unseen items for users of a saved model (titles when the model has them)."""
+    """Top-N unseen items for users of a saved model, or for a new visitor from --rate (titles when the model has them)."""
     import cofirec
 
     fmt = _output_format(fmt, json_out, default="jsonl" if all_users else "table")
     if n <= 0:
         raise ConfigError(f"-n {n}: expected a positive number of items")
-    if all_users == bool(user):
-        raise ConfigError("recommend: give --user ID (repeatable) or --all-users")
+    if why and why_n <= 0:
+        raise ConfigError(f"--why-n {why_n}: expected a positive number of reasons")
+    if rate and (user or all_users):
+        raise ConfigError("--rate recommends for a new visitor: it cannot be combined with --user or --all-users")
+    if not rate and all_users == bool(user):
+        raise ConfigError("recommend: give --user ID (repeatable), --all-users or --rate ITEM=RATING")
+    engine = check_engine_options(engine, all_users=all_users, out=out, master=master, why=why)
     model = cofirec.load(model_dir)
+    if rate:
+        _emit_records([recommend_for_rates(model, rate, n, why_n if why else 0)], fmt, model=model, exclude_seen=True)
+        return
+    if engine == "spark" and out is not None:
+        recommend_all_spark(model, n, out, master=master, overwrite=overwrite, as_json=fmt == "json")
+        return
+    if all_users and why:
+        raise ConfigError("--why explains --user or --rate lists, not --all-users")
     if all_users:
         if fmt == "table":
             raise ConfigError("--all-users prints jsonl or json, not a table (use --format jsonl)")
@@ -61,13 +86,20 @@ def recommend(
             + ", ".join(repr(u) for u in short[:5])
             + (" ..." if len(short) > 5 else "")
         )
+    if why:
+        add_known_user_reasons(model, records, why_n)
+    _emit_records(records, fmt, model=model, exclude_seen=not include_seen)
+
+
+def _emit_records(records: list[dict], fmt: str, *, model: Any, exclude_seen: bool) -> None:
     if fmt == "json":
         emit_json(records)  # always a list of records (one per user), as with --all-users --json
     elif fmt == "jsonl":
         emit_jsonl(to_jsonable(records))
     else:
+        implicit = getattr(model, "kind_", "explicit") == "implicit"
         for rec in records:
-            _print_recommendations(rec, exclude_seen=not include_seen, label="score")
+            _print_recommendations(rec, exclude_seen=exclude_seen, label="score", implicit=implicit)
 
 
 def _fallback_name(model: Any) -> str:
@@ -132,11 +164,14 @@ def _recommend_all(model: Any, n: int, *, exclude_seen: bool, batch_size: int, a
         write("]\n")
 
 
-def _print_recommendations(rec: dict, *, exclude_seen: bool, label: str) -> None:
+def _print_recommendations(rec: dict, *, exclude_seen: bool, label: str, implicit: bool = False) -> None:
     from rich.markup import escape
 
-    titles = rec.get("titles")
-    if "user" in rec:
+    titles, reasons = rec.get("titles"), rec.get("reasons")
+    if "rated" in rec:
+        caption = "from " + reason_text(rec["rated"], implicit) + " (rated items left out)"
+        title = f"recommendations for a new visitor ({len(rec['rated'])} rated item{'s' if len(rec['rated']) != 1 else ''})"
+    elif "user" in rec:
         caption = "items this user has not rated in training" if exclude_seen else "training items included"
         if not rec.get("known", True):
             caption = "fallback ranking: user not in the training data"
@@ -149,11 +184,15 @@ def _print_recommendations(rec: dict, *, exclude_seen: bool, label: str) -> None
     if titles is not None:
         table.add_column("title", overflow="fold")
     table.add_column(label, justify="right")
+    if reasons is not None:
+        table.add_column("because you " + ("liked" if implicit else "rated"), overflow="fold")
     for rank, item in enumerate(rec["items"]):
         row = [str(rank + 1), escape(str(item))]
         if titles is not None:
             row.append(escape(titles[rank]))
         row.append(f"{rec['scores'][rank]:.4f}")
+        if reasons is not None:
+            row.append(escape(reason_text(reasons[rank], implicit)))
         table.add_row(*row)
     stdout_console().print(table)
 
