@@ -22,7 +22,7 @@ import scipy.sparse as sp
 
 from cofirec.data.dataset import Interactions
 from cofirec.errors import ConfigError, DataError, NotFittedError
-from cofirec.kernels.topk import topk_rows
+from cofirec.kernels.topk import topk_rows, topk_rows_masked
 from cofirec.models._history import NewUsers
 from cofirec.models.recommendations import Recommendations, check_top_n, ranked_lists, raw_id_array  # noqa: F401  (public here too)
 
@@ -326,11 +326,9 @@ class Recommender(NewUsers):
         for b0 in range(0, len(uidx), block):
             ub = uidx[b0 : b0 + block]
             scores = self._scores_with_fallback(ub)
-            if exclude_seen:
-                self._mask_seen(scores, ub)
-            if allowed is not None:
-                scores[:, ~allowed] = -np.inf
-            idx, vals = topk_rows(scores, n_eff)
+            # seen items and non-allowed columns are masked inside the parallel top-k kernel (no masked copy)
+            seen, seen_rows = (self.seen_, ub) if exclude_seen else (None, None)
+            idx, vals = topk_rows_masked(scores, n_eff, exclude=seen, exclude_rows=seen_rows, allowed=allowed)
             all_items[b0 : b0 + block] = idx
             all_scores[b0 : b0 + block] = vals
         return ranked_lists(self.item_map_, all_items, all_scores, raw_users, uidx >= 0, single=single)
@@ -388,14 +386,6 @@ class Recommender(NewUsers):
         if (~known).any():
             scores[~known] = self._unknown_user_scores()[None, :]
         return scores
-
-    def _mask_seen(self, scores: np.ndarray, uidx: np.ndarray) -> None:
-        rows = np.flatnonzero(uidx >= 0)
-        if len(rows) == 0:
-            return
-        sub = self.seen_[uidx[rows]]
-        r = np.repeat(rows, np.diff(sub.indptr))
-        scores[r, sub.indices] = -np.inf
 
     def similar_items(self, items: Any, n: int = 10) -> Recommendations:
         """The ``n`` items most similar to each given item (raw ids), the item itself excluded.
