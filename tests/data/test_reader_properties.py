@@ -49,7 +49,9 @@ def test_write_read_round_trip(frame, fmt):
         warnings.simplefilter("ignore")  # duplicate pairs warn; their policy is checked below
         path = write_ratings_file(frame, Path(tmp) / name, sep=sep, header=header)
         cols = None if header or name.endswith(".parquet") else list(frame.columns)
-        data = read_ratings_file(path, columns=cols)
+        # the separator is given: a short file whose text ids contain ',' ';' ':' or spaces is ambiguous to sniff
+        # (separator detection has its own tests); this property is about writing and reading back
+        data = read_ratings_file(path, columns=cols, sep=None if name.endswith(".parquet") else sep)
     back = data.to_frame()
     got = set(map(tuple, back.itertuples(index=False)))
     assert len(back) == len(got)  # no interaction duplicated
