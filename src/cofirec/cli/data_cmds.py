@@ -140,34 +140,42 @@ def split(
     print_split_report(report)
 
 
-def write_split(data, out: Path, *, method: str, test_ratio: float, seed: int, k: int = 5, fold: int = 0) -> tuple[Any, dict[str, Any]]:
-    """Split ``data``, write ``out/train.tsv``, ``out/test.tsv`` and ``out/split.json`` whole (an interrupted
-    run leaves the old folder); returns the Split and its report (with file paths)."""
+def write_split(data, out: Path, *, method: str, test_ratio: float, seed: int, k: int = 5, fold: int = 0, **temporal: Any) -> tuple[Any, dict[str, Any]]:
+    """Split ``data``, write ``out/train.tsv``, ``out/test.tsv`` (+ ``out/cold.tsv``) and ``out/split.json`` whole
+    (an interrupted run leaves the old folder); returns the Split and its report (with file paths).
+    ``temporal``: ``cutoff`` / ``cold`` of the temporal split."""
     from cofirec.data.split_folder import save_split
 
-    parts, report, params = make_split(data, out, method=method, test_ratio=test_ratio, seed=seed, k=k, fold=fold)
-    save_split(out, parts.train, parts.test, params)
+    parts, report, params = make_split(data, out, method=method, test_ratio=test_ratio, seed=seed, k=k, fold=fold, **temporal)
+    save_split(out, parts.train, parts.test, params, parts.cold)
     return parts, report
 
 
-def make_split(data, out: Path, *, method: str, test_ratio: float, seed: int, k: int = 5, fold: int = 0) -> tuple[Any, dict[str, Any], dict[str, Any]]:
-    """The split in memory, its report (with the file paths it will have in ``out``) and its split.json parameters."""
-    from cofirec.data.split_folder import TEST_FILE, TRAIN_FILE
+def make_split(
+    data, out: Path, *, method: str, test_ratio: float, seed: int, k: int = 5, fold: int = 0, cutoff: str | float | None = None, cold: str | None = None
+) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """The split in memory, its report (with the file paths it will have in ``out``) and its split.json
+    parameters (temporal splits add their cut-off, cold policy and counts to both)."""
+    from cofirec.data.split_folder import COLD_FILE, TEST_FILE, TRAIN_FILE
     from cofirec.data.splits import SPLIT_METHODS, split_data, split_report
 
-    parts = split_data(data, method, test_ratio=test_ratio, seed=seed, k=k, fold=fold)
-    report = {"split": parts.name, **split_report(parts.train, parts.test)}
+    parts = split_data(data, method, test_ratio=test_ratio, seed=seed, k=k, fold=fold, cutoff=cutoff, cold=cold)
+    info = {key: v for key, v in parts.info.items() if key not in ("n_train", "n_test", "test_ratio")}  # the report has these
+    report = {"split": parts.name, **split_report(parts.train, parts.test), **info}
     report["train_file"] = str(Path(out) / TRAIN_FILE)
     report["test_file"] = str(Path(out) / TEST_FILE)
-    canonical = SPLIT_METHODS.get(method, method)
+    if parts.cold is not None:
+        report["cold_file"] = str(Path(out) / COLD_FILE)
+    canonical = SPLIT_METHODS.get(str(method).strip().lower(), method)
     params = {
         "source": data.name,
         "split": parts.name,
         "method": canonical,
         "seed": seed,
-        "test_ratio": test_ratio if canonical in ("random", "user") else None,
+        "test_ratio": test_ratio if canonical in ("random", "user", "user-temporal") or (canonical == "temporal" and cutoff is None) else None,
         "k": k if canonical == "kfold" else None,
         "fold": fold if canonical == "kfold" else None,
+        **info,
     }
     return parts, report, params
 
@@ -181,7 +189,7 @@ def print_split_report(report: dict[str, Any]) -> None:
     for key, value in report.items():
         if key == "split":
             continue
-        text = f"{value:.2%}" if key == "test_fraction" else fmt_number(value)
+        text = f"{value:.2%}" if key == "test_fraction" else str(value) if key == "cutoff_unix" else fmt_number(value)
         table.add_row(key.replace("_", " "), text)
     stdout_console().print(table)
 

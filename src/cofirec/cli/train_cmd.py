@@ -138,9 +138,10 @@ def train(
         from cofirec.cli.data_cmds import make_split
 
         parts, report["split"], split_params = make_split(
-            data, out, method=cfg.split.method, test_ratio=cfg.split.test_ratio, seed=cfg.split_seed, k=cfg.split.k or 5, fold=cfg.split.fold or 0
-        )
-        split_files = (parts.train, parts.test, split_params)
+            data, out, method=cfg.split.method, test_ratio=cfg.split.test_ratio, seed=cfg.split_seed, k=cfg.split.k or 5, fold=cfg.split.fold or 0,
+            cutoff=cfg.split.cutoff, cold=cfg.split.cold,
+        )  # fmt: skip
+        split_files = (parts.train, parts.test, split_params, parts.cold)
         data = parts.train
     elif cfg.test is not None:
         report["test_file"] = cfg.test
