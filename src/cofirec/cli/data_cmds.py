@@ -9,7 +9,9 @@ import typer
 
 from cofirec.cli.common import load_source, skipped_lines
 from cofirec.cli.options import (
+    ColdOpt,
     ColumnsOpt,
+    CutoffOpt,
     DataDirOpt,
     DownloadOpt,
     EncodingOpt,
@@ -114,11 +116,13 @@ def _print_stats(stats: dict[str, Any]) -> None:
 def split(
     source: SourceArg,
     out: Annotated[Path, typer.Option("--out", help="Folder for train.tsv and test.tsv (created).", show_default=False)],
-    method: Annotated[str, typer.Option("--method", help="random | user | loo | kfold.")] = "random",
-    test_ratio: Annotated[float, typer.Option("--test-ratio", help="Fraction held out (random, user).")] = 0.2,
+    method: Annotated[str, typer.Option("--method", "--split", help="random | user | loo | kfold | temporal | user-temporal.")] = "random",
+    test_ratio: Annotated[float, typer.Option("--test-ratio", help="Fraction held out (random, user, user-temporal; temporal without --cutoff).")] = 0.2,
     seed: Annotated[int, typer.Option("--seed", help="Random seed of the split.")] = 0,
     k: Annotated[int, typer.Option("--folds", "--k", help="Number of folds (kfold; --k is the older name).")] = 5,
     fold: Annotated[int, typer.Option("--fold", help="Which fold is the test set (kfold).")] = 0,
+    cutoff: CutoffOpt = None,
+    cold: ColdOpt = None,
     data_dir: DataDirOpt = None,
     columns: ColumnsOpt = None,
     sep: SepOpt = None,
@@ -133,7 +137,7 @@ def split(
 
     check_folder_target(out, SPLIT_FILES)
     data = load_source(source, data_dir=data_dir, columns=columns, on_bad_lines=on_bad_lines, download=download, sep=sep, encoding=encoding)
-    _, report = write_split(data, out, method=method, test_ratio=test_ratio, seed=seed, k=k, fold=fold)
+    _, report = write_split(data, out, method=method, test_ratio=test_ratio, seed=seed, k=k, fold=fold, cutoff=cutoff, cold=cold)
     if json_out:
         emit_json(report)
         return
@@ -171,7 +175,7 @@ def make_split(
         "source": data.name,
         "split": parts.name,
         "method": canonical,
-        "seed": seed,
+        "seed": None if canonical in ("temporal", "user-temporal") else seed,  # time decides, not a seed
         "test_ratio": test_ratio if canonical in ("random", "user", "user-temporal") or (canonical == "temporal" and cutoff is None) else None,
         "k": k if canonical == "kfold" else None,
         "fold": fold if canonical == "kfold" else None,
@@ -192,6 +196,20 @@ def print_split_report(report: dict[str, Any]) -> None:
         text = f"{value:.2%}" if key == "test_fraction" else str(value) if key == "cutoff_unix" else fmt_number(value)
         table.add_row(key.replace("_", " "), text)
     stdout_console().print(table)
+    if describe_cold(report):
+        stdout_console().print(describe_cold(report), markup=False, soft_wrap=True)
+
+
+def describe_cold(report: dict[str, Any]) -> str | None:
+    """One line on a temporal split's cut-off and cold rows (None for other splits)."""
+    if report.get("cutoff") is None:
+        return None
+    head = f"temporal cut-off {report['cutoff']} UTC (train before it, test from it on)"
+    rows, users, items = report.get("n_cold_rows", 0), report.get("n_cold_users", 0), report.get("n_cold_items", 0)
+    if not rows:
+        return f"{head}: no cold test rows"
+    where = "dropped (--cold drop)" if report.get("cold_policy") == "drop" else f"written to {report.get('cold_file', 'the cold part')}, evaluated apart"
+    return f"{head}: {rows:,} cold test rows ({users:,} new users, {items:,} new items) {where}"
 
 
 def register(app: typer.Typer) -> None:
