@@ -188,6 +188,15 @@ def test_bad_cold_policy_and_ratio(tiny):
         user_temporal_split(tiny, test_ratio=0)
 
 
+def test_timestamps_beyond_dates_still_split():
+    ms = [1_600_000_000_000 + i for i in range(4)]  # milliseconds: year 52,000 as seconds
+    data = Interactions.from_frame(frame([(1, "a", ms[0]), (1, "b", ms[1]), (2, "a", ms[2]), (1, "c", ms[3])]))
+    split = temporal_split(data, test_ratio=0.5)
+    assert split.info["cutoff"] == str(ms[2]) and len(split.train) == 2 and len(split.test) == 0 and len(split.cold) == 2
+    with pytest.raises(DataError, match=f"after the last timestamp \\({ms[3]}\\)"):
+        temporal_split(data, cutoff=ms[3] + 1)
+
+
 def test_one_timestamp_cannot_be_cut():
     data = Interactions.from_frame(frame([(1, "a", 5), (2, "b", 5)]))
     with pytest.raises(DataError, match="same timestamp"):

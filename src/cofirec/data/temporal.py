@@ -54,8 +54,12 @@ def _parse_cutoff_text(text: str) -> float:
 
 
 def format_cutoff(seconds: float) -> str:
-    """``1998-03-01T00:00:00`` (UTC, no offset written) for unix seconds."""
-    moment = _dt.datetime.fromtimestamp(seconds, tz=_dt.timezone.utc).replace(tzinfo=None)
+    """``1998-03-01T00:00:00`` (UTC, no offset written) for unix seconds; times beyond what a date can hold
+    (e.g. milliseconds read as seconds) are written as the number."""
+    try:
+        moment = _dt.datetime.fromtimestamp(seconds, tz=_dt.timezone.utc).replace(tzinfo=None)
+    except (OverflowError, ValueError, OSError):
+        return f"{seconds:g}" if not float(seconds).is_integer() else str(int(seconds))
     return moment.isoformat(timespec="seconds" if float(seconds).is_integer() else "microseconds")
 
 
