@@ -36,12 +36,19 @@ _LAZY = {
     "evaluate": "cofirec.evaluate.runner",
     "evaluate_detailed": "cofirec.evaluate.runner",
     "EvaluationResult": "cofirec.evaluate.result",
+    **dict.fromkeys(
+        ("beyond_accuracy", "diversity_basis", "gini_exposure", "intra_list_diversity", "item_genre_matrix", "popularity_percentile"),
+        "cofirec.evaluate.beyond",
+    ),
+    **dict.fromkeys(("activity_groups", "feature_groups", "group_breakdown"), "cofirec.evaluate.groups"),
     **dict.fromkeys(("bootstrap_ci", "holm", "metric_interval", "metric_intervals", "paired_metric_test", "paired_test"), "cofirec.evaluate.stats"),
     "default_protocol": "cofirec.evaluate.runner",
     **dict.fromkeys(("UnknownIdsWarning", "UnknownReport", "check_unknown", "unknown_report"), "cofirec.evaluate.unknown"),
 }
 
 if TYPE_CHECKING:  # pragma: no cover
+    from cofirec.evaluate.beyond import beyond_accuracy, diversity_basis, gini_exposure, intra_list_diversity, item_genre_matrix, popularity_percentile
+    from cofirec.evaluate.groups import activity_groups, feature_groups, group_breakdown
     from cofirec.evaluate.metrics import (
         accuracy,
         auc,
@@ -72,22 +79,30 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "PROTOCOLS",
     "EvaluationResult",
+    "PROTOCOLS",
     "UnknownIdsWarning",
     "UnknownReport",
     "accuracy",
+    "activity_groups",
     "auc",
+    "beyond_accuracy",
     "bootstrap_ci",
     "check_unknown",
     "coverage",
     "default_protocol",
+    "diversity_basis",
     "evaluate",
     "evaluate_detailed",
+    "feature_groups",
+    "gini_exposure",
+    "group_breakdown",
     "holm",
     "hr_at_k",
+    "intra_list_diversity",
     "is_lower_better",
     "is_quality_metric",
+    "item_genre_matrix",
     "log_loss",
     "mae",
     "map_at_k",
@@ -98,6 +113,7 @@ __all__ = [
     "novelty",
     "paired_metric_test",
     "paired_test",
+    "popularity_percentile",
     "precision_at_k",
     "protocol_for_metric",
     "protocol_metric_names",
