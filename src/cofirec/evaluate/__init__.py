@@ -26,6 +26,7 @@ _METRICS = (
     "ndcg_at_k",
     "novelty",
     "paired_metric_test",
+    "paired_metric_tests",
     "paired_test",
     "precision_at_k",
     "recall_at_k",
@@ -41,7 +42,9 @@ _LAZY = {
         "cofirec.evaluate.beyond",
     ),
     **dict.fromkeys(("activity_groups", "feature_groups", "group_breakdown"), "cofirec.evaluate.groups"),
-    **dict.fromkeys(("bootstrap_ci", "holm", "metric_interval", "metric_intervals", "paired_metric_test", "paired_test"), "cofirec.evaluate.stats"),
+    **dict.fromkeys(
+        ("bootstrap_ci", "holm", "metric_interval", "metric_intervals", "paired_metric_test", "paired_metric_tests", "paired_test"), "cofirec.evaluate.stats"
+    ),
     "default_protocol": "cofirec.evaluate.runner",
     **dict.fromkeys(("UnknownIdsWarning", "UnknownReport", "check_unknown", "unknown_report"), "cofirec.evaluate.unknown"),
 }
@@ -66,7 +69,7 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from cofirec.evaluate.result import EvaluationResult
     from cofirec.evaluate.runner import default_protocol, evaluate, evaluate_detailed
-    from cofirec.evaluate.stats import bootstrap_ci, holm, metric_interval, metric_intervals, paired_metric_test, paired_test
+    from cofirec.evaluate.stats import bootstrap_ci, holm, metric_interval, metric_intervals, paired_metric_test, paired_metric_tests, paired_test
     from cofirec.evaluate.unknown import UnknownIdsWarning, UnknownReport, check_unknown, unknown_report
 
 
@@ -112,6 +115,7 @@ __all__ = [
     "ndcg_at_k",
     "novelty",
     "paired_metric_test",
+    "paired_metric_tests",
     "paired_test",
     "popularity_percentile",
     "precision_at_k",
