@@ -23,7 +23,7 @@ from typing import Literal
 
 import numpy as np
 
-from cofirec.errors import ConfigError
+from cofirec.errors import ConfigError, DataError
 
 __all__ = ["EvaluationResult", "MetricValues"]
 
@@ -72,11 +72,11 @@ class EvaluationResult:
         n = len(self.users)
         for name, values in self.per_user.items():
             if len(values) != n:
-                raise ValueError(f"EvaluationResult: per_user[{name!r}] has {len(values)} values for {n} users")
+                raise DataError(f"EvaluationResult: per_user[{name!r}] has {len(values)} values for {n} users")
         if self.weights is not None and len(self.weights) != n:
-            raise ValueError(f"EvaluationResult: {len(self.weights)} weights for {n} users")
+            raise DataError(f"EvaluationResult: {len(self.weights)} weights for {n} users")
         if self.recommended is not None and len(self.recommended) != n:
-            raise ValueError(f"EvaluationResult: {len(self.recommended)} recommended lists for {n} users")
+            raise DataError(f"EvaluationResult: {len(self.recommended)} recommended lists for {n} users")
 
     @property
     def n_users(self) -> int:
