@@ -6,7 +6,7 @@ happen to be in the test set.
 
 Vectorised: one resample is a row of a multinomial count matrix ``C`` (how often each user is drawn, rows
 summing to ``n_users``), and the statistic of every resample is a matrix product, ``C @ (w * v) / C @ w``. The
-count matrix is drawn in chunks of at most ~12M entries (~100 MB) so memory stays bounded for large test sets.
+count matrix is drawn in chunks of at most 6M entries (~100 MB with its float copy) so memory stays bounded.
 The same seed gives the same resamples (``numpy.random.default_rng(seed).multinomial``, one row per resample).
 """
 
@@ -22,7 +22,7 @@ from cofirec.evaluate.result import EvaluationResult
 __all__ = ["bootstrap_ci", "holm", "metric_interval", "metric_intervals", "paired_metric_test", "paired_metric_tests", "paired_test"]
 
 Statistic = Literal["mean", "rmse"]
-_CHUNK_ENTRIES = 12_000_000
+_CHUNK_ENTRIES = 6_000_000
 
 
 # ---------------------------------------------------------------------- resampling core
