@@ -30,7 +30,7 @@ from cofirec.data.splits import (
     user_ratio_split,
     validation_split,
 )
-from cofirec.data.synthetic import make_synthetic
+from cofirec.data.synthetic import make_power_law, make_synthetic, write_power_law_parquet
 
 __all__ = [
     "KNOWN_DATASETS",
@@ -54,6 +54,7 @@ __all__ = [
     "load_movielens_100k",
     "load_movielens_1m",
     "load_movielens_latest",
+    "make_power_law",
     "make_synthetic",
     "random_split",
     "read_ncf_negatives",
@@ -66,5 +67,6 @@ __all__ = [
     "user_ratio_split",
     "user_feature_matrix",
     "validation_split",
+    "write_power_law_parquet",
     "write_ratings_file",
 ]
