@@ -160,4 +160,3 @@ def test_two_process_embedding_dot_matches_single_process_rmse_on_ml100k_u1(real
         rmse[name] = float(res.json()["rmse"])
     assert rmse["one"] < 1.0  # a trained model, not a constant
     assert abs(rmse["dist"] - rmse["one"]) < 0.01, rmse
-

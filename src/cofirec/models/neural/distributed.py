@@ -54,7 +54,9 @@ def torchrun_env(environ: dict[str, str] | None = None) -> tuple[int, int, int]:
     try:
         rank, world, local = (int(env[name]) for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"))
     except ValueError:
-        raise ConfigError(f"--distributed: RANK, WORLD_SIZE and LOCAL_RANK must be integers (got {env['RANK']!r}, {env['WORLD_SIZE']!r}, {env['LOCAL_RANK']!r})") from None
+        raise ConfigError(
+            f"--distributed: RANK, WORLD_SIZE and LOCAL_RANK must be integers (got {env['RANK']!r}, {env['WORLD_SIZE']!r}, {env['LOCAL_RANK']!r})"
+        ) from None
     if world < 1 or not 0 <= rank < world or local < 0:
         raise ConfigError(f"--distributed: RANK={rank} is not in 0..WORLD_SIZE-1 (WORLD_SIZE={world})")
     return rank, world, local

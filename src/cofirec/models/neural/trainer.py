@@ -221,7 +221,8 @@ class Trainer:
                 count += size
                 bar.advance(len(batch), total / max(count, 1))
         if self.dist is not None:  # the epoch's mean loss over every rank's rows
-            total, count = distributed.sum_across([total, float(count)], self.dist)
+            total, rows = distributed.sum_across([total, float(count)], self.dist)
+            count = int(rows)
         seconds = time.perf_counter() - start
         samples = n * (1 + k) if pairwise else n * self.hooks.n_items if listwise else n
         return {
