@@ -12,7 +12,8 @@ fitting in 24 GiB).
 
     python bench/scale_spark.py                       # 1M, 10M, 50M
     python bench/scale_spark.py --sizes 1e6,1e7 --factors 32 --iterations 5 --driver-memory 4g
-    python bench/bench_scale.py --spark ...           # the same, from the scaling study's entry point
+    python bench/bench_scale.py --spark --sizes 1M 5M # the same section after bench_scale's single-machine runs
+                                                      # (its implicit logs; flags --spark-factors, --spark-models, ...)
 """
 
 from __future__ import annotations
@@ -81,11 +82,13 @@ def run_one(engine: str, model_name: str, path: Path, factors: int, iterations: 
 
 
 # ---------------------------------------------------------------------- measuring (parent process)
-def _tree_rss(root: int) -> int:
-    """Resident bytes of ``root`` and all its descendants (from /proc)."""
+def _tree_sample(root: int) -> tuple[int, dict[int, float]]:
+    """Resident bytes of ``root`` and all its descendants, and each one's CPU seconds so far (from /proc)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
+    cpu: dict[int, float] = {}
     page = os.sysconf("SC_PAGE_SIZE")
+    tick = os.sysconf("SC_CLK_TCK")
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -94,15 +97,17 @@ def _tree_rss(root: int) -> int:
                 fields = fh.read().rsplit(")", 1)[1].split()
             with open(f"/proc/{entry}/statm") as fh:
                 rss[int(entry)] = int(fh.read().split()[1]) * page
+            cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
         except (OSError, IndexError, ValueError):
             continue
         children.setdefault(int(fields[1]), []).append(int(entry))
-    total, stack = 0, [root]
+    total, stack, tree_cpu = 0, [root], {}
     while stack:
         pid = stack.pop()
         total += rss.get(pid, 0)
+        tree_cpu[pid] = cpu.get(pid, 0.0)
         stack.extend(children.get(pid, []))
-    return total
+    return total, tree_cpu
 
 
 def measure(engine: str, model_name: str, path: Path, args: argparse.Namespace) -> dict:
@@ -111,9 +116,11 @@ def measure(engine: str, model_name: str, path: Path, args: argparse.Namespace) 
     cmd += ["--master", args.master, "--driver-memory", args.driver_memory]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = 0
+    peak, cpu_seen, load_start = 0, {}, os.getloadavg()[0]
     while proc.poll() is None:
-        peak = max(peak, _tree_rss(proc.pid))
+        rss, cpu = _tree_sample(proc.pid)
+        peak = max(peak, rss)
+        cpu_seen.update(cpu)  # last value seen per process (CPU seconds only grow)
         if time.perf_counter() - start > args.timeout:
             proc.kill()
             break
@@ -121,6 +128,7 @@ def measure(engine: str, model_name: str, path: Path, args: argparse.Namespace) 
     out, err = proc.communicate()
     wall = time.perf_counter() - start
     result = {"engine": engine, "model": model_name, "wall_s": round(wall, 2), "peak_rss_gib": round(peak / 2**30, 3)}
+    result |= {"cpu_s": round(sum(cpu_seen.values()), 1), "load_avg": round((load_start + os.getloadavg()[0]) / 2, 1)}
     if proc.returncode != 0:
         result["error"] = (err.strip().splitlines() or ["killed (timeout)"])[-1][:300]
         return result
@@ -164,22 +172,62 @@ def plot(rows: list[dict], out: Path) -> None:
     ax_m.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
+    plt.close(fig)
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| interactions | engine | model | wall s | read s | fit s | peak RSS GiB |", "|---:|---|---|---:|---:|---:|---:|"]
+    lines = ["| interactions | engine | model | wall s | read s | fit s | CPU s | peak RSS GiB | load avg |", "|---:|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in sorted(rows, key=lambda r: (r["size"], r["engine"], r["model"])):
         if "error" in r:
-            lines.append(f"| {r['size']:,} | {r['engine']} | {r['model']} | {r['wall_s']} | - | - | failed: {r['error']} |")
+            lines.append(f"| {r['size']:,} | {r['engine']} | {r['model']} | {r['wall_s']} | - | - | - | failed: {r['error']} | - |")
             continue
-        lines.append(f"| {r['size']:,} | {r['engine']} | {r['model']} | {r['wall_s']:.1f} | {r['load_s']:.1f} | {r['fit_s']:.1f} | {r['peak_rss_gib']:.2f} |")
+        cpu, load = r.get("cpu_s", "-"), r.get("load_avg", "-")
+        row = f"| {r['size']:,} | {r['engine']} | {r['model']} | {r['wall_s']:.1f} | {r['load_s']:.1f} | {r['fit_s']:.1f} | {cpu} | {r['peak_rss_gib']:.2f} | {load} |"
+        lines.append(row)
     for engine, model_name in RUNS:
+        if engine == "spark":  # the JVM heap is capped (--driver-memory): Spark spills to disk instead of growing
+            continue
         fit = memory_fit(rows, engine, model_name)
         if fit is not None:
             a, b = fit
             limit = (LIMIT_GIB - a) / b if b > 0 else float("inf")
             lines.append(f"\n{engine} {model_name}: peak GiB ~ {a:.2f} + {b:.3f} per M interactions -> {LIMIT_GIB:.0f} GiB at ~{limit:,.0f}M interactions")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- hook of bench/bench_scale.py --spark
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The Spark section's flags on ``bench_scale.py`` (prefixed, so they never clash with its own)."""
+    parser.add_argument("--spark-factors", type=int, default=32)
+    parser.add_argument("--spark-iterations", type=int, default=5)
+    parser.add_argument("--spark-master", default="local[2]")
+    parser.add_argument("--spark-driver-memory", default="4g")
+    parser.add_argument("--spark-models", default="ials,als", help="comma-separated: ials, als")
+    parser.add_argument("--spark-engines", default="local,spark", help="comma-separated: local (one machine), spark")
+
+
+def run_spark_section(logs: list[dict], out_dir: Path, args: argparse.Namespace) -> str:
+    """``bench_scale.py --spark``: measure every (engine, model) on each log's Parquet file; writes
+    ``scale_spark.json`` and ``scale_spark.png`` under ``out_dir`` and returns the Markdown section."""
+    own = argparse.Namespace(
+        factors=args.spark_factors,
+        iterations=args.spark_iterations,
+        master=args.spark_master,
+        driver_memory=args.spark_driver_memory,
+        timeout=float(getattr(args, "timeout", 1800)),
+    )
+    engines, models = args.spark_engines.split(","), args.spark_models.split(",")
+    rows = []
+    for log in logs:
+        for engine, model_name in RUNS:
+            if engine in engines and model_name in models:
+                result = {"size": int(log["n_interactions"]), "factors": own.factors, "iterations": own.iterations}
+                rows.append(result | measure(engine, model_name, Path(log["parquet"]), own))
+                print(f"  spark section {engine} {model_name}: {json.dumps(rows[-1])}", file=sys.stderr, flush=True)
+    out_dir = Path(out_dir)
+    (out_dir / "scale_spark.json").write_text(json.dumps({"settings": vars(own), "runs": rows}, indent=1))
+    plot(rows, out_dir / "scale_spark.png")
+    return "### Spark (local) vs one machine, same factors and iterations\n\n" + table(rows)
 
 
 def parse_sizes(text: str) -> list[int]:
