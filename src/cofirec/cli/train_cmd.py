@@ -32,6 +32,11 @@ from cofirec.cli.options import (
 from cofirec.cli.output import emit_json, fmt_number, stdout_console
 from cofirec.errors import ConfigError
 
+DISTRIBUTED_HELP = (
+    "Data-parallel training of a neural model under torchrun (gloo on CPU, NCCL on GPUs; rank 0 saves): "
+    "torchrun --standalone --nproc_per_node=2 -m cofirec train embedding-dot --train FILE --distributed --out DIR"
+)
+
 if TYPE_CHECKING:  # pragma: no cover
     from cofirec.data.dataset import Interactions
     from cofirec.data.targets import Target
@@ -71,14 +76,22 @@ def train(
     download: DownloadOpt = True,
     engine: Annotated[str, typer.Option("--engine", help="local | spark (als and ials on a --train Parquet/CSV path, read by Spark).")] = "local",
     master: Annotated[str | None, typer.Option("--master", help="Spark master of --engine spark (default local[2]).", show_default=False)] = None,
+    distributed: Annotated[bool, typer.Option("--distributed", help=DISTRIBUTED_HELP)] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Fit a model on a dataset or file and save it to --out."""
+    """Fit a model on a dataset or file and save it to --out.
+
+    Data-parallel training of a neural model on several processes (CPU cores or GPUs), one per rank:
+
+        torchrun --standalone --nproc_per_node=2 -m cofirec train embedding-dot --train FILE --distributed --out DIR
+    """
     from cofirec.cli.spark_train import check_engine, fit_on_spark, refuse_unsupported
 
     if out is None:
         raise ConfigError("train: --out DIR is required (the folder the fitted model is saved in)")
     if check_engine(engine) == "spark":
+        if distributed:
+            raise ConfigError("train: --distributed (torchrun) trains the neural models; --engine spark distributes als/ials itself")
         spark_options: dict[str, Any] = {"--dataset": dataset, "--split": split_method, "--test-ratio": test_ratio, "--folds": k_folds, "--fold": fold}
         spark_options |= {"--cutoff": cutoff, "--cold": cold}
         spark_options |= {"--seed": seed, "--validation": validation, "--refit": refit, "--config": config, "--device": device}
@@ -132,6 +145,7 @@ def train(
     from cofirec.models.builder import build_model, check_refit
 
     model = build_model(spec_name, spec_params, params, epochs=epochs, device=device, seed=cfg.seed if config is not None else None)
+    rank0 = not distributed or _join_process_group(model)  # under torchrun every rank fits; rank 0 alone saves and reports
     if refit:
         check_refit(model, validation=validation is not None)
     tgt = parse_target_option(target, implicit, cfg)
@@ -154,7 +168,15 @@ def train(
         data = parts.train
     elif cfg.test is not None:
         report["test_file"] = cfg.test
-    model, fit_data, valid, report_refit = fit_with_target(model, data, tgt, validation=validation, seed=cfg.split_seed, refit=refit, progress=not json_out)
+    model, fit_data, valid, report_refit = fit_with_target(
+        model, data, tgt, validation=validation, seed=cfg.split_seed, refit=refit, progress=not json_out and rank0
+    )
+    if distributed:
+        from cofirec.models.neural.distributed import stop
+
+        stop()
+    if not rank0:
+        return
     if report_refit is not None:
         report["refit"] = report_refit
     from cofirec.models.artifact import save_model
@@ -165,6 +187,13 @@ def train(
         emit_json(report)
         return
     _print_train_report(report)
+
+
+def _join_process_group(model: Any) -> bool:
+    """``--distributed``: join torchrun's process group; True on rank 0."""
+    from cofirec.models.neural.distributed import start
+
+    return start(model).is_main
 
 
 def _save_and_report(model: Any, name: str, out: Path, extra: dict[str, Any], *, source: Path, n_fit: int, json_out: bool) -> None:

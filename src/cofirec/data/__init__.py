@@ -30,7 +30,7 @@ from cofirec.data.splits import (
     user_ratio_split,
     validation_split,
 )
-from cofirec.data.synthetic import make_synthetic
+from cofirec.data.synthetic import make_power_law, make_synthetic, write_power_law_parquet
 from cofirec.data.temporal import temporal_split, user_temporal_split
 
 __all__ = [
@@ -55,6 +55,7 @@ __all__ = [
     "load_movielens_100k",
     "load_movielens_1m",
     "load_movielens_latest",
+    "make_power_law",
     "make_synthetic",
     "random_split",
     "read_ncf_negatives",
@@ -69,5 +70,6 @@ __all__ = [
     "user_temporal_split",
     "user_feature_matrix",
     "validation_split",
+    "write_power_law_parquet",
     "write_ratings_file",
 ]

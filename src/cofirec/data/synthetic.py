@@ -12,6 +12,9 @@ import numpy as np
 import pandas as pd
 
 from cofirec.data.dataset import Interactions
+from cofirec.data.power_law import make_power_law, write_power_law_parquet
+
+__all__ = ["make_planted_implicit", "make_power_law", "make_synthetic", "write_power_law_parquet"]
 
 GENRES = ["Action", "Comedy", "Drama", "Romance", "Sci-Fi", "Thriller", "Animation", "Documentary"]
 OCCUPATIONS = ["student", "engineer", "artist", "doctor", "writer", "other"]

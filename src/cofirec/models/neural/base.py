@@ -45,6 +45,7 @@ from cofirec.data.dataset import Interactions
 from cofirec.errors import ConfigError
 from cofirec.models.base import Recommender
 from cofirec.models.neural.batching import NegativeSampler, PairTensors
+from cofirec.models.neural.distributed import local_device
 from cofirec.models.neural.init import init_module_, parse_init
 from cofirec.models.neural.losses import LISTWISE, PAIRWISE, RANKING
 from cofirec.models.neural.optim import OPTIMIZERS
@@ -297,7 +298,7 @@ class NeuralRecommender(Recommender):
             raise ConfigError(f"{self.name}: loss='ordinal' needs the ratings behind the labels (binary data from --target binary:T / Interactions.binarize)")
         self.n_users_ = int(data.n_users)
         self.n_items_ = int(data.n_items)
-        self.device_ = str(_resolve_device(self.device, self.name))
+        self.device_ = str(local_device(_resolve_device(self.device, self.name)))  # under torchrun: this rank's GPU
         rng = np.random.default_rng(self.random_state)
         train_rows, val_rows = self._split_holdout(data, validation, rng)
         self._set_targets(data, train_rows)

@@ -19,6 +19,7 @@ from torch import nn
 
 from cofirec.errors import ConfigError, DataError
 from cofirec.kernels.rating_error import rmse
+from cofirec.models.neural import distributed
 from cofirec.models.neural.batching import NegativeSampler, PairTensors, batch_indices, expand_pointwise
 from cofirec.models.neural.losses import LISTWISE, PAIRWISE, RANKING, full_softmax_loss, pairwise_loss, pointwise_loss
 from cofirec.models.neural.optim import make_optimizer
@@ -128,6 +129,10 @@ class Trainer:
         self.optimizer = make_optimizer(config.optimizer, module.parameters(), config.lr, config.weight_decay)
         self.best_epoch: int = 0
         self.stopped_early: bool = False
+        self.dist = distributed.current()
+        """The process group under torchrun (data-parallel training, :mod:`~cofirec.models.neural.distributed`), else None."""
+        if self.dist is not None:
+            distributed.broadcast_module(module, self.dist)
         if (config.loss in PAIRWISE or config.negatives > 0) and config.loss not in LISTWISE and sampler is None:
             raise ConfigError(f"loss {config.loss!r} with negatives={config.negatives} needs a negative sampler")
 
@@ -142,8 +147,10 @@ class Trainer:
         for epoch in range(1, self.config.epochs + 1):
             record = {"epoch": epoch, **self.train_epoch(train, epoch)}
             self._check_finite(epoch, record)
-            if validation is not None:
+            if validation is not None and (self.dist is None or self.dist.is_main):
                 record.update(self.evaluate(validation))
+            if self.dist is not None:  # rank 0's record (its validation) drives every rank's early stopping
+                record = distributed.broadcast_object(record, self.dist)
             records.append(record)
             self.hooks.on_epoch(record)
             if monitor is None:
@@ -198,7 +205,12 @@ class Trainer:
         total, count = 0.0, 0
         bar = _Progress(self.progress, n, f"epoch {epoch}/{cfg.epochs}")
         with bar:
-            for idx in batch_indices(n, cfg.batch_size, self.generator):
+            for batch in batch_indices(n, cfg.batch_size, self.generator):
+                idx = batch if self.dist is None else distributed.local_part(batch, self.dist)
+                if len(idx) == 0:  # fewer rows than ranks in the last batch: still join the gradient all-reduce
+                    self._idle_step()
+                    bar.advance(len(batch), total / max(count, 1))
+                    continue
                 if listwise:
                     loss, size = self._listwise_step(step_data.subset(idx))
                 elif pairwise:
@@ -207,7 +219,10 @@ class Trainer:
                     loss, size = self._pointwise_step(step_data.subset(idx))
                 total += loss * size
                 count += size
-                bar.advance(len(idx), total / max(count, 1))
+                bar.advance(len(batch), total / max(count, 1))
+        if self.dist is not None:  # the epoch's mean loss over every rank's rows
+            total, rows = distributed.sum_across([total, float(count)], self.dist)
+            count = int(rows)
         seconds = time.perf_counter() - start
         samples = n * (1 + k) if pairwise else n * self.hooks.n_items if listwise else n
         return {
@@ -247,8 +262,17 @@ class Trainer:
             loss = loss + self.config.reg * self.hooks.penalty(self.module, users, items)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if self.dist is not None:
+            distributed.average_gradients(self.module, len(users), self.dist)
         self.optimizer.step()
         return value
+
+    def _idle_step(self) -> None:
+        """A step with no local rows (distributed only): apply the other ranks' averaged gradient."""
+        assert self.dist is not None
+        self.optimizer.zero_grad(set_to_none=True)
+        distributed.average_gradients(self.module, 0, self.dist)
+        self.optimizer.step()
 
     # ------------------------------------------------------------------ validation
     @torch.no_grad()
