@@ -82,6 +82,14 @@ def default_db_url(model_dir: str | Path) -> str:
     return f"sqlite:///{path.parent / (path.name + '.feedback.sqlite')}"
 
 
+def shown_url(url: str) -> str:
+    """``url`` with any password hidden, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "the given database URL"
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; ``postgresql://`` uses psycopg (3). SQLite files get WAL and a busy timeout."""
     try:
@@ -130,7 +138,7 @@ class FeedbackStore:
     @property
     def safe_url(self) -> str:
         """The URL with any password hidden."""
-        return make_url(self.url).render_as_string(hide_password=True)
+        return shown_url(self.url)
 
     def close(self) -> None:
         self.engine.dispose()
