@@ -159,7 +159,7 @@ def user_recommendations(
         if why and len(recs.items):
             recs.reasons = state.model.explain(raw, recs.items.tolist(), k=why)
     items = recs.items.tolist()
-    svc.store.log_served(key, [str(i) for i in items], state.version)
+    svc.served.log(key, [str(i) for i in items], state.version)  # queued: written off the request path
     return RecommendationList(
         user=raw if raw is not None else user_id,
         known=bool(recs.known),
