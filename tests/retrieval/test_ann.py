@@ -189,3 +189,15 @@ def test_new_user_fold_in_goes_through_the_index_and_matches_the_exact_fold_in(m
         got, want = dict(zip(a.items.tolist(), a.scores.tolist())), dict(zip(e.items.tolist(), e.scores.tolist()))
         assert [got[i] for i in shared] == pytest.approx([want[i] for i in shared], rel=1e-5)  # exact re-scoring
     assert not set(exact[0].items[:3].tolist()) & set(excluded.items.tolist()) and len(excluded.items) == 10
+
+
+def test_search_threads_are_per_call_and_checked(model):
+    index = build_index(model, kind="hnsw", min_items=0)
+    before = faiss.omp_get_max_threads()
+    ids_default, _ = index.search(model.user_vectors()[:5], 10)
+    assert index.set_search(threads=1).search_threads == 1
+    ids_one, _ = index.search(model.user_vectors()[:5], 10)
+    assert np.array_equal(ids_default, ids_one) and faiss.omp_get_max_threads() == before
+    assert index.set_search(threads=0).search_threads is None
+    with pytest.raises(ConfigError, match="threads=-1"):
+        index.set_search(threads=-1)
