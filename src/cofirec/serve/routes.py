@@ -73,11 +73,12 @@ def one_kernel_thread() -> None:
         pass
 
 
-def service(request: Request) -> Any:
+async def service(request: Request) -> Any:
+    """The app's Service (``async``: runs on the event loop, not as a thread-pool hop of its own)."""
     return request.app.state.service
 
 
-def require_key(request: Request) -> None:
+async def require_key(request: Request) -> None:
     request.app.state.service.check_key(request)
 
 
