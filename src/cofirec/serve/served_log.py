@@ -13,8 +13,9 @@ Guarantees:
   request write its own list synchronously, as before: nothing is dropped, the request is just slower.
 - Readers of the hit rate call :meth:`flush` first, so ``/metrics`` and ``/status`` count every list served before
   the read (hits are counted at read time from the stored serving times, so a late write changes nothing).
-- A crash (SIGKILL, power loss, a fatal error in the interpreter) loses the lists still in the queue: those served
-  in the last ``interval`` seconds (default 0.2 s) plus any batch being written. Ratings are not affected: they
+- A crash (SIGKILL, power loss, a fatal error in the interpreter) loses the lists still in the queue: normally those
+  served in the last ``interval`` seconds (default 0.2 s) plus the batch being written; when the database has
+  fallen behind, up to ``capacity`` lists (beyond that requests write their own). Ratings are not affected: they
   are written synchronously before ``POST /users/{id}/ratings`` answers.
 """
 
