@@ -3,13 +3,15 @@
 Usage::
 
     .venv/bin/python bench/bench_retrieval.py [--items 1000000] [--users 100000] [--dim 64] [--kinds ivf,hnsw]
-        [--nprobe 16,32,64] [--ef-search 64,128] [--write-results]
+        [--nprobe 16,32,64] [--ef-search 64,96,128] [--latency-threads 1] [--write-results]
 
 A synthetic iALS model (``cofirec.retrieval.synthetic``: generated user and item vectors, 5 seen items per user)
 stands for a trained one. For each index kind: build time, index size and process memory growth; for each search
 setting: recall@10 of the two-stage ``model.recommend`` (ANN candidates re-ranked by the model, seen items
 dropped) against the exact ``recommend`` on ``--recall-users`` users, single-user latency p50/p99 of
-``model.recommend(user, 10)`` (exact vs ANN) and batch throughput (users/s, batches of 1000).
+``model.recommend(user, 10)`` (exact vs ANN) and batch throughput (users/s, batches of 1000). Single-user calls run
+with ``--latency-threads`` numba and faiss threads (default 1, as ``cofirec serve`` runs each request; 0: the
+libraries' defaults), batches with the defaults.
 Goals: recall@10 >= 0.95, ANN p99 <= 5 ms. The machine is shared: the load average is printed with the table.
 """
 
@@ -37,12 +39,24 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def latencies_ms(model, users, n: int = 10) -> np.ndarray:
+def latencies_ms(model, users, n: int = 10, threads: int = 1) -> np.ndarray:
+    """Single-user ``recommend`` times (ms), with ``threads`` numba and faiss threads (0: their defaults)."""
+    import faiss
+    import numba
+
+    before = numba.get_num_threads(), faiss.omp_get_max_threads()
+    if threads:
+        numba.set_num_threads(threads)
+        faiss.omp_set_num_threads(threads)
     out = []
-    for u in users:
-        start = time.perf_counter()
-        model.recommend(u, n)
-        out.append((time.perf_counter() - start) * 1000)
+    try:
+        for u in users:
+            start = time.perf_counter()
+            model.recommend(u, n)
+            out.append((time.perf_counter() - start) * 1000)
+    finally:
+        numba.set_num_threads(before[0])
+        faiss.omp_set_num_threads(before[1])
     return np.asarray(out)
 
 
@@ -65,9 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kinds", default="ivf,hnsw")
     ap.add_argument("--nprobe", default="16,32,64")
     ap.add_argument("--nlist", type=int, default=None)
-    ap.add_argument("--ef-search", default="64,128")
+    ap.add_argument("--ef-search", default="64,96,128")
     ap.add_argument("--m", type=int, default=16)
     ap.add_argument("--ef-construction", type=int, default=64)
+    ap.add_argument("--latency-threads", type=int, default=1, help="numba/faiss threads of single-user calls (0: library defaults)")
     ap.add_argument("--recall-users", type=int, default=300)
     ap.add_argument("--latency-users", type=int, default=300)
     ap.add_argument("--batch-users", type=int, default=10_000)
@@ -84,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     exact = model.recommend(sample[: args.recall_users], 10).items.tolist()
     exact_batch_s = time.perf_counter() - t
-    exact_lat = latencies_ms(model, sample[: min(args.latency_users, 100)])
+    exact_lat = latencies_ms(model, sample[: min(args.latency_users, 100)], threads=args.latency_threads)
     rows = [("exact", "-", "-", "-", 1.0, *np.percentile(exact_lat, [50, 99]), args.recall_users / exact_batch_s)]
     print(f"exact: p50 {rows[0][5]:.1f} ms p99 {rows[0][6]:.1f} ms, {rows[0][7]:.0f} users/s", flush=True)
     for kind in args.kinds.split(","):
@@ -101,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         for value in (args.ef_search if kind == "hnsw" else args.nprobe).split(","):
             index.set_search(**({"ef_search": int(value)} if kind == "hnsw" else {"nprobe": int(value)}))
             rec = recall(exact, model.recommend(sample[: args.recall_users], 10).items.tolist())
-            lat = latencies_ms(model, sample[: args.latency_users])
+            lat = latencies_ms(model, sample[: args.latency_users], threads=args.latency_threads)
             tput = throughput(model, users[: args.batch_users])
             setting = f"ef_search={value}" if kind == "hnsw" else f"nprobe={value}/{index.params['nlist']}"
             rows.append((kind, setting, build, index.candidates * 10, rec, *np.percentile(lat, [50, 99]), tput))
@@ -114,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     lines += [f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]:.3f} | {r[5]:.2f} | {r[6]:.2f} | {r[7]:.0f} |" for r in rows]
     print()
     print(
-        f"{args.items:,} items x {args.dim} dims, {args.users:,} users; load average {load0[0]:.1f} at start, {load1[0]:.1f} at end "
+        f"{args.items:,} items x {args.dim} dims, {args.users:,} users; single-user calls on {args.latency_threads or 'default'} thread(s); load average {load0[0]:.1f} at start, {load1[0]:.1f} at end "
         f"({os.cpu_count()} cores); total {time.perf_counter() - started:.0f} s"
     )
     print("\n".join(lines))

@@ -3,7 +3,7 @@
 Usage::
 
     .venv/bin/python bench/bench_serve.py [--data ../shared/data/ml-1m-half] [--seconds 10] [--max-requests 3000]
-        [--rates 300,30] [--ratings 1000]
+        [--rates 300,30] [--ratings 1000] [--catalogue 1000000 [--catalogue-users 20000] [--index-kind hnsw]]
 
 Trains an iALS model on ``ml-1m-half`` (cached under ``bench/results/tmp/``; ``--retrain`` to redo), starts
 ``cofirec serve`` on a free port of 127.0.0.1 with a fresh SQLite feedback database, then measures, for
@@ -18,6 +18,11 @@ Every phase is bounded by ``--max-requests`` and ``--seconds``. Then ``--ratings
 16 concurrent clients and the feedback table's rows counted: the goal is 0 errors and 0 lost writes. Traffic goes
 to 127.0.0.1 only. Client and server share this machine's cores (the load average is printed with the table).
 Goals (offered 300 req/s): p99 <= 20 ms known user, <= 40 ms new visitor.
+
+``--catalogue N`` serves a synthetic factor model instead (``cofirec.retrieval.synthetic``: N items x 64 dims,
+``--catalogue-users`` users with 5 seen items each) with an ANN index saved in its artifact (``--index-kind``, default
+HNSW; built once and cached under ``bench/results/tmp/``), so known users and new visitors (fold-in, then ANN search
+of the folded-in vector, re-scored exactly) both go through the index.
 """
 
 from __future__ import annotations
@@ -76,6 +81,24 @@ def trained_model(data: Path, out: Path, retrain: bool) -> Path:
     return out
 
 
+def synthetic_model(n_items: int, n_users: int, kind: str, out: Path, rebuild: bool) -> Path:
+    """A synthetic iALS model over ``n_items`` items with an ANN index in its artifact, saved to ``out`` once."""
+    from cofirec.models.artifact import MANIFEST
+
+    if (out / MANIFEST).exists() and not rebuild:
+        return out
+    from cofirec.retrieval import build_index, save_index
+    from cofirec.retrieval.synthetic import factor_model, generate_vectors
+
+    print(f"building a synthetic model: {n_items:,} items x 64 dims, {n_users:,} users, {kind} index ...", flush=True)
+    model = factor_model(*generate_vectors(n_users, n_items, 64, seed=0), seen_per_user=5, seed=0)
+    index = build_index(model, kind=kind, min_items=min(100_000, n_items))
+    print(f"index {index.params} built in {index.build_seconds:.0f} s ({index.memory_bytes() / 2**20:.0f} MB)", flush=True)
+    model.save(out)
+    save_index(index, out)
+    return out
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
@@ -107,14 +130,19 @@ async def wait_ready(client, proc: subprocess.Popen, timeout: float = 120.0) -> 
 class Traffic:
     """Request makers: a random known user's list, or a new visitor's 5-item history."""
 
-    def __init__(self, model_dir: Path, seed: int = 0) -> None:
+    def __init__(self, model_dir: Path, seed: int = 0, synthetic: tuple[int, int] | None = None) -> None:
+        self.rng = random.Random(seed)
+        if synthetic is not None:  # (items, users) of bench's synthetic model: ids known without loading it
+            n_items, n_users = synthetic
+            self.users = [f"u{u}" for u in range(n_users)]
+            self.items = self.rng.sample(range(n_items), 500)
+            return
         from cofirec.models.artifact import load_model
 
         model = load_model(model_dir)
         self.users = [str(u) for u in model.user_map_.ids.tolist()]
         popular = np.argsort(-np.asarray(model.item_popularity_))[:500]
         self.items = [int(i) if isinstance(i, (int, np.integer)) else str(i) for i in model.item_map_.to_list(popular)]
-        self.rng = random.Random(seed)
 
     def known(self, client):
         return client.get(f"/users/{self.rng.choice(self.users)}/recommendations", params={"n": 10})
@@ -211,7 +239,7 @@ def count_rows(db_url: str) -> int:
 async def run(args: argparse.Namespace, model_dir: Path, db_url: str) -> list[str]:
     import httpx
 
-    traffic = Traffic(model_dir)
+    traffic = Traffic(model_dir, synthetic=(args.catalogue, args.catalogue_users) if args.catalogue else None)
     port = free_port()
     proc = start_server(model_dir, db_url, port)
     limits = httpx.Limits(max_connections=max(64, args.max_inflight), max_keepalive_connections=max(64, args.max_inflight))
@@ -261,8 +289,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rates", default="300,30", help="offered rates of the open-loop phases (req/s, comma-separated)")
     ap.add_argument("--max-inflight", type=int, default=256, help="open loop: most requests in flight")
     ap.add_argument("--ratings", type=int, default=1000, help="ratings posted in the write phase")
+    ap.add_argument("--catalogue", type=int, default=0, help="serve a synthetic model of this many items through an ANN index (0: ials on --data)")
+    ap.add_argument("--catalogue-users", type=int, default=20_000, help="users of the synthetic model")
+    ap.add_argument("--index-kind", default="hnsw", help="ANN index of the synthetic model: hnsw | ivf")
     args = ap.parse_args(argv)
-    model_dir = trained_model(args.data.resolve(), args.model_dir, args.retrain)
+    if args.catalogue:
+        folder = REPO / "bench" / "results" / "tmp" / f"serve-synthetic-{args.catalogue}-{args.catalogue_users}-{args.index_kind}"
+        model_dir = synthetic_model(args.catalogue, args.catalogue_users, args.index_kind, folder, args.retrain)
+        label = f"synthetic ials, {args.catalogue:,} items x 64 dims, {args.catalogue_users:,} users, {args.index_kind} index"
+    else:
+        model_dir = trained_model(args.data.resolve(), args.model_dir, args.retrain)
+        label = f"ials on {args.data.name}"
     load0 = os.getloadavg()
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="cofirec-bench-serve-") as tmp:
@@ -270,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     load1 = os.getloadavg()
     print()
     print(
-        f"ials on {args.data.name}, 1 server process, SQLite feedback database; load average {load0[0]:.1f} at start, {load1[0]:.1f} at end "
+        f"{label}, 1 server process, SQLite feedback database; load average {load0[0]:.1f} at start, {load1[0]:.1f} at end "
         f"({os.cpu_count()} cores); total {time.perf_counter() - t0:.0f} s"
     )
     print("| endpoint | load | requests | ok | errors | cancelled at the time bound | p50 ms | p99 ms | ok req/s |")

@@ -164,3 +164,40 @@ def test_module_command_adds_the_index_to_a_model_folder(model, tmp_path, capsys
     assert load_model(folder).__dict__["_ann_index"].params == {"kind": "ivf", "nlist": 16, "nprobe": 2}
     assert main([str(folder), "--kind", "lsh"]) == 2
     assert "error: ANN index kind 'lsh'" in capsys.readouterr().err
+
+
+def test_new_user_fold_in_goes_through_the_index_and_matches_the_exact_fold_in(model):
+    rng = np.random.default_rng(3)
+    histories = [{int(i): 1.0 for i in rng.choice(model.n_items, 8, replace=False)} for _ in range(40)]
+    exact = [model.recommend_history(h, 10) for h in histories]
+    index = build_index(model, kind="hnsw", ef_search=128, min_items=0)
+    model.attach_index(index)
+    searched = []
+    original = index.search
+    index.search = lambda *a, **k: searched.append(1) or original(*a, **k)  # type: ignore[method-assign]
+    try:
+        approx = [model.recommend_history(h, 10) for h in histories]
+        excluded = model.recommend_history(histories[0], 10, exclude=exact[0].items[:3].tolist())
+    finally:
+        model.attach_index(None)
+    assert len(searched) == 41
+    overlap = np.mean([len(set(e.items.tolist()) & set(a.items.tolist())) / 10 for e, a in zip(exact, approx)])
+    assert overlap >= 0.95
+    for h, a, e in zip(histories, approx, exact):
+        assert not set(h) & set(a.items.tolist())  # history items never come back
+        shared = sorted(set(a.items.tolist()) & set(e.items.tolist()))
+        got, want = dict(zip(a.items.tolist(), a.scores.tolist())), dict(zip(e.items.tolist(), e.scores.tolist()))
+        assert [got[i] for i in shared] == pytest.approx([want[i] for i in shared], rel=1e-5)  # exact re-scoring
+    assert not set(exact[0].items[:3].tolist()) & set(excluded.items.tolist()) and len(excluded.items) == 10
+
+
+def test_search_threads_are_per_call_and_checked(model):
+    index = build_index(model, kind="hnsw", min_items=0)
+    before = faiss.omp_get_max_threads()
+    ids_default, _ = index.search(model.user_vectors()[:5], 10)
+    assert index.set_search(threads=1).search_threads == 1
+    ids_one, _ = index.search(model.user_vectors()[:5], 10)
+    assert np.array_equal(ids_default, ids_one) and faiss.omp_get_max_threads() == before
+    assert index.set_search(threads=0).search_threads is None
+    with pytest.raises(ConfigError, match="threads=-1"):
+        index.set_search(threads=-1)

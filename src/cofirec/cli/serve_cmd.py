@@ -56,7 +56,7 @@ def serve(
         reload_on_sighup(app)
         uvicorn.run(app, host=host, port=port, log_level="warning")
         return
-    app.state.service.store.close()
+    app.state.service.close()
     os.environ.update({ENV_MODEL_DIR: str(model_dir.resolve()), ENV_DB: db or "", ENV_API_KEY_ENV: api_key_env or ""})
     uvicorn.run("cofirec.serve.app:create_app_from_env", factory=True, host=host, port=port, workers=workers, log_level="warning")
 

@@ -77,6 +77,10 @@ def train(
     engine: Annotated[str, typer.Option("--engine", help="local | spark (als and ials on a --train Parquet/CSV path, read by Spark).")] = "local",
     master: Annotated[str | None, typer.Option("--master", help="Spark master of --engine spark (default local[2]).", show_default=False)] = None,
     distributed: Annotated[bool, typer.Option("--distributed", help=DISTRIBUTED_HELP)] = False,
+    feedback: Annotated[
+        str | None,
+        typer.Option("--feedback", help="Add the ratings 'cofirec serve' stored in this database URL (latest per user/item wins).", show_default=False),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Fit a model on a dataset or file and save it to --out.
@@ -95,7 +99,7 @@ def train(
         spark_options: dict[str, Any] = {"--dataset": dataset, "--split": split_method, "--test-ratio": test_ratio, "--folds": k_folds, "--fold": fold}
         spark_options |= {"--cutoff": cutoff, "--cold": cold}
         spark_options |= {"--seed": seed, "--validation": validation, "--refit": refit, "--config": config, "--device": device}
-        spark_options |= {"--metadata": metadata, "--data-dir": data_dir}
+        spark_options |= {"--metadata": metadata, "--data-dir": data_dir, "--feedback": feedback}
         spark_name = refuse_unsupported(model_name, train_file, spark_options)
         _check_out_folder(out)
         assert train_file is not None  # refuse_unsupported requires it
@@ -168,6 +172,10 @@ def train(
         data = parts.train
     elif cfg.test is not None:
         report["test_file"] = cfg.test
+    if feedback is not None:
+        from cofirec.serve.feedback_data import with_stored_feedback
+
+        data, report["feedback"] = with_stored_feedback(data, feedback)
     model, fit_data, valid, report_refit = fit_with_target(
         model, data, tgt, validation=validation, seed=cfg.split_seed, refit=refit, progress=not json_out and rank0
     )
@@ -291,6 +299,12 @@ def _print_train_report(report: dict[str, Any]) -> None:
         console.print(f"epochs: {report['epochs_run']}" + (f"; last: {extra}" if extra else ""))
     if report.get("refit"):
         console.print(f"refitted on all {report['train_interactions']:,} training interactions for the {report['refit']['epochs']} epochs early stopping chose")
+    added = report.get("feedback")
+    if added is not None:
+        console.print(
+            f"added {added['rows']:,} feedback rows ({added['replaced']:,} replacing training ratings; "
+            f"{added['new_users']:,} new users, {added['new_items']:,} new items)"
+        )
     console.print(f"saved model to {report['out']}", markup=False, soft_wrap=True)
     split = report.get("split")
     if split:

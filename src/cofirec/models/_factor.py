@@ -90,15 +90,24 @@ class FactorScoring:
 
     def _fold_in(self, idx: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Scores of a new user: the user vector (and bias) solved against the fixed item factors."""
+        p, const = self._fold_in_solution(idx, values)
+        return self._fold_in_scores(p, const, None)
+
+    def _fold_in_solution(self, idx: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, float]:
+        """A new user's (p, c): float64 factor vector and constant with ``score_i = q_i . p + b_i + c``; the user
+        scoring vector ``[p, 1, c]`` matches :meth:`item_vectors` (two-stage fold-in through an ANN index)."""
         fold = self._fold_in_system(idx, values)
         x = fold.system.solve()
         p = x[: self.item_factors_.shape[1]]
         if fold.shift is not None:
             p = p + fold.shift
-        scores = self.item_factors_.astype(np.float64) @ p + self.item_bias_ + fold.offset
-        if fold.biased:
-            scores += x[-1]
-        return scores.astype(np.float32)
+        return p, float(fold.offset) + (float(x[-1]) if fold.biased else 0.0)
+
+    def _fold_in_scores(self, p: np.ndarray, const: float, items: np.ndarray | None) -> np.ndarray:
+        """float32 scores of the folded-in ``(p, const)`` for item indices ``items`` (None: every item)."""
+        q = self.item_factors_ if items is None else self.item_factors_[items]
+        bias = self.item_bias_ if items is None else self.item_bias_[items]
+        return (q.astype(np.float64) @ p + bias + const).astype(np.float32)
 
     def _contributions(self, idx: np.ndarray, values: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """Exact split of the folded-in user vector's part of each target's score over the history items:

@@ -177,12 +177,18 @@ class NewUsers:
         self._check_fitted()
         idx, values, ignored = parse_history(self, history)
         known = len(idx) > 0
-        scores = np.array(self._fold_in(idx, values) if known else self._unknown_user_scores(), dtype=np.float32)
-        scores[idx] = -np.inf
         allowed = self._allowed_items(candidates, exclude, "recommend_history")
-        if allowed is not None:
-            scores[~allowed] = -np.inf
-        top, vals = topk_rows(scores[None, :], int(min(n, self.n_items)))
+        index = self.__dict__.get("_ann_index")
+        if known and candidates is None and index is not None and hasattr(self, "_fold_in_solution") and index.applies(self):
+            from cofirec.retrieval.two_stage import two_stage_history  # factor models, large catalogues: ANN, then exact
+
+            top, vals = two_stage_history(index, self, idx, values, int(min(n, self.n_items)), allowed)
+        else:
+            scores = np.array(self._fold_in(idx, values) if known else self._unknown_user_scores(), dtype=np.float32)
+            scores[idx] = -np.inf
+            if allowed is not None:
+                scores[~allowed] = -np.inf
+            top, vals = topk_rows(scores[None, :], int(min(n, self.n_items)))
         recs = ranked_lists(self.item_map_, top, vals, np.array([None], dtype=object), np.array([known]), single=True)
         recs.ignored = ignored
         if why:

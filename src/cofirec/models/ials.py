@@ -149,17 +149,23 @@ class ImplicitALS(IterativeModel, FactorScoring, Recommender):
     def _fold_in_system(self, idx: np.ndarray, values: np.ndarray) -> FoldIn:
         """A new user's exact iALS solve: ``(Y^T Y + Y_h^T (C_h - 1) Y_h + reg n^e I) x = Y_h^T c_h`` (Cholesky-exact
         rather than the training's CG steps)."""
-        Y = self.item_factors_.astype(np.float64)
+        Y = self.item_factors_
         gram = self._cached_gram(Y)
         conf = self.confidences(values).astype(np.float64)
         lam = np.full(Y.shape[1], self.reg * max(len(idx), 1) ** self.reg_exponent)
-        return FoldIn(system=RidgeSystem(a=Y[idx], rhs=conf, w=conf - 1.0, lam=lam, gram=gram))
+        return FoldIn(system=RidgeSystem(a=Y[idx].astype(np.float64), rhs=conf, w=conf - 1.0, lam=lam, gram=gram))
 
     def _cached_gram(self, Y: np.ndarray) -> np.ndarray:
-        """``Y^T Y`` of the fitted item factors (kept until the factors change)."""
+        """``Y^T Y`` (float64) of the fitted item factors, kept until the factors change; summed over blocks of
+        rows so a large catalogue never needs a float64 copy of all its factors."""
         cache = self.__dict__.get("_gram_cache")
         if cache is None or cache[0] is not self.item_factors_:
-            cache = (self.item_factors_, Y.T @ Y)
+            block = 65_536
+            gram = np.zeros((Y.shape[1], Y.shape[1]))
+            for b0 in range(0, len(Y), block):
+                part = Y[b0 : b0 + block].astype(np.float64)
+                gram += part.T @ part
+            cache = (self.item_factors_, gram)
             self.__dict__["_gram_cache"] = cache
         return cache[1]
 

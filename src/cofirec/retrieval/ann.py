@@ -80,6 +80,10 @@ class AnnIndex:
     candidates: int = DEFAULT_CANDIDATES
     min_items: int = DEFAULT_MIN_ITEMS
     build_seconds: float = 0.0
+    search_threads: int | None = None
+    """faiss (OpenMP) threads of a :meth:`search` call, set on the calling thread for that call; None: faiss'
+    default. Single queries gain nothing from more (HNSW parallelises over queries), and under concurrent
+    requests 1 avoids thread hand-offs; ``cofirec serve`` runs each request thread with 1."""
     _user_vectors: np.ndarray | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ parameters
@@ -93,9 +97,14 @@ class AnnIndex:
         ivf = faiss.extract_index_ivf(self.index)
         return {"kind": "ivf", "nlist": int(ivf.nlist), "nprobe": int(ivf.nprobe)}
 
-    def set_search(self, *, ef_search: int | None = None, nprobe: int | None = None) -> "AnnIndex":
-        """Change the search effort: ``ef_search`` (HNSW) or ``nprobe`` (IVF); more is slower and more exact."""
+    def set_search(self, *, ef_search: int | None = None, nprobe: int | None = None, threads: int | None = None) -> "AnnIndex":
+        """Change the search effort: ``ef_search`` (HNSW) or ``nprobe`` (IVF); more is slower and more exact.
+        ``threads``: :attr:`search_threads` (0 resets it to faiss' default)."""
         faiss = faiss_module()
+        if threads is not None:
+            if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 0:
+                raise ConfigError(f"ANN index: threads={threads!r} should be an integer >= 0 (0: faiss' default)")
+            self.search_threads = int(threads) or None
         if ef_search is not None:
             _check_positive("ef_search", ef_search)
             if self.kind != "hnsw":
@@ -125,7 +134,16 @@ class AnnIndex:
             faiss = faiss_module()
             ef = faiss.downcast_index(self.index).hnsw.efSearch
             params = faiss.SearchParametersHNSW(efSearch=int(max(ef, k))) if ef < k else None
-        scores, ids = self.index.search(queries, k, params=params)
+        if self.search_threads is None:
+            scores, ids = self.index.search(queries, k, params=params)
+        else:
+            faiss = faiss_module()
+            previous = faiss.omp_get_max_threads()
+            faiss.omp_set_num_threads(self.search_threads)
+            try:
+                scores, ids = self.index.search(queries, k, params=params)
+            finally:
+                faiss.omp_set_num_threads(previous)
         scores = scores.astype(np.float32, copy=False)
         scores[ids < 0] = -np.inf
         return ids.astype(np.int64, copy=False), scores

@@ -85,3 +85,24 @@ def _seen_pairs(model: Any, ub: np.ndarray, cand: np.ndarray) -> np.ndarray:
     seen_keys = np.repeat(np.arange(len(ub), dtype=np.int64), np.diff(sub.indptr)) * n_items + sub.indices
     cand_keys = np.arange(len(ub), dtype=np.int64)[:, None] * n_items + cand
     return np.isin(cand_keys, seen_keys)
+
+
+def two_stage_history(index: Any, model: Any, idx: np.ndarray, values: np.ndarray, n: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``n`` (item indices, scores), each (1, n), of a new user folded in from history items ``idx`` with
+    ``values`` (a factor model's ``_fold_in_solution``): ANN candidates for the user's scoring vector ``[p, 1, c]``,
+    re-scored exactly (``_fold_in_scores``), history and disallowed items dropped; -inf marks empty slots."""
+    p, const = model._fold_in_solution(idx, values)
+    vector = np.concatenate([p, [1.0, const]]).astype(np.float32)
+    extra = len(idx) + (int(model.n_items - allowed.sum()) if allowed is not None else 0)
+    k = int(min(model.n_items, index.candidates * n + extra))
+    cand, _ = index.search(vector[None, :], k)
+    cand = np.sort(cand[0][cand[0] >= 0])  # item order: ties break by the smaller item index, as in the exact search
+    scores = model._fold_in_scores(p, const, cand)
+    drop = np.isin(cand, idx)
+    if allowed is not None:
+        drop |= ~allowed[cand]
+    scores[drop] = -np.inf
+    if len(cand) == 0:
+        return np.zeros((1, 0), dtype=np.int64), np.zeros((1, 0), dtype=np.float32)
+    top, vals = topk_rows(scores[None, :], n)
+    return cand[top], vals

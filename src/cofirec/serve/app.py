@@ -18,13 +18,14 @@ from typing import Any, AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cofirec import __version__
-from cofirec.errors import ArtifactError, CofirecError, NotFittedError, UnknownIdError
+from cofirec.errors import ArtifactError, CofirecError, ConfigError, NotFittedError, UnknownIdError
 from cofirec.serve.metrics import Metrics
+from cofirec.serve.served_log import DEFAULT_INTERVAL, ServedLog
 from cofirec.serve.state import ModelHolder
 from cofirec.serve.store import FeedbackStore, default_db_url
 
@@ -33,6 +34,8 @@ log = logging.getLogger("cofirec.serve")
 ENV_MODEL_DIR = "COFIREC_SERVE_MODEL_DIR"
 ENV_DB = "COFIREC_SERVE_DB"
 ENV_API_KEY_ENV = "COFIREC_SERVE_API_KEY_ENV"
+ENV_LOG_INTERVAL = "COFIREC_SERVE_LOG_INTERVAL"
+"""Seconds a served list waits in the queue at most before it is written (default 0.2; tests set it long)."""
 HIT_RATE_WINDOW = 1000
 """Served lists per model version the online hit rate looks at."""
 
@@ -40,16 +43,23 @@ HIT_RATE_WINDOW = 1000
 class Service:
     """What the endpoints share: the model holder, the feedback store, metrics and the API key."""
 
-    def __init__(self, holder: ModelHolder, store: FeedbackStore, api_key: str | None, hit_window: int) -> None:
+    def __init__(self, holder: ModelHolder, store: FeedbackStore, api_key: str | None, hit_window: int, log_interval: float = DEFAULT_INTERVAL) -> None:
         self.holder = holder
         self.store = store
+        self.served = ServedLog(store, interval=log_interval)
         self.api_key = api_key
         self.hit_window = hit_window
         self.started_at = time.time()
         self.metrics = Metrics(self.online_summary)
 
+    def close(self) -> None:
+        """Write the queued served lists, then close the database."""
+        self.served.close()
+        self.store.close()
+
     def online_summary(self) -> dict[str, Any]:
         state = self.holder.current
+        self.served.flush()  # count every list served before this read
         rates = self.store.hit_rates(self.hit_window)
         return {
             "model": state.model.name,
@@ -76,21 +86,26 @@ class Service:
             raise StarletteHTTPException(403, "wrong API key")
 
 
-def create_app(model_dir: str | Path, db_url: str | None = None, api_key: str | None = None, *, hit_window: int = HIT_RATE_WINDOW) -> FastAPI:
+def create_app(
+    model_dir: str | Path, db_url: str | None = None, api_key: str | None = None, *, hit_window: int = HIT_RATE_WINDOW, log_interval: float | None = None
+) -> FastAPI:
     """The app serving the model saved in ``model_dir``, storing feedback at ``db_url`` (default: an SQLite file
     beside the folder, see :func:`~cofirec.serve.store.default_db_url`). ``api_key``: needed by write and admin
-    endpoints when given."""
+    endpoints when given. ``log_interval``: see :mod:`cofirec.serve.served_log` (default: $COFIREC_SERVE_LOG_INTERVAL
+    or 0.2 s)."""
     holder = ModelHolder(model_dir)
     holder.reload()
     store = FeedbackStore(db_url or default_db_url(model_dir))
-    service = Service(holder, store, api_key or None, hit_window)
+    if log_interval is None:
+        log_interval = _env_seconds(ENV_LOG_INTERVAL, DEFAULT_INTERVAL)
+    service = Service(holder, store, api_key or None, hit_window, log_interval)
     service.metrics.set_model(holder.current.version, holder.current.model.name)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         log.info("serving %s (%s), feedback in %s", holder.current.version, model_dir, store.safe_url)
         yield
-        store.close()
+        service.close()  # every queued served list is written before the database closes
 
     app = FastAPI(
         title="cofirec",
@@ -115,6 +130,17 @@ def create_app(model_dir: str | Path, db_url: str | None = None, api_key: str | 
         return FileResponse(str(static / "index.html"), media_type="text/html")
 
     return app
+
+
+def _env_seconds(name: str, default: float) -> float:
+    text = os.environ.get(name)
+    try:
+        value = float(text) if text else default
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise ConfigError(f"${name}={text!r}: expected seconds >= 0")
+    return value
 
 
 def reload_on_sighup(app: FastAPI) -> None:
@@ -189,21 +215,40 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 
 def _add_metrics_middleware(app: FastAPI, service: Service) -> None:
-    @app.middleware("http")
-    async def measure(request: Request, call_next: Any) -> Response:
+    app.add_middleware(MetricsMiddleware, service=service)
+
+
+class MetricsMiddleware:
+    """Counts and times every HTTP request by route (a plain ASGI middleware: no request/response objects of its
+    own, so it adds microseconds, not the milliseconds of a ``@app.middleware("http")`` one). An exception from
+    the app is counted as a 500 and passed on to the app's error handler, which answers it."""
+
+    def __init__(self, app: Any, service: Service) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         start = time.perf_counter()
         status = 500
+
+        async def send_status(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
         try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
+            await self.app(scope, receive, send_status)
         except Exception:
-            log.exception("internal error on %s %s", request.method, request.url.path)
-            return error_response(500, "internal error; the server log has the details", "internal")
+            status = 500
+            raise
         finally:
-            route = request.scope.get("route")
-            path = getattr(route, "path", None) or ("/static" if request.url.path.startswith("/static") else "unmatched")
-            service.metrics.observe(path, request.method, status, time.perf_counter() - start)
+            route = scope.get("route")
+            path = getattr(route, "path", None) or ("/static" if str(scope.get("path", "")).startswith("/static") else "unmatched")
+            self.service.metrics.observe(path, scope.get("method", ""), status, time.perf_counter() - start)
 
 
 def page(html: str) -> HTMLResponse:

@@ -78,6 +78,7 @@ class ModelState:
     scale: RatingScale
     titles: np.ndarray | None
     _folded_titles: pd.Series | None = field(default=None, repr=False)
+    _positions: dict[str, pd.Index] = field(default_factory=dict, repr=False)
 
     @property
     def n_users(self) -> int:
@@ -88,22 +89,53 @@ class ModelState:
         return int(self.model.n_items)
 
     # ------------------------------------------------------------------ ids
+    def _index_of(self, kind: str, text: Any) -> int:
+        """Index of one id as given (URL text or JSON value) in the user or item map, -1 if unknown. Ids written
+        as the map writes them (``7``, ``"7"`` for integer ids; the exact text for text ids) take a hash look-up;
+        any other spelling goes through the map's id policy (``IdMap.lookup``, about 1000x slower)."""
+        idmap = self.model.user_map_ if kind == "user" else self.model.item_map_
+        key: Any = str(text)
+        if idmap.is_integer:
+            try:
+                key = int(key)
+            except ValueError:
+                key = None
+            canonical = key is not None and str(key) == str(text)
+        else:
+            canonical = True
+        if canonical:
+            pos = self._positions_of(kind).get_indexer([key])[0]
+            if pos >= 0 or idmap.is_integer:
+                return int(pos)
+        return int(idmap.lookup(np.asarray([str(text)]))[0])
+
+    def _positions_of(self, kind: str) -> pd.Index:
+        index = self._positions.get(kind)
+        if index is None:
+            idmap = self.model.user_map_ if kind == "user" else self.model.item_map_
+            index = self._positions[kind] = pd.Index(idmap.ids)
+        return index
+
     def item_raw(self, text: Any) -> Any:
         """The model's raw id for an item id as given (URL text or JSON value); UnknownIdError if not in the catalogue."""
-        idx = self.model.item_map_.lookup(np.asarray([str(text)]))
-        if idx[0] < 0:
+        pos = self._index_of("item", text)
+        if pos < 0:
             raise UnknownIdError(f"unknown item {text!r}: not in the model's catalogue")
-        return self.model.item_map_.to_list(idx)[0]
+        return self.model.item_map_.ids[pos].item()
 
     def user_raw(self, text: str) -> Any | None:
         """The model's raw id for a user id as given, or None for a user the model was not trained on."""
-        idx = self.model.user_map_.lookup(np.asarray([str(text)]))
-        return self.model.user_map_.to_list(idx)[0] if idx[0] >= 0 else None
+        pos = self._index_of("user", text)
+        return self.model.user_map_.ids[pos].item() if pos >= 0 else None
 
     def title(self, items: list) -> list[str | None]:
+        """Titles of raw item ids (as the model returns them); None where there is none."""
         if self.titles is None or not items:
             return [None] * len(items)
-        idx = self.model.item_map_.lookup(np.asarray([str(i) for i in items]))
+        idx = self._positions_of("item").get_indexer(np.asarray(items))
+        missing = idx < 0
+        if missing.any():  # ids not written as the map writes them
+            idx[missing] = self.model.item_map_.lookup(np.asarray([str(i) for i in np.asarray(items, dtype=object)[missing]]))
         return [str(self.titles[i]) or None if i >= 0 else None for i in idx]
 
     # ------------------------------------------------------------------ history

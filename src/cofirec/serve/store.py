@@ -82,6 +82,14 @@ def default_db_url(model_dir: str | Path) -> str:
     return f"sqlite:///{path.parent / (path.name + '.feedback.sqlite')}"
 
 
+def shown_url(url: str) -> str:
+    """``url`` with any password hidden, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "the given database URL"
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; ``postgresql://`` uses psycopg (3). SQLite files get WAL and a busy timeout."""
     try:
@@ -130,7 +138,7 @@ class FeedbackStore:
     @property
     def safe_url(self) -> str:
         """The URL with any password hidden."""
-        return make_url(self.url).render_as_string(hide_password=True)
+        return shown_url(self.url)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -166,12 +174,24 @@ class FeedbackStore:
 
     # ------------------------------------------------------------------ served lists
     def log_served(self, user: str, items: list[str], model_version: str) -> int:
+        """Store one served list now (one transaction); its id. The server queues lists instead
+        (:class:`~cofirec.serve.served_log.ServedLog`, which calls :meth:`log_served_many`)."""
+        return self.log_served_many([(user, items, model_version, time.time())])[0]
+
+    def log_served_many(self, rows: list[tuple[str, list[str], str, float]]) -> list[int]:
+        """Store served lists ``(user, items, model version, serving time)`` in one transaction; their ids."""
+        if not rows:
+            return []
+        lists = [{"user_id": u, "model_version": v, "n_items": len(items), "created_at": float(t)} for u, items, v, t in rows]
         with self.engine.begin() as conn:
-            inserted = conn.execute(served_table.insert().values(user_id=user, model_version=model_version, n_items=len(items), created_at=time.time()))
-            served_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]
-            if items:
-                conn.execute(served_items_table.insert(), [{"served_id": served_id, "position": k, "item_id": item} for k, item in enumerate(items)])
-        return served_id
+            if conn.dialect.insert_executemany_returning_sort_by_parameter_order:
+                ids = conn.execute(served_table.insert().returning(served_table.c.id, sort_by_parameter_order=True), lists).scalars().all()
+            else:  # a backend without ordered RETURNING: one insert per list, still one transaction
+                ids = [conn.execute(served_table.insert().values(**row)).inserted_primary_key[0] for row in lists]  # type: ignore[index]
+            item_rows = [{"served_id": int(sid), "position": k, "item_id": item} for sid, (_, items, _, _) in zip(ids, rows) for k, item in enumerate(items)]
+            if item_rows:
+                conn.execute(served_items_table.insert(), item_rows)
+        return [int(i) for i in ids]
 
     def hit_rates(self, last: int = 1000) -> list[HitRate]:
         """Per model version, of its ``last`` most recent served lists: how many got feedback on a served item
