@@ -22,7 +22,7 @@ import scipy.sparse as sp
 
 from cofirec.data.dataset import Interactions
 from cofirec.errors import ConfigError
-from cofirec.kernels.similarity import bm25_weight, center_columns, knn_similarity, tfidf_weight
+from cofirec.kernels.similarity import bm25_weight, center_columns, knn_similarity, rows_times_csr, tfidf_weight
 from cofirec.models.base import Recommender
 from cofirec.models.baselines import BiasBaseline
 
@@ -279,11 +279,11 @@ class ItemKNN(_NeighborhoodModel):
         return self._cached(name, build)
 
     def _score(self, users: np.ndarray) -> np.ndarray:
-        seen = self.seen_[users]
+        """The users' history rows times the transposed neighbour matrix, one parallel product per block."""
         sim_t = self._right("sim_t", lambda: self.similarity_matrix_)
-        den = _as_dense(seen @ sim_t)
-        cnt = _as_dense(seen @ self._right("pattern_t", self._pattern)) if self._needs_counts else None
-        num = _as_dense(self.residuals_[users] @ sim_t) if self._explicit else den
+        den = _product(self.seen_, users, sim_t)
+        cnt = _product(self.seen_, users, self._right("pattern_t", self._pattern)) if self._needs_counts else None
+        num = _product(self.residuals_, users, sim_t) if self._explicit else den
         return self._combine(num, den, cnt, self._baseline(users))
 
     def _pairs_sparse(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -342,10 +342,10 @@ class UserKNN(_NeighborhoodModel):
     _rows = "user"
 
     def _score(self, users: np.ndarray) -> np.ndarray:
-        sims = self.similarity_matrix_[users]
-        den = (sims @ self.seen_).toarray()
-        cnt = (self._pattern()[users] @ self.seen_).toarray() if self._needs_counts else None
-        num = (sims @ self.residuals_).toarray() if self._explicit else den
+        """The users' neighbour rows times the training matrix, one parallel product per block."""
+        den = _product(self.similarity_matrix_, users, self.seen_)
+        cnt = _product(self._pattern(), users, self.seen_) if self._needs_counts else None
+        num = _product(self.similarity_matrix_, users, self.residuals_) if self._explicit else den
         return self._combine(num, den, cnt, self._baseline(users))
 
     def _pairs_sparse(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -386,6 +386,11 @@ class UserKNN(_NeighborhoodModel):
         cnt = _as_dense(sp.csr_matrix((sims[None, :] > 0).astype(np.float64)) @ self.seen_) if self._needs_counts else None
         num = _as_dense(srow @ self.residuals_) if res is not None else den
         return self._combine(num, den, cnt, base)[0]
+
+
+def _product(a: sp.csr_matrix, rows: np.ndarray, b: Any) -> np.ndarray:
+    """Dense ``a[rows] @ b`` with the same values as scipy's product (its dtype and summation order)."""
+    return rows_times_csr(a, rows, b, dtype=np.result_type(a.dtype, b.dtype))
 
 
 def _as_dense(m) -> np.ndarray:
