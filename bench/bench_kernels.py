@@ -177,6 +177,103 @@ def knn_tasks(seen: sp.csr_matrix, k: int) -> tuple[dict[str, Callable[[], objec
     return tasks, check
 
 
+# ---------------------------------------------------------------------- all-users top-k, cofirec vs implicit
+PEERS_PYTHON = REPO / "bench" / ".venv-peers" / "bin" / "python"
+_IMPLICIT_SCRIPT = """
+import json, sys, time
+import numpy as np, scipy.sparse as sp
+from implicit.cpu.als import AlternatingLeastSquares
+from implicit.cpu.bpr import BayesianPersonalizedRanking  # noqa: F401  (import cost outside the clock)
+from implicit.nearest_neighbours import CosineRecommender
+d = np.load(sys.argv[1])
+seen = sp.csr_matrix((d["data"], d["indices"], d["indptr"]), shape=tuple(d["shape"]))
+users = np.arange(seen.shape[0])
+out = {}
+m = AlternatingLeastSquares(factors=d["U"].shape[1])
+m.user_factors, m.item_factors = d["U"], d["V"]
+m.recommend(users[:1000], seen[:1000], N=10)  # warm up
+times = []
+for _ in range(int(sys.argv[2])):
+    t = time.perf_counter(); ids, _s = m.recommend(users, seen, N=10, filter_already_liked_items=True); times.append(time.perf_counter() - t)
+out["als_recommend_all"] = times
+np.save(sys.argv[3], ids)
+knn_users = users[: int(sys.argv[4])]
+c = CosineRecommender(K=100)
+t = time.perf_counter(); c.fit(seen, show_progress=False); out["knn_fit"] = time.perf_counter() - t
+times = []
+for _ in range(int(sys.argv[2])):
+    t = time.perf_counter(); c.recommend(knn_users, seen[knn_users], N=10, filter_already_liked_items=True); times.append(time.perf_counter() - t)
+out["knn_recommend"] = times
+print(json.dumps(out))
+"""
+
+
+def implicit_times(seen: sp.csr_matrix, U: np.ndarray, V: np.ndarray, repeat: int, knn_users: int) -> tuple[dict, np.ndarray] | None:
+    """implicit's batch ALS recommend for every user (same factors) and CosineRecommender, in bench/.venv-peers."""
+    import tempfile
+
+    if not PEERS_PYTHON.exists():
+        print(f"(no {PEERS_PYTHON}: implicit rows skipped; create it as bench/bench_classic.py does)")
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        data, ids = Path(tmp) / "in.npz", Path(tmp) / "ids.npy"
+        np.savez(data, data=seen.data, indices=seen.indices, indptr=seen.indptr, shape=np.array(seen.shape), U=U, V=V)
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+        cmd = [str(PEERS_PYTHON), "-c", _IMPLICIT_SCRIPT, str(data), str(repeat), str(ids), str(knn_users)]
+        res = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if res.returncode:
+            print(f"(implicit run failed: {res.stderr.strip().splitlines()[-1:]})")
+            return None
+        import json
+
+        return json.loads(res.stdout.strip().splitlines()[-1]), np.load(ids)
+
+
+def allusers_rows(seen: sp.csr_matrix, repeat: int, knn_users: int, seed: int) -> list[str]:
+    """All-users top-10 from 32-d factors through ``Recommender.recommend`` (an iALS model fitted one round),
+    item-kNN fit and recommend for ``knn_users`` users, each next to implicit's equivalent."""
+    import pandas as pd
+
+    from cofirec.data.dataset import Interactions
+    from cofirec.models.ials import ImplicitALS
+    from cofirec.models.knn import ItemKNN
+
+    coo = seen.tocoo()
+    data = Interactions.from_frame(pd.DataFrame({"user": coo.row, "item": coo.col, "rating": np.ones(coo.nnz)}), kind="implicit")
+    model = ImplicitALS(epochs=1, track_loss=False).fit(data)
+    ids = model.user_map_.ids
+    own = model.seen_
+    model.recommend(ids[:1000], n=10)  # warm the JIT caches
+    lines, times = [], []
+    for _ in range(repeat):
+        start = clock()
+        recs = model.recommend(ids, n=10)
+        times.append(since(start))
+    peer = implicit_times(own, model.user_factors_, model.item_factors_, repeat, knn_users)
+    step = f"all-users top-10, {own.shape[0]} users x {own.shape[1]} items, 32 factors (Recommender.recommend)"
+    ref = statistics.median(peer[0]["als_recommend_all"]) if peer else None
+    same = ""
+    if peer:
+        got = model.item_map_.lookup(recs.items.ravel()).reshape(recs.items.shape)
+        same = f"{np.mean(got == peer[1]):.4f} of slots equal to implicit's"
+    lines.append(row(step, "cofirec", times, None, same) + (f" implicit {ref:.2f} s: ratio {statistics.median(t[0] for t in times) / ref:.2f}" if ref else ""))
+    knn = ItemKNN(k=100, weighting="none")
+    start = clock()
+    knn.fit(data)
+    fit = since(start)
+    users = ids[:knn_users]
+    knn.recommend(users[:100], n=10)
+    ktimes = []
+    for _ in range(repeat):
+        start = clock()
+        knn.recommend(users, n=10)
+        ktimes.append(since(start))
+    lines.append(row("item-kNN cosine K=100 fit (model.fit, incl. seen matrix)", "cofirec", [fit], None, "") + (f" implicit {peer[0]['knn_fit']:.2f} s" if peer else ""))
+    kref = statistics.median(peer[0]["knn_recommend"]) if peer else None
+    lines.append(row(f"item-kNN recommend top-10, {knn_users} users", "cofirec", ktimes, None, "") + (f" implicit {kref:.2f} s: ratio {statistics.median(t[0] for t in ktimes) / kref:.2f}" if kref else ""))
+    return lines
+
+
 def row(step: str, variant: str, clocks: list[Clock], ref: float | None, same: str) -> str:
     wall = [c[0] for c in clocks]
     med = statistics.median(wall)
@@ -197,6 +294,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-knn", action="store_true")
     ap.add_argument("--skip-topk", action="store_true")
+    ap.add_argument("--all-users", action="store_true", help="only the all-users / kNN recommend rows against implicit")
+    ap.add_argument("--knn-users", type=int, default=50_000)
     args = ap.parse_args()
 
     import numba
@@ -210,6 +309,9 @@ def main() -> None:
         "| step | variant | wall s, median (min) | CPU s, median | speed-up (median wall) | identical to old |",
         "|---|---|---:|---:|---:|---|",
     ]
+    if args.all_users:
+        lines += allusers_rows(seen, args.repeat, args.knn_users, args.seed)
+        args.skip_topk = args.skip_knn = True
     if not args.skip_topk:
         tasks, check = topk_tasks(seen, args.topk_users, args.k, args.seed)
         same = "yes" if check() else "NO"  # also warms the JIT caches

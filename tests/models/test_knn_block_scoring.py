@@ -99,3 +99,36 @@ def test_blocks_of_users_give_the_same_lists(monkeypatch):
     monkeypatch.setattr(type(model), "_batch_users", lambda self: 4)
     blocked = model.recommend(model.user_map_.ids, n=5)
     assert np.array_equal(whole.items, blocked.items) and np.array_equal(whole.scores, blocked.scores)
+
+
+# ---------------------------------------------------------------------- implicit: top-k straight from the sparse product
+def _dense_path(model, uidx, n, seen, rows, allowed):
+    from cofirec.models.base import Recommender
+
+    return Recommender._top_block(model, uidx, n, seen, rows, allowed)
+
+
+@pytest.mark.parametrize("make", [lambda: ItemKNN(k=3), lambda: ItemKNN(k=4, min_k=2), lambda: UserKNN(k=3), lambda: UserKNN(k=5, min_k=3)])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_sparse_top_block_equals_dense_top_block(make, seed):
+    """Short lists (few positive scores) fill with score-0 items then excluded ones, by index, as the dense kernel."""
+    model = make().fit(_ties_data("implicit", seed=seed))
+    rng = np.random.default_rng(seed)
+    uidx = rng.permutation(model.n_users)
+    for n in (1, 5, 17, model.n_items):
+        for exclude_seen in (True, False):
+            for allowed in (None, rng.random(model.n_items) < 0.6):
+                seen, rows = (model.seen_, uidx) if exclude_seen else (None, None)
+                got = model._top_block(uidx, n, seen, rows, allowed)
+                want = _dense_path(model, uidx, n, seen, rows, allowed)
+                assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1]), (n, exclude_seen, allowed is None)
+
+
+def test_recommend_with_candidates_and_unknown_users_matches_dense(monkeypatch):
+    model = ItemKNN(k=3).fit(_ties_data("implicit", seed=5))
+    users = list(model.user_map_.ids[:8]) + [10_000]
+    kwargs = {"n": 6, "candidates": model.item_map_.ids[::2], "exclude": model.item_map_.ids[:2]}
+    got = model.recommend(users, **kwargs)
+    monkeypatch.setattr(type(model), "_top_block", _dense_path)
+    want = model.recommend(users, **kwargs)
+    assert np.array_equal(got.items, want.items) and np.array_equal(got.scores, want.scores)

@@ -64,8 +64,11 @@ class FactorScoring:
     def _score(self, users: np.ndarray) -> np.ndarray:
         """Dense scores (len(users), n_items): one matmul of the users' factors against all items."""
         scores = self.user_factors_[users] @ self.item_factors_.T
-        scores += self.item_bias_[None, :]
-        scores += (self.user_offset_[users] + self.user_bias_[users])[:, None]
+        if self.item_bias_.any():  # all-zero biases (iALS, BPR): skip two passes over the block
+            scores += self.item_bias_[None, :]
+        shift = self.user_offset_[users] + self.user_bias_[users]
+        if shift.any():
+            scores += shift[:, None]
         return scores.astype(np.float32, copy=False)
 
     def _predict_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ import scipy.sparse as sp
 from cofirec.data.dataset import Interactions
 from cofirec.errors import ConfigError
 from cofirec.kernels.similarity import bm25_weight, center_columns, knn_similarity, rows_times_csr, tfidf_weight
+from cofirec.kernels.sparse_topk import sparse_product_topk
 from cofirec.models.base import Recommender
 from cofirec.models.baselines import BiasBaseline
 
@@ -212,6 +213,21 @@ class _NeighborhoodModel(Recommender):
         res = sp.csr_matrix((values - self.mu_ - bu - self.item_bias_[idx], (ones, idx)), shape=(1, self.n_items))
         return binary, res, (self.mu_ + bu + self.item_bias_)[None, :]
 
+    def _top_block(
+        self, uidx: np.ndarray, n: int, seen: sp.csr_matrix | None, seen_rows: np.ndarray | None, allowed: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Implicit data: the top-``n`` straight from the sparse product (no dense block of scores); the same
+        lists and scores as the dense path."""
+        factors = self._sparse_factors()
+        if self._explicit or factors is None or not len(uidx) or (uidx < 0).any():
+            return super()._top_block(uidx, n, seen, seen_rows, allowed)
+        a, b = factors
+        return sparse_product_topk(a, uidx, b, n, min_k=self.min_k, exclude=seen, exclude_rows=seen_rows, allowed=allowed)
+
+    def _sparse_factors(self) -> tuple[sp.csr_matrix, sp.csr_matrix] | None:
+        """(A, B) with scores ``A[users] @ B`` as float32 CSR matrices, or None when not float32."""
+        raise NotImplementedError
+
     def _unknown_user_scores(self) -> np.ndarray:
         if not self._explicit:
             return self.item_popularity_
@@ -286,6 +302,10 @@ class ItemKNN(_NeighborhoodModel):
         num = _product(self.residuals_, users, sim_t) if self._explicit else den
         return self._combine(num, den, cnt, self._baseline(users))
 
+    def _sparse_factors(self) -> tuple[sp.csr_matrix, sp.csr_matrix] | None:
+        sim_t = self._cached("sim_t_csr", lambda: self.similarity_matrix_.T.tocsr())
+        return (self.seen_, sim_t) if self.seen_.dtype == sim_t.dtype == np.float32 else None
+
     def _pairs_sparse(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         seen = self.seen_[users]
         sims = self.similarity_matrix_[items]
@@ -347,6 +367,10 @@ class UserKNN(_NeighborhoodModel):
         cnt = _product(self._pattern(), users, self.seen_) if self._needs_counts else None
         num = _product(self.similarity_matrix_, users, self.residuals_) if self._explicit else den
         return self._combine(num, den, cnt, self._baseline(users))
+
+    def _sparse_factors(self) -> tuple[sp.csr_matrix, sp.csr_matrix] | None:
+        s = self.similarity_matrix_
+        return (s, self.seen_) if s.dtype == self.seen_.dtype == np.float32 else None
 
     def _pairs_sparse(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         sims = self.similarity_matrix_[users]
