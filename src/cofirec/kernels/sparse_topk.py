@@ -111,7 +111,8 @@ def _one_row(
                 touched[n_touched] = j
                 n_touched += 1
             sums[j] += v * b_dat[q]
-            counts[j] += 1
+            if min_k > 1:
+                counts[j] += 1
     if ex_row >= 0:
         for p in range(ex_ptr[ex_row], ex_ptr[ex_row + 1]):
             flags[ex_ind[p]] |= _BLOCKED
