@@ -268,9 +268,14 @@ def allusers_rows(seen: sp.csr_matrix, repeat: int, knn_users: int, seed: int) -
         start = clock()
         knn.recommend(users, n=10)
         ktimes.append(since(start))
-    lines.append(row("item-kNN cosine K=100 fit (model.fit, incl. seen matrix)", "cofirec", [fit], None, "") + (f" implicit {peer[0]['knn_fit']:.2f} s" if peer else ""))
+    lines.append(
+        row("item-kNN cosine K=100 fit (model.fit, incl. seen matrix)", "cofirec", [fit], None, "") + (f" implicit {peer[0]['knn_fit']:.2f} s" if peer else "")
+    )
     kref = statistics.median(peer[0]["knn_recommend"]) if peer else None
-    lines.append(row(f"item-kNN recommend top-10, {knn_users} users", "cofirec", ktimes, None, "") + (f" implicit {kref:.2f} s: ratio {statistics.median(t[0] for t in ktimes) / kref:.2f}" if kref else ""))
+    lines.append(
+        row(f"item-kNN recommend top-10, {knn_users} users", "cofirec", ktimes, None, "")
+        + (f" implicit {kref:.2f} s: ratio {statistics.median(t[0] for t in ktimes) / kref:.2f}" if kref else "")
+    )
     return lines
 
 

@@ -21,7 +21,12 @@ def _dense(model, *args):
 
 @pytest.mark.parametrize(
     "make, implicit",
-    [(lambda: ImplicitALS(factors=8, epochs=2), True), (lambda: BPR(factors=8, epochs=2), True), (lambda: BiasedMF(factors=6, epochs=2), False), (lambda: ExplicitALS(factors=6, epochs=2), False)],
+    [
+        (lambda: ImplicitALS(factors=8, epochs=2), True),
+        (lambda: BPR(factors=8, epochs=2), True),
+        (lambda: BiasedMF(factors=6, epochs=2), False),
+        (lambda: ExplicitALS(factors=6, epochs=2), False),
+    ],
 )
 def test_threaded_chunks_equal_dense_block(make, implicit, monkeypatch):
     monkeypatch.setattr(_factor, "_CHUNK_ROWS", 7)  # many chunks, a short last one

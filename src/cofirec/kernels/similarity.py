@@ -307,9 +307,9 @@ def rows_times_csr(a: sp.csr_matrix, rows: np.ndarray, b: sp.csr_matrix | np.nda
         raise IndexError(f"rows_times_csr: row index out of range for {a.shape[0]} rows")
     a_data = np.ascontiguousarray(a.data, dtype=dtype)
     out = np.empty((len(rows), b.shape[1]), dtype=dtype)
-    if sp.issparse(b):
-        b = b if b.format == "csr" else b.tocsr()
-        _rows_times_sparse(a.indptr, a.indices, a_data, rows, b.indptr, b.indices, np.ascontiguousarray(b.data, dtype=dtype), out)
+    if isinstance(b, sp.spmatrix | sp.sparray):
+        bs = sp.csr_matrix(b)
+        _rows_times_sparse(a.indptr, a.indices, a_data, rows, bs.indptr, bs.indices, np.ascontiguousarray(bs.data, dtype=dtype), out)
     else:
         _rows_times_dense(a.indptr, a.indices, a_data, rows, np.ascontiguousarray(b, dtype=dtype), out)
     return out
