@@ -165,13 +165,12 @@ def factor_top_block(
 
     starts = range(0, len(uidx), _CHUNK_ROWS)
     threads = min(numba.get_num_threads(), len(starts))
-    with _single_threaded_blas():
-        if threads <= 1:
-            for lo in starts:
-                chunk(lo)
-        else:
-            with ThreadPoolExecutor(threads) as pool:
-                list(pool.map(chunk, starts))
+    if threads <= 1:  # one chunk (a few users, e.g. a serving request): no pool, BLAS as configured
+        for lo in starts:
+            chunk(lo)
+        return idx, vals
+    with _single_threaded_blas(), ThreadPoolExecutor(threads) as pool:
+        list(pool.map(chunk, starts))
     return idx, vals
 
 
