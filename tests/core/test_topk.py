@@ -181,3 +181,13 @@ def test_serial_kernel_equals_parallel(seed):
     a = topk_rows_masked(scores, 7, exclude=ex, exclude_rows=rows, allowed=allowed)
     b = topk_rows_masked(scores, 7, exclude=ex, exclude_rows=rows, allowed=allowed, parallel=False)
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1], equal_nan=True)
+
+
+def test_non_contiguous_float_scores_keep_masked_values_inf():
+    """Regression: a Fortran-order float block (e.g. a broadcast row's astype) was copied to C order and the
+    values were then read back from the original array, so excluded entries came back with real scores."""
+    scores = np.asfortranarray(np.tile(np.arange(6, dtype=np.float32), (2, 1)))
+    allowed = np.array([True, True, False, False, False, False])
+    idx, vals = topk_rows_masked(scores, 4, allowed=allowed)
+    assert idx.tolist() == [[1, 0, 2, 3]] * 2
+    assert np.isneginf(vals[:, 2:]).all() and vals[:, :2].tolist() == [[1.0, 0.0]] * 2

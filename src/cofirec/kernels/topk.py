@@ -81,8 +81,8 @@ def topk_rows_masked(
     b, m = scores.shape
     k = int(min(max(k, 0), m))
     out_dtype = scores.dtype
-    work = scores if scores.dtype in (np.float32, np.float64) else scores.astype(np.float64)
-    work = np.ascontiguousarray(work)
+    converted = scores.dtype not in (np.float32, np.float64)
+    work = np.ascontiguousarray(scores.astype(np.float64) if converted else scores)
     ptr, ind, rows = _exclusion(exclude, exclude_rows, b, m)
     mask = _allowed(allowed, m)
     idx = np.empty((b, k), dtype=np.int64)
@@ -90,7 +90,7 @@ def topk_rows_masked(
     if b and k:
         kernel = _topk_kernel if parallel else _topk_kernel_serial
         kernel(work, ptr, ind, rows, len(rows) > 0, mask, len(mask) > 0, idx, vals)
-    if work is not scores:  # non-float input: the values come from the original array
+    if converted:  # non-float input: the values come from the original array (a C-order copy of floats is not that)
         return idx, np.take_along_axis(scores, idx, axis=1)
     return idx, vals.astype(out_dtype, copy=False)
 
