@@ -14,6 +14,18 @@ busy shared machine slows both alike):
   masking and selection are timed; scoring (the matrix product, the same for all) is off the clock.
 * item-item cosine kNN fit, ``k=--neighbours``: ``knn_similarity`` on the item x user matrix.
 
+With ``--all-users`` it times instead, through the public API, next to implicit (run in ``bench/.venv-peers``,
+created as ``bench/bench_classic.py`` does; implicit is never a cofirec dependency):
+
+* ``ImplicitALS.recommend`` top-10 for every user (32 factors; the model is fitted one round, the factors
+  are what matters), before (one score block per 16M entries, parallel top-k) and now (threaded chunks with
+  single-threaded BLAS, fused top-k), and implicit's batch ``AlternatingLeastSquares.recommend`` on the same
+  factors (the share of equal list slots is printed; ties may differ);
+* ``ItemKNN(k=100, weighting="none")`` fit and recommend for ``--knn-users`` users, before (scipy product +
+  dense block) and now (top-k straight from the sparse product), and implicit's ``CosineRecommender(K=100)``.
+  The two kNN scores differ by design: cofirec sums a target item's neighbours that the user has (Sarwar),
+  implicit sums the neighbour lists of the user's items, far fewer products on power-law data.
+
 The old kernels are read from git at BASELINE (the commit before they were replaced), so git must be
 available. Each result is checked to be identical to the old one. Prints a table of wall seconds (median and
 min over the repeats) and process CPU seconds (all threads; less sensitive to other load than wall time).
@@ -22,6 +34,7 @@ min over the repeats) and process CPU seconds (all threads; less sensitive to ot
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
@@ -29,7 +42,7 @@ import sys
 import time
 import types
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import scipy.sparse as sp
@@ -177,6 +190,156 @@ def knn_tasks(seen: sp.csr_matrix, k: int) -> tuple[dict[str, Callable[[], objec
     return tasks, check
 
 
+# ---------------------------------------------------------------------- all-users top-k, cofirec vs implicit
+PEERS_PYTHON = REPO / "bench" / ".venv-peers" / "bin" / "python"
+_IMPLICIT_SCRIPT = """
+import json, sys, time
+import numpy as np, scipy.sparse as sp
+from implicit.cpu.als import AlternatingLeastSquares
+from implicit.cpu.bpr import BayesianPersonalizedRanking  # noqa: F401  (import cost outside the clock)
+from implicit.nearest_neighbours import CosineRecommender
+d = np.load(sys.argv[1])
+seen = sp.csr_matrix((d["data"], d["indices"], d["indptr"]), shape=tuple(d["shape"]))
+users = np.arange(seen.shape[0])
+out = {}
+m = AlternatingLeastSquares(factors=d["U"].shape[1])
+m.user_factors, m.item_factors = d["U"], d["V"]
+m.recommend(users[:1000], seen[:1000], N=10)  # warm up
+times = []
+for _ in range(int(sys.argv[2])):
+    t, c = time.perf_counter(), time.process_time(); ids, _s = m.recommend(users, seen, N=10, filter_already_liked_items=True); times.append((time.perf_counter() - t, time.process_time() - c))
+out["als_recommend_all"] = times
+np.save(sys.argv[3], ids)
+knn_users = users[: int(sys.argv[4])]
+c = CosineRecommender(K=100)
+t, c0 = time.perf_counter(), time.process_time(); c.fit(seen, show_progress=False); out["knn_fit"] = (time.perf_counter() - t, time.process_time() - c0)
+times = []
+for _ in range(int(sys.argv[2])):
+    t, c0 = time.perf_counter(), time.process_time(); c.recommend(knn_users, seen[knn_users], N=10, filter_already_liked_items=True); times.append((time.perf_counter() - t, time.process_time() - c0))
+out["knn_recommend"] = times
+print(json.dumps(out))
+"""
+
+
+def implicit_times(seen: sp.csr_matrix, U: np.ndarray, V: np.ndarray, repeat: int, knn_users: int) -> tuple[dict, np.ndarray] | None:
+    """implicit's batch ALS recommend for every user (same factors) and CosineRecommender, in bench/.venv-peers."""
+    import tempfile
+
+    if not PEERS_PYTHON.exists():
+        print(f"(no {PEERS_PYTHON}: implicit rows skipped; create it as bench/bench_classic.py does)")
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        data, ids = Path(tmp) / "in.npz", Path(tmp) / "ids.npy"
+        np.savez(data, data=seen.data, indices=seen.indices, indptr=seen.indptr, shape=np.array(seen.shape), U=U, V=V)
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+        cmd = [str(PEERS_PYTHON), "-c", _IMPLICIT_SCRIPT, str(data), str(repeat), str(ids), str(knn_users)]
+        res = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if res.returncode:
+            print(f"(implicit run failed: {res.stderr.strip().splitlines()[-1:]})")
+            return None
+        import json
+
+        return json.loads(res.stdout.strip().splitlines()[-1]), np.load(ids)
+
+
+@contextlib.contextmanager
+def patched(owner: object, name: str, value: object) -> Iterator[None]:
+    old = getattr(owner, name)
+    setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        setattr(owner, name, old)
+
+
+def dense_block_path(cls: type) -> contextlib.AbstractContextManager:
+    """``cls.recommend`` through the base class's dense block (the path before the fused kernels)."""
+    from cofirec.models.base import Recommender
+
+    return patched(cls, "_top_block", Recommender._top_block)
+
+
+def _scipy_product(a, rows, b):  # kNN scoring before the row-parallel product
+    m = a[rows] @ b
+    return m.toarray() if sp.issparse(m) else np.asarray(m)
+
+
+def allusers_rows(seen: sp.csr_matrix, repeat: int, knn_users: int, seed: int) -> list[str]:
+    """All-users top-10 from 32-d factors through ``Recommender.recommend`` (an iALS model fitted one round),
+    item-kNN fit and recommend for ``knn_users`` users, each next to implicit's equivalent."""
+    import pandas as pd
+
+    from cofirec.data.dataset import Interactions
+    from cofirec.models import knn as knn_module
+    from cofirec.models.ials import ImplicitALS
+    from cofirec.models.knn import ItemKNN
+
+    coo = seen.tocoo()
+    data = Interactions.from_frame(pd.DataFrame({"user": coo.row, "item": coo.col, "rating": np.ones(coo.nnz)}), kind="implicit")
+    model = ImplicitALS(epochs=1, track_loss=False).fit(data)
+    ids = model.user_map_.ids
+    own = model.seen_
+    model.recommend(ids[:1000], n=10)  # warm the JIT caches
+    lines, times, before = [], [], []
+    for _ in range(repeat):
+        start = clock()
+        recs = model.recommend(ids, n=10)
+        times.append(since(start))
+        with dense_block_path(ImplicitALS):
+            start = clock()
+            old = model.recommend(ids, n=10)
+            before.append(since(start))
+    same_as_before = "yes" if np.array_equal(old.items, recs.items) and np.array_equal(old.scores, recs.scores) else "NO"
+    peer = implicit_times(own, model.user_factors_, model.item_factors_, repeat, knn_users)
+    step = f"all-users top-10, {own.shape[0]} users x {own.shape[1]} items, 32 factors (Recommender.recommend)"
+    same = ""
+    if peer:
+        got = model.item_map_.lookup(recs.items.ravel()).reshape(recs.items.shape)
+        same = f"; {np.mean(got == peer[1]):.4f} of list slots equal to implicit's"
+    lines.append(row(step, "cofirec before (score block + parallel top-k)", before, None, "—"))
+    lines.append(row(step, "cofirec", times, median_wall(before), same_as_before + same))
+    lines += peer_rows(step, "implicit ALS.recommend (batch)", peer[0]["als_recommend_all"] if peer else None, times)
+    knn = ItemKNN(k=100, weighting="none")  # plain cosine, as implicit's CosineRecommender
+    start = clock()
+    knn.fit(data)
+    fit = since(start)
+    users = ids[:knn_users]
+    knn.recommend(users[:100], n=10)
+    ktimes, kbefore = [], []
+    for _ in range(repeat):
+        start = clock()
+        krecs = knn.recommend(users, n=10)
+        ktimes.append(since(start))
+        with dense_block_path(ItemKNN), patched(knn_module, "_product", _scipy_product):
+            knn._cache = {}
+            start = clock()
+            kold = knn.recommend(users, n=10)
+            kbefore.append(since(start))
+    ksame = "yes" if np.array_equal(kold.items, krecs.items) and np.array_equal(kold.scores, krecs.scores) else "NO"
+    fstep = "item-kNN cosine K=100 fit (ItemKNN.fit / CosineRecommender.fit)"
+    lines.append(row(fstep, "cofirec", [fit], None, ""))
+    lines += peer_rows(fstep, "implicit", [peer[0]["knn_fit"]] if peer else None, [fit])
+    kstep = f"item-kNN recommend top-10, {knn_users} users"
+    lines.append(row(kstep, "cofirec before (scipy product + dense block)", kbefore, None, "—"))
+    lines.append(row(kstep, "cofirec", ktimes, median_wall(kbefore), ksame))
+    lines += peer_rows(kstep, "implicit (different scoring, see above)", peer[0]["knn_recommend"] if peer else None, ktimes)
+    return lines
+
+
+def median_wall(clocks: list[Clock]) -> float:
+    return statistics.median(c[0] for c in clocks)
+
+
+def peer_rows(step: str, variant: str, peer: list | None, ours: list[Clock]) -> list[str]:
+    """implicit's row, with cofirec's time as a fraction of implicit's (wall and CPU medians)."""
+    if not peer:
+        return []
+    clocks = [(float(w), float(c)) for w, c in peer]
+    wall = median_wall(ours) / median_wall(clocks)
+    cpu = statistics.median(c[1] for c in ours) / statistics.median(c[1] for c in clocks)
+    return [row(step, variant, clocks, None, f"cofirec / implicit: wall {wall:.2f}, CPU {cpu:.2f}")]
+
+
 def row(step: str, variant: str, clocks: list[Clock], ref: float | None, same: str) -> str:
     wall = [c[0] for c in clocks]
     med = statistics.median(wall)
@@ -197,6 +360,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-knn", action="store_true")
     ap.add_argument("--skip-topk", action="store_true")
+    ap.add_argument("--all-users", action="store_true", help="only the all-users / kNN recommend rows against implicit")
+    ap.add_argument("--knn-users", type=int, default=50_000)
     args = ap.parse_args()
 
     import numba
@@ -210,6 +375,9 @@ def main() -> None:
         "| step | variant | wall s, median (min) | CPU s, median | speed-up (median wall) | identical to old |",
         "|---|---|---:|---:|---:|---|",
     ]
+    if args.all_users:
+        lines += allusers_rows(seen, args.repeat, args.knn_users, args.seed)
+        args.skip_topk = args.skip_knn = True
     if not args.skip_topk:
         tasks, check = topk_tasks(seen, args.topk_users, args.k, args.seed)
         same = "yes" if check() else "NO"  # also warms the JIT caches

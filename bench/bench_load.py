@@ -1,15 +1,16 @@
-"""Loading benchmark: time and peak memory to load MovieLens copies and a generated 10M-row CSV.
+"""Loading benchmark: time and peak memory to load MovieLens copies, a generated 10M-row CSV and a 5M-row CSV and Parquet file.
 
 Usage::
 
-    .venv/bin/python bench/bench_load.py [--data-dir ../shared/data] [--rows 10000000] [--repeat 3] [--write-results]
+    .venv/bin/python bench/bench_load.py [--data-dir ../shared/data] [--rows 10000000] [--mid-rows 5000000] [--repeat 3] [--write-results]
 
 Each measurement runs in a fresh subprocess (imports done before the clock starts), so peak RSS
 (``VmHWM`` from ``/proc/self/status``) belongs to that one load; "peak MB" is the whole process peak,
 "+MB" the growth over the process after imports. Times are the best and the median of ``--repeat`` runs;
 "CPU s" is the process CPU time of the load (all threads): about what one idle core would take, which
 matters when the shared benchmark machine is busy.
-Targets: ml-1m-half ratings.dat <= 1 s, 10M-row CSV <= 10 s.
+Targets: ml-1m-half ratings.dat <= 1 s, 10M-row CSV <= 10 s, 5M-row CSV or Parquet <= 1.5 s (issue 15; the
+Parquet file holds the same table as the CSV: int64 ids, float64 ratings, int64 timestamps).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO / ".." / "shared" / "data"
-TARGETS = {"ml-1m-half ratings.dat": 1.0, "synthetic 10M csv": 10.0}
+TARGETS = {"ml-1m-half ratings.dat": 1.0, "synthetic 10M csv": 10.0, "synthetic 5M csv": 1.5, "synthetic 5M parquet": 1.5}
 
 
 def _child(kind: str, source: str) -> None:
@@ -82,7 +83,8 @@ def _run(kind: str, source: Path, repeat: int) -> dict:
 
 
 def make_big_csv(path: Path, rows: int, seed: int = 0) -> Path:
-    """A headered ``userId,movieId,rating,timestamp`` CSV like ml-25m's: unique pairs, sorted by user, half stars."""
+    """A headered ``userId,movieId,rating,timestamp`` CSV like ml-25m's: unique pairs, sorted by user, half stars
+    (the same table as Parquet when ``path`` ends in ``.parquet``)."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -102,6 +104,11 @@ def make_big_csv(path: Path, rows: int, seed: int = 0) -> Path:
             "timestamp": rng.integers(800_000_000, 1_600_000_000, len(keys)),
         }
     )
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, path)
+        return path
     with open(path, "wb") as fh:
         fh.write(b"userId,movieId,rating,timestamp\n")
         pacsv.write_csv(table, fh, write_options=pacsv.WriteOptions(include_header=False))
@@ -148,6 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--rows", type=int, default=10_000_000, help="rows of the generated CSV (0 to skip)")
+    parser.add_argument("--mid-rows", type=int, default=5_000_000, help="rows of the generated CSV + Parquet pair (0 to skip)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--write-results", action="store_true", help="put the table in bench/RESULTS.md under 'Loading'")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "SOURCE"), help=argparse.SUPPRESS)
@@ -181,6 +189,12 @@ def main(argv: list[str] | None = None) -> None:
             print(f"generated {big.stat().st_size / 1e6:.0f} MB CSV in {time.perf_counter() - t:.1f} s", file=sys.stderr)
             label = "synthetic 10M csv" if args.rows == 10_000_000 else f"synthetic {args.rows:,} csv"
             cases.append((label, "file", big))
+        if args.mid_rows > 0:
+            label = "synthetic 5M" if args.mid_rows == 5_000_000 else f"synthetic {args.mid_rows:,}"
+            for suffix in ("csv", "parquet"):
+                mid = Path(tmp) / f"mid.{suffix}"
+                subprocess.run([sys.executable, __file__, "--make-csv", str(mid), str(args.mid_rows)], check=True)
+                cases.append((f"{label} {suffix}", "file", mid))
         for name, kind, path in cases:
             print(f"running {name} ...", file=sys.stderr)
             results.append((name, _run(kind, path, args.repeat)))

@@ -169,3 +169,25 @@ def test_masked_refuses_inconsistent_arguments():
         topk_rows_masked(scores, 2, allowed=np.ones(3, dtype=bool))
     with pytest.raises(ValueError, match="without exclude"):
         topk_rows_masked(scores, 2, exclude_rows=np.array([0, 1, 2]))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_serial_kernel_equals_parallel(seed):
+    rng = np.random.default_rng(seed)
+    scores = _random_scores(rng, 30, 50, np.float32, tie_heavy=bool(seed % 2))
+    ex = sp.random(40, 50, density=0.2, format="csr", random_state=seed)
+    rows = rng.integers(-1, 40, 30)
+    allowed = rng.random(50) < 0.7
+    a = topk_rows_masked(scores, 7, exclude=ex, exclude_rows=rows, allowed=allowed)
+    b = topk_rows_masked(scores, 7, exclude=ex, exclude_rows=rows, allowed=allowed, parallel=False)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1], equal_nan=True)
+
+
+def test_non_contiguous_float_scores_keep_masked_values_inf():
+    """Regression: a Fortran-order float block (e.g. a broadcast row's astype) was copied to C order and the
+    values were then read back from the original array, so excluded entries came back with real scores."""
+    scores = np.asfortranarray(np.tile(np.arange(6, dtype=np.float32), (2, 1)))
+    allowed = np.array([True, True, False, False, False, False])
+    idx, vals = topk_rows_masked(scores, 4, allowed=allowed)
+    assert idx.tolist() == [[1, 0, 2, 3]] * 2
+    assert np.isneginf(vals[:, 2:]).all() and vals[:, :2].tolist() == [[1.0, 0.0]] * 2

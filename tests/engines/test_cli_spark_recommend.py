@@ -60,7 +60,7 @@ def test_without_java_one_line_error(cli, als_dir, tmp_path, monkeypatch):
     [
         (("--all-users", "--engine", "spark"), "needs --out"),
         (("--user", "1", "--engine", "spark", "--out", "x.parquet"), "use it with --all-users"),
-        (("--all-users", "--out", "x.parquet"), "add --engine spark"),
+        (("--user", "1", "--out", "x.parquet"), "add --all-users"),
         (("--all-users", "--master", "local[2]"), "--engine spark only"),
         (("--all-users", "--engine", "flink"), "use local or spark"),
         (("--all-users", "--engine", "spark", "--out", "x.parquet", "--why"), "--why is not available"),

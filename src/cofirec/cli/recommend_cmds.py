@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,18 +10,19 @@ import typer
 from cofirec.cli.evaluate_cmd import ModelDirArg
 from cofirec.cli.options import JsonOpt
 from cofirec.cli.output import emit_json, emit_jsonl, note, stdout_console, titled_table, to_jsonable
+from cofirec.cli.recommend_all import check_all_users_output, recommend_all
 from cofirec.cli.recommend_rate import add_known_user_reasons, reason_text, recommend_for_rates
 from cofirec.cli.recommend_spark import check_engine_options, recommend_all_spark
 from cofirec.errors import ConfigError, UnknownIdError
 
-FormatOpt = Annotated[str | None, typer.Option("--format", help="table | json | jsonl.", show_default=False)]
+FormatOpt = Annotated[str | None, typer.Option("--format", help="table | json | jsonl (--all-users: jsonl | json | csv | parquet).", show_default=False)]
 
 
 # ---------------------------------------------------------------------- recommend
 def recommend(
     model_dir: ModelDirArg,
     user: Annotated[list[str] | None, typer.Option("--user", "-u", help="Raw user id (repeatable).", show_default=False)] = None,
-    all_users: Annotated[bool, typer.Option("--all-users", help="Every training user, streamed in batches (jsonl).")] = False,
+    all_users: Annotated[bool, typer.Option("--all-users", help="Every training user, streamed in batches (jsonl, json, csv; parquet with --out).")] = False,
     n: Annotated[int, typer.Option("-n", "--num", help="Items per user.")] = 10,
     include_seen: Annotated[bool, typer.Option("--include-seen", help="Do not drop items the user rated in training.")] = False,
     no_fallback: Annotated[bool, typer.Option("--no-fallback", help="Unknown user is an error instead of the fallback ranking.")] = False,
@@ -33,7 +33,9 @@ def recommend(
     why: Annotated[bool, typer.Option("--why", help="Show the rated items behind each recommendation.")] = False,
     why_n: Annotated[int, typer.Option("--why-n", help="Reasons per item with --why.")] = 3,
     engine: Annotated[str, typer.Option("--engine", help="local | spark (with --all-users --out: batch top-N in Spark).")] = "local",
-    out: Annotated[Path | None, typer.Option("--out", help="Parquet folder for --engine spark.", show_default=False)] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="--all-users: file to write (atomically); a Parquet folder with --engine spark.", show_default=False)
+    ] = None,
     master: Annotated[str | None, typer.Option("--master", help="Spark master with --engine spark (default local[2]).", show_default=False)] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out folder.")] = False,
     fmt: FormatOpt = None,
@@ -42,7 +44,8 @@ def recommend(
     """Top-N unseen items for users of a saved model, or for a new visitor from --rate (titles when the model has them)."""
     import cofirec
 
-    fmt = _output_format(fmt, json_out, default="jsonl" if all_users else "table")
+    default = _format_of(out) if all_users and out is not None and engine.strip().lower() == "local" else "jsonl" if all_users else "table"
+    fmt = _output_format(fmt, json_out, default=default, extra=("csv", "parquet") if all_users else ())
     if n <= 0:
         raise ConfigError(f"-n {n}: expected a positive number of items")
     if why and why_n <= 0:
@@ -52,6 +55,8 @@ def recommend(
     if not rate and all_users == bool(user):
         raise ConfigError("recommend: give --user ID (repeatable), --all-users or --rate ITEM=RATING")
     engine = check_engine_options(engine, all_users=all_users, out=out, master=master, why=why)
+    if engine == "local" and all_users:
+        check_all_users_output(fmt, out)
     model = cofirec.load(model_dir)
     if rate:
         _emit_records([recommend_for_rates(model, rate, n, why_n if why else 0)], fmt, model=model, exclude_seen=True)
@@ -62,9 +67,7 @@ def recommend(
     if all_users and why:
         raise ConfigError("--why explains --user or --rate lists, not --all-users")
     if all_users:
-        if fmt == "table":
-            raise ConfigError("--all-users prints jsonl or json, not a table (use --format jsonl)")
-        _recommend_all(model, n, exclude_seen=not include_seen, batch_size=batch_size, as_lines=fmt == "jsonl")
+        recommend_all(model, n, exclude_seen=not include_seen, batch_size=batch_size, fmt=fmt, out=out)
         return
     recs = model.recommend(model.user_map_.coerce(list(user or [])), n=n, exclude_seen=not include_seen)
     records = recs.to_records()
@@ -106,62 +109,20 @@ def _fallback_name(model: Any) -> str:
     return "item popularity" if getattr(model, "kind_", "explicit") == "implicit" else "damped item mean ratings"
 
 
-def _output_format(fmt: str | None, json_out: bool, *, default: str) -> str:
+def _output_format(fmt: str | None, json_out: bool, *, default: str, extra: tuple[str, ...] = ()) -> str:
     if json_out:
         if fmt not in (None, "json"):
             raise ConfigError(f"--json contradicts --format {fmt}")
         return "json"
     fmt = (fmt or default).lower()
-    if fmt not in ("table", "json", "jsonl"):
-        raise ConfigError(f"--format {fmt!r}: use table, json or jsonl")
+    if fmt not in ("table", "json", "jsonl", *extra):
+        raise ConfigError(f"--format {fmt!r}: use " + ", ".join(("table", "json", "jsonl", *extra)) + ("" if extra else " (csv and parquet with --all-users)"))
     return fmt
 
 
-def _recommend_all(model: Any, n: int, *, exclude_seen: bool, batch_size: int, as_lines: bool) -> None:
-    """Stream ``{"user", "items", "scores", "known", ["titles"]}`` per training user (the fields of ``--user``),
-    ``batch_size`` users per scoring call."""
-    import json
-
-    import numpy as np
-
-    if batch_size <= 0:
-        raise ConfigError(f"--batch-size {batch_size}: expected a positive number")
-    ids = model.user_map_.ids
-    title_of = getattr(model, "item_titles_", None)
-    title_of = None if title_of is None else np.asarray(title_of, dtype=object)
-    write = sys.stdout.write
-    if not as_lines:
-        write("[")
-    first = True
-    for b0 in range(0, len(ids), batch_size):
-        batch = ids[b0 : b0 + batch_size]
-        recs = model.recommend(batch, n=n, exclude_seen=exclude_seen)
-        items = recs.items.tolist()
-        titles = None if title_of is None else title_of[model.item_map_.lookup(recs.items.ravel())].reshape(recs.items.shape).tolist()
-        scores = np.round(recs.scores.astype(np.float64), 6)
-        finite = np.isfinite(scores)
-        score_lists = scores.tolist()
-        users = batch.tolist()
-        chunks = []
-        for row, u in enumerate(users):
-            ok = finite[row]
-            its, scs = items[row], score_lists[row]
-            tts = titles[row] if titles is not None else None
-            if not ok.all():
-                its = [x for x, keep in zip(its, ok) if keep]
-                scs = [x for x, keep in zip(scs, ok) if keep]
-                tts = [x for x, keep in zip(tts, ok) if keep] if tts is not None else None
-            rec = {"user": u, "items": its, "scores": scs, "known": True}
-            if tts is not None:
-                rec["titles"] = [str(t) for t in tts]
-            chunks.append(json.dumps(rec, separators=(",", ":")))
-        if as_lines:
-            write("\n".join(chunks) + "\n")
-        else:
-            write(("" if first else ",\n") + ",\n".join(chunks))
-        first = False
-    if not as_lines:
-        write("]\n")
+def _format_of(out: Path) -> str:
+    """The --all-users format a file name asks for when --format is not given (jsonl unless it ends so)."""
+    return {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".json": "json"}.get(out.suffix.lower(), "jsonl")
 
 
 def _print_recommendations(rec: dict, *, exclude_seen: bool, label: str, implicit: bool = False) -> None:

@@ -18,8 +18,8 @@ def check_engine_options(engine: str, *, all_users: bool, out: Path | None, mast
     if engine not in ENGINES:
         raise ConfigError(f"--engine {engine!r}: use local or spark")
     if engine == "local":
-        if out is not None:
-            raise ConfigError("--out writes Parquet from the Spark engine: add --engine spark (the local engine prints to stdout)")
+        if out is not None and not all_users:
+            raise ConfigError("--out writes the --all-users lists to a file: add --all-users (--user lists print to stdout)")
         if master is not None:
             raise ConfigError("--master applies to --engine spark only")
         return engine

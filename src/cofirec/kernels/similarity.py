@@ -291,3 +291,52 @@ def _select(rows, sims, n_cand, idx, vals) -> int:
             _sift_down(vals, idx, 0, k)
             root = vals[0]
     return k
+
+
+# ---------------------------------------------------------------------- scoring: rows of A times a CSR B
+def rows_times_csr(a: sp.csr_matrix, rows: np.ndarray, b: sp.csr_matrix | np.ndarray, dtype=np.float32) -> np.ndarray:
+    """Dense ``a[rows] @ b`` (shape (len(rows), b.shape[1])) computed row-parallel, without a sparse result.
+
+    The sums run in scipy's order (row ``r``'s stored entries in order, then row ``h`` of ``b`` in order) in
+    ``dtype`` (the upcast of both inputs in scipy), so the values are bitwise those of
+    ``(a[rows] @ b).toarray()`` when ``dtype`` is that upcast. ``b`` may be dense (then its rows are added whole).
+    """
+    a = a if a.format == "csr" else a.tocsr()
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    if len(rows) and (rows.min() < 0 or rows.max() >= a.shape[0]):
+        raise IndexError(f"rows_times_csr: row index out of range for {a.shape[0]} rows")
+    a_data = np.ascontiguousarray(a.data, dtype=dtype)
+    out = np.empty((len(rows), b.shape[1]), dtype=dtype)
+    if isinstance(b, sp.spmatrix | sp.sparray):
+        bs = sp.csr_matrix(b)
+        _rows_times_sparse(a.indptr, a.indices, a_data, rows, bs.indptr, bs.indices, np.ascontiguousarray(bs.data, dtype=dtype), out)
+    else:
+        _rows_times_dense(a.indptr, a.indices, a_data, rows, np.ascontiguousarray(b, dtype=dtype), out)
+    return out
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _rows_times_sparse(a_ptr, a_ind, a_dat, rows, b_ptr, b_ind, b_dat, out) -> None:
+    for r in prange(len(rows)):
+        acc = out[r]
+        acc[:] = 0
+        u = rows[r]
+        for p in range(a_ptr[u], a_ptr[u + 1]):
+            h = a_ind[p]
+            v = a_dat[p]
+            for q in range(b_ptr[h], b_ptr[h + 1]):
+                acc[b_ind[q]] += v * b_dat[q]
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _rows_times_dense(a_ptr, a_ind, a_dat, rows, b, out) -> None:
+    m = b.shape[1]
+    for r in prange(len(rows)):
+        acc = out[r]
+        acc[:] = 0
+        u = rows[r]
+        for p in range(a_ptr[u], a_ptr[u + 1]):
+            h = a_ind[p]
+            v = a_dat[p]
+            for j in range(m):
+                acc[j] += v * b[h, j]

@@ -49,6 +49,7 @@ def topk_rows_masked(
     exclude: sp.csr_matrix | None = None,
     exclude_rows: np.ndarray | None = None,
     allowed: np.ndarray | None = None,
+    parallel: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`topk_rows` of ``scores`` with excluded entries treated as ``-inf``, without copying the scores.
 
@@ -65,6 +66,9 @@ def topk_rows_masked(
         of ``exclude`` for score row ``r`` (then ``exclude`` must have ``b`` rows).
     allowed : bool array, shape (m,), optional
         Columns that may be chosen; the others count as ``-inf`` in every row.
+    parallel : bool
+        Rows in parallel (numba threads); False runs in the calling thread (for callers that run several
+        blocks in their own threads).
 
     Returns
     -------
@@ -77,15 +81,16 @@ def topk_rows_masked(
     b, m = scores.shape
     k = int(min(max(k, 0), m))
     out_dtype = scores.dtype
-    work = scores if scores.dtype in (np.float32, np.float64) else scores.astype(np.float64)
-    work = np.ascontiguousarray(work)
+    converted = scores.dtype not in (np.float32, np.float64)
+    work = np.ascontiguousarray(scores.astype(np.float64) if converted else scores)
     ptr, ind, rows = _exclusion(exclude, exclude_rows, b, m)
     mask = _allowed(allowed, m)
     idx = np.empty((b, k), dtype=np.int64)
     vals = np.empty((b, k), dtype=work.dtype)
     if b and k:
-        _topk_kernel(work, ptr, ind, rows, len(rows) > 0, mask, len(mask) > 0, idx, vals)
-    if work is not scores:  # non-float input: the values come from the original array
+        kernel = _topk_kernel if parallel else _topk_kernel_serial
+        kernel(work, ptr, ind, rows, len(rows) > 0, mask, len(mask) > 0, idx, vals)
+    if converted:  # non-float input: the values come from the original array (a C-order copy of floats is not that)
         return idx, np.take_along_axis(scores, idx, axis=1)
     return idx, vals.astype(out_dtype, copy=False)
 
@@ -232,25 +237,38 @@ def _scan(row, lo, hi, allowed, use_allowed, vals, idx, size, k) -> int:
 @njit(cache=True, nogil=True, parallel=True)
 def _topk_kernel(scores, ex_ptr, ex_ind, ex_rows, use_ex, allowed, use_allowed, out_idx, out_vals) -> None:
     """Best-first top ``out_idx.shape[1]`` of every row of ``scores``, excluded entries read as ``-inf``."""
-    b, m = scores.shape
-    k = out_idx.shape[1]
-    for r in prange(b):
-        row = scores[r]
-        vals = out_vals[r]
-        idx = out_idx[r]
-        p = 0
-        end = 0
-        if use_ex and ex_rows[r] >= 0:
-            p = ex_ptr[ex_rows[r]]
-            end = ex_ptr[ex_rows[r] + 1]
-        size = 0
-        lo = 0
-        while lo < m:  # segments between excluded columns, then the excluded column itself as -inf
-            hi = ex_ind[p] if p < end else m
-            size = _scan(row, lo, hi, allowed, use_allowed, vals, idx, size, k)
-            if hi < m:
-                size = _push_or_replace(vals, idx, size, k, -np.inf, hi)
-                while p < end and ex_ind[p] <= hi:
-                    p += 1
-            lo = hi + 1
-        _heap_sort_best_first(vals, idx, size)
+    for r in prange(scores.shape[0]):
+        ex_row = ex_rows[r] if use_ex else -1
+        _topk_row(scores[r], ex_ptr, ex_ind, ex_row, allowed, use_allowed, out_idx[r], out_vals[r])
+
+
+@njit(cache=True, nogil=True)
+def _topk_kernel_serial(scores, ex_ptr, ex_ind, ex_rows, use_ex, allowed, use_allowed, out_idx, out_vals) -> None:
+    """:func:`_topk_kernel` in the calling thread."""
+    for r in range(scores.shape[0]):
+        ex_row = ex_rows[r] if use_ex else -1
+        _topk_row(scores[r], ex_ptr, ex_ind, ex_row, allowed, use_allowed, out_idx[r], out_vals[r])
+
+
+@njit(cache=True, nogil=True)
+def _topk_row(row, ex_ptr, ex_ind, ex_row, allowed, use_allowed, idx, vals) -> None:
+    """Best-first top ``len(idx)`` of one row; columns of row ``ex_row`` of the exclusion CSR (none when
+    negative) read as ``-inf``."""
+    m = len(row)
+    k = len(idx)
+    p = 0
+    end = 0
+    if ex_row >= 0:
+        p = ex_ptr[ex_row]
+        end = ex_ptr[ex_row + 1]
+    size = 0
+    lo = 0
+    while lo < m:  # segments between excluded columns, then the excluded column itself as -inf
+        hi = ex_ind[p] if p < end else m
+        size = _scan(row, lo, hi, allowed, use_allowed, vals, idx, size, k)
+        if hi < m:
+            size = _push_or_replace(vals, idx, size, k, -np.inf, hi)
+            while p < end and ex_ind[p] <= hi:
+                p += 1
+        lo = hi + 1
+    _heap_sort_best_first(vals, idx, size)

@@ -7,7 +7,10 @@ the validation metrics early stopping follows and parameter checks. The epoch lo
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -16,6 +19,7 @@ from cofirec.data.dataset import Interactions
 from cofirec.errors import ConfigError
 from cofirec.kernels.mf import predict_pairs
 from cofirec.kernels.rating_error import rmse
+from cofirec.kernels.topk import topk_rows_masked
 from cofirec.models._history import RidgeSystem
 from cofirec.models.base import Recommender
 
@@ -64,9 +68,22 @@ class FactorScoring:
     def _score(self, users: np.ndarray) -> np.ndarray:
         """Dense scores (len(users), n_items): one matmul of the users' factors against all items."""
         scores = self.user_factors_[users] @ self.item_factors_.T
-        scores += self.item_bias_[None, :]
-        scores += (self.user_offset_[users] + self.user_bias_[users])[:, None]
+        if self.item_bias_.any():  # all-zero biases (iALS, BPR): skip two passes over the block
+            scores += self.item_bias_[None, :]
+        shift = self.user_offset_[users] + self.user_bias_[users]
+        if shift.any():
+            scores += shift[:, None]
         return scores.astype(np.float32, copy=False)
+
+    def _top_block(
+        self, uidx: np.ndarray, n: int, seen: sp.csr_matrix | None, seen_rows: np.ndarray | None, allowed: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``n`` of a block of known users: each thread scores small chunks of users (one single-threaded
+        BLAS product into its own reused buffer, cache-sized) and selects their top-``n`` straight away, so BLAS
+        and the selection never wait for each other and no block-sized score array is allocated."""
+        if not len(uidx) or (uidx < 0).any():
+            return super()._top_block(uidx, n, seen, seen_rows, allowed)  # type: ignore[misc]  # Recommender's
+        return factor_top_block(self, uidx, n, seen, seen_rows, allowed)
 
     def _predict_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Row-wise dot products plus biases for index pairs, float32 (n,)."""
@@ -119,6 +136,60 @@ class FactorScoring:
         if fold.shift_parts is not None:
             out += q @ fold.shift_parts.T
         return out
+
+
+_CHUNK_ROWS = 32
+"""Users scored at once per thread by :func:`factor_top_block` (32 x 40K float32 scores = 5 MB)."""
+_buffers = threading.local()
+_blas: list = []
+
+
+def factor_top_block(
+    model: FactorScoring, uidx: np.ndarray, n: int, seen: sp.csr_matrix | None, seen_rows: np.ndarray | None, allowed: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """:meth:`FactorScoring._top_block` for known user indices: chunks of users over numba's thread count."""
+    import numba
+
+    n_items = model.item_factors_.shape[0]
+    idx = np.empty((len(uidx), n), dtype=np.int64)
+    vals = np.empty((len(uidx), n), dtype=np.float32)
+    item_t = model.item_factors_.T
+    item_bias = model.item_bias_ if model.item_bias_.any() else None
+
+    def chunk(lo: int) -> None:
+        ub = uidx[lo : lo + _CHUNK_ROWS]
+        buf = getattr(_buffers, "scores", None)
+        if buf is None or buf.shape != (_CHUNK_ROWS, n_items) or buf.dtype != model.user_factors_.dtype:
+            buf = _buffers.scores = np.empty((_CHUNK_ROWS, n_items), dtype=model.user_factors_.dtype)
+        scores = np.matmul(model.user_factors_[ub], item_t, out=buf[: len(ub)])
+        if item_bias is not None:  # the same arithmetic as FactorScoring._score
+            scores += item_bias[None, :]
+        shift = model.user_offset_[ub] + model.user_bias_[ub]
+        if shift.any():
+            scores += shift[:, None]
+        rows = None if seen_rows is None else seen_rows[lo : lo + _CHUNK_ROWS]
+        i, v = topk_rows_masked(scores.astype(np.float32, copy=False), n, exclude=seen, exclude_rows=rows, allowed=allowed, parallel=False)
+        idx[lo : lo + len(ub)] = i
+        vals[lo : lo + len(ub)] = v
+
+    starts = range(0, len(uidx), _CHUNK_ROWS)
+    threads = min(numba.get_num_threads(), len(starts))
+    if threads <= 1:  # one chunk (a few users, e.g. a serving request): no pool, BLAS as configured
+        for lo in starts:
+            chunk(lo)
+        return idx, vals
+    with _single_threaded_blas(), ThreadPoolExecutor(threads) as pool:
+        list(pool.map(chunk, starts))
+    return idx, vals
+
+
+def _single_threaded_blas() -> Any:
+    """A context limiting BLAS to one thread (a cached threadpoolctl controller: cheap to enter per block)."""
+    if not _blas:
+        from threadpoolctl import ThreadpoolController
+
+        _blas.append(ThreadpoolController())
+    return _blas[0].limit(limits=1, user_api="blas")
 
 
 def validation_pairs(model: Recommender, validation: Interactions | None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:

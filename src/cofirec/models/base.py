@@ -325,13 +325,21 @@ class Recommender(NewUsers):
         block = self._batch_users()
         for b0 in range(0, len(uidx), block):
             ub = uidx[b0 : b0 + block]
-            scores = self._scores_with_fallback(ub)
-            # seen items and non-allowed columns are masked inside the parallel top-k kernel (no masked copy)
             seen, seen_rows = (self.seen_, ub) if exclude_seen else (None, None)
-            idx, vals = topk_rows_masked(scores, n_eff, exclude=seen, exclude_rows=seen_rows, allowed=allowed)
+            idx, vals = self._top_block(ub, n_eff, seen, seen_rows, allowed)
             all_items[b0 : b0 + block] = idx
             all_scores[b0 : b0 + block] = vals
         return ranked_lists(self.item_map_, all_items, all_scores, raw_users, uidx >= 0, single=single)
+
+    def _top_block(
+        self, uidx: np.ndarray, n: int, seen: sp.csr_matrix | None, seen_rows: np.ndarray | None, allowed: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``n`` item indices and float32 scores of one block of user indices (-1: unknown user), the
+        ``seen`` rows ``seen_rows`` and non-``allowed`` items excluded (as ``topk_rows_masked``). Models whose
+        top-k needs no dense block of scores override this."""
+        scores = self._scores_with_fallback(uidx)
+        # seen items and non-allowed columns are masked inside the parallel top-k kernel (no masked copy)
+        return topk_rows_masked(scores, n, exclude=seen, exclude_rows=seen_rows, allowed=allowed)
 
     def attach_index(self, index: Any, *, min_items: int | None = None) -> "Recommender":
         """Let :meth:`recommend` retrieve candidates from ``index`` (a :class:`cofirec.retrieval.AnnIndex` built
@@ -379,8 +387,10 @@ class Recommender(NewUsers):
         )
 
     def _scores_with_fallback(self, uidx: np.ndarray) -> np.ndarray:
-        scores = np.empty((len(uidx), self.n_items), dtype=np.float32)
         known = uidx >= 0
+        if known.all() and len(uidx):  # the usual block: the model's own score array, no copy
+            return np.asarray(self._score(uidx), dtype=np.float32)
+        scores = np.empty((len(uidx), self.n_items), dtype=np.float32)
         if known.any():
             scores[known] = self._score(uidx[known])
         if (~known).any():

@@ -22,7 +22,8 @@ import scipy.sparse as sp
 
 from cofirec.data.dataset import Interactions
 from cofirec.errors import ConfigError
-from cofirec.kernels.similarity import bm25_weight, center_columns, knn_similarity, tfidf_weight
+from cofirec.kernels.similarity import bm25_weight, center_columns, knn_similarity, rows_times_csr, tfidf_weight
+from cofirec.kernels.sparse_topk import sparse_product_topk
 from cofirec.models.base import Recommender
 from cofirec.models.baselines import BiasBaseline
 
@@ -212,6 +213,21 @@ class _NeighborhoodModel(Recommender):
         res = sp.csr_matrix((values - self.mu_ - bu - self.item_bias_[idx], (ones, idx)), shape=(1, self.n_items))
         return binary, res, (self.mu_ + bu + self.item_bias_)[None, :]
 
+    def _top_block(
+        self, uidx: np.ndarray, n: int, seen: sp.csr_matrix | None, seen_rows: np.ndarray | None, allowed: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Implicit data: the top-``n`` straight from the sparse product (no dense block of scores); the same
+        lists and scores as the dense path."""
+        factors = self._sparse_factors()
+        if self._explicit or factors is None or not len(uidx) or (uidx < 0).any():
+            return super()._top_block(uidx, n, seen, seen_rows, allowed)
+        a, b = factors
+        return sparse_product_topk(a, uidx, b, n, min_k=self.min_k, exclude=seen, exclude_rows=seen_rows, allowed=allowed)
+
+    def _sparse_factors(self) -> tuple[sp.csr_matrix, sp.csr_matrix] | None:
+        """(A, B) with scores ``A[users] @ B`` as float32 CSR matrices, or None when not float32."""
+        raise NotImplementedError
+
     def _unknown_user_scores(self) -> np.ndarray:
         if not self._explicit:
             return self.item_popularity_
@@ -279,12 +295,16 @@ class ItemKNN(_NeighborhoodModel):
         return self._cached(name, build)
 
     def _score(self, users: np.ndarray) -> np.ndarray:
-        seen = self.seen_[users]
+        """The users' history rows times the transposed neighbour matrix, one parallel product per block."""
         sim_t = self._right("sim_t", lambda: self.similarity_matrix_)
-        den = _as_dense(seen @ sim_t)
-        cnt = _as_dense(seen @ self._right("pattern_t", self._pattern)) if self._needs_counts else None
-        num = _as_dense(self.residuals_[users] @ sim_t) if self._explicit else den
+        den = _product(self.seen_, users, sim_t)
+        cnt = _product(self.seen_, users, self._right("pattern_t", self._pattern)) if self._needs_counts else None
+        num = _product(self.residuals_, users, sim_t) if self._explicit else den
         return self._combine(num, den, cnt, self._baseline(users))
+
+    def _sparse_factors(self) -> tuple[sp.csr_matrix, sp.csr_matrix] | None:
+        sim_t = self._cached("sim_t_csr", lambda: self.similarity_matrix_.T.tocsr())
+        return (self.seen_, sim_t) if self.seen_.dtype == sim_t.dtype == np.float32 else None
 
     def _pairs_sparse(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         seen = self.seen_[users]
@@ -342,11 +362,15 @@ class UserKNN(_NeighborhoodModel):
     _rows = "user"
 
     def _score(self, users: np.ndarray) -> np.ndarray:
-        sims = self.similarity_matrix_[users]
-        den = (sims @ self.seen_).toarray()
-        cnt = (self._pattern()[users] @ self.seen_).toarray() if self._needs_counts else None
-        num = (sims @ self.residuals_).toarray() if self._explicit else den
+        """The users' neighbour rows times the training matrix, one parallel product per block."""
+        den = _product(self.similarity_matrix_, users, self.seen_)
+        cnt = _product(self._pattern(), users, self.seen_) if self._needs_counts else None
+        num = _product(self.similarity_matrix_, users, self.residuals_) if self._explicit else den
         return self._combine(num, den, cnt, self._baseline(users))
+
+    def _sparse_factors(self) -> tuple[sp.csr_matrix, sp.csr_matrix] | None:
+        s = self.similarity_matrix_
+        return (s, self.seen_) if s.dtype == self.seen_.dtype == np.float32 else None
 
     def _pairs_sparse(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         sims = self.similarity_matrix_[users]
@@ -386,6 +410,11 @@ class UserKNN(_NeighborhoodModel):
         cnt = _as_dense(sp.csr_matrix((sims[None, :] > 0).astype(np.float64)) @ self.seen_) if self._needs_counts else None
         num = _as_dense(srow @ self.residuals_) if res is not None else den
         return self._combine(num, den, cnt, base)[0]
+
+
+def _product(a: sp.csr_matrix, rows: np.ndarray, b: Any) -> np.ndarray:
+    """Dense ``a[rows] @ b`` with the same values as scipy's product (its dtype and summation order)."""
+    return rows_times_csr(a, rows, b, dtype=np.result_type(a.dtype, b.dtype))
 
 
 def _as_dense(m) -> np.ndarray:
