@@ -32,7 +32,7 @@ def test_contract_on_synthetic_as_implicit():
 
 def test_beats_popularity_and_loss_decreases(implicit):
     train, test = user_ratio_split(implicit, 0.2, seed=0)
-    model = ImplicitALS(factors=8, epochs=10, reg=1.0, alpha=5.0).fit(train, validation=test)
+    model = ImplicitALS(factors=8, epochs=10, reg=1.0, alpha=5.0, track_loss=True).fit(train, validation=test)
     pop = Popularity().fit(train)
     ours = evaluate(model, test, protocol="ranking", k=10)["ndcg@10"]
     assert ours > evaluate(pop, test, protocol="ranking", k=10)["ndcg@10"] + 0.02
@@ -70,7 +70,7 @@ def test_ml100k_per_user_holdout_ndcg(real_data):
 
 
 def test_track_loss_off_gives_same_factors(implicit):
-    with_loss = ImplicitALS(factors=6, epochs=3).fit(implicit)
+    with_loss = ImplicitALS(factors=6, epochs=3, track_loss=True).fit(implicit)
     without = ImplicitALS(factors=6, epochs=3, track_loss=False).fit(implicit)
     assert "loss" in with_loss.history_[0] and "loss" not in without.history_[0]
     np.testing.assert_array_equal(with_loss.item_factors_, without.item_factors_)
