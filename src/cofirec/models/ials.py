@@ -107,9 +107,7 @@ class ImplicitALS(IterativeModel, FactorScoring, Recommender):
     def _init_training(self, data: Interactions, validation: Interactions | None) -> bool:
         rng = np.random.default_rng(self.random_state)
         k = self.factors
-        conf = self.confidences(data.ratings)
-        cu = sp.csr_matrix((conf, (data.users, data.items)), shape=(data.n_users, data.n_items), dtype=np.float32)
-        cu.sort_indices()
+        cu = self._confidence_matrix(data)
         ci = cu.T.tocsr()
         ci.sort_indices()
         X = rng.normal(0.0, self.init_std, (data.n_users, k)).astype(np.float32)
@@ -124,7 +122,7 @@ class ImplicitALS(IterativeModel, FactorScoring, Recommender):
             reg_u=self._row_reg(cu),
             reg_i=self._row_reg(ci),
             state={"X": X, "Y": Y},
-            ranking=ranking_validation(self, data.to_csr("binary"), validation),
+            ranking=ranking_validation(self, cu, validation),  # only the pattern of cu is used (no new CSR)
         )
         return self._run.ranking is not None
 
@@ -163,6 +161,21 @@ class ImplicitALS(IterativeModel, FactorScoring, Recommender):
             cache = (self.item_factors_, Y.T @ Y)
             self.__dict__["_gram_cache"] = cache
         return cache[1]
+
+    def _confidence_matrix(self, data: Interactions) -> sp.csr_matrix:
+        """User x item CSR of confidences. When ``seen_`` holds exactly the training pairs (no ``also_seen``), its
+        index arrays are shared and only the values are new (half a matrix instead of a matrix plus the COO copies)."""
+        seen = self.seen_
+        if seen.nnz != len(data) or seen.shape != (data.n_users, data.n_items):
+            cu = sp.csr_matrix((self.confidences(data.ratings), (data.users, data.items)), shape=(data.n_users, data.n_items), dtype=np.float32)
+            cu.sort_indices()
+            return cu
+        values = data.ratings
+        if len(values) and values.min() == values.max():  # one value (implicit data): no reordering needed
+            conf = np.full(len(values), self.confidences(values[:1])[0], dtype=np.float32)
+        else:
+            conf = self.confidences(values[np.lexsort((data.items, data.users))])  # the CSR order of the pairs
+        return sp.csr_matrix((conf, seen.indices, seen.indptr), shape=seen.shape)
 
     def _row_reg(self, conf: sp.csr_matrix) -> np.ndarray:
         """Per-row extra L2 weight on top of ``reg``: ``reg * (n_u ** reg_exponent - 1)`` (zeros when 0)."""
