@@ -381,7 +381,12 @@ def main(argv: list[str] | None = None) -> int:
             for lib, model, params in jobs_for(log, args.models, args):
                 rows.append(run_job(lib, model, params, log, args, peers_python))
                 r = rows[-1]
-                print(f"  {lib} {model}: " + (r["error"] if "error" in r else f"fit {r['fit_s']:.1f} s, top-10 {r['topk_s']:.1f} s, peak {_gib(r['peak_kib'])} GiB"), file=sys.stderr, flush=True)
+                print(
+                    f"  {lib} {model}: "
+                    + (r["error"] if "error" in r else f"fit {r['fit_s']:.1f} s, top-10 {r['topk_s']:.1f} s, peak {_gib(r['peak_kib'])} GiB"),
+                    file=sys.stderr,
+                    flush=True,
+                )
         spark_md = spark.run_spark_section(logs, args.out, args) if args.spark and spark is not None else ""
     settings = {"als": ALS, "bpr": BPR, "knn": KNN, "ease_reg": EASE_REG, "threads": args.threads, "topk_users": args.topk_users}
     (args.out / "scale.json").write_text(json.dumps({"settings": settings, "logs": logs, "rows": rows}, indent=1))
