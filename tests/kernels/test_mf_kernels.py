@@ -7,6 +7,7 @@ import scipy.sparse as sp
 
 from cofirec.kernels.als import (
     explicit_half_step,
+    gram_plus_reg,
     implicit_cg_half_step,
     implicit_direct_half_step,
     implicit_loss,
@@ -133,6 +134,32 @@ def test_implicit_cg_and_direct_match_dense_solve():
     # a single warm-started step moves towards the solution but does not reach it
     assert np.linalg.norm(X_cg3 - ref) < np.linalg.norm(start - ref)
     assert np.linalg.norm(X_cg3 - ref) > 1e-4
+
+
+def test_implicit_cg_with_row_reg_and_empty_rows_matches_dense_solve():
+    """Per-row extra regularisation (frequency-scaled reg) and rows without entries (solution 0) in the CG kernel."""
+    m = _random_csr(14, 30, 0.3, 5)
+    m.data[:] = 1.0 + 3.0 * m.data
+    m = sp.csr_matrix(m.multiply((np.arange(14) % 4 != 0)[:, None]))  # every 4th row empty
+    m.sort_indices()
+    Y = _f32(30, 6)
+    reg = 0.1
+    row_reg = (0.05 * np.diff(m.indptr)).astype(np.float32)
+    X = _f32(14, 6)
+    with single_threaded_blas():
+        implicit_cg_half_step(m.indptr, m.indices, m.data, Y, gram_plus_reg(Y, reg), X, 30, row_reg)
+    for u in range(14):
+        ref = _dense_implicit_solution(m[u], Y, reg + float(row_reg[u]))[0]
+        np.testing.assert_allclose(X[u], ref, rtol=2e-3, atol=2e-3)  # empty rows: ref is 0
+
+
+def test_gram_plus_reg_matches_float64_reference_across_blocks():
+    Y = _f32(1000, 7) * 10
+    ref = Y.astype(np.float64).T @ Y.astype(np.float64) + 0.5 * np.eye(7)
+    for block_rows in (64, 333, 4096):
+        got = gram_plus_reg(Y, 0.5, block_rows=block_rows)
+        assert got.dtype == np.float32 and got.shape == (7, 7)
+        np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-4)
 
 
 def test_implicit_loss_matches_dense():

@@ -10,7 +10,8 @@ from the free cells in proportion to the product law.
 
 Vectorised throughout: draws are multinomial counts repeated and shuffled (no per-draw search), pairs are
 int64 keys ``user * n_items + item`` sorted once, and later rounds merge into the sorted keys. 20M
-interactions take a few seconds; memory is a few int64 arrays of the final length.
+interactions over 1M users x 100K items took 9 s on a busy 2-core machine (1 s for 4.6M); memory is a few
+int64 arrays of the final length.
 """
 
 from __future__ import annotations

@@ -130,17 +130,26 @@ def implicit_cg_half_step(
     cg_steps : number of CG iterations per row.
     row_reg : float32 (n_rows,)
         Extra per-row L2 weight added to the diagonal (frequency-scaled regularisation); zeros for none.
+
+    All arithmetic is float32 (as the factors; no conversions in the inner loops). The row's ``y_i`` are
+    gathered once into a contiguous block (with ``c_ui - 1``) while the residual is formed, so the CG steps
+    stream through it instead of gathering rows of ``Y`` again at every step.
     """
     n_rows = indptr.shape[0] - 1
     k = Y.shape[1]
+    zero = np.float32(0.0)
+    one = np.float32(1.0)
     for u in prange(n_rows):
-        # one scratch block per row (rows x, r, p, Ap); matrix-vector products as plain loops (no BLAS calls,
-        # no temporaries inside the CG loop)
+        start = indptr[u]
+        n_u = indptr[u + 1] - start
+        # one scratch block per row (rows x, r, p, Ap) and the gathered y_i; matrix-vector products as plain loops
         buf = np.empty((4, k), dtype=np.float32)
         x = buf[0]
         r = buf[1]
         p = buf[2]
         Ap = buf[3]
+        G = np.empty((n_u, k), dtype=np.float32)
+        cm1 = np.empty(n_u, dtype=np.float32)
         extra = row_reg[u]
         for f in range(k):
             x[f] = X[u, f]
@@ -150,16 +159,19 @@ def implicit_cg_half_step(
             for g in range(k):
                 acc -= YtY_reg[f, g] * x[g]
             r[f] = acc
-        for jj in range(indptr[u], indptr[u + 1]):
-            i = indices[jj]
-            c = confidence[jj]
-            yx = 0.0
+        for jj in range(n_u):
+            i = indices[start + jj]
+            c = confidence[start + jj]
+            cm1[jj] = c - one
+            yx = zero
             for f in range(k):
-                yx += Y[i, f] * x[f]
-            w = c - (c - 1.0) * yx
+                v = Y[i, f]
+                G[jj, f] = v
+                yx += v * x[f]
+            w = c - (c - one) * yx
             for f in range(k):
-                r[f] += w * Y[i, f]
-        rsold = 0.0
+                r[f] += w * G[jj, f]
+        rsold = zero
         for f in range(k):
             p[f] = r[f]
             rsold += r[f] * r[f]
@@ -171,22 +183,20 @@ def implicit_cg_half_step(
                 for g in range(k):
                     acc += YtY_reg[f, g] * p[g]
                 Ap[f] = acc
-            for jj in range(indptr[u], indptr[u + 1]):
-                i = indices[jj]
-                c = confidence[jj]
-                yp = 0.0
+            for jj in range(n_u):
+                yp = zero
                 for f in range(k):
-                    yp += Y[i, f] * p[f]
-                w = (c - 1.0) * yp
+                    yp += G[jj, f] * p[f]
+                w = cm1[jj] * yp
                 for f in range(k):
-                    Ap[f] += w * Y[i, f]
-            pAp = 0.0
+                    Ap[f] += w * G[jj, f]
+            pAp = zero
             for f in range(k):
                 pAp += p[f] * Ap[f]
             if pAp <= 0.0:
                 break
             alpha = rsold / pAp
-            rsnew = 0.0
+            rsnew = zero
             for f in range(k):
                 x[f] += alpha * p[f]
                 r[f] -= alpha * Ap[f]
@@ -199,6 +209,17 @@ def implicit_cg_half_step(
             rsold = rsnew
         for f in range(k):
             X[u, f] = x[f]
+
+
+def gram_plus_reg(Y: np.ndarray, reg: float, block_rows: int = 8192) -> np.ndarray:
+    """``Y^T Y + reg I`` as float32, accumulated in float64 over blocks of rows (no float64 copy of ``Y``)."""
+    k = Y.shape[1]
+    gram = np.zeros((k, k), dtype=np.float64)
+    for b0 in range(0, Y.shape[0], block_rows):
+        block = Y[b0 : b0 + block_rows].astype(np.float64)
+        gram += block.T @ block
+    gram[np.diag_indices(k)] += reg
+    return gram.astype(np.float32)
 
 
 @njit(cache=True, parallel=True)

@@ -71,7 +71,8 @@ class BPR(IterativeModel, FactorScoring, Recommender):
     def _init_training(self, data: Interactions, validation: Interactions | None) -> bool:
         rng = np.random.default_rng(self.random_state)
         k = self.factors
-        csr = data.to_csr("binary")
+        # seen_ is the binary matrix of the training pairs unless also_seen added more: reuse it (no second copy)
+        csr = self.seen_ if self.seen_.nnz == len(data) and self.seen_.shape == (data.n_users, data.n_items) else data.to_csr("binary")
         users_of = np.repeat(np.arange(data.n_users, dtype=np.int32), np.diff(csr.indptr))
         P = rng.normal(0.0, self.init_std, (data.n_users, k)).astype(np.float32)
         Q = rng.normal(0.0, self.init_std, (data.n_items, k)).astype(np.float32)
