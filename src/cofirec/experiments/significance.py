@@ -1,0 +1,123 @@
+"""Uncertainty of a comparison: per-metric bootstrap intervals, paired tests against the best model (Holm-corrected),
+beyond-accuracy numbers and breakdowns by user group, all from the per-user values of
+:func:`cofirec.evaluate.evaluate_detailed` (the statistics live in :mod:`cofirec.evaluate.stats`,
+:mod:`cofirec.evaluate.beyond` and :mod:`cofirec.evaluate.groups`; this module applies them to comparison rows).
+
+Rows gain ``intervals`` {metric: [lo, hi]}, ``p_values`` / ``p_holm`` {metric: p} (None for the best model),
+``significant`` {metric: bool | None}, ``groups`` {grouping: [{"group", "n_users", metric: mean}]}.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from cofirec.data.dataset import Interactions
+from cofirec.evaluate.protocols import is_lower_better
+
+_PER_USER_ALIASES = {"rmse": "mse", "mae": "ae"}
+GROUP_FEATURES = ("gender", "age")
+
+
+def per_user_metrics(detail: Any, metrics: Sequence[str]) -> list[str]:
+    """The metrics of ``metrics`` that ``detail`` has per-user values for (rmse/mae via their per-user mse/ae)."""
+    per_user = getattr(detail, "per_user", None) or {}
+    return [m for m in metrics if m in per_user or _PER_USER_ALIASES.get(m) in per_user]
+
+
+def annotate_significance(
+    rows: Sequence[dict[str, Any]],
+    details: Mapping[str, Any],
+    metrics: Sequence[str],
+    *,
+    n_resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+    method: str = "bootstrap",
+) -> dict[str, Any]:
+    """Add intervals and tests vs the best model to ``rows`` (in place); returns the settings used.
+
+    For each metric with per-user values: the best row (highest, lowest for error metrics) gets p = None;
+    every other row gets a paired test against it (``method``: "bootstrap" or "wilcoxon"), and the p-values
+    of one metric are Holm-adjusted together; ``significant`` is ``p_holm < 1 - level``.
+    """
+    from cofirec.evaluate.stats import holm, metric_interval, paired_metric_test
+
+    alpha = 1.0 - level
+    have = [r for r in rows if not r.get("error") and r["model"] in details]
+    tested = [m for m in metrics if have and all(m in per_user_metrics(details[r["model"]], [m]) for r in have)]
+    for r in have:
+        detail = details[r["model"]]
+        r["intervals"] = {m: [float(x) for x in metric_interval(detail, m, n_resamples=n_resamples, level=level, seed=seed)] for m in tested}
+        r["p_values"], r["p_holm"], r["significant"] = {}, {}, {}
+    for m in tested:
+        finite = [r for r in have if np.isfinite(float(r.get(m, np.nan)))]
+        if not finite:
+            continue
+        pick = min if is_lower_better(m) else max
+        best = pick(finite, key=lambda r: float(r[m]))
+        others = [r for r in finite if r is not best]
+        raw = [paired_metric_test(details[best["model"]], details[r["model"]], m, method=method, seed=seed) for r in others]
+        adjusted = holm(np.asarray(raw, dtype=np.float64)) if raw else np.array([])
+        best["p_values"][m] = best["p_holm"][m] = best["significant"][m] = None
+        for r, p, q in zip(others, raw, adjusted):
+            r["p_values"][m], r["p_holm"][m] = float(p), float(q)
+            r["significant"][m] = bool(q < alpha)
+    n_users = max((len(details[r["model"]].users) for r in have), default=0)
+    return {"n_resamples": int(n_resamples), "level": float(level), "seed": int(seed), "method": method, "alpha": alpha, "n_users": n_users, "metrics": tested}
+
+
+def group_labels(train: Interactions, users: np.ndarray) -> dict[str, np.ndarray]:
+    """Labels per evaluated user for each grouping: ``activity`` (train-activity quartiles) and, when the data has
+    user features, ``gender`` and ``age``."""
+    from cofirec.evaluate.groups import activity_groups, feature_groups
+
+    out = {"activity": np.asarray(activity_groups(train, users))}
+    features = train.user_features
+    if isinstance(features, pd.DataFrame):
+        for column in GROUP_FEATURES:
+            if column in features.columns:
+                out[column] = np.asarray(feature_groups(features, users, column))
+    return out
+
+
+def annotate_groups(rows: Sequence[dict[str, Any]], details: Mapping[str, Any], train: Interactions, metrics: Sequence[str]) -> list[str]:
+    """Add ``groups`` {grouping: breakdown rows} to every row with per-user values; returns the groupings."""
+    from cofirec.evaluate.groups import group_breakdown
+
+    cache: dict[bytes, dict[str, np.ndarray]] = {}
+    groupings: list[str] = []
+    for r in rows:
+        detail = details.get(r["model"])
+        if r.get("error") or detail is None:
+            continue
+        users = np.asarray(detail.users)
+        key = users.tobytes() if users.dtype.kind != "O" else str(users.tolist()).encode()
+        labels = cache.setdefault(key, group_labels(train, users))
+        wanted = per_user_metrics(detail, metrics)
+        r["groups"] = {name: group_breakdown(detail, lab, metrics=wanted) for name, lab in labels.items()}
+        groupings = list(dict.fromkeys([*groupings, *labels]))
+    return groupings
+
+
+def item_genre_matrix(train: Interactions, item_ids: np.ndarray) -> np.ndarray | None:
+    """0/1 matrix (len(item_ids), n_genres) of the ``genres`` column ("A|B|C") of the items' features; None without it."""
+    features = train.item_features
+    if not isinstance(features, pd.DataFrame) or "genres" not in features.columns:
+        return None
+    genres = features["genres"].reindex(item_ids).fillna("").astype(str)
+    dummies = genres.str.get_dummies(sep="|")
+    dummies = dummies.drop(columns=[c for c in dummies.columns if c.strip() in ("", "(no genres listed)")], errors="ignore")
+    return dummies.to_numpy(dtype=np.float64) if dummies.shape[1] else None
+
+
+def beyond_row(model: Any, detail: Any, train: Interactions) -> dict[str, float]:
+    """Beyond-accuracy numbers of one fitted model (genre diversity when the data has genres)."""
+    from cofirec.evaluate.beyond import beyond_accuracy
+
+    if getattr(detail, "recommended", None) is None:
+        return {}
+    genres = item_genre_matrix(train, np.asarray(model.item_map_.ids))
+    return {k: float(v) for k, v in beyond_accuracy(model, detail, item_genres=genres).items()}
