@@ -1,4 +1,5 @@
-"""Evaluation: metrics as pure functions and the ``evaluate`` runner (splits live in ``cofirec.data.splits``).
+"""Evaluation: metric functions, the ``evaluate`` / ``evaluate_detailed`` runner, bootstrap intervals and paired
+tests, beyond-accuracy measures and user-group breakdowns (splits live in ``cofirec.data.splits``).
 
 Protocol and metric names (:mod:`cofirec.evaluate.protocols`) are imported eagerly; the metrics and the runner
 (numpy, scipy, the data layer) lazily, so that the command line can use the names and still start fast.
@@ -19,9 +20,13 @@ _METRICS = (
     "log_loss",
     "mae",
     "map_at_k",
+    "metric_interval",
+    "metric_intervals",
     "mrr_at_k",
     "ndcg_at_k",
     "novelty",
+    "paired_metric_test",
+    "paired_test",
     "precision_at_k",
     "recall_at_k",
     "rmse",
@@ -29,6 +34,9 @@ _METRICS = (
 _LAZY = {
     **dict.fromkeys(_METRICS, "cofirec.evaluate.metrics"),
     "evaluate": "cofirec.evaluate.runner",
+    "evaluate_detailed": "cofirec.evaluate.runner",
+    "EvaluationResult": "cofirec.evaluate.result",
+    **dict.fromkeys(("bootstrap_ci", "holm", "metric_interval", "metric_intervals", "paired_metric_test", "paired_test"), "cofirec.evaluate.stats"),
     "default_protocol": "cofirec.evaluate.runner",
     **dict.fromkeys(("UnknownIdsWarning", "UnknownReport", "check_unknown", "unknown_report"), "cofirec.evaluate.unknown"),
 }
@@ -49,7 +57,9 @@ if TYPE_CHECKING:  # pragma: no cover
         recall_at_k,
         rmse,
     )
-    from cofirec.evaluate.runner import default_protocol, evaluate
+    from cofirec.evaluate.result import EvaluationResult
+    from cofirec.evaluate.runner import default_protocol, evaluate, evaluate_detailed
+    from cofirec.evaluate.stats import bootstrap_ci, holm, metric_interval, metric_intervals, paired_metric_test, paired_test
     from cofirec.evaluate.unknown import UnknownIdsWarning, UnknownReport, check_unknown, unknown_report
 
 
@@ -63,23 +73,31 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "PROTOCOLS",
+    "EvaluationResult",
     "UnknownIdsWarning",
     "UnknownReport",
     "accuracy",
     "auc",
+    "bootstrap_ci",
     "check_unknown",
     "coverage",
     "default_protocol",
     "evaluate",
+    "evaluate_detailed",
+    "holm",
     "hr_at_k",
     "is_lower_better",
     "is_quality_metric",
     "log_loss",
     "mae",
     "map_at_k",
+    "metric_interval",
+    "metric_intervals",
     "mrr_at_k",
     "ndcg_at_k",
     "novelty",
+    "paired_metric_test",
+    "paired_test",
     "precision_at_k",
     "protocol_for_metric",
     "protocol_metric_names",

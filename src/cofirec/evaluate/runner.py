@@ -10,6 +10,10 @@ reaches into a model's internals. Four protocols:
              ``precision@K``, ``recall@K``, ``ndcg@K``, ``hr@K``, ``map@K``, ``mrr@K``, ``coverage@K``,
              ``novelty@K``.
 ``sampled``  rank of each positive among its sampled negatives: ``hr@K``, ``ndcg@K``, ``mrr@K``, ``mrr``.
+
+:func:`evaluate_detailed` runs the same code and also keeps the per-user values behind every mean-type metric
+and the ranking protocol's recommended lists (:class:`~cofirec.evaluate.result.EvaluationResult`);
+:func:`evaluate` returns its ``metrics``.
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ from cofirec.data.negatives import SampledNegatives, match_test_pairs
 from cofirec.errors import ConfigError, DataError
 from cofirec.evaluate import metrics as M
 from cofirec.evaluate.protocols import PROTOCOLS
+from cofirec.evaluate.result import EvaluationResult, group_rows_by_user, sort_by_user
 from cofirec.evaluate.unknown import UnknownReport, check_unknown, unknown_report
 
-__all__ = ["PROTOCOLS", "evaluate"]
+__all__ = ["PROTOCOLS", "EvaluationResult", "evaluate", "evaluate_detailed"]
 
 _PAIRS_PER_CALL = 1_000_000
 _USERS_PER_CALL = 1024
@@ -98,6 +103,39 @@ def evaluate(
     and binary they get the model's fallback prediction. The rating protocol needs a model that predicts
     ratings, fitted on explicit ratings.
     """
+    return evaluate_detailed(
+        model,
+        test,
+        protocol=protocol,
+        k=k,
+        negatives=negatives,
+        relevance_threshold=relevance_threshold,
+        batch_size=batch_size,
+        strict=strict,
+        allow_unknown=allow_unknown,
+    ).metrics
+
+
+def evaluate_detailed(
+    model,
+    test: Interactions,
+    *,
+    protocol: Literal["rating", "ranking", "sampled", "binary"] = "ranking",
+    k: Sequence[int] | int = (10,),
+    negatives: SampledNegatives | None = None,
+    relevance_threshold: float | None = None,
+    batch_size: int | None = None,
+    strict: bool = False,
+    allow_unknown: bool = False,
+) -> EvaluationResult:
+    """:func:`evaluate` with the per-user values behind its metrics (same arguments, same ``metrics``).
+
+    Returns an :class:`~cofirec.evaluate.result.EvaluationResult`: ``metrics`` (what :func:`evaluate`
+    returns), the evaluated ``users`` (raw ids, sorted), ``per_user`` values of every mean-type metric
+    (ranking and sampled: every top-K metric; rating: ``mse`` and ``ae``; binary: ``logloss`` and
+    ``accuracy``), their ``weights`` (test rows per user where metrics weight users by them) and, for the
+    ranking protocol, the ``recommended`` lists (model item indices, -1 padded).
+    """
     if protocol not in PROTOCOLS:
         raise ConfigError(f"unknown evaluation protocol {protocol!r} (known: {', '.join(PROTOCOLS)})")
     _ = model.n_users  # raises NotFittedError for an unfitted model
@@ -130,10 +168,10 @@ def _check_unknown(model, test, strict: bool, allow_unknown: bool) -> UnknownRep
     return report
 
 
-def _with_counts(out: dict[str, float], report: UnknownReport) -> dict[str, float]:
-    """``out`` with the distinct test users/items and how many are unknown (the report's counts)."""
-    out.update(test_users=report.of_users, test_users_unknown=report.users, test_items=report.of_items, test_items_unknown=report.items)
-    return out
+def _with_counts(result: EvaluationResult, report: UnknownReport) -> EvaluationResult:
+    """``result`` with the distinct test users/items and how many are unknown (the report's counts) in its metrics."""
+    result.metrics.update(test_users=report.of_users, test_users_unknown=report.users, test_items=report.of_items, test_items_unknown=report.items)
+    return result
 
 
 def _check_predicts_ratings(model) -> None:
@@ -196,17 +234,26 @@ def _unknown_users(model, raw_users: np.ndarray) -> int:
 
 
 # ---------------------------------------------------------------------- rating and binary
-def _evaluate_rating(model, test: Interactions, batch_size: int | None) -> dict[str, float]:
+def _evaluate_rating(model, test: Interactions, batch_size: int | None) -> EvaluationResult:
     users = test.user_map.to_raw(test.users)
     items = test.item_map.to_raw(test.items)
     pred, known = _predict_batched(model, users, items, batch_size or _PAIRS_PER_CALL)
-    return {
+    metrics = {
         "rmse": M.rmse(test.ratings, pred),
         "mae": M.mae(test.ratings, pred),
         "test_interactions": int(len(test)),
         "predictions_unknown": int((~known).sum()),
         "test_users_unknown": _unknown_users(model, users),
     }
+    err = test.ratings.astype(np.float64) - pred
+    return _row_weighted_result(metrics, test, {"mse": err * err, "ae": np.abs(err)}, "rating")
+
+
+def _row_weighted_result(metrics: dict[str, float], test: Interactions, per_row: dict[str, np.ndarray], protocol: str) -> EvaluationResult:
+    """A result whose per-user values are each user's mean over their test rows, weighted by the row counts."""
+    uniq, means, counts = group_rows_by_user(test.users, per_row)
+    users, per_user, weights, _ = sort_by_user(test.user_map.to_raw(uniq), means, counts, None)
+    return EvaluationResult(metrics, users, per_user, weights, None, protocol)
 
 
 def _binary_labels(model, test: Interactions, threshold: float | None) -> np.ndarray:
@@ -224,7 +271,7 @@ def _binary_labels(model, test: Interactions, threshold: float | None) -> np.nda
     )
 
 
-def _evaluate_binary(model, test: Interactions, threshold: float | None, batch_size: int | None) -> dict[str, float]:
+def _evaluate_binary(model, test: Interactions, threshold: float | None, batch_size: int | None) -> EvaluationResult:
     labels = _binary_labels(model, test, threshold)
     users = test.user_map.to_raw(test.users)
     items = test.item_map.to_raw(test.items)
@@ -241,7 +288,7 @@ def _evaluate_binary(model, test: Interactions, threshold: float | None, batch_s
             )
         )
     prob = np.clip(prob, M.PROBA_EPS, 1.0 - M.PROBA_EPS)
-    return {
+    metrics = {
         "auc": M.auc(labels, prob),
         "logloss": M.log_loss(labels, prob),
         "accuracy": M.accuracy(labels, prob),
@@ -250,10 +297,15 @@ def _evaluate_binary(model, test: Interactions, threshold: float | None, batch_s
         "predictions_unknown": int((~known).sum()),
         "test_users_unknown": _unknown_users(model, users),
     }
+    per_row = {
+        "logloss": -(labels * np.log(prob) + (1.0 - labels) * np.log1p(-prob)),
+        "accuracy": ((prob >= 0.5) == (labels > 0.5)).astype(np.float64),
+    }
+    return _row_weighted_result(metrics, test, per_row, "binary")
 
 
 # ---------------------------------------------------------------------- full ranking
-def _evaluate_ranking(model, test: Interactions, ks: list[int], threshold: float | None, batch_size: int | None) -> dict[str, float]:
+def _evaluate_ranking(model, test: Interactions, ks: list[int], threshold: float | None, batch_size: int | None) -> EvaluationResult:
     if threshold is None:  # binary labels: the likes are the relevant items, dislikes are not
         relevant = test.ratings > 0 if test.kind == "binary" else np.ones(len(test), dtype=bool)
     else:
@@ -276,10 +328,9 @@ def _evaluate_ranking(model, test: Interactions, ks: list[int], threshold: float
     truth_keys = _sorted_unique(row_of_test_user[rel_users[ok]] * (n_items + 1) + truth_items[ok])
 
     kmax = max(ks)
-    width = min(kmax, n_items)
     hits = np.zeros((len(eval_users), kmax), dtype=bool)
     known_rows = np.flatnonzero(known)
-    rec_idx = np.full((len(known_rows), width), -1, dtype=np.int64)
+    rec_idx = np.full((len(eval_users), kmax), -1, dtype=np.int64)  # unknown users: empty rows
     block = batch_size or _USERS_PER_CALL
     for b0 in range(0, len(known_rows), block):
         rows = known_rows[b0 : b0 + block]
@@ -288,17 +339,15 @@ def _evaluate_ranking(model, test: Interactions, ks: list[int], threshold: float
         idx[~np.isfinite(np.asarray(recs.scores))] = -1
         keys = rows[:, None] * (n_items + 1) + idx
         hits[rows, : idx.shape[1]] = (idx >= 0) & _in_sorted(keys, truth_keys)
-        rec_idx[b0 : b0 + len(rows), : idx.shape[1]] = idx
+        rec_idx[rows, : idx.shape[1]] = idx
 
     out: dict[str, float] = {}
+    per_user: dict[str, np.ndarray] = {}
     for k in ks:
         h = hits[:, :k]
-        out[f"precision@{k}"] = M.precision_at_k(h, n_relevant)
-        out[f"recall@{k}"] = M.recall_at_k(h, n_relevant)
-        out[f"ndcg@{k}"] = M.ndcg_at_k(h, n_relevant)
-        out[f"hr@{k}"] = M.hr_at_k(h, n_relevant)
-        out[f"map@{k}"] = M.map_at_k(h, n_relevant)
-        out[f"mrr@{k}"] = M.mrr_at_k(h, n_relevant)
+        for name, fn in _TOPK.items():
+            per_user[f"{name}@{k}"] = fn(h, n_relevant, per_user=True)
+            out[f"{name}@{k}"] = _mean(per_user[f"{name}@{k}"])
         out[f"coverage@{k}"] = M.coverage(rec_idx[:, :k], n_items)
         out[f"novelty@{k}"] = M.novelty(rec_idx[:, :k], model.item_popularity_, n_users=model.n_users)
     out.update(
@@ -311,11 +360,20 @@ def _evaluate_ranking(model, test: Interactions, ks: list[int], threshold: float
             "relevant_items_unknown": int((~ok).sum()),
         }
     )
-    return out
+    users, per_user, _, recommended = sort_by_user(raw_users, per_user, None, rec_idx)
+    return EvaluationResult(out, users, per_user, None, recommended, "ranking")
+
+
+_TOPK = {"precision": M.precision_at_k, "recall": M.recall_at_k, "ndcg": M.ndcg_at_k, "hr": M.hr_at_k, "map": M.map_at_k, "mrr": M.mrr_at_k}
+
+
+def _mean(values: np.ndarray) -> float:
+    """The mean the metric functions report (0.0 for no users)."""
+    return float(values.mean()) if len(values) else 0.0
 
 
 # ---------------------------------------------------------------------- sampled ranking
-def _evaluate_sampled(model, neg: SampledNegatives, ks: list[int], batch_size: int | None) -> dict[str, float]:
+def _evaluate_sampled(model, neg: SampledNegatives, ks: list[int], batch_size: int | None) -> EvaluationResult:
     """Rank of each positive among its negatives, ties counted pessimistically.
 
     ``rank = #{valid negatives j : not (score_j < score_pos)}``: a negative that ties with the positive (or a
@@ -349,11 +407,13 @@ def _evaluate_sampled(model, neg: SampledNegatives, ks: list[int], batch_size: i
     hits[np.flatnonzero(in_list), rank[in_list]] = True
     ones = np.ones(n, dtype=np.int64)
     out: dict[str, float] = {}
+    per_row: dict[str, np.ndarray] = {}
     for k in ks:
-        out[f"hr@{k}"] = M.hr_at_k(hits[:, :k], ones)
-        out[f"ndcg@{k}"] = M.ndcg_at_k(hits[:, :k], ones)
-        out[f"mrr@{k}"] = M.mrr_at_k(hits[:, :k], ones)
-    out["mrr"] = float(np.where(known, 1.0 / (np.minimum(rank, m + 1) + 1.0), 0.0).mean())
+        for name in ("hr", "ndcg", "mrr"):
+            per_row[f"{name}@{k}"] = _TOPK[name](hits[:, :k], ones, per_user=True)
+            out[f"{name}@{k}"] = _mean(per_row[f"{name}@{k}"])
+    per_row["mrr"] = np.where(known, 1.0 / (np.minimum(rank, m + 1) + 1.0), 0.0)
+    out["mrr"] = float(per_row["mrr"].mean())
     out.update(
         {
             "users_evaluated": int(n),
@@ -362,4 +422,6 @@ def _evaluate_sampled(model, neg: SampledNegatives, ks: list[int], batch_size: i
             "negatives_equal_positive": n_dropped,
         }
     )
-    return out
+    users_sorted, per_user, counts = group_rows_by_user(users, per_row)
+    weights = counts if bool((counts != 1).any()) else None  # one row per user: plain means
+    return EvaluationResult(out, users_sorted, per_user, weights, None, "sampled")
