@@ -30,7 +30,7 @@ def print_extras(result: Any) -> None:
     if sig:
         console.print(
             f"± half the width of the {sig.get('level', 0.95):.0%} bootstrap interval over users ({sig.get('n_resamples')} resamples, "
-            f"seed {sig.get('seed')}); {NS_MARK} not significantly different from the best model ({sig.get('method')} test, "
+            f"seed {sig.get('seed')}); {NS_MARK} not significantly different from the best model (paired {sig.get('method')} test, "
             f"Holm-corrected, alpha {1 - sig.get('level', 0.95):.2f}).",
             markup=False,
         )

@@ -53,6 +53,8 @@ class ComparisonResult:
         Settings of the intervals and tests in the rows (``n_resamples``, ``level``, ``seed``, ``method``); empty when none.
     cold : dict or None
         Temporal splits: counts of the rows after the cut-off with a new user or item, and what could be evaluated.
+    details : dict of str -> EvaluationResult
+        Model label -> its per-user values (:func:`cofirec.evaluate.evaluate_detailed`); not written to reports.
     """
 
     rows: list[dict[str, Any]]
@@ -67,6 +69,7 @@ class ComparisonResult:
     seeds: list[int] = field(default_factory=list)
     significance: dict[str, Any] = field(default_factory=dict)
     cold: dict[str, Any] | None = None
+    details: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def to_frame(self):
         """Rows as a pandas DataFrame (params as a compact string)."""
@@ -137,6 +140,9 @@ def compare(
     strict: bool = False,
     allow_unknown: bool = False,
     full_ranking: bool = True,
+    n_resamples: int = 1000,
+    level: float = 0.95,
+    test_method: str = "bootstrap",
 ) -> ComparisonResult:
     """Fit every model on ``train`` and evaluate it on ``test`` with the same evaluator.
 
@@ -164,6 +170,11 @@ def compare(
     full_ranking : bool
         ``sampled`` protocol: also rank the whole catalogue (rows get ``full``: those metrics) when
         :func:`cofirec.experiments.sampled.full_ranking_allowed`, and list the pairs whose order flips.
+    n_resamples, level, test_method
+        Per metric with per-user values: a ``level`` bootstrap interval over users (``n_resamples`` resamples,
+        seeded with ``seed``) and a paired test (``"bootstrap"`` or ``"wilcoxon"``) of each model against the
+        best one, Holm-corrected across models (:mod:`cofirec.experiments.significance`); ``n_resamples=0``
+        skips both. Rows also get ``groups`` (breakdowns by user group).
 
     Returns
     -------
@@ -187,9 +198,10 @@ def compare(
     rows: list[dict[str, Any]] = []
     histories: dict[str, list[dict]] = {}
     fitted: dict[str, Any] = {}
+    details: dict[str, Any] = {}
     metric_names: list[str] = []
     for spec in specs:
-        row, model = _run_one(
+        row, model, detail = _run_one(
             spec, train, test, protocol=protocol, k=k, negatives=negatives, seed=seed, validation=validation, measure_size=measure_size, also_full=also_full
         )
         for key in row.get("_metrics", []):
@@ -198,6 +210,8 @@ def compare(
         row.pop("_metrics", None)
         rows.append(row)
         histories[spec.display] = list(model.history_) if model is not None else []
+        if detail is not None:
+            details[spec.display] = detail
         if keep_models and model is not None:
             fitted[spec.display] = model
         if on_model is not None:
@@ -211,7 +225,16 @@ def compare(
         "kind": train.kind,
         "unknown": unknown.as_dict(),
     }
-    result = ComparisonResult(rows=rows, metrics=metric_names, histories=histories, protocol=protocol, k=k, data=data, models=fitted, notes=notes)
+    result = ComparisonResult(
+        rows=rows, metrics=metric_names, histories=histories, protocol=protocol, k=k, data=data, models=fitted, notes=notes, details=details
+    )
+    if details:
+        from cofirec.experiments.significance import annotate_significance
+
+        if n_resamples > 0:
+            result.significance = annotate_significance(
+                rows, details, metric_names, n_resamples=n_resamples, level=level, seed=seed or 0, method=test_method
+            )
     if also_full:
         from cofirec.experiments.sampled import find_flips
 
@@ -219,7 +242,7 @@ def compare(
     return result
 
 
-def _run_one(spec: ModelSpec, train, test, *, protocol, k, negatives, seed, validation, measure_size, also_full=False) -> tuple[dict, Any]:
+def _run_one(spec: ModelSpec, train, test, *, protocol, k, negatives, seed, validation, measure_size, also_full=False) -> tuple[dict, Any, Any]:
     from cofirec.models.registry import create_model
 
     params = with_seed(spec, seed)
@@ -229,13 +252,14 @@ def _run_one(spec: ModelSpec, train, test, *, protocol, k, negatives, seed, vali
         model = create_model(spec.name, params)
         if protocol == "rating" and not type(model).predicts_ratings:
             row["error"] = f"{spec.name} ranks items but does not predict ratings; rating metrics not computed"
-            return row, None
+            return row, None, None
         start = time.perf_counter()
         model.fit(train, validation=validation) if validation is not None else model.fit(train)
         row["fit_s"] = time.perf_counter() - start
         row["epochs"] = len(model.history_)
         start = time.perf_counter()
-        metrics = run_evaluate(model, test, protocol=protocol, k=k, negatives=negatives, quiet_unknown=True)
+        detail = run_evaluate(model, test, protocol=protocol, k=k, negatives=negatives, quiet_unknown=True, detailed=True)
+        metrics = plain_metrics(detail.metrics)
         row["eval_s"] = time.perf_counter() - start
         row["recommend_s"] = time_recommend(model, test, max(k))
         if also_full:
@@ -243,12 +267,12 @@ def _run_one(spec: ModelSpec, train, test, *, protocol, k, negatives, seed, vali
             row["full"] = {m: v for m, v in full.items() if is_quality_metric(m)}
     except CofirecError as exc:
         row["error"] = f"{type(exc).__name__}: {exc}"
-        return row, None
+        return row, None, None
     row.update(metrics)
     row["_metrics"] = [m for m in metrics if is_quality_metric(m)]
     row["n_params"] = count_parameters(model)
     row["artifact_bytes"] = artifact_bytes(model) if measure_size else None
-    return row, model
+    return row, model, detail
 
 
 def check_test_ids(train: Interactions, test: Interactions, *, strict: bool = False, allow_unknown: bool = False, what: str = "compare"):
@@ -261,13 +285,16 @@ def check_test_ids(train: Interactions, test: Interactions, *, strict: bool = Fa
     return report
 
 
-def run_evaluate(model: Any, test: Interactions, *, protocol: str, k: Sequence[int], negatives: Any = None, quiet_unknown: bool = False) -> dict[str, float]:
+def run_evaluate(
+    model: Any, test: Interactions, *, protocol: str, k: Sequence[int], negatives: Any = None, quiet_unknown: bool = False, detailed: bool = False
+) -> Any:
     """``cofirec.evaluate.runner.evaluate`` with the options it accepts; values as plain floats.
 
     ``quiet_unknown``: skip the unknown-id policy (already applied by the caller, or validation data the
-    library carved out itself); the counts are still in the result.
+    library carved out itself); the counts are still in the result. ``detailed``: the whole
+    :class:`~cofirec.evaluate.result.EvaluationResult` of ``evaluate_detailed`` (per-user values) instead.
     """
-    from cofirec.evaluate.runner import evaluate
+    from cofirec.evaluate.runner import evaluate, evaluate_detailed
     from cofirec.evaluate.unknown import UnknownIdsWarning
 
     kwargs: dict[str, Any] = {"protocol": protocol, "k": tuple(k), "allow_unknown": quiet_unknown}
@@ -276,8 +303,13 @@ def run_evaluate(model: Any, test: Interactions, *, protocol: str, k: Sequence[i
     with warnings.catch_warnings():
         if quiet_unknown:
             warnings.simplefilter("ignore", UnknownIdsWarning)
-        result = evaluate(model, test, **kwargs)
-    return {key: (float(v) if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) else v) for key, v in dict(result).items()}
+        result = (evaluate_detailed if detailed else evaluate)(model, test, **kwargs)
+    return result if detailed else plain_metrics(result)
+
+
+def plain_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    """Numpy numbers of an evaluator's dict as plain floats."""
+    return {key: (float(v) if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) else v) for key, v in dict(metrics).items()}
 
 
 def _finite(value: Any) -> bool:

@@ -17,14 +17,12 @@ import pandas as pd
 from cofirec.data.dataset import Interactions
 from cofirec.evaluate.protocols import is_lower_better
 
-_PER_USER_ALIASES = {"rmse": "mse", "mae": "ae"}
 GROUP_FEATURES = ("gender", "age")
 
 
 def per_user_metrics(detail: Any, metrics: Sequence[str]) -> list[str]:
     """The metrics of ``metrics`` that ``detail`` has per-user values for (rmse/mae via their per-user mse/ae)."""
-    per_user = getattr(detail, "per_user", None) or {}
-    return [m for m in metrics if m in per_user or _PER_USER_ALIASES.get(m) in per_user]
+    return [m for m in metrics if detail.has_values(m)]
 
 
 def annotate_significance(
@@ -45,7 +43,7 @@ def annotate_significance(
     """
     from cofirec.evaluate.stats import holm, metric_interval, paired_metric_test
 
-    alpha = 1.0 - level
+    alpha = round(1.0 - level, 10)
     have = [r for r in rows if not r.get("error") and r["model"] in details]
     tested = [m for m in metrics if have and all(m in per_user_metrics(details[r["model"]], [m]) for r in have)]
     for r in have:
