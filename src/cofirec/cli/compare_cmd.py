@@ -73,6 +73,9 @@ def compare_cmd(
         str | None,
         typer.Option("--seeds", help="Repeat split and fits once per seed, e.g. 0,1,2: mean and std per model (replaces --seed).", show_default=False),
     ] = None,
+    bootstrap: Annotated[
+        int, typer.Option("--bootstrap", min=0, help="Bootstrap resamples of the 95% intervals and paired tests vs the best model (0: none).")
+    ] = 1000,
 ) -> None:
     """Fit several models on one split and compare them with the same metrics, timings and sizes.
 
@@ -126,13 +129,15 @@ def compare_cmd(
 
     if len(seed_list) > 1:
         command += " --seeds " + ",".join(map(str, seed_list))
+    if bootstrap != 1000:
+        command += f" --bootstrap {bootstrap}"
 
     def seed_note(s: int) -> None:
         if not json_out:
             note(f"seed {s}")
 
     result, path = run_comparison(
-        cfg, report_dir=report, command=command, on_model=progress, strict=strict, allow_unknown=allow_unknown, seeds=seed_list, on_seed=seed_note
+        cfg, report_dir=report, command=command, on_model=progress, strict=strict, allow_unknown=allow_unknown, seeds=seed_list, on_seed=seed_note, n_resamples=bootstrap
     )
     failed = sum(1 for row in result.rows if row.get("error"))
     if json_out and result.rows and failed == len(result.rows):  # stdout gets the one error object, not two documents

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Literal, Sequence
 
 import numpy as np
 
@@ -14,6 +13,7 @@ from cofirec.data.dataset import Interactions
 from cofirec.errors import CofirecError, ConfigError
 from cofirec.evaluate.protocols import is_lower_better, is_quality_metric
 from cofirec.experiments.config import ExperimentConfig, ModelSpec, check_params
+from cofirec.experiments.evaluation import check_test_ids, plain_metrics, run_evaluate
 from cofirec.experiments.measure import artifact_bytes, count_parameters, time_recommend
 
 ModelLike = ModelSpec | tuple[str, dict] | str
@@ -142,7 +142,7 @@ def compare(
     full_ranking: bool = True,
     n_resamples: int = 1000,
     level: float = 0.95,
-    test_method: str = "bootstrap",
+    test_method: Literal["bootstrap", "wilcoxon"] = "bootstrap",
 ) -> ComparisonResult:
     """Fit every model on ``train`` and evaluate it on ``test`` with the same evaluator.
 
@@ -275,43 +275,6 @@ def _run_one(spec: ModelSpec, train, test, *, protocol, k, negatives, seed, vali
     return row, model, detail
 
 
-def check_test_ids(train: Interactions, test: Interactions, *, strict: bool = False, allow_unknown: bool = False, what: str = "compare"):
-    """The unknown-id report of ``test`` against the users/items of ``train``, with the policy applied
-    (:func:`cofirec.evaluate.unknown.check_unknown`: a warning, or an error) before anything is fitted."""
-    from cofirec.evaluate.unknown import check_unknown, unknown_report
-
-    report = unknown_report(train, test)
-    check_unknown(report, strict=strict, allow_unknown=allow_unknown, what=what)
-    return report
-
-
-def run_evaluate(
-    model: Any, test: Interactions, *, protocol: str, k: Sequence[int], negatives: Any = None, quiet_unknown: bool = False, detailed: bool = False
-) -> Any:
-    """``cofirec.evaluate.runner.evaluate`` with the options it accepts; values as plain floats.
-
-    ``quiet_unknown``: skip the unknown-id policy (already applied by the caller, or validation data the
-    library carved out itself); the counts are still in the result. ``detailed``: the whole
-    :class:`~cofirec.evaluate.result.EvaluationResult` of ``evaluate_detailed`` (per-user values) instead.
-    """
-    from cofirec.evaluate.runner import evaluate, evaluate_detailed
-    from cofirec.evaluate.unknown import UnknownIdsWarning
-
-    kwargs: dict[str, Any] = {"protocol": protocol, "k": tuple(k), "allow_unknown": quiet_unknown}
-    if negatives is not None:
-        kwargs["negatives"] = negatives
-    with warnings.catch_warnings():
-        if quiet_unknown:
-            warnings.simplefilter("ignore", UnknownIdsWarning)
-        result = (evaluate_detailed if detailed else evaluate)(model, test, **kwargs)
-    return result if detailed else plain_metrics(result)
-
-
-def plain_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
-    """Numpy numbers of an evaluator's dict as plain floats."""
-    return {key: (float(v) if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) else v) for key, v in dict(metrics).items()}
-
-
 def _finite(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and np.isfinite(float(value))
 
@@ -333,12 +296,14 @@ def run_comparison(
     allow_unknown: bool = False,
     seeds: Sequence[int] = (),
     on_seed: Callable[[int], None] | None = None,
+    n_resamples: int = 1000,
 ) -> tuple[ComparisonResult, Path | None]:
     """Load the data of ``cfg``, compare its models and (with ``report_dir``) write the report.
 
     ``strict`` / ``allow_unknown``: the unknown-id policy of :func:`compare`. ``seeds``: two or more repeat the
     split and the fits once per seed (:mod:`cofirec.experiments.seeds`; they replace ``cfg.seed`` and the split
     seed); the result is the first seed's run with mean and std per model and metric in ``rows[i]["seeds"]``.
+    ``n_resamples``: bootstrap resamples of the intervals and tests (0: none; see :func:`compare`).
 
     Returns the result and the path of ``report.html`` (None without ``report_dir``).
     """
@@ -362,6 +327,7 @@ def run_comparison(
             on_model=on_model,
             strict=strict,
             allow_unknown=allow_unknown,
+            n_resamples=n_resamples,
         )
         res.data["name"] = data.name
         return res

@@ -146,7 +146,7 @@ def groups_section(rows: Sequence[dict[str, Any]], metric: str) -> str:
         for label in labels:
             cells = []
             for r in ok:
-                match = next((g for g in r["groups"].get(grouping, []) if str(g["group"]) == label), {})
+                match: dict[str, Any] = next((g for g in r["groups"].get(grouping, []) if str(g["group"]) == label), {})
                 cells.append(f"<td>{fmt(match.get(metric))}</td>")
             body.append(f'<tr><td class="l">{e(label)}</td><td>{fmt(counts.get(label))}</td>{"".join(cells)}</tr>')
         parts.append(f'<table class="groups">{head}{"".join(body)}</table>')

@@ -9,7 +9,7 @@ Rows gain ``intervals`` {metric: [lo, hi]}, ``p_values`` / ``p_holm`` {metric: p
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -33,7 +33,7 @@ def annotate_significance(
     n_resamples: int = 1000,
     level: float = 0.95,
     seed: int = 0,
-    method: str = "bootstrap",
+    method: Literal["bootstrap", "wilcoxon"] = "bootstrap",
 ) -> dict[str, Any]:
     """Add intervals and tests vs the best model to ``rows`` (in place); returns the settings used.
 
