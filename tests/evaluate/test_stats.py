@@ -9,7 +9,7 @@ from scipy.stats import wilcoxon
 from cofirec.errors import ConfigError, DataError
 from cofirec.evaluate import stats
 from cofirec.evaluate.result import EvaluationResult
-from cofirec.evaluate.stats import bootstrap_ci, holm, metric_interval, metric_intervals, paired_metric_test, paired_test
+from cofirec.evaluate.stats import bootstrap_ci, holm, metric_interval, metric_intervals, paired_metric_test, paired_metric_tests, paired_test
 
 
 # ---------------------------------------------------------------------- slow references (one resample at a time)
@@ -93,6 +93,20 @@ def _result(users, per_user, weights=None, protocol="ranking"):
     return EvaluationResult(metrics, np.asarray(users), {k: np.asarray(v, dtype=float) for k, v in per_user.items()}, weights, None, protocol)
 
 
+def _assert_same_intervals(got, expected):
+    assert list(got) == list(expected)
+    for name, bounds in expected.items():
+        assert got[name] == pytest.approx(bounds, rel=1e-12), name
+
+
+def test_metric_intervals_of_unweighted_metrics_match_one_at_a_time(monkeypatch):
+    rng = np.random.default_rng(3)
+    res = _result(np.arange(30), {"ndcg@5": rng.random(30), "hr@5": (rng.random(30) > 0.5).astype(float)})
+    monkeypatch.setattr(stats, "_CHUNK_ENTRIES", 100)  # several chunks
+    both = metric_intervals(res, n_resamples=77, seed=9)
+    _assert_same_intervals(both, {m: metric_interval(res, m, n_resamples=77, seed=9) for m in ("ndcg@5", "hr@5")})
+
+
 def test_metric_interval_uses_the_metric_statistic_and_weights():
     mse, ae, w = np.array([1.0, 4.0, 0.25, 9.0]), np.array([1.0, 2.0, 0.5, 3.0]), np.array([3.0, 1.0, 2.0, 1.0])
     res = _result([1, 2, 3, 4], {"mse": mse, "ae": ae}, w, "rating")
@@ -100,7 +114,9 @@ def test_metric_interval_uses_the_metric_statistic_and_weights():
     assert metric_interval(res, "mae", seed=2) == bootstrap_ci(ae, weights=w, seed=2)
     lo, hi = metric_interval(res, "rmse")
     assert lo <= res.metrics["rmse"] <= hi
-    assert metric_intervals(res) == {"rmse": metric_interval(res, "rmse"), "mae": metric_interval(res, "mae")}
+    _assert_same_intervals(metric_intervals(res), {"rmse": metric_interval(res, "rmse"), "mae": metric_interval(res, "mae")})
+    _assert_same_intervals(metric_intervals(res, ["mae"], seed=4, level=0.8), {"mae": metric_interval(res, "mae", seed=4, level=0.8)})
+    assert metric_intervals(res, []) == {}
     with pytest.raises(ConfigError, match="no per-user values for metric 'auc'"):
         metric_interval(res, "auc")
 
@@ -166,6 +182,23 @@ def test_paired_rmse_compares_square_roots_of_weighted_mse():
     # P(user 2 never drawn in 3 draws) = (2/3)^3 = 8/27 (Monte Carlo sd 0.01 with 2000 resamples)
     p = paired_metric_test(a, b, "rmse", n_resamples=2000, seed=0)
     assert p == pytest.approx(8 / 27, abs=0.04)
+
+
+def test_paired_metric_tests_match_one_at_a_time(monkeypatch):
+    rng = np.random.default_rng(5)
+    va, vb = rng.random((3, 25)), rng.random((3, 25))
+    vb[2] = va[2]  # an identical metric
+    a = _result(np.arange(25), {"ndcg@5": va[0] + 0.1, "hr@5": va[1], "mrr@5": va[2]})
+    b = _result(np.arange(3, 28), {"ndcg@5": vb[0], "hr@5": vb[1], "mrr@5": vb[2]})  # shares users 3..24
+    monkeypatch.setattr(stats, "_CHUNK_ENTRIES", 200)
+    got = paired_metric_tests(a, b, n_resamples=150, seed=2)
+    assert got == pytest.approx({m: paired_metric_test(a, b, m, n_resamples=150, seed=2) for m in ("ndcg@5", "hr@5", "mrr@5")}, rel=1e-12)
+    w = rng.integers(1, 4, 25).astype(float)
+    ra = _result(np.arange(25), {"mse": va[0] * 4, "ae": va[1]}, w, "rating")
+    rb = _result(np.arange(25), {"mse": vb[0] * 4, "ae": vb[1]}, w, "rating")
+    got = paired_metric_tests(ra, rb, n_resamples=150, seed=2)
+    assert got == pytest.approx({m: paired_metric_test(ra, rb, m, n_resamples=150, seed=2) for m in ("rmse", "mae")}, rel=1e-12)
+    assert paired_metric_tests(ra, rb, method="wilcoxon") == {m: paired_metric_test(ra, rb, m, method="wilcoxon") for m in ("rmse", "mae")}
 
 
 # ---------------------------------------------------------------------- Holm

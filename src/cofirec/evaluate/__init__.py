@@ -26,6 +26,7 @@ _METRICS = (
     "ndcg_at_k",
     "novelty",
     "paired_metric_test",
+    "paired_metric_tests",
     "paired_test",
     "precision_at_k",
     "recall_at_k",
@@ -36,12 +37,21 @@ _LAZY = {
     "evaluate": "cofirec.evaluate.runner",
     "evaluate_detailed": "cofirec.evaluate.runner",
     "EvaluationResult": "cofirec.evaluate.result",
-    **dict.fromkeys(("bootstrap_ci", "holm", "metric_interval", "metric_intervals", "paired_metric_test", "paired_test"), "cofirec.evaluate.stats"),
+    **dict.fromkeys(
+        ("beyond_accuracy", "diversity_basis", "gini_exposure", "intra_list_diversity", "item_genre_matrix", "popularity_percentile"),
+        "cofirec.evaluate.beyond",
+    ),
+    **dict.fromkeys(("activity_groups", "feature_groups", "group_breakdown"), "cofirec.evaluate.groups"),
+    **dict.fromkeys(
+        ("bootstrap_ci", "holm", "metric_interval", "metric_intervals", "paired_metric_test", "paired_metric_tests", "paired_test"), "cofirec.evaluate.stats"
+    ),
     "default_protocol": "cofirec.evaluate.runner",
     **dict.fromkeys(("UnknownIdsWarning", "UnknownReport", "check_unknown", "unknown_report"), "cofirec.evaluate.unknown"),
 }
 
 if TYPE_CHECKING:  # pragma: no cover
+    from cofirec.evaluate.beyond import beyond_accuracy, diversity_basis, gini_exposure, intra_list_diversity, item_genre_matrix, popularity_percentile
+    from cofirec.evaluate.groups import activity_groups, feature_groups, group_breakdown
     from cofirec.evaluate.metrics import (
         accuracy,
         auc,
@@ -59,7 +69,7 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from cofirec.evaluate.result import EvaluationResult
     from cofirec.evaluate.runner import default_protocol, evaluate, evaluate_detailed
-    from cofirec.evaluate.stats import bootstrap_ci, holm, metric_interval, metric_intervals, paired_metric_test, paired_test
+    from cofirec.evaluate.stats import bootstrap_ci, holm, metric_interval, metric_intervals, paired_metric_test, paired_metric_tests, paired_test
     from cofirec.evaluate.unknown import UnknownIdsWarning, UnknownReport, check_unknown, unknown_report
 
 
@@ -72,22 +82,30 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "PROTOCOLS",
     "EvaluationResult",
+    "PROTOCOLS",
     "UnknownIdsWarning",
     "UnknownReport",
     "accuracy",
+    "activity_groups",
     "auc",
+    "beyond_accuracy",
     "bootstrap_ci",
     "check_unknown",
     "coverage",
     "default_protocol",
+    "diversity_basis",
     "evaluate",
     "evaluate_detailed",
+    "feature_groups",
+    "gini_exposure",
+    "group_breakdown",
     "holm",
     "hr_at_k",
+    "intra_list_diversity",
     "is_lower_better",
     "is_quality_metric",
+    "item_genre_matrix",
     "log_loss",
     "mae",
     "map_at_k",
@@ -97,7 +115,9 @@ __all__ = [
     "ndcg_at_k",
     "novelty",
     "paired_metric_test",
+    "paired_metric_tests",
     "paired_test",
+    "popularity_percentile",
     "precision_at_k",
     "protocol_for_metric",
     "protocol_metric_names",

@@ -19,7 +19,7 @@ import numpy as np
 from cofirec.errors import ConfigError, DataError
 from cofirec.evaluate.result import EvaluationResult
 
-__all__ = ["bootstrap_ci", "holm", "metric_interval", "metric_intervals", "paired_metric_test", "paired_test"]
+__all__ = ["bootstrap_ci", "holm", "metric_interval", "metric_intervals", "paired_metric_test", "paired_metric_tests", "paired_test"]
 
 Statistic = Literal["mean", "rmse"]
 _CHUNK_ENTRIES = 12_000_000
@@ -129,10 +129,33 @@ def metric_interval(result: EvaluationResult, metric: str, *, n_resamples: int =
 def metric_intervals(
     result: EvaluationResult, metrics: Sequence[str] | None = None, *, n_resamples: int = 1000, level: float = 0.95, seed: int | None = 0
 ) -> dict[str, tuple[float, float]]:
-    """:func:`metric_interval` of several metrics (default: every metric with per-user values) with the same
-    resamples of users (each metric's interval equals its own :func:`metric_interval` with this seed)."""
+    """:func:`metric_interval` of several metrics (default: every metric with per-user values), equal to calling it
+    per metric with this seed but drawing the resamples of users once for all of them."""
     names = result.metric_names() if metrics is None else list(metrics)
-    return {m: metric_interval(result, m, n_resamples=n_resamples, level=level, seed=seed) for m in names}
+    _check_options(n_resamples, level, "mean", "metric_intervals")
+    if not names:
+        return {}
+    parts = [result.values_for(m) for m in names]
+    values = np.column_stack([_check_values(mv.values, None, "metric_intervals")[0] for mv in parts])
+    _, w = _check_values(values[:, 0], result.weights, "metric_intervals")
+    dists = []
+    for counts in _resample_counts(len(values), int(n_resamples), seed):
+        if w is None:
+            dists.append(counts @ values / len(values))
+        else:
+            den = (counts @ w)[:, None]
+            dists.append(np.divide(counts @ (w[:, None] * values), den, out=np.full((len(den), values.shape[1]), np.nan), where=den > 0))
+    dist = np.concatenate(dists)
+    alpha = (1.0 - level) / 2.0
+    out: dict[str, tuple[float, float]] = {}
+    for j, (name, mv) in enumerate(zip(names, parts)):
+        col = dist[:, j]
+        col = col[np.isfinite(col)]
+        if mv.statistic == "rmse":
+            col = np.sqrt(np.maximum(col, 0.0))
+        lo, hi = np.quantile(col, [alpha, 1.0 - alpha])
+        out[name] = (float(lo), float(hi))
+    return out
 
 
 # ---------------------------------------------------------------------- paired tests
@@ -205,6 +228,50 @@ def paired_metric_test(
         raise DataError(f"paired_metric_test: the two results share no users, so {metric} cannot be compared pairwise")
     weights = None if va.weights is None else va.weights[ia]
     return paired_test(va.values[ia], vb.values[ib], method=method, n_resamples=n_resamples, seed=seed, weights=weights, statistic=va.statistic)
+
+
+def paired_metric_tests(
+    a: EvaluationResult,
+    b: EvaluationResult,
+    metrics: Sequence[str] | None = None,
+    *,
+    method: Literal["bootstrap", "wilcoxon"] = "bootstrap",
+    n_resamples: int = 1000,
+    seed: int | None = 0,
+) -> dict[str, float]:
+    """:func:`paired_metric_test` of several metrics (default: every metric of ``a`` with per-user values), equal to
+    calling it per metric with this seed but drawing the paired resamples of users once for all of them."""
+    names = a.metric_names() if metrics is None else list(metrics)
+    if method != "bootstrap" or len(names) < 2:
+        return {m: paired_metric_test(a, b, m, method=method, n_resamples=n_resamples, seed=seed) for m in names}
+    _check_options(n_resamples, None, "mean", "paired_metric_tests")
+    _, ia, ib = np.intersect1d(a.users, b.users, assume_unique=True, return_indices=True)
+    if len(ia) == 0:
+        raise DataError("paired_metric_tests: the two results share no users, so they cannot be compared pairwise")
+    pa, pb = [a.values_for(m) for m in names], [b.values_for(m) for m in names]
+    va = np.column_stack([_check_values(mv.values[ia], None, "paired_metric_tests")[0] for mv in pa])
+    vb = np.column_stack([_check_values(mv.values[ib], None, "paired_metric_tests")[0] for mv in pb])
+    _, w = _check_values(va[:, 0], None if a.weights is None else a.weights[ia], "paired_metric_tests")
+    rmse = np.array([mv.statistic == "rmse" for mv in pa])
+    observed = _column_statistics(None, va, w, rmse) - _column_statistics(None, vb, w, rmse)
+    extreme = np.zeros(len(names), dtype=np.int64)
+    for counts in _resample_counts(len(va), int(n_resamples), seed):
+        diff = _column_statistics(counts, va, w, rmse) - _column_statistics(counts, vb, w, rmse)
+        extreme += ((np.abs(diff - observed) >= np.abs(observed)) & np.isfinite(diff)).sum(axis=0)
+    p = (1.0 + extreme) / (1.0 + n_resamples)
+    same = (va == vb).all(axis=0)
+    return {m: 1.0 if same[j] else float(p[j]) for j, m in enumerate(names)}
+
+
+def _column_statistics(counts: np.ndarray | None, values: np.ndarray, w: np.ndarray | None, rmse: np.ndarray) -> np.ndarray:
+    """Per column of ``values`` (n_users, n_metrics): the (weighted) mean, square-rooted where ``rmse``; per resample
+    row of ``counts`` when given ((n_resamples, n_metrics)), else of the data ((n_metrics,))."""
+    c = np.ones((1, len(values))) if counts is None else counts
+    ww = np.ones(len(values)) if w is None else w
+    den = (c @ ww)[:, None]
+    means = np.divide(c @ (ww[:, None] * values), den, out=np.full((len(c), values.shape[1]), np.nan), where=den > 0)
+    means = np.where(rmse, np.sqrt(np.maximum(means, 0.0)), means)
+    return means[0] if counts is None else means
 
 
 # ---------------------------------------------------------------------- multiple comparisons
