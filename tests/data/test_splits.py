@@ -146,8 +146,8 @@ def test_split_data_names_and_aliases(synth):
     assert same_split(split_data(synth, "leave-last-out"), leave_last_out(synth))
     assert same_split(split_data(synth, "LOO"), leave_last_out(synth))
     assert same_split(split_data(synth, "kfold", k=4, fold=3, seed=2), kfold(synth, k=4, seed=2)[3])
-    with pytest.raises(ConfigError, match="unknown split method 'temporal'"):
-        split_data(synth, "temporal")
+    with pytest.raises(ConfigError, match="unknown split method 'chronological'"):
+        split_data(synth, "chronological")
     with pytest.raises(ConfigError, match="fold"):
         split_data(synth, "kfold", k=3, fold=3)
 

@@ -13,8 +13,10 @@ import typer
 from cofirec.cli.config_options import build_config, reproduce_command, write_config
 from cofirec.cli.options import (
     AllowUnknownOpt,
+    ColdOpt,
     ColumnsOpt,
     ConfigOpt,
+    CutoffOpt,
     DataDirOpt,
     DatasetOpt,
     EncodingOpt,
@@ -52,6 +54,8 @@ def compare_cmd(
     folds: FoldsOpt = None,
     fold: FoldOpt = None,
     split_seed: SplitSeedOpt = None,
+    cutoff: CutoffOpt = None,
+    cold: ColdOpt = None,
     protocol: ProtocolOpt = None,
     k: KOpt = None,
     strict: StrictOpt = False,
@@ -110,6 +114,8 @@ def compare_cmd(
         folds=folds,
         fold=fold,
         split_seed=split_seed,
+        cutoff=cutoff,
+        cold=cold,
         seed=seed,
         protocol=protocol,
         k=k,

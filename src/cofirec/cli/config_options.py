@@ -34,6 +34,8 @@ def build_config(
     folds: int | None = None,
     fold: int | None = None,
     split_seed: int | None = None,
+    cutoff: str | None = None,
+    cold: str | None = None,
     seed: int | None = None,
     protocol: str | None = None,
     k: str | None = None,
@@ -76,6 +78,7 @@ def build_config(
         raw["k"] = k
     split_raw: dict[str, Any] = dict(raw.get("split") or {})
     split_opts: tuple[tuple[str, Any], ...] = (("method", split), ("test_ratio", test_ratio), ("k", folds), ("fold", fold), ("seed", split_seed))
+    split_opts += (("cutoff", cutoff), ("cold", cold))
     for key, value in split_opts:
         if value is not None:
             split_raw[key] = value
@@ -127,6 +130,9 @@ def reproduce_command(command: str, cfg, report_dir: Path | None, extra: list[st
                 args += ["--fold", str(cfg.split.fold)]
             if cfg.split.seed is not None and cfg.split.seed != cfg.seed:
                 args += ["--split-seed", str(cfg.split.seed)]
+            for flag, value in (("--cutoff", cfg.split.cutoff), ("--cold", cfg.split.cold)):
+                if value is not None:
+                    args += [flag, str(value)]
         else:
             args += ["--train", str(cfg.train), "--test", str(cfg.test)]
         for flag, value in (

@@ -9,7 +9,9 @@ import typer
 
 from cofirec.cli.common import load_source, skipped_lines
 from cofirec.cli.options import (
+    ColdOpt,
     ColumnsOpt,
+    CutoffOpt,
     DataDirOpt,
     DownloadOpt,
     EncodingOpt,
@@ -114,11 +116,13 @@ def _print_stats(stats: dict[str, Any]) -> None:
 def split(
     source: SourceArg,
     out: Annotated[Path, typer.Option("--out", help="Folder for train.tsv and test.tsv (created).", show_default=False)],
-    method: Annotated[str, typer.Option("--method", help="random | user | loo | kfold.")] = "random",
-    test_ratio: Annotated[float, typer.Option("--test-ratio", help="Fraction held out (random, user).")] = 0.2,
+    method: Annotated[str, typer.Option("--method", "--split", help="random | user | loo | kfold | temporal | user-temporal.")] = "random",
+    test_ratio: Annotated[float, typer.Option("--test-ratio", help="Fraction held out (random, user, user-temporal; temporal without --cutoff).")] = 0.2,
     seed: Annotated[int, typer.Option("--seed", help="Random seed of the split.")] = 0,
     k: Annotated[int, typer.Option("--folds", "--k", help="Number of folds (kfold; --k is the older name).")] = 5,
     fold: Annotated[int, typer.Option("--fold", help="Which fold is the test set (kfold).")] = 0,
+    cutoff: CutoffOpt = None,
+    cold: ColdOpt = None,
     data_dir: DataDirOpt = None,
     columns: ColumnsOpt = None,
     sep: SepOpt = None,
@@ -133,41 +137,49 @@ def split(
 
     check_folder_target(out, SPLIT_FILES)
     data = load_source(source, data_dir=data_dir, columns=columns, on_bad_lines=on_bad_lines, download=download, sep=sep, encoding=encoding)
-    _, report = write_split(data, out, method=method, test_ratio=test_ratio, seed=seed, k=k, fold=fold)
+    _, report = write_split(data, out, method=method, test_ratio=test_ratio, seed=seed, k=k, fold=fold, cutoff=cutoff, cold=cold)
     if json_out:
         emit_json(report)
         return
     print_split_report(report)
 
 
-def write_split(data, out: Path, *, method: str, test_ratio: float, seed: int, k: int = 5, fold: int = 0) -> tuple[Any, dict[str, Any]]:
-    """Split ``data``, write ``out/train.tsv``, ``out/test.tsv`` and ``out/split.json`` whole (an interrupted
-    run leaves the old folder); returns the Split and its report (with file paths)."""
+def write_split(data, out: Path, *, method: str, test_ratio: float, seed: int, k: int = 5, fold: int = 0, **temporal: Any) -> tuple[Any, dict[str, Any]]:
+    """Split ``data``, write ``out/train.tsv``, ``out/test.tsv`` (+ ``out/cold.tsv``) and ``out/split.json`` whole
+    (an interrupted run leaves the old folder); returns the Split and its report (with file paths).
+    ``temporal``: ``cutoff`` / ``cold`` of the temporal split."""
     from cofirec.data.split_folder import save_split
 
-    parts, report, params = make_split(data, out, method=method, test_ratio=test_ratio, seed=seed, k=k, fold=fold)
-    save_split(out, parts.train, parts.test, params)
+    parts, report, params = make_split(data, out, method=method, test_ratio=test_ratio, seed=seed, k=k, fold=fold, **temporal)
+    save_split(out, parts.train, parts.test, params, parts.cold)
     return parts, report
 
 
-def make_split(data, out: Path, *, method: str, test_ratio: float, seed: int, k: int = 5, fold: int = 0) -> tuple[Any, dict[str, Any], dict[str, Any]]:
-    """The split in memory, its report (with the file paths it will have in ``out``) and its split.json parameters."""
-    from cofirec.data.split_folder import TEST_FILE, TRAIN_FILE
+def make_split(
+    data, out: Path, *, method: str, test_ratio: float, seed: int, k: int = 5, fold: int = 0, cutoff: str | float | None = None, cold: str | None = None
+) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """The split in memory, its report (with the file paths it will have in ``out``) and its split.json
+    parameters (temporal splits add their cut-off, cold policy and counts to both)."""
+    from cofirec.data.split_folder import COLD_FILE, TEST_FILE, TRAIN_FILE
     from cofirec.data.splits import SPLIT_METHODS, split_data, split_report
 
-    parts = split_data(data, method, test_ratio=test_ratio, seed=seed, k=k, fold=fold)
-    report = {"split": parts.name, **split_report(parts.train, parts.test)}
+    parts = split_data(data, method, test_ratio=test_ratio, seed=seed, k=k, fold=fold, cutoff=cutoff, cold=cold)
+    info = {key: v for key, v in parts.info.items() if key not in ("n_train", "n_test", "test_ratio")}  # the report has these
+    report = {"split": parts.name, **split_report(parts.train, parts.test), **info}
     report["train_file"] = str(Path(out) / TRAIN_FILE)
     report["test_file"] = str(Path(out) / TEST_FILE)
-    canonical = SPLIT_METHODS.get(method, method)
+    if parts.cold is not None:
+        report["cold_file"] = str(Path(out) / COLD_FILE)
+    canonical = SPLIT_METHODS.get(str(method).strip().lower(), method)
     params = {
         "source": data.name,
         "split": parts.name,
         "method": canonical,
-        "seed": seed,
-        "test_ratio": test_ratio if canonical in ("random", "user") else None,
+        "seed": None if canonical in ("temporal", "user-temporal") else seed,  # time decides, not a seed
+        "test_ratio": test_ratio if canonical in ("random", "user", "user-temporal") or (canonical == "temporal" and cutoff is None) else None,
         "k": k if canonical == "kfold" else None,
         "fold": fold if canonical == "kfold" else None,
+        **info,
     }
     return parts, report, params
 
@@ -181,9 +193,23 @@ def print_split_report(report: dict[str, Any]) -> None:
     for key, value in report.items():
         if key == "split":
             continue
-        text = f"{value:.2%}" if key == "test_fraction" else fmt_number(value)
+        text = f"{value:.2%}" if key == "test_fraction" else str(value) if key == "cutoff_unix" else fmt_number(value)
         table.add_row(key.replace("_", " "), text)
     stdout_console().print(table)
+    if describe_cold(report):
+        stdout_console().print(describe_cold(report), markup=False, soft_wrap=True)
+
+
+def describe_cold(report: dict[str, Any]) -> str | None:
+    """One line on a temporal split's cut-off and cold rows (None for other splits)."""
+    if report.get("cutoff") is None:
+        return None
+    head = f"temporal cut-off {report['cutoff']} UTC (train before it, test from it on)"
+    rows, users, items = report.get("n_cold_rows", 0), report.get("n_cold_users", 0), report.get("n_cold_items", 0)
+    if not rows:
+        return f"{head}: no cold test rows"
+    where = "dropped (--cold drop)" if report.get("cold_policy") == "drop" else f"written to {report.get('cold_file', 'the cold part')}, evaluated apart"
+    return f"{head}: {rows:,} cold test rows ({users:,} new users, {items:,} new items) {where}"
 
 
 def register(app: typer.Typer) -> None:

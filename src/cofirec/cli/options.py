@@ -53,7 +53,18 @@ TargetOpt = Annotated[
 DatasetOpt = Annotated[str | None, typer.Option("--dataset", "-d", help="Dataset name (ml-100k, ...), MovieLens folder or ratings file.", show_default=False)]
 TrainOpt = Annotated[Path | None, typer.Option("--train", help="Training file (with --test; no split is made).", show_default=False)]
 TestOpt = Annotated[Path | None, typer.Option("--test", help="Test file (with --train).", show_default=False)]
-SplitOpt = Annotated[str | None, typer.Option("--split", help="Split of --dataset: random | user | loo | kfold (default random).", show_default=False)]
+SplitOpt = Annotated[
+    str | None,
+    typer.Option("--split", help="Split of --dataset: random | user | loo | kfold | temporal | user-temporal (default random).", show_default=False),
+]
+CutoffOpt = Annotated[
+    str | None,
+    typer.Option("--cutoff", help="--split temporal: train before this time, test from it on (1998-03-01, UTC, or unix seconds).", show_default=False),
+]
+ColdOpt = Annotated[
+    str | None,
+    typer.Option("--cold", help="--split temporal: test users/items first seen after the cut-off: separate (default) | drop.", show_default=False),
+]
 TestRatioOpt = Annotated[float | None, typer.Option("--test-ratio", help="Fraction held out by --split (default 0.2).", show_default=False)]
 FoldsOpt = Annotated[int | None, typer.Option("--folds", help="Number of folds of --split kfold.", show_default=False)]
 FoldOpt = Annotated[int | None, typer.Option("--fold", help="Test fold of --split kfold.", show_default=False)]

@@ -15,7 +15,9 @@ import typer
 from cofirec.cli.common import reading
 from cofirec.cli.config_options import build_config
 from cofirec.cli.options import (
+    ColdOpt,
     ColumnsOpt,
+    CutoffOpt,
     DataDirOpt,
     DownloadOpt,
     EncodingOpt,
@@ -41,13 +43,17 @@ def train(
     out: Annotated[Path | None, typer.Option("--out", help="Folder to save the fitted model (and split files) in.", show_default=False)] = None,
     dataset: Annotated[str | None, typer.Option("--dataset", help="Dataset name, MovieLens folder or ratings file.", show_default=False)] = None,
     train_file: Annotated[Path | None, typer.Option("--train", help="Ratings file to fit on (all of it).", show_default=False)] = None,
-    split_method: Annotated[str | None, typer.Option("--split", help="Split --dataset first: random | user | loo | kfold.", show_default=False)] = None,
+    split_method: Annotated[
+        str | None, typer.Option("--split", help="Split --dataset first: random | user | loo | kfold | temporal | user-temporal.", show_default=False)
+    ] = None,
     test_ratio: Annotated[float | None, typer.Option("--test-ratio", help="Fraction held out by --split (default 0.2).", show_default=False)] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed of the split and validation split (default 0).", show_default=False)] = None,
     k_folds: Annotated[
         int | None, typer.Option("--folds", "--k", help="Folds of --split kfold (default 5; --k is the older name).", show_default=False)
     ] = None,
     fold: Annotated[int | None, typer.Option("--fold", help="Test fold of --split kfold (default 0).", show_default=False)] = None,
+    cutoff: CutoffOpt = None,
+    cold: ColdOpt = None,
     implicit: ImplicitOpt = False,
     target: TargetOpt = None,
     metadata: MetadataOpt = None,
@@ -74,6 +80,7 @@ def train(
         raise ConfigError("train: --out DIR is required (the folder the fitted model is saved in)")
     if check_engine(engine) == "spark":
         spark_options: dict[str, Any] = {"--dataset": dataset, "--split": split_method, "--test-ratio": test_ratio, "--folds": k_folds, "--fold": fold}
+        spark_options |= {"--cutoff": cutoff, "--cold": cold}
         spark_options |= {"--seed": seed, "--validation": validation, "--refit": refit, "--config": config, "--device": device}
         spark_options |= {"--metadata": metadata, "--data-dir": data_dir}
         spark_name = refuse_unsupported(model_name, train_file, spark_options)
@@ -110,6 +117,8 @@ def train(
         test_ratio=test_ratio,
         folds=k_folds,
         fold=fold,
+        cutoff=cutoff,
+        cold=cold,
         seed=seed,
         require_models=False,
         require_test=False,
@@ -138,9 +147,10 @@ def train(
         from cofirec.cli.data_cmds import make_split
 
         parts, report["split"], split_params = make_split(
-            data, out, method=cfg.split.method, test_ratio=cfg.split.test_ratio, seed=cfg.split_seed, k=cfg.split.k or 5, fold=cfg.split.fold or 0
-        )
-        split_files = (parts.train, parts.test, split_params)
+            data, out, method=cfg.split.method, test_ratio=cfg.split.test_ratio, seed=cfg.split_seed, k=cfg.split.k or 5, fold=cfg.split.fold or 0,
+            cutoff=cfg.split.cutoff, cold=cfg.split.cold,
+        )  # fmt: skip
+        split_files = (parts.train, parts.test, split_params, parts.cold)
         data = parts.train
     elif cfg.test is not None:
         report["test_file"] = cfg.test
@@ -261,3 +271,7 @@ def _print_train_report(report: dict[str, Any]) -> None:
             markup=False,
             soft_wrap=True,
         )
+        from cofirec.cli.data_cmds import describe_cold
+
+        if describe_cold(split):
+            console.print(describe_cold(split), markup=False, soft_wrap=True)

@@ -13,8 +13,10 @@ import typer
 
 from cofirec.cli.config_options import build_config, reproduce_command, write_config
 from cofirec.cli.options import (
+    ColdOpt,
     ColumnsOpt,
     ConfigOpt,
+    CutoffOpt,
     DataDirOpt,
     DatasetOpt,
     EncodingOpt,
@@ -57,6 +59,8 @@ def tune_cmd(
     folds: FoldsOpt = None,
     fold: FoldOpt = None,
     split_seed: SplitSeedOpt = None,
+    cutoff: CutoffOpt = None,
+    cold: ColdOpt = None,
     k: KOpt = None,
     params: ParamOpt = None,
     seed: SeedOpt = None,
@@ -99,6 +103,8 @@ def tune_cmd(
         folds=folds,
         fold=fold,
         split_seed=split_seed,
+        cutoff=cutoff,
+        cold=cold,
         seed=seed,
         k=k,
         require_models=False,

@@ -31,6 +31,7 @@ from cofirec.data.splits import (
     validation_split,
 )
 from cofirec.data.synthetic import make_synthetic
+from cofirec.data.temporal import temporal_split, user_temporal_split
 
 __all__ = [
     "KNOWN_DATASETS",
@@ -62,8 +63,10 @@ __all__ = [
     "sample_negatives",
     "split_data",
     "split_report",
+    "temporal_split",
     "train_test_from_files",
     "user_ratio_split",
+    "user_temporal_split",
     "user_feature_matrix",
     "validation_split",
     "write_ratings_file",

@@ -1,4 +1,5 @@
-"""Split folders on disk: ``train.tsv``, ``test.tsv`` and ``split.json``, written whole or not at all.
+"""Split folders on disk: ``train.tsv``, ``test.tsv`` (+ ``cold.tsv`` for temporal splits that keep their cold
+rows) and ``split.json``, written whole or not at all.
 
 ``split.json`` records how the split was made (method, seed, ratio, folds) and the sha256 of both files. A
 model trained from a split (``cofirec train --split``) or from a file records the same checksums in its
@@ -23,7 +24,8 @@ SPLIT_FORMAT = "cofirec.split"
 SPLIT_MANIFEST = "split.json"
 TRAIN_FILE = "train.tsv"
 TEST_FILE = "test.tsv"
-SPLIT_FILES = (TRAIN_FILE, TEST_FILE, SPLIT_MANIFEST)
+COLD_FILE = "cold.tsv"
+SPLIT_FILES = (TRAIN_FILE, TEST_FILE, COLD_FILE, SPLIT_MANIFEST)
 
 
 def write_interactions_file(data: Interactions, path: str | Path) -> Path:
@@ -39,29 +41,35 @@ def write_interactions_file(data: Interactions, path: str | Path) -> Path:
     return path
 
 
-def write_split_files(folder: Path, train: Interactions, test: Interactions, params: dict[str, Any]) -> dict[str, Any]:
-    """Write train/test files and ``split.json`` into ``folder`` (a folder being filled); returns the record."""
+def write_split_files(folder: Path, train: Interactions, test: Interactions, params: dict[str, Any], cold: Interactions | None = None) -> dict[str, Any]:
+    """Write train/test (and cold) files and ``split.json`` into ``folder`` (a folder being filled); returns the
+    record. ``cold``: the cold rows of a temporal split, written to ``cold.tsv`` and listed in ``files``."""
     from cofirec import __version__
 
     write_interactions_file(train, folder / TRAIN_FILE)
     write_interactions_file(test, folder / TEST_FILE)
+    names = [TRAIN_FILE, TEST_FILE]
+    if cold is not None:
+        write_interactions_file(cold, folder / COLD_FILE)
+        names.append(COLD_FILE)
     record = {
         "format": SPLIT_FORMAT,
         "format_version": 1,
         "cofirec_version": __version__,
         **params,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "files": {name: file_sha256(folder / name) for name in (TRAIN_FILE, TEST_FILE)},
+        "files": {name: file_sha256(folder / name) for name in names},
     }
     with atomic_file(folder / SPLIT_MANIFEST) as tmp:
         tmp.write_text(json.dumps(record, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     return record
 
 
-def save_split(out: str | Path, train: Interactions, test: Interactions, params: dict[str, Any]) -> dict[str, Any]:
-    """Write a split folder whole (old files stay until the new ones are complete); returns the split record."""
+def save_split(out: str | Path, train: Interactions, test: Interactions, params: dict[str, Any], cold: Interactions | None = None) -> dict[str, Any]:
+    """Write a split folder whole (old files, a stale ``cold.tsv`` included, stay until the new ones are
+    complete); returns the split record."""
     with atomic_folder(Path(out), SPLIT_FILES) as tmp:
-        record = write_split_files(tmp, train, test, params)
+        record = write_split_files(tmp, train, test, params, cold)
     return record
 
 
@@ -110,7 +118,8 @@ def check_split_member(path: Path, sha: str) -> None:
 def describe_split(record: dict[str, Any]) -> str:
     """``random split, seed 1, test ratio 0.2`` from a split record."""
     parts = [f"{record.get('method', '?')} split"]
-    for key, label in (("seed", "seed"), ("test_ratio", "test ratio"), ("k", "folds"), ("fold", "fold")):
+    fields = (("seed", "seed"), ("test_ratio", "test ratio"), ("k", "folds"), ("fold", "fold"), ("cutoff", "cut-off"), ("cold_policy", "cold"))
+    for key, label in fields:
         if record.get(key) is not None:
             parts.append(f"{label} {record[key]}")
     return ", ".join(parts)

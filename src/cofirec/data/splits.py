@@ -7,7 +7,7 @@ Rows keep the parent's order inside each part.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +37,8 @@ SPLIT_METHODS: dict[str, str] = {
     "loo": "loo",
     "leave-last-out": "loo",
     "kfold": "kfold",
+    "temporal": "temporal",
+    "user-temporal": "user-temporal",
 }
 """Method names accepted by :func:`split_data` (and the CLI), mapped to their canonical name."""
 
@@ -51,11 +53,18 @@ class Split:
         Disjoint row subsets of the same parent data (same ``user_map`` / ``item_map``).
     name : str
         How the split was made, e.g. ``"random(test_ratio=0.2, seed=0)"`` or ``"kfold(k=5, fold=0)"``.
+    cold : Interactions or None
+        Temporal splits: test rows whose user or item first appears at/after the cut-off (``test`` then holds
+        only warm rows); None for other splits and for ``cold="drop"``.
+    info : dict
+        What the split decided, e.g. the temporal cut-off and cold counts (empty for the random splits).
     """
 
     train: Interactions
     test: Interactions
     name: str
+    cold: Interactions | None = None
+    info: dict = field(default_factory=dict)
 
     def __iter__(self):
         """Unpack as ``train, test = split``."""
@@ -181,15 +190,29 @@ def split_data(
     seed: int = 0,
     k: int = 5,
     fold: int = 0,
+    cutoff: str | float | None = None,
+    cold: str | None = None,
 ) -> Split:
-    """One split by method name: ``"random"``, ``"user"``, ``"loo"`` (alias ``"leave-last-out"``) or ``"kfold"``.
+    """One split by method name: ``"random"``, ``"user"``, ``"loo"`` (alias ``"leave-last-out"``), ``"kfold"``,
+    ``"temporal"`` or ``"user-temporal"``.
 
-    ``loo`` holds out one interaction per user; ``kfold`` returns fold ``fold`` of ``k``.
+    ``loo`` holds out one interaction per user; ``kfold`` returns fold ``fold`` of ``k``; ``temporal`` cuts at
+    one time (``cutoff``, else the ``test_ratio`` quantile) and handles cold rows by ``cold`` (default
+    ``"separate"``; see :func:`cofirec.data.temporal.temporal_split`); ``user-temporal`` holds out each user's
+    latest ``test_ratio``.
     """
     seed = check_seed(seed, "split seed")
     canonical = SPLIT_METHODS.get(str(method).strip().lower())
     if canonical is None:
         raise ConfigError(f"unknown split method {method!r} (known: {', '.join(SPLIT_METHODS)})")
+    if canonical != "temporal" and (cutoff is not None or cold is not None):
+        raise ConfigError(f"{'cutoff' if cutoff is not None else 'cold'} applies to the temporal split only, not to {method!r}")
+    if canonical in ("temporal", "user-temporal"):
+        from cofirec.data.temporal import temporal_split, user_temporal_split
+
+        if canonical == "user-temporal":
+            return user_temporal_split(data, test_ratio=test_ratio)
+        return temporal_split(data, test_ratio=test_ratio, cutoff=cutoff, cold="separate" if cold is None else cold)
     if canonical == "random":
         return random_split(data, test_ratio=test_ratio, seed=seed)
     if canonical == "user":

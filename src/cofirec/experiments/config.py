@@ -241,12 +241,42 @@ class _Validator:
             seed=self.typed(raw, "seed", int, "split.", None),
             k=self.typed(raw, "k", int, "split.", None),
             fold=self.typed(raw, "fold", int, "split.", None),
+            cutoff=self.cutoff(raw.get("cutoff")),
+            cold=self.typed(raw, "cold", str, "split.", None),
         )
+        self.temporal_options(out)
         if not 0.0 < out.test_ratio < 1.0:
             self.fail("split.test_ratio", f"expected a fraction between 0 and 1, got {out.test_ratio!r}")
         if out.k is not None and out.k <= 0:
             self.fail("split.k", f"expected a positive int, got {out.k!r}")
         return out
+
+    def cutoff(self, value: Any) -> str | float | None:
+        """``split.cutoff``: an ISO date string, unix seconds, or a TOML/YAML date (kept as its ISO string)."""
+        import datetime as dt
+
+        from cofirec.data.temporal import parse_cutoff
+
+        if isinstance(value, (dt.date, dt.datetime)):
+            value = value.isoformat()
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            self.fail("split.cutoff", f"expected a date (e.g. 1998-03-01) or unix seconds, got {_show(value)}")
+        try:
+            parse_cutoff(value)
+        except ConfigError as exc:
+            self.fail("split.cutoff", str(exc))
+        return value
+
+    def temporal_options(self, split: SplitConfig) -> None:
+        from cofirec.data.temporal import COLD_POLICIES
+
+        if split.cold is not None and split.cold not in COLD_POLICIES:
+            self.fail("split.cold", f"expected one of {', '.join(COLD_POLICIES)}, got {_show(split.cold)}")
+        for key in ("cutoff", "cold"):
+            if getattr(split, key) is not None and split.method.strip().lower() != "temporal":
+                self.fail(f"split.{key}", f"applies to the temporal split only (split.method is {split.method!r})")
 
     def tune(self, raw: Any) -> TuneConfig:
         self.no_extra(raw, TuneConfig, "tune.")

@@ -28,6 +28,11 @@ class SplitConfig:
         Number of folds (k-fold) or items held out per user (leave-k-out), when the method uses it.
     fold : int or None
         Which fold to use as the test set (k-fold / official folds).
+    cutoff : str, float or None
+        Temporal split: the cut-off time (ISO date/time in UTC, or unix seconds); None: the ``test_ratio``
+        quantile of the timestamps.
+    cold : str or None
+        Temporal split: ``"separate"`` (default: cold test rows evaluated apart) or ``"drop"``.
     """
 
     method: str = "random"
@@ -35,6 +40,8 @@ class SplitConfig:
     seed: int | None = None
     k: int | None = None
     fold: int | None = None
+    cutoff: str | float | None = None
+    cold: str | None = None
 
 
 @dataclass

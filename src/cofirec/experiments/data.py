@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 from cofirec.data.dataset import Interactions
 from cofirec.data.targets import apply_target, read_preferring_ratings
 from cofirec.errors import ConfigError, DataError
@@ -32,6 +34,11 @@ class PreparedData:
         Input files or folders that were read (for the data fingerprint); empty for in-memory data.
     negatives : Any
         What the evaluator needs for the ``sampled`` protocol (a file path), or None.
+    cold : Interactions or None
+        Temporal split with ``cold="separate"``: test rows whose user or item first appears at/after the
+        cut-off (``test`` then holds only warm rows), to evaluate apart; None otherwise.
+    split_info : dict
+        ``Split.info`` of the split made (temporal: cut-off, cold policy and counts); empty for file pairs.
     """
 
     train: Interactions
@@ -39,6 +46,8 @@ class PreparedData:
     name: str = ""
     files: list[Path] = field(default_factory=list)
     negatives: Any = None
+    cold: Interactions | None = None
+    split_info: dict[str, Any] = field(default_factory=dict)
 
 
 def prepare_data(cfg: ExperimentConfig, data: Interactions | None = None) -> PreparedData:
@@ -59,25 +68,27 @@ def prepare_data(cfg: ExperimentConfig, data: Interactions | None = None) -> Pre
         split = train_test_from_files(cfg.train, cfg.test, **kwargs)
         files = [Path(cfg.train), Path(cfg.test)]
         name = f"{Path(cfg.train).name} / {Path(cfg.test).name}"
-        train, test = split.train, split.test
+        train, test, cold = split.train, split.test, None
     elif cfg.dataset is not None:
         data = data if data is not None else load_config_dataset(cfg)
         split = split_config_data(data, cfg)
         files = dataset_files(cfg)
         name = f"{data.name or cfg.dataset}, {split.name}"
-        train, test = split.train, split.test
+        train, test, cold = split.train, split.test, split.cold
     else:
         raise ConfigError("no data: give a dataset (name, folder or file) or train and test files")
     if cfg.metadata is not None:
         train, test = attach_metadata(train, cfg.metadata), attach_metadata(test, cfg.metadata, check=False)
+        cold = None if cold is None else attach_metadata(cold, cfg.metadata, check=False)
     target = cfg.parsed_target()
     train, test = apply_target(train, target), apply_target(test, target)
+    cold = None if cold is None else _cold_target(cold, target)
     negatives = None
     if cfg.protocol == "sampled":
         negatives = load_negatives(cfg, train, test)
         if cfg.negatives:
             files.append(Path(cfg.negatives))
-    return PreparedData(train, test, name=name, files=files, negatives=negatives)
+    return PreparedData(train, test, name=name, files=files, negatives=negatives, cold=cold, split_info=dict(split.info))
 
 
 def load_negatives(cfg: ExperimentConfig, train: Interactions, test: Interactions) -> Any:
@@ -197,13 +208,21 @@ def _reader_options(cfg: ExperimentConfig) -> dict[str, str]:
     return {key: value for key, value in (("sep", cfg.sep), ("encoding", cfg.encoding)) if value is not None}
 
 
+def _cold_target(cold: Interactions, target) -> Interactions:
+    """The target applied to the cold rows; a threshold that keeps none of them leaves them empty (no error)."""
+    try:
+        return apply_target(cold, target)
+    except DataError:
+        return apply_target(cold.subset(np.zeros(len(cold), dtype=bool)), target)
+
+
 def split_config_data(data: Interactions, cfg: ExperimentConfig):
-    """``split_data(data, cfg.split.method, test_ratio=..., seed=...)`` (plus k / fold when the split takes them)."""
+    """``split_data(data, cfg.split.method, test_ratio=..., seed=...)`` (plus k / fold / cutoff / cold when set)."""
     from cofirec.data.splits import split_data
 
     params = inspect.signature(split_data).parameters
     kwargs: dict[str, Any] = {"test_ratio": cfg.split.test_ratio, "seed": cfg.split_seed}
-    for name in ("k", "fold"):
+    for name in ("k", "fold", "cutoff", "cold"):
         value = getattr(cfg.split, name)
         if value is not None:
             if name not in params and not any(p.kind == p.VAR_KEYWORD for p in params.values()):

@@ -97,12 +97,12 @@ def _is_torch_module(value: Any) -> bool:
         return False
 
 
-def save_model(model: Any, path: str | Path, *, training: dict[str, Any] | None = None, split: tuple[Any, Any, dict[str, Any]] | None = None) -> Path:
+def save_model(model: Any, path: str | Path, *, training: dict[str, Any] | None = None, split: tuple[Any, ...] | None = None) -> Path:
     """Write ``model`` as the folder ``path``, whole: other files already there are kept, the previous model
     stays until the new one is complete.
 
     ``training``: what the model was fitted on (see :func:`cofirec.data.split_folder.training_record`).
-    ``split``: ``(train, test, params)`` to write as the folder's split files in the same swap; the manifest
+    ``split``: ``(train, test, params[, cold])`` to write as the folder's split files in the same swap; the manifest
     then records that split.
     """
     from cofirec.data.split_folder import SPLIT_FILES, training_record, write_split_files
