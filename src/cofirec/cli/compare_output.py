@@ -52,6 +52,12 @@ def print_extras(result: Any) -> None:
         cold = result.cold
         counts = ", ".join(f"{k[2:]} {v:,}" for k, v in cold.items() if k.startswith("n_") and isinstance(v, int))
         console.print(f"cold rows after the cut-off {cold.get('cutoff', '')}: {counts}", markup=False)
+        fallback = (cold.get("new_users") or {}).get("metrics") or {}
+        if fallback:
+            first = next(iter(fallback.values()))
+            shown = [m for m in first if m.startswith(("hr@", "ndcg@"))][:2]
+            per_model = "; ".join(f"{name} " + ", ".join(f"{m} {v[m]:.4f}" for m in shown if m in v) for name, v in fallback.items())
+            console.print(f"  new users ({cold['new_users']['n_users']:,}) on known items, fallback lists: {per_model}", markup=False)
         for key in ("new_users_note", "new_items_note"):
             if cold.get(key):
                 console.print(f"  {cold[key]}", markup=False)

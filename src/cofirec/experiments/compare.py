@@ -143,6 +143,8 @@ def compare(
     n_resamples: int = 1000,
     level: float = 0.95,
     test_method: Literal["bootstrap", "wilcoxon"] = "bootstrap",
+    cold: Interactions | None = None,
+    split_info: dict[str, Any] | None = None,
 ) -> ComparisonResult:
     """Fit every model on ``train`` and evaluate it on ``test`` with the same evaluator.
 
@@ -174,7 +176,12 @@ def compare(
         Per metric with per-user values: a ``level`` bootstrap interval over users (``n_resamples`` resamples,
         seeded with ``seed``) and a paired test (``"bootstrap"`` or ``"wilcoxon"``) of each model against the
         best one, Holm-corrected across models (:mod:`cofirec.experiments.significance`); ``n_resamples=0``
-        skips both. Rows also get ``groups`` (breakdowns by user group).
+        skips both. Rows also get ``groups`` (breakdowns by user group) and, for ranked lists, ``beyond``
+        (diversity, popularity percentile, Gini of exposure).
+    cold, split_info
+        A temporal split's ``Split.cold`` and ``Split.info`` (taken from a ``Split`` given as ``train``):
+        ``result.cold`` counts the cold rows and ranks each model's fallback lists for new users
+        (:mod:`cofirec.experiments.cold`).
 
     Returns
     -------
@@ -184,6 +191,7 @@ def compare(
     if test is None:
         if not (hasattr(train, "train") and hasattr(train, "test")):
             raise ConfigError("compare: give train and test interactions, or a Split as the second argument")
+        cold, split_info = getattr(train, "cold", None), getattr(train, "info", None)
         train, test = train.train, train.test
     specs = normalize_models(models)
     unknown = check_test_ids(train, test, strict=strict, allow_unknown=allow_unknown, what="compare")
@@ -195,6 +203,11 @@ def compare(
 
         also_full, reason = full_ranking_allowed(train, test)
         notes.append(reason)
+    from cofirec.experiments.cold import cold_summary, new_user_metrics, new_user_rows
+
+    cold_info = cold_summary(train, cold, split_info or {})
+    new_users = new_user_rows(train, cold) if cold_info and cold is not None and len(cold) and protocol in ("ranking", "sampled") else None
+    cold_metrics: dict[str, dict[str, float]] = {}
     rows: list[dict[str, Any]] = []
     histories: dict[str, list[dict]] = {}
     fitted: dict[str, Any] = {}
@@ -212,6 +225,8 @@ def compare(
         histories[spec.display] = list(model.history_) if model is not None else []
         if detail is not None:
             details[spec.display] = detail
+        if model is not None and new_users is not None and len(new_users):
+            cold_metrics[spec.display] = new_user_metrics(model, new_users, k)
         if keep_models and model is not None:
             fitted[spec.display] = model
         if on_model is not None:
@@ -224,17 +239,25 @@ def compare(
         "items": int(train.n_items),
         "kind": train.kind,
         "unknown": unknown.as_dict(),
+        **({"split": dict(split_info)} if split_info else {}),
     }
     result = ComparisonResult(
         rows=rows, metrics=metric_names, histories=histories, protocol=protocol, k=k, data=data, models=fitted, notes=notes, details=details
     )
+    if cold_info is not None and new_users is not None:
+        n_new = len(np.unique(new_users.users))
+        cold_info["new_users"] = {"n_users": n_new, "n_rows": len(new_users), "metrics": cold_metrics}
+    result.cold = cold_info
+    if cold_info is not None:
+        notes.append(f"temporal split: train before {cold_info['cutoff']} (UTC), test at or after it; cold rows are reported apart")
     if details:
-        from cofirec.experiments.significance import annotate_significance
+        from cofirec.experiments.significance import annotate_groups, annotate_significance
 
         if n_resamples > 0:
             result.significance = annotate_significance(
                 rows, details, metric_names, n_resamples=n_resamples, level=level, seed=seed or 0, method=test_method
             )
+        annotate_groups(rows, details, train, metric_names)
     if also_full:
         from cofirec.experiments.sampled import find_flips
 
@@ -262,9 +285,14 @@ def _run_one(spec: ModelSpec, train, test, *, protocol, k, negatives, seed, vali
         metrics = plain_metrics(detail.metrics)
         row["eval_s"] = time.perf_counter() - start
         row["recommend_s"] = time_recommend(model, test, max(k))
+        ranked = detail
         if also_full:
-            full = run_evaluate(model, test, protocol="ranking", k=k, quiet_unknown=True)
-            row["full"] = {m: v for m, v in full.items() if is_quality_metric(m)}
+            ranked = run_evaluate(model, test, protocol="ranking", k=k, quiet_unknown=True, detailed=True)
+            row["full"] = {m: v for m, v in plain_metrics(ranked.metrics).items() if is_quality_metric(m)}
+        if ranked.recommended is not None:
+            from cofirec.experiments.significance import beyond_row
+
+            row["beyond"], row["diversity_basis"] = beyond_row(model, ranked, train, k)
     except CofirecError as exc:
         row["error"] = f"{type(exc).__name__}: {exc}"
         return row, None, None
@@ -328,6 +356,8 @@ def run_comparison(
             strict=strict,
             allow_unknown=allow_unknown,
             n_resamples=n_resamples,
+            cold=getattr(data, "cold", None),
+            split_info=getattr(data, "split_info", None),
         )
         res.data["name"] = data.name
         return res

@@ -192,7 +192,7 @@ table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}th,td{border:1px 
 th{background:#f0f0f0}td.l,th.l{text-align:left}tr.best td{font-weight:600}.err{color:#b00}
 img{max-width:100%;border:1px solid #eee;margin:.5rem 0}.muted{color:#666;font-size:.85rem}
 .ci{color:#555;font-size:.75rem;white-space:nowrap}.ns{color:#b36b00;font-weight:700;cursor:help}.legend{font-size:.8rem;color:#444;max-width:60rem}
-.warn{color:#8a4b00}
+.warn{color:#8a4b00}.wide{overflow-x:auto;max-width:100%}
 """
 
 
@@ -210,13 +210,13 @@ def render_html(report: ReportData, images: list[tuple[str, Path]], fingerprint:
     ]
     for n in report.notes:
         parts.append(f'<p class="muted">{e(n)}</p>')
-    parts += ["<h2>Results</h2>", _metrics_table(report.rows, report.metrics), *_comparison_sections(report)]
+    legend, sections = _comparison_sections(report)
+    parts += ["<h2>Results</h2>", f'<div class="wide">{_metrics_table(report.rows, report.metrics)}</div>', legend]
+    parts += [_image(title, path) for title, path in images if title == "Metrics"]  # the bars illustrate the table
+    parts += sections
     if report.tuning:
         parts.append(_tuning_section(report.tuning))
-    for title, path in images:
-        data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-        parts.append(f"<h2>{e(title)}</h2>")
-        parts.append(f'<img alt="{e(title)}" src="data:image/png;base64,{data}">')
+    parts += [_image(title, path) for title, path in images if title != "Metrics"]
     parts += ["<h2>Data</h2>", _kv_table(report.data)]
     if fingerprint:
         rows = "".join(
@@ -231,24 +231,26 @@ def render_html(report: ReportData, images: list[tuple[str, Path]], fingerprint:
     return "\n".join(parts)
 
 
-def _comparison_sections(report: ReportData) -> list[str]:
-    """Legend of the interval/significance marks, then seeds, sampled vs full, beyond-accuracy, groups and cold."""
+def _image(title: str, path: Path) -> str:
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return f'<h2>{html.escape(title)}</h2><img alt="{html.escape(title)}" src="data:image/png;base64,{data}">'
+
+
+def _comparison_sections(report: ReportData) -> tuple[str, list[str]]:
+    """The legend of the interval/significance marks, and the sections on seeds, sampled vs full, beyond-accuracy,
+    groups and cold rows (those with something to show)."""
     from cofirec.experiments import report_sections as rs
 
     x = report.extra
     group_metric = next((m for m in headline_metrics(report.metrics, limit=1)), "")
-    return [
-        s
-        for s in (
-            rs.significance_legend(x.get("significance")),
-            rs.seeds_section(report.rows, report.metrics, x.get("seeds") or []),
-            rs.sampled_section(report.rows, report.metrics, x.get("flips") or [], x.get("flip_note", "")),
-            rs.beyond_section(report.rows, report.metrics),
-            rs.groups_section(report.rows, group_metric),
-            rs.cold_section(x.get("cold")),
-        )
-        if s
-    ]
+    sections = (
+        rs.seeds_section(report.rows, report.metrics, x.get("seeds") or []),
+        rs.sampled_section(report.rows, report.metrics, x.get("flips") or [], x.get("flip_note", "")),
+        rs.beyond_section(report.rows, report.metrics),
+        rs.groups_section(report.rows, group_metric),
+        rs.cold_section(x.get("cold")),
+    )
+    return rs.significance_legend(x.get("significance")), [s for s in sections if s]
 
 
 def _fmt(value: Any) -> str:

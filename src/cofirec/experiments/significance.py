@@ -100,22 +100,11 @@ def annotate_groups(rows: Sequence[dict[str, Any]], details: Mapping[str, Any], 
     return groupings
 
 
-def item_genre_matrix(train: Interactions, item_ids: np.ndarray) -> np.ndarray | None:
-    """0/1 matrix (len(item_ids), n_genres) of the ``genres`` column ("A|B|C") of the items' features; None without it."""
-    features = train.item_features
-    if not isinstance(features, pd.DataFrame) or "genres" not in features.columns:
-        return None
-    genres = features["genres"].reindex(item_ids).fillna("").astype(str)
-    dummies = genres.str.get_dummies(sep="|")
-    dummies = dummies.drop(columns=[c for c in dummies.columns if c.strip() in ("", "(no genres listed)")], errors="ignore")
-    return dummies.to_numpy(dtype=np.float64) if dummies.shape[1] else None
+def beyond_row(model: Any, detail: Any, train: Interactions, k: Sequence[int]) -> tuple[dict[str, float], str | None]:
+    """Beyond-accuracy numbers of one fitted model at each cut-off, and what diversity was measured with
+    (``"genres"`` when the items have a genres feature, ``"item vectors"``, or None: then no diversity)."""
+    from cofirec.evaluate.beyond import beyond_accuracy, diversity_basis, item_genre_matrix
 
-
-def beyond_row(model: Any, detail: Any, train: Interactions) -> dict[str, float]:
-    """Beyond-accuracy numbers of one fitted model (genre diversity when the data has genres)."""
-    from cofirec.evaluate.beyond import beyond_accuracy
-
-    if getattr(detail, "recommended", None) is None:
-        return {}
-    genres = item_genre_matrix(train, np.asarray(model.item_map_.ids))
-    return {k: float(v) for k, v in beyond_accuracy(model, detail, item_genres=genres).items()}
+    genres = item_genre_matrix(model, train.item_features)
+    values = beyond_accuracy(model, detail, item_genres=genres, k=[x for x in k if x <= detail.recommended.shape[1]])
+    return {name: float(v) for name, v in values.items()}, diversity_basis(model, genres)
