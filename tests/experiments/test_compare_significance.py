@@ -127,7 +127,16 @@ def test_bar_chart_draws_interval_error_bars(duplicate_result, tmp_path):
     assert np.allclose(values - err[0], [r["intervals"]["ndcg@10"][0] for r in rows])
     assert interval_errors([{"model": "x", "ndcg@10": 0.1}], "ndcg@10", np.array([0.1])) is None
     path = plot_metric_bars(rows, ["ndcg@10"], tmp_path / "bars.png")
+    bare = plot_metric_bars([{k: v for k, v in r.items() if k != "intervals"} for r in rows], ["ndcg@10"], tmp_path / "bare.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from matplotlib.image import imread
+
+    with_bars, without = imread(path), imread(bare)
+    assert with_bars.shape == without.shape
+    # the error bars are drawn in near-black (#222) where the chart without intervals has none (title row left out:
+    # its "(95% CI)" suffix is dark too)
+    dark = lambda img: int((img[img.shape[0] // 6 :, :, :3].max(axis=-1) < 0.2).sum())  # noqa: E731
+    assert dark(with_bars) > dark(without) + 20
 
 
 def test_cli_table_marks_and_legend(cli, split_files):
