@@ -53,7 +53,9 @@ def ratings_file(tmp_path_factory):
 
 
 def test_three_seeds_resplit_and_refit(ratings_file, tmp_path):
-    cfg = config_from_dict({"dataset": str(ratings_file), "protocol": "ranking", "k": [10], "models": ["popularity", {"name": "mf", "params": {"factors": 4, "epochs": 3}}]})
+    cfg = config_from_dict(
+        {"dataset": str(ratings_file), "protocol": "ranking", "k": [10], "models": ["popularity", {"name": "mf", "params": {"factors": 4, "epochs": 3}}]}
+    )
     result, path = run_comparison(cfg, seeds=[0, 1, 2], report_dir=tmp_path)
     assert result.seeds == [0, 1, 2]
     for row in result.rows:

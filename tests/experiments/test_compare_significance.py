@@ -66,7 +66,9 @@ def test_intervals_are_the_seeded_bootstrap_intervals(hand_made):
 def test_lower_is_better_metrics_pick_the_smallest_as_best():
     w = np.ones(50)
     small = EvaluationResult(metrics={"rmse": 0.5}, users=np.arange(50), per_user={"mse": np.full(50, 0.25)}, weights=w, protocol="rating")
-    big = EvaluationResult(metrics={"rmse": 1.0}, users=np.arange(50), per_user={"mse": np.full(50, 1.0) + np.linspace(0, 0.1, 50)}, weights=w, protocol="rating")
+    big = EvaluationResult(
+        metrics={"rmse": 1.0}, users=np.arange(50), per_user={"mse": np.full(50, 1.0) + np.linspace(0, 0.1, 50)}, weights=w, protocol="rating"
+    )
     rows = [{"model": "big", "rmse": 1.0}, {"model": "small", "rmse": 0.5}]
     annotate_significance(rows, {"big": big, "small": small}, ["rmse"], n_resamples=200)
     assert rows[1]["p_values"]["rmse"] is None and rows[0]["significant"]["rmse"] is True

@@ -107,7 +107,9 @@ def significance_report(tiny_split, tmp_path_factory):
     best = result.best("ndcg@10")
     copy = next(r for r in result.rows if r["model"].startswith("popularity") and r is not best)
     copy["significant"]["ndcg@10"] = False  # whatever the best model, one visible mark (the twin's p is 1 when popularity leads)
-    write_comparison_report(result, out, command="cofirec compare --models popularity,popularity,item-knn", seed=0, train=tiny_split.train, test=tiny_split.test)
+    write_comparison_report(
+        result, out, command="cofirec compare --models popularity,popularity,item-knn", seed=0, train=tiny_split.train, test=tiny_split.test
+    )
     return out, result
 
 

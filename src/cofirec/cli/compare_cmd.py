@@ -143,7 +143,15 @@ def compare_cmd(
             note(f"seed {s}")
 
     result, path = run_comparison(
-        cfg, report_dir=report, command=command, on_model=progress, strict=strict, allow_unknown=allow_unknown, seeds=seed_list, on_seed=seed_note, n_resamples=bootstrap
+        cfg,
+        report_dir=report,
+        command=command,
+        on_model=progress,
+        strict=strict,
+        allow_unknown=allow_unknown,
+        seeds=seed_list,
+        on_seed=seed_note,
+        n_resamples=bootstrap,
     )
     failed = sum(1 for row in result.rows if row.get("error"))
     if json_out and result.rows and failed == len(result.rows):  # stdout gets the one error object, not two documents

@@ -254,9 +254,7 @@ def compare(
         from cofirec.experiments.significance import annotate_groups, annotate_significance
 
         if n_resamples > 0:
-            result.significance = annotate_significance(
-                rows, details, metric_names, n_resamples=n_resamples, level=level, seed=seed or 0, method=test_method
-            )
+            result.significance = annotate_significance(rows, details, metric_names, n_resamples=n_resamples, level=level, seed=seed or 0, method=test_method)
         annotate_groups(rows, details, train, metric_names)
     if also_full:
         from cofirec.experiments.sampled import find_flips

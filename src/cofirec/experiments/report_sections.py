@@ -77,9 +77,7 @@ def seeds_section(rows: Sequence[dict[str, Any]], metrics: Sequence[str], seeds:
     head = '<tr><th class="l">model</th>' + "".join(f"<th>{e(m)}</th>" for m in cols) + "</tr>"
     body = "".join(
         f'<tr><td class="l">{e(str(r["model"]))}</td>'
-        + "".join(
-            f"<td>{fmt(r['seeds'][m]['mean'])} &plusmn; {fmt(r['seeds'][m]['std'])}</td>" if m in r["seeds"] else "<td></td>" for m in cols
-        )
+        + "".join(f"<td>{fmt(r['seeds'][m]['mean'])} &plusmn; {fmt(r['seeds'][m]['std'])}</td>" if m in r["seeds"] else "<td></td>" for m in cols)
         + "</tr>"
         for r in ok
     )
@@ -164,7 +162,9 @@ def cold_section(cold: dict[str, Any] | None) -> str:
     if isinstance(models, dict) and models.get("metrics"):
         cols = list(dict.fromkeys(m for v in models["metrics"].values() for m in v))
         head = '<tr><th class="l">model</th>' + "".join(f"<th>{e(c)}</th>" for c in cols) + "</tr>"
-        body = "".join(f'<tr><td class="l">{e(name)}</td>' + "".join(f"<td>{fmt(v.get(c))}</td>" for c in cols) + "</tr>" for name, v in models["metrics"].items())
+        body = "".join(
+            f'<tr><td class="l">{e(name)}</td>' + "".join(f"<td>{fmt(v.get(c))}</td>" for c in cols) + "</tr>" for name, v in models["metrics"].items()
+        )
         parts.append(f"<p>New users ({fmt(models.get('n_users'))}), known items:</p><table>{head}{body}</table>")
     for key in ("note", "new_items_note", "new_users_note"):
         if cold.get(key):
