@@ -64,7 +64,7 @@ def significance_legend(settings: dict[str, Any] | None) -> str:
         f"{settings.get('n_resamples', 1000)} resamples, seed {settings.get('seed', 0)}). "
         f'<span class="ns">{NS_MARK}</span>: not significantly different from the best model ({method} test on per-user values, '
         f"Holm correction across models, &alpha; = {1 - level:.2f}); unmarked models are significantly worse. "
-        "Coverage and novelty are catalogue-level numbers without per-user values, so they get neither.</p>"
+        "Metrics without per-user values (coverage and novelty are catalogue-level, auc ranks all pairs) get neither.</p>"
     )
 
 

@@ -41,14 +41,15 @@ def annotate_significance(
     every other row gets a paired test against it (``method``: "bootstrap" or "wilcoxon"), and the p-values
     of one metric are Holm-adjusted together; ``significant`` is ``p_holm < 1 - level``.
     """
-    from cofirec.evaluate.stats import holm, metric_interval, paired_metric_test
+    from cofirec.evaluate.stats import holm, metric_intervals, paired_metric_test
 
     alpha = round(1.0 - level, 10)
     have = [r for r in rows if not r.get("error") and r["model"] in details]
     tested = [m for m in metrics if have and all(m in per_user_metrics(details[r["model"]], [m]) for r in have)]
     for r in have:
         detail = details[r["model"]]
-        r["intervals"] = {m: [float(x) for x in metric_interval(detail, m, n_resamples=n_resamples, level=level, seed=seed)] for m in tested}
+        intervals = metric_intervals(detail, tested, n_resamples=n_resamples, level=level, seed=seed)
+        r["intervals"] = {m: [float(lo), float(hi)] for m, (lo, hi) in intervals.items()}
         r["p_values"], r["p_holm"], r["significant"] = {}, {}, {}
     for m in tested:
         finite = [r for r in have if np.isfinite(float(r.get(m, np.nan)))]
