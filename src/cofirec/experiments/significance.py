@@ -41,7 +41,7 @@ def annotate_significance(
     every other row gets a paired test against it (``method``: "bootstrap" or "wilcoxon"), and the p-values
     of one metric are Holm-adjusted together; ``significant`` is ``p_holm < 1 - level``.
     """
-    from cofirec.evaluate.stats import holm, metric_intervals, paired_metric_test
+    from cofirec.evaluate.stats import holm, metric_intervals, paired_metric_tests
 
     alpha = round(1.0 - level, 10)
     have = [r for r in rows if not r.get("error") and r["model"] in details]
@@ -51,18 +51,26 @@ def annotate_significance(
         intervals = metric_intervals(detail, tested, n_resamples=n_resamples, level=level, seed=seed)
         r["intervals"] = {m: [float(lo), float(hi)] for m, (lo, hi) in intervals.items()}
         r["p_values"], r["p_holm"], r["significant"] = {}, {}, {}
+    contenders: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}  # metric -> (best row, the others)
     for m in tested:
         finite = [r for r in have if np.isfinite(float(r.get(m, np.nan)))]
-        if not finite:
-            continue
-        pick = min if is_lower_better(m) else max
-        best = pick(finite, key=lambda r: float(r[m]))
-        others = [r for r in finite if r is not best]
-        raw = [paired_metric_test(details[best["model"]], details[r["model"]], m, method=method, seed=seed) for r in others]
-        adjusted = holm(np.asarray(raw, dtype=np.float64)) if raw else np.array([])
+        if finite:
+            best = (min if is_lower_better(m) else max)(finite, key=lambda r: float(r[m]))
+            contenders[m] = (best, [r for r in finite if r is not best])
+    pairs: dict[tuple[str, str], list[str]] = {}  # (best, other) -> metrics: one draw of paired resamples per pair
+    for m, (best, others) in contenders.items():
+        for r in others:
+            pairs.setdefault((best["model"], r["model"]), []).append(m)
+    raw: dict[tuple[str, str], float] = {}
+    for (b, o), names in pairs.items():
+        for m, pv in paired_metric_tests(details[b], details[o], names, method=method, n_resamples=n_resamples, seed=seed).items():
+            raw[(o, m)] = float(pv)
+    for m, (best, others) in contenders.items():
+        values = [raw[(r["model"], m)] for r in others]
+        adjusted = holm(np.asarray(values, dtype=np.float64)) if values else np.array([])
         best["p_values"][m] = best["p_holm"][m] = best["significant"][m] = None
-        for r, p, q in zip(others, raw, adjusted):
-            r["p_values"][m], r["p_holm"][m] = float(p), float(q)
+        for r, pv, q in zip(others, values, adjusted):
+            r["p_values"][m], r["p_holm"][m] = pv, float(q)
             r["significant"][m] = bool(q < alpha)
     n_users = max((len(details[r["model"]].users) for r in have), default=0)
     return {"n_resamples": int(n_resamples), "level": float(level), "seed": int(seed), "method": method, "alpha": alpha, "n_users": n_users, "metrics": tested}
