@@ -40,3 +40,33 @@ def test_metadata_folder_attaches_titles_to_plain_files(real_data):
     assert (len(prepared.train), len(prepared.test)) == (80_000, 20_000)
     titles = prepared.train.item_titles()
     assert titles is not None and "Star Wars (1977)" in set(titles.tolist())
+
+
+def test_acceptance_command_temporal_with_intervals_groups_beyond_cold(cli, real_data, tmp_path):
+    """The issue-14 acceptance command, scaled to ML-100K and short neural training to stay quick."""
+    import json
+
+    folder = real_data("ml-100k")
+    out = tmp_path / "report"
+    res = cli(
+        "compare", "--dataset", folder, "--split", "temporal", "--models", "popularity,item-knn,ease,ials,embedding-dot",
+        "--protocol", "ranking", "-p", "embedding-dot.epochs=2", "--report", out,
+    )  # fmt: skip
+    assert res.code == 0, res.stderr
+    assert "Holm-corrected" in res.stdout and "cold rows after the cut-off" in res.stdout
+    saved = json.loads((out / "results.json").read_text())
+    rows = {r["model"]: r for r in saved["rows"]}
+    assert set(rows) == {"popularity", "item-knn", "ease", "ials", "embedding-dot"}
+    best = max(rows.values(), key=lambda r: r["ndcg@10"])
+    for r in rows.values():
+        lo, hi = r["intervals"]["ndcg@10"]
+        assert lo <= r["ndcg@10"] <= hi and hi - lo > 0
+        assert (r["p_holm"]["ndcg@10"] is None) == (r is best)
+        assert r["significant"]["ndcg@10"] in (None, True, False)
+        assert {"gini@10", "popularity_pct@10", "diversity@10"} <= set(r["beyond"]) and r["diversity_basis"] == "genres"
+        assert {"activity", "gender", "age"} <= set(r["groups"])
+    assert saved["significance"]["n_resamples"] == 1000 and saved["cold"]["cutoff"].startswith("1998-")
+    assert saved["cold"]["n_cold_rows"] > 0 and saved["cold"]["new_users"]["metrics"]["popularity"]["hr@10"] > 0
+    page = (out / "report.html").read_text()
+    for anchor in ('id="significance-legend"', 'class="ci"', 'id="beyond"', 'id="groups"', 'id="cold"', 'alt="Metrics"'):
+        assert anchor in page, anchor

@@ -96,3 +96,50 @@ def test_report_screenshot_is_written(report_dir, tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+
+
+# ---------------------------------------------------------------------- intervals and significance marks (Playwright)
+@pytest.fixture(scope="module")
+def significance_report(tiny_split, tmp_path_factory):
+    """popularity twice (identical lists: the copy can never differ significantly) and item-knn, with intervals."""
+    out = tmp_path_factory.mktemp("sig_report")
+    result = compare(["popularity", "popularity", ("item-knn", {"k": 20})], tiny_split, protocol="ranking", k=(10,), n_resamples=300)
+    best = result.best("ndcg@10")
+    copy = next(r for r in result.rows if r["model"].startswith("popularity") and r is not best)
+    copy["significant"]["ndcg@10"] = False  # whatever the best model, one visible mark (the twin's p is 1 when popularity leads)
+    write_comparison_report(
+        result, out, command="cofirec compare --models popularity,popularity,item-knn", seed=0, train=tiny_split.train, test=tiny_split.test
+    )
+    return out, result
+
+
+def test_intervals_and_significance_marks_are_visible(significance_report, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed (pip install 'cofirec[dev]')")
+    binary = find_chromium()
+    out, result = significance_report
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=binary, args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+            page.goto((out / "report.html").as_uri())
+            intervals = page.locator("table .ci")
+            assert intervals.count() >= 3 * 6  # every model, every per-user metric at k=10
+            sync_api.expect(intervals.first).to_be_visible()
+            lo, hi = result.rows[2]["intervals"]["ndcg@10"]
+            assert f"[{lo:.4f}, {hi:.4f}]" in page.locator("table").first.inner_text()
+            mark = page.locator("span.ns").first
+            sync_api.expect(mark).to_be_visible()
+            assert mark.inner_text() == "≈" and "not significantly different" in (mark.get_attribute("title") or "")
+            sync_api.expect(page.locator("#significance-legend")).to_contain_text("Holm correction")
+            charts = page.locator('img[alt="Metrics"]')
+            sync_api.expect(charts).to_be_visible()
+            assert charts.evaluate("i => i.complete && i.naturalWidth > 100")
+            shot = tmp_path / "report_significance.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+            assert not errors, errors
+        finally:
+            browser.close()

@@ -73,13 +73,28 @@ def compare_cmd(
     implicit: ImplicitOpt = False,
     target: TargetOpt = None,
     json_out: JsonOpt = False,
+    seeds: Annotated[
+        str | None,
+        typer.Option("--seeds", help="Repeat split and fits once per seed, e.g. 0,1,2: mean and std per model (replaces --seed).", show_default=False),
+    ] = None,
+    bootstrap: Annotated[
+        int, typer.Option("--bootstrap", min=0, help="Bootstrap resamples of the 95% intervals and paired tests vs the best model (0: none).")
+    ] = 1000,
 ) -> None:
     """Fit several models on one split and compare them with the same metrics, timings and sizes.
 
     Before fitting: more than 10% of the test users or items missing from train prints a warning
     (--strict: an error); all of them missing is an error unless --allow-unknown.
     """
+    from cofirec.cli.compare_output import print_extras
     from cofirec.experiments.compare import run_comparison
+    from cofirec.experiments.seeds import parse_seeds
+
+    seed_list = parse_seeds(seeds)
+    if seed_list:
+        if split_seed is not None:
+            raise CofirecError("--seeds sets the split seed of each run; give --seeds or --split-seed, not both")
+        seed = seed_list[0]
 
     cfg = build_config(
         config,
@@ -118,7 +133,26 @@ def compare_cmd(
         elif not json_out:
             note(f"{label}: fitted in {row['fit_s']:.2f}s, evaluated in {row['eval_s']:.2f}s")
 
-    result, path = run_comparison(cfg, report_dir=report, command=command, on_model=progress, strict=strict, allow_unknown=allow_unknown)
+    if len(seed_list) > 1:
+        command += " --seeds " + ",".join(map(str, seed_list))
+    if bootstrap != 1000:
+        command += f" --bootstrap {bootstrap}"
+
+    def seed_note(s: int) -> None:
+        if not json_out:
+            note(f"seed {s}")
+
+    result, path = run_comparison(
+        cfg,
+        report_dir=report,
+        command=command,
+        on_model=progress,
+        strict=strict,
+        allow_unknown=allow_unknown,
+        seeds=seed_list,
+        on_seed=seed_note,
+        n_resamples=bootstrap,
+    )
     failed = sum(1 for row in result.rows if row.get("error"))
     if json_out and result.rows and failed == len(result.rows):  # stdout gets the one error object, not two documents
         raise CofirecError(f"compare: no model finished ({failed} of {len(result.rows)} failed or were skipped; see the notes above)")
@@ -131,11 +165,17 @@ def compare_cmd(
                 "data": result.data,
                 "metrics": result.metrics,
                 "rows": result.rows,
+                "seeds": result.seeds,
+                "flips": result.flips,
+                "cold": result.cold,
+                "significance": result.significance or None,
+                "notes": result.notes,
                 "report": str(path) if path else None,
             }
         )
     else:
         print_comparison(result)
+        print_extras(result)
         if path is not None:
             stdout_console().print(f"report: {path}", markup=False)
     if result.rows and failed == len(result.rows):
@@ -147,6 +187,7 @@ def print_comparison(result) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from cofirec.cli.compare_output import interval_text
     from cofirec.experiments.report import headline_metrics
 
     metrics = headline_metrics(result.metrics, limit=4)
@@ -166,7 +207,8 @@ def print_comparison(result) -> None:
         for m in metrics:
             value = row.get(m)
             text = f"{value:.4f}" if isinstance(value, float) else fmt_number(value)
-            cells.append(f"[green]{text}[/]" if best[m] is row else text)
+            text = f"[green]{text}[/]" if best[m] is row else text
+            cells.append(text + interval_text(row, m))
         size = row.get("artifact_bytes")
         cells += [f"{row.get('fit_s', 0):.2f}", f"{row.get('recommend_s', 0):.3f}", fmt_number(row.get("n_params")), _human_bytes(size)]
         table.add_row(escape(row["model"]), *cells)

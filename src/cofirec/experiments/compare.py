@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import tempfile
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Literal, Sequence
 
 import numpy as np
-import scipy.sparse as sp
 
 from cofirec.data.dataset import Interactions
 from cofirec.errors import CofirecError, ConfigError
 from cofirec.evaluate.protocols import is_lower_better, is_quality_metric
 from cofirec.experiments.config import ExperimentConfig, ModelSpec, check_params
+from cofirec.experiments.evaluation import check_test_ids, plain_metrics, run_evaluate
+from cofirec.experiments.measure import artifact_bytes, count_parameters, time_recommend
 
 ModelLike = ModelSpec | tuple[str, dict] | str
 
-_BOOKKEEPING = {"seen_", "train_ratings_", "item_popularity_", "item_fallback_", "item_titles_", "user_map_", "item_map_"}
 TIMING_COLUMNS = ("fit_s", "eval_s", "recommend_s")
 SIZE_COLUMNS = ("n_params", "artifact_bytes")
 
@@ -44,6 +42,19 @@ class ComparisonResult:
         Train/test sizes and name.
     models : dict of str -> Recommender
         Fitted models (only with ``keep_models=True``).
+    flips : list of dict
+        Sampled protocol: model pairs whose order flips between sampled and full-ranking metrics
+        (:func:`cofirec.experiments.sampled.find_flips`); rows then hold the full-ranking metrics under ``full``.
+    notes : list of str
+        Lines for the table and the report (skipped full ranking, what the seeds varied, ...).
+    seeds : list of int
+        Seeds of a multi-seed run (``rows[i]["seeds"]`` holds mean and std per metric); empty for one run.
+    significance : dict
+        Settings of the intervals and tests in the rows (``n_resamples``, ``level``, ``seed``, ``method``); empty when none.
+    cold : dict or None
+        Temporal splits: counts of the rows after the cut-off with a new user or item, and what could be evaluated.
+    details : dict of str -> EvaluationResult
+        Model label -> its per-user values (:func:`cofirec.evaluate.evaluate_detailed`); not written to reports.
     """
 
     rows: list[dict[str, Any]]
@@ -53,6 +64,12 @@ class ComparisonResult:
     k: tuple[int, ...]
     data: dict[str, Any] = field(default_factory=dict)
     models: dict[str, Any] = field(default_factory=dict)
+    flips: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=list)
+    significance: dict[str, Any] = field(default_factory=dict)
+    cold: dict[str, Any] | None = None
+    details: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def to_frame(self):
         """Rows as a pandas DataFrame (params as a compact string)."""
@@ -122,6 +139,12 @@ def compare(
     on_model: Callable[[str, dict], None] | None = None,
     strict: bool = False,
     allow_unknown: bool = False,
+    full_ranking: bool = True,
+    n_resamples: int = 1000,
+    level: float = 0.95,
+    test_method: Literal["bootstrap", "wilcoxon"] = "bootstrap",
+    cold: Interactions | None = None,
+    split_info: dict[str, Any] | None = None,
 ) -> ComparisonResult:
     """Fit every model on ``train`` and evaluate it on ``test`` with the same evaluator.
 
@@ -146,6 +169,19 @@ def compare(
         Unknown-id policy (:mod:`cofirec.evaluate.unknown`), applied once to train vs test before any model
         is fitted: more than 10% of the test users or items absent from train warns (``strict``: error),
         all of them absent is an error unless ``allow_unknown``. The counts are in ``result.data["unknown"]``.
+    full_ranking : bool
+        ``sampled`` protocol: also rank the whole catalogue (rows get ``full``: those metrics) when
+        :func:`cofirec.experiments.sampled.full_ranking_allowed`, and list the pairs whose order flips.
+    n_resamples, level, test_method
+        Per metric with per-user values: a ``level`` bootstrap interval over users (``n_resamples`` resamples,
+        seeded with ``seed``) and a paired test (``"bootstrap"`` or ``"wilcoxon"``) of each model against the
+        best one, Holm-corrected across models (:mod:`cofirec.experiments.significance`); ``n_resamples=0``
+        skips both. Rows also get ``groups`` (breakdowns by user group) and, for ranked lists, ``beyond``
+        (diversity, popularity percentile, Gini of exposure).
+    cold, split_info
+        A temporal split's ``Split.cold`` and ``Split.info`` (taken from a ``Split`` given as ``train``):
+        ``result.cold`` counts the cold rows and ranks each model's fallback lists for new users
+        (:mod:`cofirec.experiments.cold`).
 
     Returns
     -------
@@ -155,22 +191,42 @@ def compare(
     if test is None:
         if not (hasattr(train, "train") and hasattr(train, "test")):
             raise ConfigError("compare: give train and test interactions, or a Split as the second argument")
+        cold, split_info = getattr(train, "cold", None), getattr(train, "info", None)
         train, test = train.train, train.test
     specs = normalize_models(models)
     unknown = check_test_ids(train, test, strict=strict, allow_unknown=allow_unknown, what="compare")
     k = tuple(int(x) for x in k)
+    notes: list[str] = []
+    also_full = False
+    if protocol == "sampled" and full_ranking:
+        from cofirec.experiments.sampled import full_ranking_allowed
+
+        also_full, reason = full_ranking_allowed(train, test)
+        notes.append(reason)
+    from cofirec.experiments.cold import cold_summary, new_user_metrics, new_user_rows
+
+    cold_info = cold_summary(train, cold, split_info or {})
+    new_users = new_user_rows(train, cold) if cold_info and cold is not None and len(cold) and protocol in ("ranking", "sampled") else None
+    cold_metrics: dict[str, dict[str, float]] = {}
     rows: list[dict[str, Any]] = []
     histories: dict[str, list[dict]] = {}
     fitted: dict[str, Any] = {}
+    details: dict[str, Any] = {}
     metric_names: list[str] = []
     for spec in specs:
-        row, model = _run_one(spec, train, test, protocol=protocol, k=k, negatives=negatives, seed=seed, validation=validation, measure_size=measure_size)
+        row, model, detail = _run_one(
+            spec, train, test, protocol=protocol, k=k, negatives=negatives, seed=seed, validation=validation, measure_size=measure_size, also_full=also_full
+        )
         for key in row.get("_metrics", []):
             if key not in metric_names:
                 metric_names.append(key)
         row.pop("_metrics", None)
         rows.append(row)
         histories[spec.display] = list(model.history_) if model is not None else []
+        if detail is not None:
+            details[spec.display] = detail
+        if model is not None and new_users is not None and len(new_users):
+            cold_metrics[spec.display] = new_user_metrics(model, new_users, k)
         if keep_models and model is not None:
             fitted[spec.display] = model
         if on_model is not None:
@@ -183,11 +239,31 @@ def compare(
         "items": int(train.n_items),
         "kind": train.kind,
         "unknown": unknown.as_dict(),
+        **({"split": dict(split_info)} if split_info else {}),
     }
-    return ComparisonResult(rows=rows, metrics=metric_names, histories=histories, protocol=protocol, k=k, data=data, models=fitted)
+    result = ComparisonResult(
+        rows=rows, metrics=metric_names, histories=histories, protocol=protocol, k=k, data=data, models=fitted, notes=notes, details=details
+    )
+    if cold_info is not None and new_users is not None:
+        n_new = len(np.unique(new_users.users))
+        cold_info["new_users"] = {"n_users": n_new, "n_rows": len(new_users), "metrics": cold_metrics}
+    result.cold = cold_info
+    if cold_info is not None:
+        notes.append(f"temporal split: train before {cold_info['cutoff']} (UTC), test at or after it; cold rows are reported apart")
+    if details:
+        from cofirec.experiments.significance import annotate_groups, annotate_significance
+
+        if n_resamples > 0:
+            result.significance = annotate_significance(rows, details, metric_names, n_resamples=n_resamples, level=level, seed=seed or 0, method=test_method)
+        annotate_groups(rows, details, train, metric_names)
+    if also_full:
+        from cofirec.experiments.sampled import find_flips
+
+        result.flips = find_flips(rows, metric_names)
+    return result
 
 
-def _run_one(spec: ModelSpec, train, test, *, protocol, k, negatives, seed, validation, measure_size) -> tuple[dict, Any]:
+def _run_one(spec: ModelSpec, train, test, *, protocol, k, negatives, seed, validation, measure_size, also_full=False) -> tuple[dict, Any, Any]:
     from cofirec.models.registry import create_model
 
     params = with_seed(spec, seed)
@@ -197,91 +273,32 @@ def _run_one(spec: ModelSpec, train, test, *, protocol, k, negatives, seed, vali
         model = create_model(spec.name, params)
         if protocol == "rating" and not type(model).predicts_ratings:
             row["error"] = f"{spec.name} ranks items but does not predict ratings; rating metrics not computed"
-            return row, None
+            return row, None, None
         start = time.perf_counter()
         model.fit(train, validation=validation) if validation is not None else model.fit(train)
         row["fit_s"] = time.perf_counter() - start
         row["epochs"] = len(model.history_)
         start = time.perf_counter()
-        metrics = run_evaluate(model, test, protocol=protocol, k=k, negatives=negatives, quiet_unknown=True)
+        detail = run_evaluate(model, test, protocol=protocol, k=k, negatives=negatives, quiet_unknown=True, detailed=True)
+        metrics = plain_metrics(detail.metrics)
         row["eval_s"] = time.perf_counter() - start
         row["recommend_s"] = time_recommend(model, test, max(k))
+        ranked = detail
+        if also_full:
+            ranked = run_evaluate(model, test, protocol="ranking", k=k, quiet_unknown=True, detailed=True)
+            row["full"] = {m: v for m, v in plain_metrics(ranked.metrics).items() if is_quality_metric(m)}
+        if ranked.recommended is not None:
+            from cofirec.experiments.significance import beyond_row
+
+            row["beyond"], row["diversity_basis"] = beyond_row(model, ranked, train, k)
     except CofirecError as exc:
         row["error"] = f"{type(exc).__name__}: {exc}"
-        return row, None
+        return row, None, None
     row.update(metrics)
     row["_metrics"] = [m for m in metrics if is_quality_metric(m)]
     row["n_params"] = count_parameters(model)
     row["artifact_bytes"] = artifact_bytes(model) if measure_size else None
-    return row, model
-
-
-def check_test_ids(train: Interactions, test: Interactions, *, strict: bool = False, allow_unknown: bool = False, what: str = "compare"):
-    """The unknown-id report of ``test`` against the users/items of ``train``, with the policy applied
-    (:func:`cofirec.evaluate.unknown.check_unknown`: a warning, or an error) before anything is fitted."""
-    from cofirec.evaluate.unknown import check_unknown, unknown_report
-
-    report = unknown_report(train, test)
-    check_unknown(report, strict=strict, allow_unknown=allow_unknown, what=what)
-    return report
-
-
-def run_evaluate(model: Any, test: Interactions, *, protocol: str, k: Sequence[int], negatives: Any = None, quiet_unknown: bool = False) -> dict[str, float]:
-    """``cofirec.evaluate.runner.evaluate`` with the options it accepts; values as plain floats.
-
-    ``quiet_unknown``: skip the unknown-id policy (already applied by the caller, or validation data the
-    library carved out itself); the counts are still in the result.
-    """
-    from cofirec.evaluate.runner import evaluate
-    from cofirec.evaluate.unknown import UnknownIdsWarning
-
-    kwargs: dict[str, Any] = {"protocol": protocol, "k": tuple(k), "allow_unknown": quiet_unknown}
-    if negatives is not None:
-        kwargs["negatives"] = negatives
-    with warnings.catch_warnings():
-        if quiet_unknown:
-            warnings.simplefilter("ignore", UnknownIdsWarning)
-        result = evaluate(model, test, **kwargs)
-    return {key: (float(v) if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) else v) for key, v in dict(result).items()}
-
-
-def time_recommend(model: Any, test: Interactions, n: int) -> float:
-    """Seconds to compute top-``n`` lists for every test user (batch call)."""
-    users = test.user_map.ids[np.unique(test.users)]
-    start = time.perf_counter()
-    model.recommend(users, n=n)
-    return time.perf_counter() - start
-
-
-def count_parameters(model: Any) -> int:
-    """Number of learned values: elements of fitted arrays (sparse: stored entries; torch modules: parameters).
-
-    Bookkeeping the base class keeps for every model (seen items, popularity, id maps, titles) is not counted.
-    """
-    total = 0
-    for key, value in vars(model).items():
-        if not key.endswith("_") or key.startswith("_") or key in _BOOKKEEPING:
-            continue
-        if sp.issparse(value):
-            total += int(value.nnz)
-        elif isinstance(value, np.ndarray) and value.dtype.kind in "fiub":
-            total += int(value.size)
-        elif hasattr(value, "parameters") and callable(value.parameters):
-            try:
-                total += int(sum(p.numel() for p in value.parameters()))
-            except TypeError:
-                continue
-    return total
-
-
-def artifact_bytes(model: Any) -> int | None:
-    """Size in bytes of the model's saved artifact folder (None when it cannot be saved)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            path = model.save(Path(tmp) / "model")
-        except CofirecError:
-            return None
-        return int(sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file()))
+    return row, model, detail
 
 
 def _finite(value: Any) -> bool:
@@ -303,10 +320,16 @@ def run_comparison(
     on_model: Callable[[str, dict], None] | None = None,
     strict: bool = False,
     allow_unknown: bool = False,
+    seeds: Sequence[int] = (),
+    on_seed: Callable[[int], None] | None = None,
+    n_resamples: int = 1000,
 ) -> tuple[ComparisonResult, Path | None]:
     """Load the data of ``cfg``, compare its models and (with ``report_dir``) write the report.
 
-    ``strict`` / ``allow_unknown``: the unknown-id policy of :func:`compare`.
+    ``strict`` / ``allow_unknown``: the unknown-id policy of :func:`compare`. ``seeds``: two or more repeat the
+    split and the fits once per seed (:mod:`cofirec.experiments.seeds`; they replace ``cfg.seed`` and the split
+    seed); the result is the first seed's run with mean and std per model and metric in ``rows[i]["seeds"]``.
+    ``n_resamples``: bootstrap resamples of the intervals and tests (0: none; see :func:`compare`).
 
     Returns the result and the path of ``report.html`` (None without ``report_dir``).
     """
@@ -314,27 +337,52 @@ def run_comparison(
 
     if not cfg.models:
         raise ConfigError("no models to compare: give --models a,b,c or [[models]] entries in the config")
-    prepared = prepared if prepared is not None else prepare_data(cfg)
-    result = compare(
-        cfg.models,
-        prepared.train,
-        prepared.test,
-        protocol=cfg.protocol,
-        k=cfg.k,
-        negatives=prepared.negatives,
-        seed=cfg.seed,
-        keep_models=keep_models,
-        on_model=on_model,
-        strict=strict,
-        allow_unknown=allow_unknown,
-    )
-    result.data["name"] = prepared.name
+    used: list[Any] = []
+
+    def run_one(run_cfg: ExperimentConfig, data: Any) -> ComparisonResult:
+        used.append(data)
+        res = compare(
+            run_cfg.models,
+            data.train,
+            data.test,
+            protocol=run_cfg.protocol,
+            k=run_cfg.k,
+            negatives=data.negatives,
+            seed=run_cfg.seed,
+            keep_models=keep_models,
+            on_model=on_model,
+            strict=strict,
+            allow_unknown=allow_unknown,
+            n_resamples=n_resamples,
+            cold=getattr(data, "cold", None),
+            split_info=getattr(data, "split_info", None),
+        )
+        res.data["name"] = data.name
+        return res
+
+    if len(seeds) > 1:
+        from cofirec.experiments.seeds import run_seeded
+
+        result = run_seeded(cfg, seeds, run_one, on_seed=on_seed)
+        cfg = seeded_config_of(cfg, seeds[0])
+    else:
+        if len(seeds) == 1:
+            cfg = seeded_config_of(cfg, seeds[0])
+        result = run_one(cfg, prepared if prepared is not None else prepare_data(cfg))
+    ref = used[0]
     path = None
     if report_dir is not None:
         path = write_comparison_report(
-            result, report_dir, config=cfg.to_dict(), files=prepared.files, command=command, seed=cfg.seed, train=prepared.train, test=prepared.test
+            result, report_dir, config=cfg.to_dict(), files=ref.files, command=command, seed=cfg.seed, train=ref.train, test=ref.test
         )
     return result, path
+
+
+def seeded_config_of(cfg: ExperimentConfig, seed: int) -> ExperimentConfig:
+    """``cfg`` with experiment and split seed ``seed`` (see :func:`cofirec.experiments.seeds.seeded_config`)."""
+    from cofirec.experiments.seeds import seeded_config
+
+    return seeded_config(cfg, seed)
 
 
 def write_comparison_report(
@@ -361,6 +409,11 @@ def write_comparison_report(
         data["train_sha256"] = data_sha256(train)
     if test is not None:
         data["test_sha256"] = data_sha256(test)
+    extra: dict[str, Any] = {"significance": result.significance or None, "seeds": result.seeds, "flips": result.flips, "cold": result.cold}
+    if result.protocol == "sampled":
+        from cofirec.experiments.sampled import FLIP_NOTE
+
+        extra["flip_note"] = FLIP_NOTE
     report = ReportData(
         title=title or f"cofirec comparison: {', '.join(r['model'] for r in result.rows)}",
         command=command or command_line(),
@@ -371,6 +424,7 @@ def write_comparison_report(
         data=data,
         files=list(files),
         seed=seed,
-        notes=list(notes),
+        notes=list(dict.fromkeys([*result.notes, *notes])),
+        extra=extra,
     )
     return write_report(report, out_dir)

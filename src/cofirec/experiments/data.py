@@ -50,7 +50,7 @@ class PreparedData:
     split_info: dict[str, Any] = field(default_factory=dict)
 
 
-def prepare_data(cfg: ExperimentConfig) -> PreparedData:
+def prepare_data(cfg: ExperimentConfig, data: Interactions | None = None) -> PreparedData:
     """Load (and split) the data described by ``cfg``.
 
     With ``train``/``test`` files they are read into one id space with
@@ -58,6 +58,7 @@ def prepare_data(cfg: ExperimentConfig) -> PreparedData:
     ``cofirec.data.resolve.load_dataset`` and split with ``cofirec.data.splits.split_data`` using
     ``cfg.split``. ``metadata`` (a MovieLens folder) attaches titles. For the ``sampled`` protocol the
     negatives come from ``cfg.negatives`` (NCF ``.negative`` file) or are sampled (99 per test pair).
+    ``data``: the already loaded ``cfg.dataset`` (multi-seed runs load it once and split it per seed).
     """
     if cfg.train is not None and cfg.test is not None:
         from cofirec.data.splits import train_test_from_files
@@ -69,7 +70,7 @@ def prepare_data(cfg: ExperimentConfig) -> PreparedData:
         name = f"{Path(cfg.train).name} / {Path(cfg.test).name}"
         train, test, cold = split.train, split.test, None
     elif cfg.dataset is not None:
-        data = load_config_dataset(cfg)
+        data = data if data is not None else load_config_dataset(cfg)
         split = split_config_data(data, cfg)
         files = dataset_files(cfg)
         name = f"{data.name or cfg.dataset}, {split.name}"

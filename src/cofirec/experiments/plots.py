@@ -2,7 +2,7 @@
 
 * :func:`plot_learning_curves` - per-epoch history of iterative models (``model.history_``)
 * :func:`plot_train_validation` - train and validation loss of several runs side by side, best epoch marked
-* :func:`plot_metric_bars` - one bar chart per metric comparing models
+* :func:`plot_metric_bars` - one bar chart per metric comparing models (confidence intervals as error bars)
 * :func:`plot_tuning_history` - objective value per trial with the running best
 * :func:`plot_param_importance` - hyperparameter importance bars
 """
@@ -167,24 +167,47 @@ def plot_train_validation(
 
 
 def plot_metric_bars(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str], path: str | Path, label_key: str = "model") -> Path:
-    """Comparison bar charts: one panel per metric, one bar per row (model); returns the PNG path."""
+    """Comparison bar charts: one panel per metric, one bar per row (model); returns the PNG path.
+
+    Rows with ``intervals`` {metric: [lo, hi]} get error bars spanning the interval; a row whose
+    ``significant[metric]`` is False (no significant difference from the best model) has ``≈`` after its value.
+    """
     metrics = [m for m in metrics if any(_is_number(r.get(m)) for r in rows)]
     if not rows or not metrics:
         return _empty(path, "No metrics to compare")
     fig, axes = _figure(len(metrics), panel_w=max(3.5, 0.7 * len(rows) + 1.5), max_cols=4)
     labels = [str(r.get(label_key, i)) for i, r in enumerate(rows)]
     for ax, metric in zip(axes, metrics):
-        values = [float(r[metric]) if _is_number(r.get(metric)) else np.nan for r in rows]
+        values = np.array([float(r[metric]) if _is_number(r.get(metric)) else np.nan for r in rows])
+        yerr = interval_errors(rows, metric, values)
         bars = ax.bar(range(len(rows)), values, color=[_COLORS[i % len(_COLORS)] for i in range(len(rows))])
+        if yerr is not None:
+            ax.errorbar(range(len(rows)), values, yerr=yerr, fmt="none", ecolor="#222", elinewidth=1.2, capsize=4)
         ax.set_xticks(range(len(rows)))
         ax.set_xticklabels(labels, rotation=30, ha="right", fontsize=8)
-        ax.set_title(metric)
+        ax.set_title(metric + (" (95% CI)" if yerr is not None else ""))
         ax.margins(y=0.12)
         ax.grid(axis="y", alpha=0.3)
-        for bar, v in zip(bars, values):
+        tops = values + (yerr[1] if yerr is not None else 0.0)
+        for bar, v, top, row in zip(bars, values, tops, rows):
             if np.isfinite(v):
-                ax.annotate(f"{v:.3g}", (bar.get_x() + bar.get_width() / 2, v), ha="center", va="bottom", fontsize=7)
+                ns = (row.get("significant") or {}).get(metric) is False
+                ax.annotate(f"{v:.3g}" + (" ≈" if ns else ""), (bar.get_x() + bar.get_width() / 2, top), ha="center", va="bottom", fontsize=7)
     return _save(fig, path)
+
+
+def interval_errors(rows: Sequence[Mapping[str, Any]], metric: str, values: np.ndarray) -> np.ndarray | None:
+    """(2, n) distances from each value down to ``lo`` and up to ``hi`` of ``row["intervals"][metric]`` (0 where a
+    row has no interval); None when no row has one."""
+    err = np.zeros((2, len(rows)))
+    found = False
+    for i, row in enumerate(rows):
+        lo_hi = (row.get("intervals") or {}).get(metric)
+        if lo_hi and _is_number(lo_hi[0]) and _is_number(lo_hi[1]) and np.isfinite(values[i]):
+            err[0, i] = max(0.0, values[i] - float(lo_hi[0]))
+            err[1, i] = max(0.0, float(lo_hi[1]) - values[i])
+            found = True
+    return err if found else None
 
 
 def plot_tuning_history(values: Sequence[float | None], path: str | Path, *, minimize: bool = False, metric: str = "objective") -> Path:

@@ -68,6 +68,9 @@ class ReportData:
     seed: int | None = None
     tuning: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Comparison extras written at the top level of ``results.json`` and shown as sections: ``significance``
+    (settings of intervals and tests), ``seeds``, ``flips`` and ``flip_note`` (sampled protocol), ``cold``."""
 
 
 def write_report(report: ReportData, out_dir: str | Path) -> Path:
@@ -94,6 +97,7 @@ def write_report(report: ReportData, out_dir: str | Path) -> Path:
         "machine": machine,
         "notes": report.notes,
         "plots": [p.name for _, p in images],
+        **report.extra,
     }
     (out / RESULTS_JSON).write_text(json.dumps(jsonable(payload), indent=2) + "\n", encoding="utf-8")
     write_csv(report.rows, report.metrics, out / RESULTS_CSV)
@@ -106,6 +110,7 @@ def write_report(report: ReportData, out_dir: str | Path) -> Path:
 # ---------------------------------------------------------------------- files
 def write_csv(rows: list[dict[str, Any]], metrics: Sequence[str], path: Path) -> Path:
     """One line per model: label, registry name, metrics, timings, sizes, params (``k=v; ...``), error."""
+    rows = [flat_row(r, metrics) for r in rows]
     lead = ["model", "name", *metrics]
     rest = sorted({k for r in rows for k in r} - set(lead) - {"params", "error"})
     header = lead + rest + ["params", "error"]
@@ -121,6 +126,22 @@ def write_csv(rows: list[dict[str, Any]], metrics: Sequence[str], path: Path) ->
                 line.append("" if value is None else jsonable(value))
             writer.writerow(line)
     return path
+
+
+def flat_row(row: dict[str, Any], metrics: Sequence[str]) -> dict[str, Any]:
+    """A row for the CSV: nested results (intervals, p-values, seeds, beyond) as ``METRIC_lo`` / ``METRIC_hi`` /
+    ``METRIC_p_holm`` / ``METRIC_seed_mean`` / ``METRIC_seed_std`` / beyond keys; groups stay in results.json."""
+    out = {k: v for k, v in row.items() if not isinstance(v, (dict, list)) or k == "params"}
+    for m in metrics:
+        lo_hi = (row.get("intervals") or {}).get(m)
+        if lo_hi:
+            out[f"{m}_lo"], out[f"{m}_hi"] = lo_hi
+        if m in (row.get("p_holm") or {}):
+            out[f"{m}_p_holm"] = row["p_holm"][m]
+        if m in (row.get("seeds") or {}):
+            out[f"{m}_seed_mean"], out[f"{m}_seed_std"] = row["seeds"][m]["mean"], row["seeds"][m]["std"]
+    out.update(row.get("beyond") or {})
+    return out
 
 
 def _have_matplotlib() -> bool:
@@ -170,6 +191,8 @@ pre{background:#f6f8fa;padding:.7rem;border-radius:4px;overflow-x:auto;font-size
 table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:right}
 th{background:#f0f0f0}td.l,th.l{text-align:left}tr.best td{font-weight:600}.err{color:#b00}
 img{max-width:100%;border:1px solid #eee;margin:.5rem 0}.muted{color:#666;font-size:.85rem}
+.ci{color:#555;font-size:.75rem;white-space:nowrap}.ns{color:#b36b00;font-weight:700;cursor:help}.legend{font-size:.8rem;color:#444;max-width:60rem}
+.warn{color:#8a4b00}.wide{overflow-x:auto;max-width:100%}
 """
 
 
@@ -187,13 +210,13 @@ def render_html(report: ReportData, images: list[tuple[str, Path]], fingerprint:
     ]
     for n in report.notes:
         parts.append(f'<p class="muted">{e(n)}</p>')
-    parts += ["<h2>Results</h2>", _metrics_table(report.rows, report.metrics)]
+    legend, sections = _comparison_sections(report)
+    parts += ["<h2>Results</h2>", f'<div class="wide">{_metrics_table(report.rows, report.metrics)}</div>', legend]
+    parts += [_image(title, path) for title, path in images if title == "Metrics"]  # the bars illustrate the table
+    parts += sections
     if report.tuning:
         parts.append(_tuning_section(report.tuning))
-    for title, path in images:
-        data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-        parts.append(f"<h2>{e(title)}</h2>")
-        parts.append(f'<img alt="{e(title)}" src="data:image/png;base64,{data}">')
+    parts += [_image(title, path) for title, path in images if title != "Metrics"]
     parts += ["<h2>Data</h2>", _kv_table(report.data)]
     if fingerprint:
         rows = "".join(
@@ -206,6 +229,28 @@ def render_html(report: ReportData, images: list[tuple[str, Path]], fingerprint:
     parts += ["<h2>Environment</h2>", _kv_table({**versions, **{f"machine.{k}": v for k, v in machine.items()}})]
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _image(title: str, path: Path) -> str:
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return f'<h2>{html.escape(title)}</h2><img alt="{html.escape(title)}" src="data:image/png;base64,{data}">'
+
+
+def _comparison_sections(report: ReportData) -> tuple[str, list[str]]:
+    """The legend of the interval/significance marks, and the sections on seeds, sampled vs full, beyond-accuracy,
+    groups and cold rows (those with something to show)."""
+    from cofirec.experiments import report_sections as rs
+
+    x = report.extra
+    group_metric = next((m for m in headline_metrics(report.metrics, limit=1)), "")
+    sections = (
+        rs.seeds_section(report.rows, report.metrics, x.get("seeds") or []),
+        rs.sampled_section(report.rows, report.metrics, x.get("flips") or [], x.get("flip_note", "")),
+        rs.beyond_section(report.rows, report.metrics),
+        rs.groups_section(report.rows, group_metric),
+        rs.cold_section(x.get("cold")),
+    )
+    return rs.significance_legend(x.get("significance")), [s for s in sections if s]
 
 
 def _fmt(value: Any) -> str:
@@ -225,6 +270,7 @@ def _fmt(value: Any) -> str:
 
 def _metrics_table(rows: list[dict[str, Any]], metrics: Sequence[str]) -> str:
     from cofirec.evaluate.protocols import is_lower_better
+    from cofirec.experiments.report_sections import metric_cell
 
     e = html.escape
     extra = [c for c in ("fit_s", "eval_s", "recommend_s", "n_params", "artifact_bytes", "epochs") if any(c in r for r in rows)]
@@ -241,7 +287,7 @@ def _metrics_table(rows: list[dict[str, Any]], metrics: Sequence[str]) -> str:
         for c in cols:
             v = r.get(c)
             mark = c in best and isinstance(v, (int, float)) and float(v) == best[c]
-            cells.append(f"<td>{'<b>' if mark else ''}{e(_fmt(v))}{'</b>' if mark else ''}</td>")
+            cells.append(metric_cell(r, c, mark) if c in metrics else f"<td>{'<b>' if mark else ''}{e(_fmt(v))}{'</b>' if mark else ''}</td>")
         params = ", ".join(f"{k}={v}" for k, v in (r.get("params") or {}).items())
         tail = f'<td class="l">{e(params)}</td>'
         if r.get("error"):
