@@ -55,6 +55,7 @@ class Phase:
     failures: Counter = field(default_factory=Counter)
     cancelled: int = 0
     seconds: float = 0.0
+    server_cpu_s: float = float("nan")
 
     def row(self) -> str:
         lat = np.asarray(self.latencies) * 1000
@@ -62,7 +63,14 @@ class Phase:
         rps = len(lat) / self.seconds if self.seconds else 0.0
         errors = ", ".join(f"{n} {kind}" for kind, n in self.failures.most_common()) or "0"
         total = len(lat) + sum(self.failures.values()) + self.cancelled
-        return f"| {self.name} | {self.mode} | {total} | {len(lat)} | {errors} | {self.cancelled} | {p50:.1f} | {p99:.1f} | {rps:.0f} |"
+        cpu_ms = 1000 * self.server_cpu_s / len(lat) if len(lat) else float("nan")
+        return f"| {self.name} | {self.mode} | {total} | {len(lat)} | {errors} | {self.cancelled} | {p50:.1f} | {p99:.1f} | {rps:.0f} | {cpu_ms:.2f} |"
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux /proc), to tell server cost from client cost."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # ---------------------------------------------------------------------- model and server
@@ -252,13 +260,17 @@ async def run(args: argparse.Namespace, model_dir: Path, db_url: str) -> list[st
                 await closed_loop(client, Phase("warm-up", ""), make, 4, 100, 5)
             for name, make in (("GET /users/{id}/recommendations", traffic.known), ("POST /recommendations (new visitor)", traffic.visitor)):
                 for clients in (16, 64):
+                    cpu0 = process_cpu_seconds(proc.pid)
                     phase = await closed_loop(client, Phase(name, f"closed, {clients} clients"), make, clients, args.max_requests, args.seconds)
+                    phase.server_cpu_s = process_cpu_seconds(proc.pid) - cpu0
                     rows.append(phase.row())
                     print(rows[-1], flush=True)
                 for rate in (float(r) for r in args.rates.split(",")):
+                    cpu0 = process_cpu_seconds(proc.pid)
                     phase = await open_loop(
                         client, Phase(name, f"open, {rate:g} req/s offered"), make, rate, args.max_requests, args.seconds, args.max_inflight
                     )
+                    phase.server_cpu_s = process_cpu_seconds(proc.pid) - cpu0
                     rows.append(phase.row())
                     print(rows[-1], flush=True)
             before = count_rows(db_url)
@@ -274,7 +286,7 @@ async def run(args: argparse.Namespace, model_dir: Path, db_url: str) -> list[st
     rows_added = count_rows(db_url) - before
     lost = ok - rows_added
     errors = ", ".join(f"{n} {kind}" for kind, n in write_failures.most_common()) or "0"
-    rows.append(f"| POST /users/{{id}}/ratings | closed, 16 clients | {args.ratings} | {ok} | {errors} | 0 | - | - | {args.ratings / write_s:.0f} |")
+    rows.append(f"| POST /users/{{id}}/ratings | closed, 16 clients | {args.ratings} | {ok} | {errors} | 0 | - | - | {args.ratings / write_s:.0f} | - |")
     rows.append(f"\nwrites: {args.ratings} posted, {ok} acknowledged, errors: {errors}, {rows_added} rows added to the feedback table, {lost} lost writes")
     return rows
 
@@ -310,8 +322,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{label}, 1 server process, SQLite feedback database; load average {load0[0]:.1f} at start, {load1[0]:.1f} at end "
         f"({os.cpu_count()} cores); total {time.perf_counter() - t0:.0f} s"
     )
-    print("| endpoint | load | requests | ok | errors | cancelled at the time bound | p50 ms | p99 ms | ok req/s |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| endpoint | load | requests | ok | errors | cancelled at the time bound | p50 ms | p99 ms | ok req/s | server CPU ms/req |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     return 0
 
