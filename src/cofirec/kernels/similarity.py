@@ -46,8 +46,8 @@ from cofirec.kernels.topk import _after, _push_or_replace, _sift_down
 Metric = Literal["cosine", "corated_cosine", "pearson", "jaccard", "euclidean"]
 METRICS: tuple[str, ...] = ("cosine", "corated_cosine", "pearson", "jaccard", "euclidean")
 
-_BLOCK_CELLS = 2_000_000
-"""Selected (row, neighbour) slots per block: ``block_rows * k`` (about 32 MB)."""
+_BLOCK_CELLS = 250_000
+"""Selected (row, neighbour) slots per block: ``block_rows * k`` (int32 + float64 scratch, about 3 MB)."""
 
 _METRIC_CODE = {name: code for code, name in enumerate(METRICS)}
 _N_SUMS = {"jaccard": 1, "cosine": 2, "corated_cosine": 4, "euclidean": 4, "pearson": 6}
@@ -141,8 +141,7 @@ def knn_similarity(
     if n == 0 or k == 0:
         return sp.csr_matrix((n, n), dtype=np.float32)
     Xt = X.T.tocsr()
-    # row norms exactly as a dense formula would compute them: sum of the squared stored entries
-    sq = np.asarray(X.multiply(X).tocsr().sum(axis=1)).ravel()
+    sq = _row_sums_of_squares(X.indptr, X.data)  # as X.multiply(X).sum(axis=1), without the copy
     norm_a, norm_b = sq**alpha, sq ** (1.0 - alpha)
     cnt = np.diff(X.indptr).astype(np.float64)
     lanes = max(1, numba.get_num_threads())
@@ -151,29 +150,54 @@ def knn_similarity(
     cand = np.empty((lanes, n), dtype=np.float64)
     block = int(block_rows or max(lanes, _BLOCK_CELLS // k))
     params = np.array([shrinkage, float(min_support)], dtype=np.float64)
-    parts = []
+    index_dtype = np.int32 if n * k < np.iinfo(np.int32).max else np.int64
+    # the result's arrays, sized for k neighbours per row, filled block by block and trimmed at the end
+    cols = np.empty(n * k, dtype=index_dtype)
+    vals = np.empty(n * k, dtype=np.float32)
+    counts = np.zeros(n, dtype=np.int64)
+    out_idx = np.empty((min(block, n), k), dtype=index_dtype)
+    out_val = np.empty((min(block, n), k), dtype=np.float64)
+    nnz = 0
     for start in range(0, n, block):
         stop = min(start + block, n)
-        out_idx = np.empty((stop - start, k), dtype=np.int64)
-        out_val = np.empty((stop - start, k), dtype=np.float64)
-        out_len = np.zeros(stop - start, dtype=np.int64)
+        out_len = counts[start:stop]
         _neighbours(
             X.indptr, X.indices, X.data, Xt.indptr, Xt.indices, Xt.data, start, stop,
             _METRIC_CODE[metric], norm_a, norm_b, cnt, params, positive_only, acc, touched, cand, out_idx, out_val, out_len,
         )  # fmt: skip
-        keep = np.arange(k)[None, :] < out_len[:, None]
-        parts.append((out_len, out_idx[keep], out_val[keep].astype(np.float32)))
-    return _assemble(parts, n)
-
-
-def _assemble(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n: int) -> sp.csr_matrix:
-    """(n, n) float32 CSR with sorted indices from the blocks' (entries per row, columns, values)."""
-    counts, cols, vals = zip(*parts)
-    index_dtype = np.int32 if n < np.iinfo(np.int32).max else np.int64
-    indptr = np.concatenate([[0], np.cumsum(np.concatenate(counts))]).astype(index_dtype)
-    out = sp.csr_matrix((np.concatenate(vals), np.concatenate(cols).astype(index_dtype), indptr), shape=(n, n))
+        nnz = _compact_block(out_idx, out_val, out_len, cols, vals, nnz)
+    del out_idx, out_val, acc, touched, cand
+    cols.resize(nnz, refcheck=False)  # in place (realloc): no second copy of the result
+    vals.resize(nnz, refcheck=False)
+    indptr = np.zeros(n + 1, dtype=index_dtype)
+    np.cumsum(counts, out=indptr[1:])
+    out = sp.csr_matrix((vals, cols, indptr), shape=(n, n))
     out.sort_indices()
     return out
+
+
+@njit(cache=True, nogil=True)
+def _row_sums_of_squares(indptr, data):
+    """Per row, the sum of its stored entries squared, added in storage order (scipy's ``sum(axis=1)`` order)."""
+    n = len(indptr) - 1
+    out = np.zeros(n, dtype=np.float64)
+    for r in range(n):
+        total = 0.0
+        for p in range(indptr[r], indptr[r + 1]):
+            total += data[p] * data[p] * 1.0
+        out[r] = total
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _compact_block(out_idx, out_val, out_len, cols, vals, nnz) -> int:
+    """Append the block's first ``out_len[r]`` entries of each row to ``cols``/``vals`` (float32) from ``nnz``."""
+    for r in range(len(out_len)):
+        for j in range(out_len[r]):
+            cols[nnz] = out_idx[r, j]
+            vals[nnz] = np.float32(out_val[r, j])
+            nnz += 1
+    return nnz
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

@@ -131,6 +131,9 @@ class _NeighborhoodModel(Recommender):
             for attr in ("mu_", "user_bias_", "item_bias_", "residuals_"):
                 self.__dict__.pop(attr, None)
         values = self._similarity_input(ratings, sim, weighting, residuals if explicit else None)
+        del ratings  # the kernel's input is a new matrix: free the ratings (and residuals) while it runs
+        if explicit:
+            del residuals
         self.similarity_matrix_ = knn_similarity(
             values,
             _KERNEL_METRIC[sim],  # type: ignore[arg-type]  # values are the kernel's metric names
