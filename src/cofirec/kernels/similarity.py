@@ -107,6 +107,7 @@ def knn_similarity(
     alpha: float = 0.5,
     positive_only: bool = True,
     block_rows: int | None = None,
+    transpose: sp.csr_matrix | None = None,
 ) -> sp.csr_matrix:
     """Top-``k`` neighbour similarities between the rows of ``X``.
 
@@ -126,7 +127,12 @@ def knn_similarity(
     positive_only : bool
         Keep only similarities > 0 (else the ``k`` largest by value, negatives included, zeros dropped).
     block_rows : int, optional
-        Rows per parallel block (default: ``block_rows * k`` around ``2e6`` selected slots).
+        Rows per parallel block (default: ``block_rows * k`` around ``2.5e5`` selected slots).
+    transpose : csr_matrix, optional
+        ``X.T`` as a CSR matrix with sorted indices and the same values, when the caller already holds it
+        (saves building a copy); otherwise it is computed.
+
+    Values are used in float64; float32 input is read as is (widened exactly, no float64 copy).
 
     Returns
     -------
@@ -134,13 +140,15 @@ def knn_similarity(
     """
     if metric not in METRICS:
         raise ValueError(f"unknown similarity metric {metric!r} (known: {', '.join(METRICS)})")
-    X = sp.csr_matrix(X, dtype=np.float64)
+    X = _float_csr(X)
     X.sort_indices()
     n = X.shape[0]
     k = int(min(max(k, 0), max(n - 1, 0)))
     if n == 0 or k == 0:
         return sp.csr_matrix((n, n), dtype=np.float32)
-    Xt = X.T.tocsr()
+    Xt = _float_csr(transpose) if transpose is not None else X.T.tocsr()
+    if Xt.shape != X.shape[::-1]:
+        raise ValueError(f"transpose has shape {Xt.shape}, expected {X.shape[::-1]}")
     sq = _row_sums_of_squares(X.indptr, X.data)  # as X.multiply(X).sum(axis=1), without the copy
     norm_a, norm_b = sq**alpha, sq ** (1.0 - alpha)
     cnt = np.diff(X.indptr).astype(np.float64)
@@ -176,6 +184,12 @@ def knn_similarity(
     return out
 
 
+def _float_csr(X: sp.spmatrix) -> sp.csr_matrix:
+    """``X`` as CSR with float32 or float64 values (others become float64); no copy when it already is one."""
+    X = sp.csr_matrix(X)
+    return X if X.dtype in (np.float32, np.float64) else X.astype(np.float64)
+
+
 @njit(cache=True, nogil=True)
 def _row_sums_of_squares(indptr, data):
     """Per row, the sum of its stored entries squared, added in storage order (scipy's ``sum(axis=1)`` order)."""
@@ -184,7 +198,8 @@ def _row_sums_of_squares(indptr, data):
     for r in range(n):
         total = 0.0
         for p in range(indptr[r], indptr[r + 1]):
-            total += data[p] * data[p] * 1.0
+            v = np.float64(data[p])
+            total += v * v * 1.0
         out[r] = total
     return out
 
@@ -231,10 +246,10 @@ def _accumulate(a, indptr, indices, data, t_indptr, t_indices, t_data, sums, tou
     n_touched = 0
     for p in range(indptr[a], indptr[a + 1]):
         c = indices[p]
-        xa = data[p]
+        xa = np.float64(data[p])
         for q in range(t_indptr[c], t_indptr[c + 1]):
             b = t_indices[q]
-            xb = t_data[q]
+            xb = np.float64(t_data[q])
             if sums[b, 0] == 0.0:
                 touched[n_touched] = b
                 n_touched += 1
