@@ -72,8 +72,14 @@ def bm25_weight(X: sp.spmatrix, k1: float = 100.0, b: float = 0.8) -> sp.csr_mat
     row_sums = np.asarray(X.sum(axis=1)).ravel()
     avg = row_sums.mean() if len(row_sums) else 1.0
     length_norm = (1.0 - b) + b * row_sums / (avg if avg > 0 else 1.0)
-    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-    X.data = X.data * (k1 + 1.0) / (k1 * length_norm[rows] + X.data) * idf[X.indices]
+    # data * (k1 + 1) / (k1 * norm_row + data) * idf_col, evaluated in place (one temporary of nnz values)
+    den = np.repeat(length_norm, np.diff(X.indptr))
+    np.multiply(den, k1, out=den)
+    np.add(den, X.data, out=den)
+    np.multiply(X.data, k1 + 1.0, out=X.data)
+    np.divide(X.data, den, out=X.data)
+    del den
+    np.multiply(X.data, idf[X.indices], out=X.data)
     return X
 
 
