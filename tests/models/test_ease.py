@@ -128,11 +128,12 @@ def test_fit_matches_reference_formula(data):
 
 
 def test_fit_holds_one_dense_float64_matrix_at_a_time(monkeypatch):
-    """Traced peak while fitting: the float64 working matrix plus the float32 result (it was about 5 float64 copies)."""
+    """Traced peak while fitting: the one float64 working matrix plus the small sparse X (1.27x here; casting with
+    astype made it 1.56x, the original closed form 5.3x)."""
     n_items = 400
     monkeypatch.setattr(ease_module, "_GRAM_BLOCK_CELLS", 20 * n_items)  # blocks small next to n_items^2, as at scale
     monkeypatch.setattr(ease_module, "_MIRROR_BLOCK", 40)
-    train = make_synthetic(n_users=600, n_items=n_items, seed=4).as_implicit()
+    train = make_synthetic(n_users=200, n_items=n_items, seed=4).as_implicit()
     EASE(reg=10.0).fit(train)  # warm-up (imports, caches)
     model = EASE(reg=10.0)
     tracemalloc.start()
@@ -142,4 +143,20 @@ def test_fit_holds_one_dense_float64_matrix_at_a_time(monkeypatch):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert (peak - start) < 1.7 * 8 * n_items**2, (peak - start) / (8 * n_items**2)
+    assert (peak - start) < 1.4 * 8 * n_items**2, (peak - start) / (8 * n_items**2)
+
+
+@pytest.mark.parametrize("shape", [(7, 7), (301, 301), (5, 3)])
+def test_float32_in_place_equals_astype(shape):
+    a = np.random.default_rng(0).standard_normal(shape)
+    want = a.astype(np.float32)
+    got = ease_module._to_float32_in_place(a, chunk=16)
+    assert got.dtype == np.float32 and got.shape == shape
+    np.testing.assert_array_equal(got, want)
+
+
+def test_float32_in_place_copies_arrays_it_does_not_own():
+    base = np.arange(12.0).reshape(3, 4)
+    got = ease_module._to_float32_in_place(base[:, :2])
+    np.testing.assert_array_equal(got, base[:, :2].astype(np.float32))
+    np.testing.assert_array_equal(base, np.arange(12.0).reshape(3, 4))

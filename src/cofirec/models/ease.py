@@ -77,6 +77,26 @@ def _mirror_lower_to_upper(g: np.ndarray, block: int | None = None) -> None:
         g[i0:i1, i1:] = g[i1:, i0:i1].T
 
 
+def _to_float32_in_place(a: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
+    """``a`` as float32, written over the first half of its own float64 buffer, which is then shrunk to it.
+
+    Peak memory stays at the float64 matrix (``astype`` would add a float32 copy, half as large again).
+    ``a`` must own its C-contiguous buffer and have no other views; it is unusable afterwards. Other arrays
+    get a plain ``astype`` copy.
+    """
+    if a.dtype != np.float64 or not a.flags.owndata or not a.flags.c_contiguous or a.size == 0:
+        return a.astype(np.float32)
+    shape, n = a.shape, a.size
+    src = a.reshape(-1)
+    dst = src.view(np.float32)
+    for i0 in range(0, n, chunk):  # dst[i0:i1] ends at byte 4 i1 <= 8 i0 (for i0 >= chunk): unread values are never hit
+        i1 = min(i0 + chunk, n)
+        dst[i0:i1] = src[i0:i1]  # numpy buffers the first chunk, where the two overlap
+    del src, dst
+    a.resize(((n + 1) // 2,), refcheck=False)  # realloc to the float32 half: the rest goes back to the system
+    return a.view(np.float32)[:n].reshape(shape)
+
+
 def gram_matrix(x: sp.csr_matrix) -> np.ndarray:
     """Dense float64 ``X^T X`` of a binary user x item CSR, built row block by row block.
 
@@ -133,7 +153,7 @@ class EASE(Recommender):
                 f"{8 * data.n_items**2 / 1e9:.1f} GB); filter rare items or raise max_items"
             )
         weights = ease_weights(gram_matrix(self.seen_.astype(np.float64)), self.reg, overwrite=True)
-        self.weights_ = weights.astype(np.float32)
+        self.weights_ = _to_float32_in_place(weights)
 
     def _score(self, users: np.ndarray) -> np.ndarray:
         return np.asarray(self.seen_[users] @ self.weights_, dtype=np.float32)
