@@ -12,8 +12,8 @@ import scipy.sparse as sp
 from cofirec.data.dataset import Interactions
 from cofirec.data.synthetic import make_synthetic
 from cofirec.errors import ConfigError, DataError
-from cofirec.models.baselines import Popularity
 from cofirec.models import ease as ease_module
+from cofirec.models.baselines import Popularity
 from cofirec.models.ease import EASE, _mirror_lower_to_upper, ease_weights, gram_matrix
 from cofirec.testing import check_recommender
 

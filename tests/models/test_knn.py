@@ -242,4 +242,3 @@ def test_item_knn_fit_peak_memory_near_issue_budget(weighting, bound):
     arrays = sum(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes for m in (model.seen_, model.similarity_matrix_))
     budget = 2 * 8 * len(data) + arrays
     assert (peak - start) / budget < bound
-

@@ -10,7 +10,6 @@ from cofirec.data.dataset import Interactions
 from cofirec.errors import ConfigError, DataError
 from cofirec.models.base import Recommender
 
-
 _GRAM_BLOCK_CELLS = 4_000_000
 """Item x item cells per block of the sparse Gram product (rows of ``X^T X`` made at a time, about 48 MB)."""
 
@@ -120,8 +119,7 @@ class EASE(Recommender):
     diagonal minimising ``|X - X B|^2 + reg |B|^2`` in closed form; a user's scores are ``X_u B``. ``X`` is the
     binary interaction matrix (explicit ratings count as interactions), so scores rank items and are not
     ratings. Fitting inverts an n_items x n_items matrix in place: O(n_items^3) time and one float64 matrix
-    (8 n_items^2 bytes) at a time, plus the float32 result while it is cast; more than ``max_items`` items is
-    refused.
+    (8 n_items^2 bytes; the float32 weights end up in its first half); more than ``max_items`` items is refused.
 
     ``reg`` is Steck's lambda (called ``l2`` before; saved models with that name still load).
 
