@@ -236,8 +236,9 @@ def jobs_for(log: dict, models: list[str], args: argparse.Namespace) -> list[tup
 
 
 def ease_gib(n_items: int) -> float:
-    """EASE's working set: about four dense float64 n_items x n_items matrices at once."""
-    return 4 * 8 * n_items**2 / 2**30
+    """EASE's working set: one dense float64 n_items x n_items matrix during the fit (the float32 weights
+    take its first half), with a margin for scoring."""
+    return 1.5 * 8 * n_items**2 / 2**30
 
 
 def run_job(lib: str, model: str, params: dict, log: dict, args: argparse.Namespace, peers_python: Path | None) -> dict:

@@ -46,8 +46,8 @@ from cofirec.kernels.topk import _after, _push_or_replace, _sift_down
 Metric = Literal["cosine", "corated_cosine", "pearson", "jaccard", "euclidean"]
 METRICS: tuple[str, ...] = ("cosine", "corated_cosine", "pearson", "jaccard", "euclidean")
 
-_BLOCK_CELLS = 2_000_000
-"""Selected (row, neighbour) slots per block: ``block_rows * k`` (about 32 MB)."""
+_BLOCK_CELLS = 250_000
+"""Selected (row, neighbour) slots per block: ``block_rows * k`` (int32 + float64 scratch, about 3 MB)."""
 
 _METRIC_CODE = {name: code for code, name in enumerate(METRICS)}
 _N_SUMS = {"jaccard": 1, "cosine": 2, "corated_cosine": 4, "euclidean": 4, "pearson": 6}
@@ -72,8 +72,14 @@ def bm25_weight(X: sp.spmatrix, k1: float = 100.0, b: float = 0.8) -> sp.csr_mat
     row_sums = np.asarray(X.sum(axis=1)).ravel()
     avg = row_sums.mean() if len(row_sums) else 1.0
     length_norm = (1.0 - b) + b * row_sums / (avg if avg > 0 else 1.0)
-    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-    X.data = X.data * (k1 + 1.0) / (k1 * length_norm[rows] + X.data) * idf[X.indices]
+    # data * (k1 + 1) / (k1 * norm_row + data) * idf_col, evaluated in place (one temporary of nnz values)
+    den = np.repeat(length_norm, np.diff(X.indptr))
+    np.multiply(den, k1, out=den)
+    np.add(den, X.data, out=den)
+    np.multiply(X.data, k1 + 1.0, out=X.data)
+    np.divide(X.data, den, out=X.data)
+    del den
+    np.multiply(X.data, idf[X.indices], out=X.data)
     return X
 
 
@@ -107,6 +113,7 @@ def knn_similarity(
     alpha: float = 0.5,
     positive_only: bool = True,
     block_rows: int | None = None,
+    transpose: sp.csr_matrix | None = None,
 ) -> sp.csr_matrix:
     """Top-``k`` neighbour similarities between the rows of ``X``.
 
@@ -126,7 +133,12 @@ def knn_similarity(
     positive_only : bool
         Keep only similarities > 0 (else the ``k`` largest by value, negatives included, zeros dropped).
     block_rows : int, optional
-        Rows per parallel block (default: ``block_rows * k`` around ``2e6`` selected slots).
+        Rows per parallel block (default: ``block_rows * k`` around ``2.5e5`` selected slots).
+    transpose : csr_matrix, optional
+        ``X.T`` as a CSR matrix with sorted indices and the same values, when the caller already holds it
+        (saves building a copy); otherwise it is computed.
+
+    Values are used in float64; float32 input is read as is (widened exactly, no float64 copy).
 
     Returns
     -------
@@ -134,15 +146,16 @@ def knn_similarity(
     """
     if metric not in METRICS:
         raise ValueError(f"unknown similarity metric {metric!r} (known: {', '.join(METRICS)})")
-    X = sp.csr_matrix(X, dtype=np.float64)
+    X = _float_csr(X)
     X.sort_indices()
     n = X.shape[0]
     k = int(min(max(k, 0), max(n - 1, 0)))
     if n == 0 or k == 0:
         return sp.csr_matrix((n, n), dtype=np.float32)
-    Xt = X.T.tocsr()
-    # row norms exactly as a dense formula would compute them: sum of the squared stored entries
-    sq = np.asarray(X.multiply(X).tocsr().sum(axis=1)).ravel()
+    Xt = _float_csr(transpose) if transpose is not None else X.T.tocsr()
+    if Xt.shape != X.shape[::-1]:
+        raise ValueError(f"transpose has shape {Xt.shape}, expected {X.shape[::-1]}")
+    sq = _row_sums_of_squares(X.indptr, X.data)  # as X.multiply(X).sum(axis=1), without the copy
     norm_a, norm_b = sq**alpha, sq ** (1.0 - alpha)
     cnt = np.diff(X.indptr).astype(np.float64)
     lanes = max(1, numba.get_num_threads())
@@ -151,29 +164,61 @@ def knn_similarity(
     cand = np.empty((lanes, n), dtype=np.float64)
     block = int(block_rows or max(lanes, _BLOCK_CELLS // k))
     params = np.array([shrinkage, float(min_support)], dtype=np.float64)
-    parts = []
+    index_dtype = np.int32 if n * k < np.iinfo(np.int32).max else np.int64
+    # the result's arrays, sized for k neighbours per row, filled block by block and trimmed at the end
+    cols = np.empty(n * k, dtype=index_dtype)
+    vals = np.empty(n * k, dtype=np.float32)
+    counts = np.zeros(n, dtype=np.int64)
+    out_idx = np.empty((min(block, n), k), dtype=index_dtype)
+    out_val = np.empty((min(block, n), k), dtype=np.float64)
+    nnz = 0
     for start in range(0, n, block):
         stop = min(start + block, n)
-        out_idx = np.empty((stop - start, k), dtype=np.int64)
-        out_val = np.empty((stop - start, k), dtype=np.float64)
-        out_len = np.zeros(stop - start, dtype=np.int64)
+        out_len = counts[start:stop]
         _neighbours(
             X.indptr, X.indices, X.data, Xt.indptr, Xt.indices, Xt.data, start, stop,
             _METRIC_CODE[metric], norm_a, norm_b, cnt, params, positive_only, acc, touched, cand, out_idx, out_val, out_len,
         )  # fmt: skip
-        keep = np.arange(k)[None, :] < out_len[:, None]
-        parts.append((out_len, out_idx[keep], out_val[keep].astype(np.float32)))
-    return _assemble(parts, n)
-
-
-def _assemble(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n: int) -> sp.csr_matrix:
-    """(n, n) float32 CSR with sorted indices from the blocks' (entries per row, columns, values)."""
-    counts, cols, vals = zip(*parts)
-    index_dtype = np.int32 if n < np.iinfo(np.int32).max else np.int64
-    indptr = np.concatenate([[0], np.cumsum(np.concatenate(counts))]).astype(index_dtype)
-    out = sp.csr_matrix((np.concatenate(vals), np.concatenate(cols).astype(index_dtype), indptr), shape=(n, n))
+        nnz = _compact_block(out_idx, out_val, out_len, cols, vals, nnz)
+    del out_idx, out_val, acc, touched, cand
+    cols.resize(nnz, refcheck=False)  # in place (realloc): no second copy of the result
+    vals.resize(nnz, refcheck=False)
+    indptr = np.zeros(n + 1, dtype=index_dtype)
+    np.cumsum(counts, out=indptr[1:])
+    out = sp.csr_matrix((vals, cols, indptr), shape=(n, n))
     out.sort_indices()
     return out
+
+
+def _float_csr(X: sp.spmatrix) -> sp.csr_matrix:
+    """``X`` as CSR with float32 or float64 values (others become float64); no copy when it already is one."""
+    X = sp.csr_matrix(X)
+    return X if X.dtype in (np.float32, np.float64) else X.astype(np.float64)
+
+
+@njit(cache=True, nogil=True)
+def _row_sums_of_squares(indptr, data):
+    """Per row, the sum of its stored entries squared, added in storage order (scipy's ``sum(axis=1)`` order)."""
+    n = len(indptr) - 1
+    out = np.zeros(n, dtype=np.float64)
+    for r in range(n):
+        total = 0.0
+        for p in range(indptr[r], indptr[r + 1]):
+            v = np.float64(data[p])
+            total += v * v * 1.0
+        out[r] = total
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _compact_block(out_idx, out_val, out_len, cols, vals, nnz) -> int:
+    """Append the block's first ``out_len[r]`` entries of each row to ``cols``/``vals`` (float32) from ``nnz``."""
+    for r in range(len(out_len)):
+        for j in range(out_len[r]):
+            cols[nnz] = out_idx[r, j]
+            vals[nnz] = np.float32(out_val[r, j])
+            nnz += 1
+    return nnz
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -207,10 +252,10 @@ def _accumulate(a, indptr, indices, data, t_indptr, t_indices, t_data, sums, tou
     n_touched = 0
     for p in range(indptr[a], indptr[a + 1]):
         c = indices[p]
-        xa = data[p]
+        xa = np.float64(data[p])
         for q in range(t_indptr[c], t_indptr[c + 1]):
             b = t_indices[q]
-            xb = t_data[q]
+            xb = np.float64(t_data[q])
             if sums[b, 0] == 0.0:
                 touched[n_touched] = b
                 n_touched += 1

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.linalg import lapack
 
 from cofirec.data.dataset import Interactions
 from cofirec.errors import ConfigError, DataError
 from cofirec.models.base import Recommender
 
+_GRAM_BLOCK_CELLS = 4_000_000
+"""Item x item cells per block of the sparse Gram product (rows of ``X^T X`` made at a time, about 48 MB)."""
 
-def ease_weights(gram: np.ndarray, l2: float) -> np.ndarray:
+_MIRROR_BLOCK = 256
+"""Rows per block when the inverse's lower triangle is copied onto its upper one."""
+
+
+def ease_weights(gram: np.ndarray, l2: float, *, overwrite: bool = False) -> np.ndarray:
     """Closed-form EASE item-item weights from the Gram matrix.
 
     Parameters
@@ -18,26 +26,90 @@ def ease_weights(gram: np.ndarray, l2: float) -> np.ndarray:
         ``X^T X`` of the binary user x item matrix.
     l2 : float
         Ridge penalty added to the diagonal.
+    overwrite : bool
+        Reuse ``gram``'s memory for the result when it is a C-contiguous float64 array (it is then
+        overwritten): one dense n_items^2 float64 matrix in all instead of a copy.
 
     Returns
     -------
     float64 array (n_items, n_items): ``B = I - P / diag(P)`` (column j divided by ``P_jj``) with
     ``P = (X^T X + l2 I)^-1``; ``diag(B) = 0``.
     """
-    g = np.array(gram, dtype=np.float64, copy=True)
+    in_place = overwrite and gram.dtype == np.float64 and gram.flags.c_contiguous and gram.flags.writeable
+    g = gram if in_place else np.array(gram, dtype=np.float64, order="C", copy=True)
     g[np.diag_indices_from(g)] += l2
-    p = _inverse(g)
-    b = -p / np.diag(p)[None, :]
-    b[np.diag_indices_from(b)] = 0.0
-    return b
+    _invert_spd_in_place(g)
+    d = -np.diag(g)  # B = -P / diag(P) off the diagonal, column-wise, in place
+    np.divide(g, d[None, :], out=g)
+    g[np.diag_indices_from(g)] = 0.0
+    return g
 
 
-def _inverse(g: np.ndarray) -> np.ndarray:
-    """Inverse of the regularised Gram matrix (LAPACK LU via numpy: faster here than Cholesky + dpotri)."""
-    try:
-        return np.linalg.inv(g)
-    except np.linalg.LinAlgError as exc:
-        raise DataError(f"ease: cannot invert the regularised Gram matrix ({exc}); raise reg") from exc
+def _invert_spd_in_place(g: np.ndarray) -> None:
+    """Replace the symmetric positive definite C-contiguous ``g`` by its inverse, in its own memory.
+
+    LAPACK Cholesky (``potrf``) and inverse from the factor (``potri``) on ``g.T`` (the same symmetric
+    matrix, Fortran-ordered: no copy), then the triangle LAPACK left stale is mirrored block by block.
+    """
+    n = g.shape[0]
+    if n == 0:
+        return
+    a = g.T  # Fortran-contiguous view; LAPACK's upper triangle is g's lower triangle
+    factor, info = lapack.dpotrf(a, lower=0, overwrite_a=1, clean=0)
+    if info == 0:
+        factor, info = lapack.dpotri(factor, lower=0, overwrite_c=1)
+    if info != 0:
+        raise DataError(f"ease: cannot invert the regularised Gram matrix (LAPACK info {info}); raise reg")
+    if not np.shares_memory(factor, g):  # LAPACK wrapper copied after all: keep the result
+        g[...] = factor.T
+    _mirror_lower_to_upper(g)
+
+
+def _mirror_lower_to_upper(g: np.ndarray, block: int | None = None) -> None:
+    """Copy ``g``'s lower triangle onto its upper triangle in place (temporaries of ``block`` rows)."""
+    n = g.shape[0]
+    step = block or _MIRROR_BLOCK
+    for i0 in range(0, n, step):
+        i1 = min(i0 + step, n)
+        diag = g[i0:i1, i0:i1]
+        diag[...] = np.tril(diag) + np.tril(diag, -1).T
+        g[i0:i1, i1:] = g[i1:, i0:i1].T
+
+
+def _to_float32_in_place(a: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
+    """``a`` as float32, written over the first half of its own float64 buffer, which is then shrunk to it.
+
+    Peak memory stays at the float64 matrix (``astype`` would add a float32 copy, half as large again).
+    ``a`` must own its C-contiguous buffer and have no other views; it is unusable afterwards. Other arrays
+    get a plain ``astype`` copy.
+    """
+    if a.dtype != np.float64 or not a.flags.owndata or not a.flags.c_contiguous or a.size == 0:
+        return a.astype(np.float32)
+    shape, n = a.shape, a.size
+    src = a.reshape(-1)
+    dst = src.view(np.float32)
+    for i0 in range(0, n, chunk):  # dst[i0:i1] ends at byte 4 i1 <= 8 i0 (for i0 >= chunk): unread values are never hit
+        i1 = min(i0 + chunk, n)
+        dst[i0:i1] = src[i0:i1]  # numpy buffers the first chunk, where the two overlap
+    del src, dst
+    a.resize(((n + 1) // 2,), refcheck=False)  # realloc to the float32 half: the rest goes back to the system
+    return a.view(np.float32)[:n].reshape(shape)
+
+
+def gram_matrix(x: sp.csr_matrix) -> np.ndarray:
+    """Dense float64 ``X^T X`` of a binary user x item CSR, built row block by row block.
+
+    Only one dense (n_items, n_items) array is allocated; the sparse product runs on blocks of item rows
+    so no full sparse Gram matrix (possibly almost dense) exists next to it.
+    """
+    xt = sp.csr_matrix(x.T, dtype=np.float64)  # items x users
+    n = x.shape[1]
+    gram = np.empty((n, n), dtype=np.float64)
+    step = max(1, _GRAM_BLOCK_CELLS // max(n, 1))
+    for i0 in range(0, n, step):
+        i1 = min(i0 + step, n)
+        gram[i0:i1] = (xt[i0:i1] @ x).toarray()
+    return gram
 
 
 class EASE(Recommender):
@@ -46,8 +118,8 @@ class EASE(Recommender):
     Learns a dense item x item weight matrix ``B`` (``weights_``, float32 (n_items, n_items)) with zero
     diagonal minimising ``|X - X B|^2 + reg |B|^2`` in closed form; a user's scores are ``X_u B``. ``X`` is the
     binary interaction matrix (explicit ratings count as interactions), so scores rank items and are not
-    ratings. Fitting inverts an n_items x n_items matrix: O(n_items^3) time and 8 n_items^2 bytes; more than
-    ``max_items`` items is refused.
+    ratings. Fitting inverts an n_items x n_items matrix in place: O(n_items^3) time and one float64 matrix
+    (8 n_items^2 bytes; the float32 weights end up in its first half); more than ``max_items`` items is refused.
 
     ``reg`` is Steck's lambda (called ``l2`` before; saved models with that name still load).
 
@@ -78,9 +150,8 @@ class EASE(Recommender):
                 f"ease: {data.n_items} items is more than max_items={self.max_items} (a dense item x item matrix of "
                 f"{8 * data.n_items**2 / 1e9:.1f} GB); filter rare items or raise max_items"
             )
-        x = self.seen_.astype(np.float64)
-        gram = (x.T @ x).toarray()
-        self.weights_ = ease_weights(gram, self.reg).astype(np.float32)
+        weights = ease_weights(gram_matrix(self.seen_.astype(np.float64)), self.reg, overwrite=True)
+        self.weights_ = _to_float32_in_place(weights)
 
     def _score(self, users: np.ndarray) -> np.ndarray:
         return np.asarray(self.seen_[users] @ self.weights_, dtype=np.float32)

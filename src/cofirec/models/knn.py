@@ -118,11 +118,11 @@ class _NeighborhoodModel(Recommender):
         used = self._resolve(explicit)
         sim, weighting = used["similarity"], used["weighting"]
         self.settings_used_ = used
-        ratings = data.to_csr("rating", dtype=np.float64)
+        ratings = self._ratings_csr(data)
         if explicit:
             bias = BiasBaseline(reg_user=self.bias_reg_user, reg_item=self.bias_reg_item)
             mu, bu, bi = bias.fit_biases(data)
-            residuals = _residuals(ratings, mu, bu, bi)
+            residuals = _residuals(ratings.astype(np.float64), mu, bu, bi)
             self.mu_ = float(mu)
             self.user_bias_ = bu.astype(np.float32)
             self.item_bias_ = bi.astype(np.float32)
@@ -130,7 +130,10 @@ class _NeighborhoodModel(Recommender):
         else:  # a refit on implicit data must not keep (and save) an earlier explicit fit's state
             for attr in ("mu_", "user_bias_", "item_bias_", "residuals_"):
                 self.__dict__.pop(attr, None)
-        values = self._similarity_input(ratings, sim, weighting, residuals if explicit else None)
+        values, transpose = self._similarity_input(ratings, sim, weighting, residuals if explicit else None)
+        del ratings  # only what the kernel reads stays alive while it runs
+        if explicit:
+            del residuals
         self.similarity_matrix_ = knn_similarity(
             values,
             _KERNEL_METRIC[sim],  # type: ignore[arg-type]  # values are the kernel's metric names
@@ -138,13 +141,31 @@ class _NeighborhoodModel(Recommender):
             shrinkage=used["shrinkage"],
             min_support=self.min_support,
             alpha=self.alpha,
+            transpose=transpose,
         )
 
-    def _similarity_input(self, ratings: sp.csr_matrix, sim: str, weighting: str, residuals: sp.csr_matrix | None) -> sp.csr_matrix:
-        """The matrix whose rows are compared: (n_items, n_users) for item-item, (n_users, n_items) for user-user."""
+    def _ratings_csr(self, data: Interactions) -> sp.csr_matrix:
+        """User x item CSR of the ratings (float32 as stored, read exactly by the kernel). When ``seen_`` holds
+        exactly the training pairs, its index arrays are shared and only the values are new."""
+        dtype = np.float32 if data.ratings.dtype == np.float32 else np.float64
+        seen = self.seen_
+        if seen.nnz != len(data) or seen.shape != (data.n_users, data.n_items) or not seen.has_sorted_indices:
+            return data.to_csr("rating", dtype=np.float64)  # duplicate pairs are summed in float64, as before
+        values = data.ratings
+        if len(values) and values.min() == values.max():  # one value (implicit data): no reordering needed
+            vals = np.full(len(values), values[0], dtype=dtype)
+        else:
+            vals = values[np.lexsort((data.items, data.users))].astype(dtype, copy=False)  # the CSR order of the pairs
+        return sp.csr_matrix((vals, seen.indices, seen.indptr), shape=seen.shape)
+
+    def _similarity_input(
+        self, ratings: sp.csr_matrix, sim: str, weighting: str, residuals: sp.csr_matrix | None
+    ) -> tuple[sp.csr_matrix, sp.csr_matrix | None]:
+        """The matrix whose rows are compared: (n_items, n_users) for item-item, (n_users, n_items) for user-user;
+        and its transpose when that is an existing matrix (item-item on unweighted values), else None."""
         m = residuals if sim == "pearson_baseline" else ratings
         if sim == "jaccard":
-            m = self.seen_.astype(np.float64)
+            m = self.seen_
         rows_first = m.T.tocsr() if self._rows == "item" else m.tocsr()  # type: ignore[union-attr]  # residuals exist for pearson_baseline
         if sim == "adjusted_cosine":
             rows_first = center_columns(rows_first)
@@ -152,7 +173,8 @@ class _NeighborhoodModel(Recommender):
             rows_first = bm25_weight(rows_first, self.bm25_k1, self.bm25_b)
         elif weighting == "tfidf":
             rows_first = tfidf_weight(rows_first)
-        return rows_first
+        unchanged = self._rows == "item" and sim not in ("adjusted_cosine",) and weighting == "none" and m.has_sorted_indices  # type: ignore[union-attr]
+        return rows_first, (m if unchanged else None)  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ scoring
     @property
