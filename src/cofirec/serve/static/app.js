@@ -66,11 +66,12 @@
 
   function reasonText(reasons) {
     if (!reasons || !reasons.length) return null;
+    const liked = !state.ready || state.ready.feedback_kind !== "explicit";
     const names = reasons.map((r) => {
       const given = state.rated.get(String(r.item));
-      return label(r) + (given ? " " + given.rating : "");
+      return label(r) + (given && !liked ? " " + given.rating : "");
     });
-    return "Because you rated " + names.join(", ");
+    return (liked ? "Because you liked " : "Because you rated ") + names.join(", ");
   }
 
   function renderRecommendations(target, items, options) {
