@@ -27,7 +27,8 @@ multiplies by ``n_common / (n_common + shrinkage)``, self-similarity is removed 
 Each row ``a`` is compared with every row sharing a column by a row-by-row sparse product (Gustavson's
 algorithm, the same summation order as scipy's ``X @ X.T``, so the sums are bitwise those of a sparse
 product) into per-thread accumulators of length ``n_rows``; only the touched rows are then scored, and a
-``k``-entry heap picks the best when more than ``k`` qualify. Rows run in parallel (numba ``prange``) in
+``k``-entry heap picks the best when more than ``k`` qualify. Plain cosine (no shrinkage, no minimum
+support) takes a leaner loop that keeps only the dot products. Rows run in parallel (numba ``prange``) in
 blocks of ``block_rows``; memory is the input, its transpose, ``threads x n_rows x 8`` scratch values and
 ``block_rows x k`` selected entries (never a dense block of similarities).
 """
@@ -160,7 +161,7 @@ def knn_similarity(
     cnt = np.diff(X.indptr).astype(np.float64)
     lanes = max(1, numba.get_num_threads())
     acc = np.zeros((lanes, n, _N_SUMS[metric]), dtype=np.float64)  # a row's sums share a cache line
-    touched = np.empty((lanes, n), dtype=np.int64)
+    touched = np.empty((lanes, n + 1), dtype=np.int64)  # + 1: the branch-free append writes one past
     cand = np.empty((lanes, n), dtype=np.float64)
     block = int(block_rows or max(lanes, _BLOCK_CELLS // k))
     params = np.array([shrinkage, float(min_support)], dtype=np.float64)
@@ -171,14 +172,21 @@ def knn_similarity(
     counts = np.zeros(n, dtype=np.int64)
     out_idx = np.empty((min(block, n), k), dtype=index_dtype)
     out_val = np.empty((min(block, n), k), dtype=np.float64)
+    plain_cosine = metric == "cosine" and shrinkage <= 0 and min_support <= 1  # only the dot products matter
     nnz = 0
     for start in range(0, n, block):
         stop = min(start + block, n)
         out_len = counts[start:stop]
-        _neighbours(
-            X.indptr, X.indices, X.data, Xt.indptr, Xt.indices, Xt.data, start, stop,
-            _METRIC_CODE[metric], norm_a, norm_b, cnt, params, positive_only, acc, touched, cand, out_idx, out_val, out_len,
-        )  # fmt: skip
+        if plain_cosine:
+            _cosine_neighbours(
+                X.indptr, X.indices, X.data, Xt.indptr, Xt.indices, Xt.data, start, stop,
+                norm_a, norm_b, positive_only, acc, touched, out_idx, out_val, out_len,
+            )  # fmt: skip
+        else:
+            _neighbours(
+                X.indptr, X.indices, X.data, Xt.indptr, Xt.indices, Xt.data, start, stop,
+                _METRIC_CODE[metric], norm_a, norm_b, cnt, params, positive_only, acc, touched, cand, out_idx, out_val, out_len,
+            )  # fmt: skip
         nnz = _compact_block(out_idx, out_val, out_len, cols, vals, nnz)
     del out_idx, out_val, acc, touched, cand
     cols.resize(nnz, refcheck=False)  # in place (realloc): no second copy of the result
@@ -256,9 +264,9 @@ def _accumulate(a, indptr, indices, data, t_indptr, t_indices, t_data, sums, tou
         for q in range(t_indptr[c], t_indptr[c + 1]):
             b = t_indices[q]
             xb = np.float64(t_data[q])
-            if sums[b, 0] == 0.0:
-                touched[n_touched] = b
-                n_touched += 1
+            fresh = sums[b, 0] == 0.0  # branch-free: the row is written always, counted only when new
+            touched[n_touched] = b
+            n_touched += fresh
             sums[b, 0] += 1.0
             if n_sums > 1:
                 sums[b, 1] += xa * xb
@@ -314,6 +322,56 @@ def _neighbours(
                     sims[n_cand] = sim
                     n_cand += 1
             out_len[a - start] = _select(rows, sims, n_cand, out_idx[a - start], out_val[a - start])
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def _cosine_neighbours(
+    indptr, indices, data, t_indptr, t_indices, t_data, start, stop,
+    norm_a, norm_b, positive_only, acc, touched, out_idx, out_val, out_len,
+):  # fmt: skip
+    """``_neighbours`` for cosine without shrinkage or minimum support, where only the dot products matter.
+
+    ``acc[lane, b]`` holds (mark, dot): the mark ``a + 1`` says the dot already belongs to row ``a``, so the
+    accumulators are never zeroed; the first product is stored, later ones added (``0.0 + x == x``, so the
+    sums are bitwise those of ``_neighbours``). The append to the touched list is branch-free, and the
+    similarities go straight into the row's heap.
+    """
+    lanes = acc.shape[0]
+    k = out_idx.shape[1]
+    for lane in prange(lanes):
+        sums = acc[lane]
+        rows = touched[lane]
+        for a in range(start + lane, stop, lanes):
+            mark = np.float64(a + 1)
+            n_touched = 0
+            for p in range(indptr[a], indptr[a + 1]):
+                c = indices[p]
+                xa = np.float64(data[p])
+                for q in range(t_indptr[c], t_indptr[c + 1]):
+                    b = t_indices[q]
+                    fresh = sums[b, 0] != mark
+                    before = sums[b, 1]  # loaded unconditionally, so that the choice below compiles to a select
+                    before = 0.0 if fresh else before
+                    sums[b, 1] = before + xa * np.float64(t_data[q])
+                    sums[b, 0] = mark
+                    rows[n_touched] = b
+                    n_touched += fresh
+            idx = out_idx[a - start]
+            vals = out_val[a - start]
+            size = 0
+            na = norm_a[a]
+            for t in range(n_touched):
+                b = rows[t]
+                sim = sums[b, 1] / (na * norm_b[b])
+                if b == a or not np.isfinite(sim) or not (sim > 0 or (not positive_only and sim != 0)):
+                    continue
+                if size < k:
+                    size = _push_or_replace(vals, idx, size, k, sim, b)
+                elif sim >= vals[0] and _after(vals[0], idx[0], sim, b):
+                    vals[0] = sim
+                    idx[0] = b
+                    _sift_down(vals, idx, 0, k)
+            out_len[a - start] = size
 
 
 @njit(cache=True, nogil=True)
