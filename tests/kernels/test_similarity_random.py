@@ -174,3 +174,16 @@ def test_exact_ties_on_binary_data_match_the_reference_exactly(seed):
         want = _reference(X, "jaccard", min(k, n - 1), 0.0, 1, 0.5, True)
         np.testing.assert_array_equal(got != 0, want != 0)
         np.testing.assert_allclose(got, want, atol=1e-7)
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("positive_only", [True, False])
+def test_plain_cosine_loop_equals_the_general_loop_bitwise(seed, positive_only):
+    # plain cosine (no shrinkage, min_support 1) takes its own loop; a shrinkage of 1e-300 multiplies by
+    # common / (common + 1e-300) == 1.0 exactly but goes through the general loop: both must agree bit for bit
+    X = _random_matrix(700 + seed)
+    for k, alpha, block in ((3, 0.5, None), (50, 0.5, 2), (2, 0.3, 1)):
+        lean = knn_similarity(X, "cosine", k=k, alpha=alpha, positive_only=positive_only, block_rows=block)
+        general = knn_similarity(X, "cosine", k=k, alpha=alpha, positive_only=positive_only, block_rows=block, shrinkage=1e-300)
+        assert np.array_equal(lean.indptr, general.indptr) and np.array_equal(lean.indices, general.indices)
+        assert np.array_equal(lean.data, general.data)
