@@ -259,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
             if engine not in engines or model_name not in models:
                 continue
             result = {"size": size, "factors": args.factors, "iterations": args.iterations, **measure(engine, model_name, path, args)}
+            if engine == "spark":
+                result["driver_memory"] = args.driver_memory  # runs may differ (the settings record the last one)
             rows = [r for r in rows if (r["size"], r["engine"], r["model"]) != (size, engine, model_name)] + [result]
             print(json.dumps(result), file=sys.stderr, flush=True)
             settings = {"factors": args.factors, "iterations": args.iterations, "master": args.master, "driver_memory": args.driver_memory}

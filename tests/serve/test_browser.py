@@ -4,10 +4,14 @@ phone-width screen, with labelled controls and no script errors. Saves a screens
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import pytest
+
+import cofirec
+from cofirec.data.synthetic import make_synthetic
 
 from .conftest import needs_fold_in, running, sqlite_url
 
@@ -78,3 +82,39 @@ def test_page_search_rate_recommend_more_like_this_and_known_user(model_dir, tmp
         finally:
             browser.close()
     assert (tmp_path / "visitor.png").stat().st_size > 10_000
+
+
+@needs_fold_in
+def test_page_reasons_for_an_implicit_model_say_liked_without_ratings(tmp_path):
+    # an implicit-feedback model: the page offers "Like" buttons and its reasons name the liked titles only
+    # ("Because you liked Item 3 (1990), Item 12 (1975)"), never "rated" nor the stored like value after a title
+    binary = chromium_path()
+    data = make_synthetic(n_users=100, n_items=60, density=0.15, seed=4).as_implicit(min_rating=4)
+    folder = tmp_path / "ials"
+    cofirec.create_model("ials", {"factors": 8, "epochs": 5}).fit(data).save(folder)
+    with running(folder, sqlite_url(tmp_path), tmp_path / "server.log") as srv, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=binary, args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 375, "height": 740})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(srv.url + "/")
+            sync_api.expect(page.locator("#model-line")).to_contain_text("60 items")
+            page.get_by_label("Search titles").fill("item 1")
+            page.keyboard.press("Enter")
+            results = page.locator("#search-results li")
+            sync_api.expect(results.first).to_contain_text("Item 1")
+            assert results.first.get_by_role("combobox").count() == 0  # no star ratings for implicit feedback
+            for k in range(3):
+                results.nth(k).get_by_role("button", name="Like").click()
+            sync_api.expect(page.locator("#rated li")).to_have_count(3)
+            page.get_by_role("button", name="Recommend for me").click()
+            reasons = page.locator("#recommendations li .reasons")
+            sync_api.expect(reasons.first).to_contain_text("Because you liked Item")
+            texts = reasons.all_inner_texts()
+            assert texts and all(t.startswith("Because you liked ") for t in texts), texts
+            assert not any(re.search(r"\)\s+\d", t) for t in texts), texts  # no "(1990) 4": the like value is not shown
+            page.screenshot(path=str(tmp_path / "implicit.png"), full_page=True)
+            assert not errors, errors
+        finally:
+            browser.close()

@@ -29,7 +29,8 @@ from cofirec.cli.options import (
     TargetOpt,
     parse_on_bad_lines,
 )
-from cofirec.cli.output import emit_json, fmt_number, stdout_console
+from cofirec.cli.output import emit_json
+from cofirec.cli.train_report import fit_summary, print_train_report
 from cofirec.errors import ConfigError
 
 DISTRIBUTED_HELP = (
@@ -190,11 +191,11 @@ def train(
     from cofirec.models.artifact import save_model
 
     save_model(model, out, training=training, split=split_files)
-    report.update(_fit_summary(model, len(fit_data), len(valid) if valid is not None else 0, out))
+    report.update(fit_summary(model, len(fit_data), len(valid) if valid is not None else 0, out))
     if json_out:
         emit_json(report)
         return
-    _print_train_report(report)
+    print_train_report(report)
 
 
 def _join_process_group(model: Any) -> bool:
@@ -210,11 +211,11 @@ def _save_and_report(model: Any, name: str, out: Path, extra: dict[str, Any], *,
     from cofirec.models.artifact import save_model
 
     save_model(model, out, training=training_record(source))
-    report: dict[str, Any] = {"model": name, "params": model.get_params(), **extra, **_fit_summary(model, n_fit, 0, out)}
+    report: dict[str, Any] = {"model": name, "params": model.get_params(), **extra, **fit_summary(model, n_fit, 0, out)}
     if json_out:
         emit_json(report)
         return
-    _print_train_report(report)
+    print_train_report(report)
 
 
 def parse_target_option(target: str | None, implicit: bool, cfg: "ExperimentConfig") -> "Target":
@@ -269,52 +270,3 @@ def _pick_model(name: str | None, cfg: "ExperimentConfig") -> tuple[str, dict[st
     if matches:
         return matches[0].name, dict(matches[0].params)
     return name, {}
-
-
-def _fit_summary(model: Any, n_fit: int, n_valid: int, out: Path) -> dict[str, Any]:
-    """The fitted model's side of the train report (epochs from ``epochs_run_`` when there is no per-epoch history)."""
-    return {
-        "kind": model.kind_,
-        "train_interactions": int(n_fit),
-        "validation_interactions": int(n_valid),
-        "users": int(model.n_users),
-        "items": int(model.n_items),
-        "fit_seconds": float(model.fit_seconds_),
-        "epochs_run": len(model.history_) or int(getattr(model, "epochs_run_", 0) or 0),
-        "last_epoch": model.history_[-1] if model.history_ else None,
-        "out": str(out),
-    }
-
-
-def _print_train_report(report: dict[str, Any]) -> None:
-    console = stdout_console()
-    console.print(
-        f"fitted [bold]{report['model']}[/] on {report['train_interactions']:,} {report['kind']} interactions "
-        f"({report['users']:,} users x {report['items']:,} items) in {report['fit_seconds']:.2f}s",
-        soft_wrap=True,
-    )
-    if report.get("epochs_run"):
-        last = report.get("last_epoch") or {}
-        extra = ", ".join(f"{k}={fmt_number(v)}" for k, v in last.items() if k != "epoch" and isinstance(v, (int, float)))
-        console.print(f"epochs: {report['epochs_run']}" + (f"; last: {extra}" if extra else ""))
-    if report.get("refit"):
-        console.print(f"refitted on all {report['train_interactions']:,} training interactions for the {report['refit']['epochs']} epochs early stopping chose")
-    added = report.get("feedback")
-    if added is not None:
-        console.print(
-            f"added {added['rows']:,} feedback rows ({added['replaced']:,} replacing training ratings; "
-            f"{added['new_users']:,} new users, {added['new_items']:,} new items)"
-        )
-    console.print(f"saved model to {report['out']}", markup=False, soft_wrap=True)
-    split = report.get("split")
-    if split:
-        console.print(
-            f"wrote {split['train_file']} ({split['train_interactions']:,} rows) and {split['test_file']} "
-            f"({split['test_interactions']:,} rows); evaluate with: cofirec evaluate {report['out']} --test {split['test_file']}",
-            markup=False,
-            soft_wrap=True,
-        )
-        from cofirec.cli.data_cmds import describe_cold
-
-        if describe_cold(split):
-            console.print(describe_cold(split), markup=False, soft_wrap=True)

@@ -160,9 +160,12 @@ def knn_similarity(
     norm_a, norm_b = sq**alpha, sq ** (1.0 - alpha)
     cnt = np.diff(X.indptr).astype(np.float64)
     lanes = max(1, numba.get_num_threads())
-    acc = np.zeros((lanes, n, _N_SUMS[metric]), dtype=np.float64)  # a row's sums share a cache line
+    plain_cosine = metric == "cosine" and shrinkage <= 0 and min_support <= 1  # only the dot products matter
+    sums_per_row = 1 if plain_cosine else _N_SUMS[metric]
+    acc = np.zeros((lanes, n, sums_per_row), dtype=np.float64)  # a row's sums share a cache line
+    marks = np.zeros((lanes, n if plain_cosine else 1), dtype=np.uint16)
     touched = np.empty((lanes, n + 1), dtype=np.int64)  # + 1: the branch-free append writes one past
-    cand = np.empty((lanes, n), dtype=np.float64)
+    cand = np.empty((lanes, 1 if plain_cosine else n), dtype=np.float64)
     block = int(block_rows or max(lanes, _BLOCK_CELLS // k))
     params = np.array([shrinkage, float(min_support)], dtype=np.float64)
     index_dtype = np.int32 if n * k < np.iinfo(np.int32).max else np.int64
@@ -172,7 +175,6 @@ def knn_similarity(
     counts = np.zeros(n, dtype=np.int64)
     out_idx = np.empty((min(block, n), k), dtype=index_dtype)
     out_val = np.empty((min(block, n), k), dtype=np.float64)
-    plain_cosine = metric == "cosine" and shrinkage <= 0 and min_support <= 1  # only the dot products matter
     nnz = 0
     for start in range(0, n, block):
         stop = min(start + block, n)
@@ -180,7 +182,7 @@ def knn_similarity(
         if plain_cosine:
             _cosine_neighbours(
                 X.indptr, X.indices, X.data, Xt.indptr, Xt.indices, Xt.data, start, stop,
-                norm_a, norm_b, positive_only, acc, touched, out_idx, out_val, out_len,
+                norm_a, norm_b, positive_only, acc.reshape(lanes, n), marks, touched, out_idx, out_val, out_len,
             )  # fmt: skip
         else:
             _neighbours(
@@ -188,7 +190,7 @@ def knn_similarity(
                 _METRIC_CODE[metric], norm_a, norm_b, cnt, params, positive_only, acc, touched, cand, out_idx, out_val, out_len,
             )  # fmt: skip
         nnz = _compact_block(out_idx, out_val, out_len, cols, vals, nnz)
-    del out_idx, out_val, acc, touched, cand
+    del out_idx, out_val, acc, marks, touched, cand
     cols.resize(nnz, refcheck=False)  # in place (realloc): no second copy of the result
     vals.resize(nnz, refcheck=False)
     indptr = np.zeros(n + 1, dtype=index_dtype)
@@ -327,33 +329,37 @@ def _neighbours(
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def _cosine_neighbours(
     indptr, indices, data, t_indptr, t_indices, t_data, start, stop,
-    norm_a, norm_b, positive_only, acc, touched, out_idx, out_val, out_len,
+    norm_a, norm_b, positive_only, dots, marks, touched, out_idx, out_val, out_len,
 ):  # fmt: skip
     """``_neighbours`` for cosine without shrinkage or minimum support, where only the dot products matter.
 
-    ``acc[lane, b]`` holds (mark, dot): the mark ``a + 1`` says the dot already belongs to row ``a``, so the
-    accumulators are never zeroed; the first product is stored, later ones added (``0.0 + x == x``, so the
-    sums are bitwise those of ``_neighbours``). The append to the touched list is branch-free, and the
-    similarities go straight into the row's heap.
+    Lane ``l`` keeps its dot products in ``dots[l]`` (float64, ``n_rows``) and, in ``marks[l]`` (uint16),
+    which row each belongs to (``a % 65535 + 1``; reset when it wraps), so the accumulators are never zeroed
+    and take little more than ``n_rows x 8`` bytes of cache. The first product of a pair is stored, later
+    ones added (``0.0 + x == x``: the sums are bitwise those of ``_neighbours``); the append to the touched
+    list is branch-free, and the similarities go straight into the row's heap.
     """
-    lanes = acc.shape[0]
+    lanes = dots.shape[0]
     k = out_idx.shape[1]
     for lane in prange(lanes):
-        sums = acc[lane]
+        sums = dots[lane]
+        owner = marks[lane]
         rows = touched[lane]
         for a in range(start + lane, stop, lanes):
-            mark = np.float64(a + 1)
+            mark = np.uint16(a % 65535 + 1)
+            if mark == 1:  # the 16-bit marks wrap around: forget the old ones
+                owner[:] = 0
             n_touched = 0
             for p in range(indptr[a], indptr[a + 1]):
                 c = indices[p]
                 xa = np.float64(data[p])
                 for q in range(t_indptr[c], t_indptr[c + 1]):
                     b = t_indices[q]
-                    fresh = sums[b, 0] != mark
-                    before = sums[b, 1]  # loaded unconditionally, so that the choice below compiles to a select
+                    fresh = owner[b] != mark
+                    owner[b] = mark
+                    before = sums[b]  # loaded unconditionally, so that the choice below compiles to a select
                     before = 0.0 if fresh else before
-                    sums[b, 1] = before + xa * np.float64(t_data[q])
-                    sums[b, 0] = mark
+                    sums[b] = before + xa * np.float64(t_data[q])
                     rows[n_touched] = b
                     n_touched += fresh
             idx = out_idx[a - start]
@@ -362,7 +368,7 @@ def _cosine_neighbours(
             na = norm_a[a]
             for t in range(n_touched):
                 b = rows[t]
-                sim = sums[b, 1] / (na * norm_b[b])
+                sim = sums[b] / (na * norm_b[b])
                 if b == a or not np.isfinite(sim) or not (sim > 0 or (not positive_only and sim != 0)):
                     continue
                 if size < k:

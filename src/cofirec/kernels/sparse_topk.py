@@ -59,7 +59,7 @@ def sparse_product_topk(
         scratch_sums = np.zeros((lanes, m), dtype=np.float32)
         scratch_counts = np.zeros((lanes, m), dtype=np.int32)
         scratch_flags = np.zeros((lanes, m), dtype=np.uint8)
-        scratch_touched = np.empty((lanes, m), dtype=np.int64)
+        scratch_touched = np.empty((lanes, m + 1), dtype=np.int32 if m < 2**31 - 1 else np.int64)  # + 1: the branch-free append writes one past
         _kernel(
             a.indptr, a.indices, a.data, rows, b.indptr, b.indices, b.data, int(min_k),
             ptr, ind, ex_rows, len(ex_rows) > 0, mask, len(mask) > 0,
@@ -106,10 +106,10 @@ def _one_row(
         v = a_dat[p]
         for q in range(b_ptr[h], b_ptr[h + 1]):
             j = b_ind[q]
-            if flags[j] == 0:
-                flags[j] = _TOUCHED
-                touched[n_touched] = j
-                n_touched += 1
+            fresh = flags[j] == 0  # branch-free: the column is written always, counted only when new
+            touched[n_touched] = j
+            n_touched += fresh
+            flags[j] = _TOUCHED
             sums[j] += v * b_dat[q]
             if min_k > 1:
                 counts[j] += 1

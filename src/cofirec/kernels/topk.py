@@ -199,11 +199,12 @@ def _heap_sort_best_first(vals, idx, size) -> None:
 
 
 @njit(cache=True, nogil=True)
-def _scan(row, lo, hi, allowed, use_allowed, vals, idx, size, k) -> int:
-    """Offer ``row[lo:hi]`` (columns ascending; disallowed ones as ``-inf``) to the heap; return its size."""
+def _scan(row, off, lo, hi, allowed, use_allowed, vals, idx, size, k) -> int:
+    """Offer columns ``lo:hi`` (ascending; values ``row[j - off]``, disallowed ones as ``-inf``) to the heap;
+    return its size. ``off`` is the column of ``row[0]`` (0 for a full row, the tile's first column for a tile)."""
     j = lo
     while j < hi and size < k:  # filling: every entry goes in
-        v = row[j]
+        v = row[j - off]
         if use_allowed and not allowed[j]:
             v = -np.inf
         size = _push_or_replace(vals, idx, size, k, v, j)
@@ -216,11 +217,11 @@ def _scan(row, lo, hi, allowed, use_allowed, vals, idx, size, k) -> int:
             stop = min(j + _CHUNK, hi)
             beats = False
             for t in range(j, stop):
-                beats |= row[t] > root
+                beats |= row[t - off] > root
             if not beats:
                 j = stop
                 continue
-        v = row[j]
+        v = row[j - off]
         # scanning columns upwards, an equal value never beats the root (its column is smaller)
         if v > root or (root != root and v == v):
             if use_allowed and not allowed[j]:
@@ -265,7 +266,7 @@ def _topk_row(row, ex_ptr, ex_ind, ex_row, allowed, use_allowed, idx, vals) -> N
     lo = 0
     while lo < m:  # segments between excluded columns, then the excluded column itself as -inf
         hi = ex_ind[p] if p < end else m
-        size = _scan(row, lo, hi, allowed, use_allowed, vals, idx, size, k)
+        size = _scan(row, 0, lo, hi, allowed, use_allowed, vals, idx, size, k)
         if hi < m:
             size = _push_or_replace(vals, idx, size, k, -np.inf, hi)
             while p < end and ex_ind[p] <= hi:

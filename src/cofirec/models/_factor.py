@@ -82,8 +82,12 @@ class FactorScoring:
         BLAS product into its own reused buffer, cache-sized) and selects their top-``n`` straight away, so BLAS
         and the selection never wait for each other and no block-sized score array is allocated."""
         if not len(uidx) or (uidx < 0).any():
-            return super()._top_block(uidx, n, seen, seen_rows, allowed)  # type: ignore[misc]  # Recommender's
+            return self._dense_top_blocks(uidx, n, seen, seen_rows, allowed)  # type: ignore[attr-defined]  # Recommender's
         return factor_top_block(self, uidx, n, seen, seen_rows, allowed)
+
+    def _top_block_users(self) -> int:
+        """Known users' scores never form a block larger than a thread's chunk: large calls keep threads busy."""
+        return _TOP_BLOCK_USERS
 
     def _predict_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Row-wise dot products plus biases for index pairs, float32 (n,)."""
@@ -140,6 +144,10 @@ class FactorScoring:
 
 _CHUNK_ROWS = 32
 """Users scored at once per thread by :func:`factor_top_block` (32 x 40K float32 scores = 5 MB)."""
+_TOP_BLOCK_USERS = 16384
+"""Users per ``_top_block`` call of ``recommend`` for factor models (only the (users, n) results are held)."""
+_FUSED_CHUNK = 128
+"""Users per chunk of the fused path (each tile of item factors is read once per chunk)."""
 _buffers = threading.local()
 _blas: list = []
 
@@ -174,6 +182,8 @@ def factor_top_block(
 
     starts = range(0, len(uidx), _CHUNK_ROWS)
     threads = min(numba.get_num_threads(), len(starts))
+    if threads > 1 and model.user_factors_.dtype == model.item_factors_.dtype == np.float32:
+        return _fused_top_block(model, uidx, n, seen, seen_rows, allowed)
     if threads <= 1:  # one chunk (a few users, e.g. a serving request): no pool, BLAS as configured
         for lo in starts:
             chunk(lo)
@@ -181,6 +191,27 @@ def factor_top_block(
     with _single_threaded_blas(), ThreadPoolExecutor(threads) as pool:
         list(pool.map(chunk, starts))
     return idx, vals
+
+
+def _fused_top_block(
+    model: FactorScoring, uidx: np.ndarray, n: int, seen: sp.csr_matrix | None, seen_rows: np.ndarray | None, allowed: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Many users of a float32 factor model: scoring and selection fused tile by tile in numba threads."""
+    from cofirec.kernels.factor_topk import factor_topk, item_tiles
+    from cofirec.kernels.topk import _allowed, _exclusion
+
+    n_items = model.item_factors_.shape[0]
+    cached = model.__dict__.get("_item_tiles")
+    if cached is None or cached[0] is not model.item_factors_:  # refits replace the array: rebuild then
+        cached = model.__dict__["_item_tiles"] = (model.item_factors_, item_tiles(model.item_factors_))
+    ptr, ind, rows = _exclusion(seen, seen_rows, len(uidx), n_items)
+    shift = model.user_offset_[uidx] + model.user_bias_[uidx]
+    with _single_threaded_blas():
+        return factor_topk(
+            model.user_factors_, cached[1], n_items, uidx, n,
+            item_bias=model.item_bias_ if model.item_bias_.any() else None, shift=shift if shift.any() else None,
+            ex_ptr=ptr, ex_ind=ind, ex_rows=rows, allowed=_allowed(allowed, n_items), chunk=_FUSED_CHUNK,
+        )  # fmt: skip
 
 
 def _single_threaded_blas() -> Any:

@@ -268,6 +268,27 @@ class Recommender(NewUsers):
         """Users per scoring block, so that a block of scores stays around 64 MB."""
         return int(max(1, min(4096, 16_000_000 // max(self.n_items, 1))))
 
+    def _top_block_users(self) -> int:
+        """Users per :meth:`_top_block` call in :meth:`recommend`: a dense block of scores (``_batch_users``)
+        unless the model selects without one (then larger calls keep its threads busy)."""
+        return self._batch_users()
+
+    def _dense_top_blocks(
+        self, uidx: np.ndarray, n: int, seen: sp.csr_matrix | None, seen_rows: np.ndarray | None, allowed: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The dense :meth:`Recommender._top_block` over sub-blocks of ``_batch_users`` users, for a model's own
+        ``_top_block`` that was handed a larger block than a dense score block may be (e.g. unknown users)."""
+        step = self._batch_users()
+        if len(uidx) <= step:
+            return Recommender._top_block(self, uidx, n, seen, seen_rows, allowed)
+        parts = []
+        for b0 in range(0, len(uidx), step):
+            sub_seen, sub_rows = seen, None if seen_rows is None else seen_rows[b0 : b0 + step]
+            if seen is not None and seen_rows is None:  # row r of seen belongs to user r of the block
+                sub_seen = seen[b0 : b0 + step]
+            parts.append(Recommender._top_block(self, uidx[b0 : b0 + step], n, sub_seen, sub_rows, allowed))
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
     # ------------------------------------------------------------------ public API
     def predict(self, users: Iterable | np.ndarray, items: Iterable | np.ndarray, *, return_known: bool = False):
         """Predicted rating (explicit data) or score for each (user, item) pair of raw ids.
@@ -322,7 +343,7 @@ class Recommender(NewUsers):
         n_eff = int(min(n, self.n_items))
         all_items = np.empty((len(uidx), n_eff), dtype=np.int64)
         all_scores = np.empty((len(uidx), n_eff), dtype=np.float32)
-        block = self._batch_users()
+        block = self._top_block_users()
         for b0 in range(0, len(uidx), block):
             ub = uidx[b0 : b0 + block]
             seen, seen_rows = (self.seen_, ub) if exclude_seen else (None, None)

@@ -36,6 +36,8 @@ _PAIRS_PER_USER_FOR_ROWS = 8
 _DENSE_ITEMS = 4096
 """ItemKNN scores with a dense transposed neighbour matrix up to this many items (64 MB float32)."""
 
+_SPARSE_TOP_BLOCK_USERS = 16384
+"""Users per ``_top_block`` call of ``recommend`` on the sparse path (its scratch is ``8 x n_items x 17`` bytes)."""
 _RATING_ONLY = {"adjusted_cosine", "pearson", "pearson_baseline", "euclidean"}
 _KERNEL_METRIC = {
     "cosine": "cosine",
@@ -242,9 +244,13 @@ class _NeighborhoodModel(Recommender):
         lists and scores as the dense path."""
         factors = self._sparse_factors()
         if self._explicit or factors is None or not len(uidx) or (uidx < 0).any():
-            return super()._top_block(uidx, n, seen, seen_rows, allowed)
+            return self._dense_top_blocks(uidx, n, seen, seen_rows, allowed)
         a, b = factors
         return sparse_product_topk(a, uidx, b, n, min_k=self.min_k, exclude=seen, exclude_rows=seen_rows, allowed=allowed)
+
+    def _top_block_users(self) -> int:
+        """Implicit data scores through the sparse product (no dense block): large calls keep the threads busy."""
+        return _SPARSE_TOP_BLOCK_USERS if not self._explicit and self._sparse_factors() is not None else self._batch_users()
 
     def _sparse_factors(self) -> tuple[sp.csr_matrix, sp.csr_matrix] | None:
         """(A, B) with scores ``A[users] @ B`` as float32 CSR matrices, or None when not float32."""
