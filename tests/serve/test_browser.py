@@ -91,7 +91,8 @@ def test_page_reasons_for_an_implicit_model_say_liked_without_ratings(tmp_path):
     binary = chromium_path()
     data = make_synthetic(n_users=100, n_items=60, density=0.15, seed=4).as_implicit(min_rating=4)
     folder = tmp_path / "ials"
-    cofirec.create_model("ials", {"factors": 8, "epochs": 5}).fit(data).save(folder)
+    model = cofirec.create_model("ials", {"factors": 8, "epochs": 5}).fit(data)
+    model.save(folder)
     with running(folder, sqlite_url(tmp_path), tmp_path / "server.log") as srv, sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=binary, args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
         try:
@@ -99,7 +100,7 @@ def test_page_reasons_for_an_implicit_model_say_liked_without_ratings(tmp_path):
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.goto(srv.url + "/")
-            sync_api.expect(page.locator("#model-line")).to_contain_text("60 items")
+            sync_api.expect(page.locator("#model-line")).to_contain_text(f"{model.n_items} items")  # items liked in training
             page.get_by_label("Search titles").fill("item 1")
             page.keyboard.press("Enter")
             results = page.locator("#search-results li")
@@ -108,6 +109,8 @@ def test_page_reasons_for_an_implicit_model_say_liked_without_ratings(tmp_path):
             for k in range(3):
                 results.nth(k).get_by_role("button", name="Like").click()
             sync_api.expect(page.locator("#rated li")).to_have_count(3)
+            liked = page.locator("#rated li").all_inner_texts()
+            assert all("liked" in t and "rated" not in t for t in liked), liked  # not "rated 4" for a like
             page.get_by_role("button", name="Recommend for me").click()
             reasons = page.locator("#recommendations li .reasons")
             sync_api.expect(reasons.first).to_contain_text("Because you liked Item")

@@ -56,7 +56,7 @@
     const list = $("rated");
     list.replaceChildren();
     for (const [key, entry] of state.rated) {
-      list.append(el("li", {}, el("span", { class: "title" }, label(entry)), el("span", {}, "rated " + entry.rating),
+      list.append(el("li", {}, el("span", { class: "title" }, label(entry)), el("span", {}, state.ready && state.ready.feedback_kind !== "explicit" ? "liked" : "rated " + entry.rating),
         el("button", { type: "button", class: "secondary", "aria-label": "Remove " + label(entry),
           onclick: () => { state.rated.delete(key); renderRated(); } }, "Remove")));
     }
