@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 
@@ -28,17 +30,26 @@ def chromium_path() -> str:
     pytest.skip("chromium not installed (Debian: apt-get install -y --no-install-recommends chromium; .ci/run does it)")
 
 
+@contextmanager
+def phone_page(p, url: str) -> Iterator[tuple[Any, list[str]]]:
+    """A phone-width page of headless Debian Chromium at ``url``, and the list its script errors go to."""
+    browser = p.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
+    try:
+        page = browser.new_page(viewport={"width": 375, "height": 740})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        page.goto(url)
+        yield page, errors
+    finally:
+        browser.close()
+
+
 @needs_fold_in
 def test_page_search_rate_recommend_more_like_this_and_known_user(model_dir, tmp_path):
-    binary = chromium_path()
+    chromium_path()
     with running(model_dir, sqlite_url(tmp_path), tmp_path / "server.log") as srv, sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=binary, args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
-        try:
-            page = browser.new_page(viewport={"width": 375, "height": 740})
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-            page.goto(srv.url + "/")
+        with phone_page(p, srv.url + "/") as (page, errors):
             sync_api.expect(page.locator("#model-line")).to_contain_text("80 items")
 
             page.get_by_label("Search titles").fill("item 1")
@@ -79,8 +90,6 @@ def test_page_search_rate_recommend_more_like_this_and_known_user(model_dir, tmp
             sync_api.expect(page.locator("#status")).to_contain_text("unknown user")
             page.screenshot(path=str(tmp_path / "known-user.png"), full_page=True)
             assert all("404" in e for e in errors), errors  # only the unknown user's two lookups failed
-        finally:
-            browser.close()
     assert (tmp_path / "visitor.png").stat().st_size > 10_000
 
 
@@ -88,18 +97,13 @@ def test_page_search_rate_recommend_more_like_this_and_known_user(model_dir, tmp
 def test_page_reasons_for_an_implicit_model_say_liked_without_ratings(tmp_path):
     # an implicit-feedback model: the page offers "Like" buttons and its reasons name the liked titles only
     # ("Because you liked Item 3 (1990), Item 12 (1975)"), never "rated" nor the stored like value after a title
-    binary = chromium_path()
+    chromium_path()
     data = make_synthetic(n_users=100, n_items=60, density=0.15, seed=4).as_implicit(min_rating=4)
     folder = tmp_path / "ials"
     model = cofirec.create_model("ials", {"factors": 8, "epochs": 5}).fit(data)
     model.save(folder)
     with running(folder, sqlite_url(tmp_path), tmp_path / "server.log") as srv, sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=binary, args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
-        try:
-            page = browser.new_page(viewport={"width": 375, "height": 740})
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(srv.url + "/")
+        with phone_page(p, srv.url + "/") as (page, errors):
             sync_api.expect(page.locator("#model-line")).to_contain_text(f"{model.n_items} items")  # items liked in training
             page.get_by_label("Search titles").fill("item 1")
             page.keyboard.press("Enter")
@@ -119,5 +123,3 @@ def test_page_reasons_for_an_implicit_model_say_liked_without_ratings(tmp_path):
             assert not any(re.search(r"\)\s+\d", t) for t in texts), texts  # no "(1990) 4": the like value is not shown
             page.screenshot(path=str(tmp_path / "implicit.png"), full_page=True)
             assert not errors, errors
-        finally:
-            browser.close()
