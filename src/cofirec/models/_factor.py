@@ -201,14 +201,14 @@ def _fused_top_block(
     from cofirec.kernels.topk import _allowed, _exclusion
 
     n_items = model.item_factors_.shape[0]
-    cached = model.__dict__.get("_item_tiles")
-    if cached is None or cached[0] is not model.item_factors_:  # refits replace the array: rebuild then
-        cached = model.__dict__["_item_tiles"] = (model.item_factors_, item_tiles(model.item_factors_))
+    # tiles are rebuilt per call (a copy of the item factors, small next to scoring >= 2 chunks of users), so
+    # factors updated in place (a callback during training, a user's edit) are never ranked stale
+    tiles = item_tiles(model.item_factors_)
     ptr, ind, rows = _exclusion(seen, seen_rows, len(uidx), n_items)
     shift = model.user_offset_[uidx] + model.user_bias_[uidx]
     with _single_threaded_blas():
         return factor_topk(
-            model.user_factors_, cached[1], n_items, uidx, n,
+            model.user_factors_, tiles, n_items, uidx, n,
             item_bias=model.item_bias_ if model.item_bias_.any() else None, shift=shift if shift.any() else None,
             ex_ptr=ptr, ex_ind=ind, ex_rows=rows, allowed=_allowed(allowed, n_items), chunk=_FUSED_CHUNK,
         )  # fmt: skip
